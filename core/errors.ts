@@ -1,0 +1,40 @@
+/**
+ * Every error the service shows to a client or an admin: a stable code and a sentence that says
+ * what to do. Codes never change meaning; new codes may be added.
+ */
+export const ERROR_MESSAGES = {
+  // configuration and routing
+  not_configured: "Configure the app (appId, environment, region) before connecting.",
+  app_id_invalid: "The appId is unknown, or its environment or region does not match the app's registration.",
+  // session rules
+  session_conflict: "A session of the other kind is active on this connection; disconnect it first.",
+  user_mismatch: "This socket belongs to another user or access link; open a socket for the one you connect.",
+  wrong_endpoint: "This socket serves the other kind of session; open a socket for the kind you connect.",
+  token_request_stale: "That token request is no longer pending, so the answer was ignored.",
+  // frames
+  frame_too_large: "The frame is larger than the limit; send a smaller frame.",
+  malformed_json: "The frame is not valid JSON.",
+  unknown_type: "The frame type is unknown; see docs/protocol.md for the frame types.",
+  invalid_frame: "A field of the frame is missing or has the wrong type.",
+  // HTTP
+  bad_request: "The request is invalid; see the details and docs/protocol.md.",
+  unauthorized: "Send the admin token as 'Authorization: Bearer <token>'.",
+  admin_disabled: "The admin API is off because no ADMIN_TOKEN secret is set.",
+  not_found: "Nothing is at that path.",
+  upgrade_required: "This route only accepts WebSocket upgrades.",
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_MESSAGES;
+
+export interface KaleyraError {
+  code: ErrorCode;
+  message: string;
+  /** Which field was wrong, when one was. */
+  field?: string;
+}
+
+export function kaleyraError(code: ErrorCode, field?: string): KaleyraError {
+  return field === undefined
+    ? { code, message: ERROR_MESSAGES[code] }
+    : { code, message: `${ERROR_MESSAGES[code]} (field: ${field})`, field };
+}

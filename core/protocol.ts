@@ -1,0 +1,121 @@
+/**
+ * The wire protocol: the one definition of every frame, used by the Durable Object, the client and
+ * the tests. Plain guards, no schema library, so the client stays small.
+ * Invariant: parseClientFrame either returns a frame whose every field was checked, or an error
+ * with a stable code; it never throws.
+ */
+import { kaleyraError, type ErrorCode } from "./errors";
+import { fail, ok, type Result } from "./result";
+import type { SessionView } from "./session";
+
+export const MAX_FRAME_BYTES = 16_384;
+export const MAX_TOKEN_LENGTH = 8_192;
+export const MAX_ACCESS_LINK_LENGTH = 2_048;
+export const MAX_REQUEST_ID_LENGTH = 64;
+/** Kaleyra user ids: letters, digits and `_ . @ + -`, at most 128 characters. */
+export const USER_ID_PATTERN = /^[A-Za-z0-9_.@+-]{1,128}$/;
+
+export type ClientFrame =
+  | { type: "connect"; userId: string }
+  | { type: "connect"; accessLink: string }
+  | { type: "token"; requestId: string; token: string }
+  | { type: "token_failed"; requestId: string; reason?: string }
+  | { type: "disconnect"; clearSavedData: boolean };
+
+export type ServerFrame =
+  | { type: "state"; state: SessionView }
+  | { type: "token_request"; requestId: string; userId: string; attempt: number; expiresAt?: number }
+  | { type: "error"; code: ErrorCode; message: string; requestId?: string; field?: string }
+  | { type: "data_cleared" };
+
+export function isUserId(v: unknown): v is string {
+  return typeof v === "string" && USER_ID_PATTERN.test(v);
+}
+
+/** Access links are https URLs (Kaleyra's look like https://sandbox.bandyer.com/eu/direct-rest-call-handler/<code>). */
+export function isAccessLink(v: unknown): v is string {
+  if (typeof v !== "string" || v.length > MAX_ACCESS_LINK_LENGTH) return false;
+  try {
+    const url = new URL(v);
+    return url.protocol === "https:" || url.protocol === "http:";
+  } catch {
+    return false;
+  }
+}
+
+function isRequestId(v: unknown): v is string {
+  return typeof v === "string" && v.length >= 1 && v.length <= MAX_REQUEST_ID_LENGTH;
+}
+
+function isToken(v: unknown): v is string {
+  return typeof v === "string" && v.length >= 1 && v.length <= MAX_TOKEN_LENGTH && !/\s/.test(v);
+}
+
+const invalid = (field: string) => fail<ClientFrame>(kaleyraError("invalid_frame", field));
+
+/** Checks that the object has exactly these keys besides `type`; extra keys are refused. */
+function onlyKeys(o: Record<string, unknown>, allowed: readonly string[]): string | undefined {
+  return Object.keys(o).find((k) => k !== "type" && !allowed.includes(k));
+}
+
+export function parseClientFrame(raw: string | ArrayBuffer): Result<ClientFrame> {
+  if (typeof raw !== "string") return fail(kaleyraError("invalid_frame", "binary"));
+  // Length in UTF-16 units bounds the UTF-8 size by 3x; checking bytes exactly costs an encode.
+  if (raw.length > MAX_FRAME_BYTES || new TextEncoder().encode(raw).length > MAX_FRAME_BYTES) {
+    return fail(kaleyraError("frame_too_large"));
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(raw);
+  } catch {
+    return fail(kaleyraError("malformed_json"));
+  }
+  if (typeof data !== "object" || data === null || Array.isArray(data)) return invalid("frame");
+  const o = data as Record<string, unknown>;
+  if (typeof o.type !== "string") return invalid("type");
+  switch (o.type) {
+    case "connect": {
+      const extra = onlyKeys(o, ["userId", "accessLink"]);
+      if (extra !== undefined) return invalid(extra);
+      if ("userId" in o === "accessLink" in o) return invalid("userId|accessLink");
+      if ("userId" in o) return isUserId(o.userId) ? ok({ type: "connect", userId: o.userId }) : invalid("userId");
+      return isAccessLink(o.accessLink) ? ok({ type: "connect", accessLink: o.accessLink }) : invalid("accessLink");
+    }
+    case "token": {
+      const extra = onlyKeys(o, ["requestId", "token"]);
+      if (extra !== undefined) return invalid(extra);
+      if (!isRequestId(o.requestId)) return invalid("requestId");
+      if (!isToken(o.token)) return invalid("token");
+      return ok({ type: "token", requestId: o.requestId, token: o.token });
+    }
+    case "token_failed": {
+      const extra = onlyKeys(o, ["requestId", "reason"]);
+      if (extra !== undefined) return invalid(extra);
+      if (!isRequestId(o.requestId)) return invalid("requestId");
+      if (o.reason !== undefined && (typeof o.reason !== "string" || o.reason.length > 256)) return invalid("reason");
+      return ok(o.reason === undefined
+        ? { type: "token_failed", requestId: o.requestId }
+        : { type: "token_failed", requestId: o.requestId, reason: o.reason });
+    }
+    case "disconnect": {
+      const extra = onlyKeys(o, ["clearSavedData"]);
+      if (extra !== undefined) return invalid(extra);
+      if (o.clearSavedData !== undefined && typeof o.clearSavedData !== "boolean") return invalid("clearSavedData");
+      return ok({ type: "disconnect", clearSavedData: o.clearSavedData === true });
+    }
+    default:
+      return fail(kaleyraError("unknown_type", "type"));
+  }
+}
+
+export function errorFrame(code: ErrorCode, extra: { requestId?: string; field?: string } = {}): ServerFrame {
+  const e = kaleyraError(code, extra.field);
+  const frame: ServerFrame = { type: "error", code: e.code, message: e.message };
+  if (extra.requestId !== undefined) frame.requestId = extra.requestId;
+  if (e.field !== undefined) frame.field = e.field;
+  return frame;
+}
+
+export function encode(frame: ServerFrame): string {
+  return JSON.stringify(frame);
+}

@@ -1,0 +1,170 @@
+/**
+ * The session's state, its events and its effects: plain data, so the state can be stored as is
+ * and every transition can be replayed in a test.
+ * Invariants: at most one of pendingToken, pendingRemote, nextTokenAttemptAt and nextReconnectAt
+ * is set; refreshAt is set only while connected with a token that expires.
+ */
+import type { RetryPolicy } from "./policy";
+
+export type Status = "disconnected" | "connecting" | "connected" | "reconnecting" | "disconnecting";
+export type Mode = "token" | "access_link";
+/** Android's `Disconnected` error states. */
+export type DisconnectError = "expired_credentials" | "user_inactive" | "unsupported_version" | "unknown";
+/** Why the session is disconnected: finer than the error, shown to clients. */
+export type DisconnectReason =
+  | "requested"
+  | "user_inactive"
+  | "invalid_access_link"
+  | "call_ended";
+
+/** What Kaleyra's services can answer when a session is opened (the remote port's errors). */
+export type RemoteError = "token_expired" | "token_invalid" | "user_inactive" | "unavailable" | "invalid_access_link";
+
+export interface PendingToken {
+  requestId: string;
+  /** 1-based attempt number within the current token cycle. */
+  attempt: number;
+  deadline: number;
+  /** The client holding the request; undefined while no client is attached. */
+  clientId?: string;
+}
+
+export interface PendingRemote {
+  requestId: string;
+  deadline: number;
+  purpose: "open" | "close";
+}
+
+export interface SessionState {
+  v: 1;
+  status: Status;
+  mode?: Mode;
+  userId?: string;
+  /** Kept only to reopen a link session; never shown to clients (it is a bearer credential). */
+  accessLink?: string;
+  error?: DisconnectError;
+  reason?: DisconnectReason;
+  policy?: RetryPolicy;
+  /** Fresh per connect; prefixes request ids so an answer from an earlier session never matches. */
+  nonce: string;
+  seq: number;
+  /** Token attempts started in the current cycle. */
+  tokenAttempt: number;
+  /** Reconnect attempts started since the last successful connection. */
+  reconnectAttempt: number;
+  /** A token cycle is running while the remote session is up (refresh or remote token_expired). */
+  refreshing: boolean;
+  /** Clients already asked in this cycle, so the next attempt asks someone else first. */
+  askedInCycle: string[];
+  clearOnDisconnect: boolean;
+  pendingToken?: PendingToken;
+  pendingRemote?: PendingRemote;
+  nextTokenAttemptAt?: number;
+  nextReconnectAt?: number;
+  refreshAt?: number;
+  expiresAt?: number;
+}
+
+export type Credential =
+  | { kind: "token"; userId: string; token: string }
+  | { kind: "access_link"; accessLink: string };
+
+export type SessionEvent =
+  | { type: "connect_token"; clientId?: string; userId: string; policy: RetryPolicy }
+  | { type: "connect_link"; clientId?: string; accessLink: string; policy: RetryPolicy }
+  | { type: "token_answer"; clientId?: string; requestId: string; token: string }
+  | { type: "token_failure"; clientId?: string; requestId: string }
+  | { type: "remote_opened"; requestId: string; userId: string; expiresAt?: number }
+  | { type: "remote_failed"; requestId: string; error: RemoteError }
+  | { type: "remote_closed"; requestId: string }
+  /** The remote says the current token expired while the session is up. */
+  | { type: "remote_token_expired" }
+  /** The access-link call ended. */
+  | { type: "call_ended" }
+  | { type: "client_attached"; clientId: string }
+  | { type: "client_left"; clientId: string }
+  | { type: "alarm" }
+  | { type: "disconnect"; clientId?: string; clearSavedData: boolean };
+
+export type Effect =
+  /** Ask for a token: clientId names the one client asked; undefined means none is attached. */
+  | { type: "request_token"; requestId: string; userId: string; attempt: number; clientId?: string; expiresAt?: number }
+  | { type: "open_remote"; requestId: string; credential: Credential }
+  | { type: "close_remote"; requestId: string }
+  /** Arm the one alarm for this time, or clear it (null). */
+  | { type: "set_alarm"; at: number | null }
+  /** The client-visible view changed: send it to every attached client. */
+  | { type: "broadcast" }
+  | { type: "reply_error"; clientId?: string; code: "session_conflict" | "user_mismatch" | "token_request_stale"; requestId?: string }
+  /** Delete everything stored for this session, server and client side. */
+  | { type: "clear_data" };
+
+export interface TransitionContext {
+  now: number;
+  random: () => number;
+  /** Ids of the attached clients, oldest first. */
+  clients: readonly string[];
+}
+
+/** What every client is sent: the state without credentials or internal bookkeeping. */
+export interface SessionView {
+  status: Status;
+  mode?: Mode;
+  userId?: string;
+  error?: DisconnectError;
+  reason?: DisconnectReason;
+  tokenAttempt: number;
+  reconnectAttempt: number;
+  refreshing: boolean;
+  /** When the next token or reconnect attempt starts, if one is waiting. */
+  nextAttemptAt?: number;
+  expiresAt?: number;
+}
+
+export function initialState(): SessionState {
+  return {
+    v: 1,
+    status: "disconnected",
+    nonce: "",
+    seq: 0,
+    tokenAttempt: 0,
+    reconnectAttempt: 0,
+    refreshing: false,
+    askedInCycle: [],
+    clearOnDisconnect: false,
+  };
+}
+
+export function view(s: SessionState): SessionView {
+  const v: SessionView = {
+    status: s.status,
+    tokenAttempt: s.tokenAttempt,
+    reconnectAttempt: s.reconnectAttempt,
+    refreshing: s.refreshing,
+  };
+  if (s.mode !== undefined) v.mode = s.mode;
+  if (s.userId !== undefined) v.userId = s.userId;
+  if (s.error !== undefined) v.error = s.error;
+  if (s.reason !== undefined) v.reason = s.reason;
+  const next = s.nextTokenAttemptAt ?? s.nextReconnectAt;
+  if (next !== undefined) v.nextAttemptAt = next;
+  if (s.expiresAt !== undefined) v.expiresAt = s.expiresAt;
+  return v;
+}
+
+/** The earliest time a duty is due, the one alarm's time; undefined when nothing waits. */
+export function nextDue(s: SessionState): number | undefined {
+  const dues = [
+    s.pendingToken?.deadline,
+    s.pendingRemote?.deadline,
+    s.nextTokenAttemptAt,
+    s.nextReconnectAt,
+    s.refreshAt,
+  ].filter((t): t is number => t !== undefined);
+  return dues.length === 0 ? undefined : Math.min(...dues);
+}
+
+/** An active session holds or is trying to hold a remote session. */
+export function isActive(s: SessionState): boolean {
+  return s.status === "connecting" || s.status === "connected" || s.status === "reconnecting";
+}

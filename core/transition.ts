@@ -1,0 +1,323 @@
+/**
+ * The session state machine: transition(state, event, ctx) -> { state, effects }.
+ * Pure: time, randomness and the list of attached clients come in through ctx; every side effect
+ * goes out as data for the Durable Object to perform. The input state is never mutated.
+ * After each event, every duty that is due at ctx.now runs, in order, so a late alarm (or one that
+ * fires after a restart) catches up on the schedule exactly as if it had fired on time.
+ */
+import { reconnectDelay, tokenAttemptDelay } from "./policy";
+import { refreshTime } from "./refresh";
+import {
+  initialState,
+  isActive,
+  nextDue,
+  view,
+  type Effect,
+  type RemoteError,
+  type SessionEvent,
+  type SessionState,
+  type TransitionContext,
+} from "./session";
+
+export interface Transition {
+  state: SessionState;
+  effects: Effect[];
+}
+
+/** Caps the catch-up loop; a schedule never has this many duties due at one instant. */
+const MAX_DUE_STEPS = 64;
+
+interface Draft {
+  s: SessionState;
+  fx: Effect[];
+  ctx: TransitionContext;
+}
+
+export function transition(state: SessionState, event: SessionEvent, ctx: TransitionContext): Transition {
+  const d: Draft = { s: structuredClone(state), fx: [], ctx };
+  apply(d, event);
+  runDue(d);
+  const due = nextDue(d.s);
+  // The alarm that just fired is spent, so it is re-armed even when the due time looks unchanged.
+  if (event.type === "alarm" || due !== nextDue(state)) d.fx.push({ type: "set_alarm", at: due ?? null });
+  if (JSON.stringify(view(d.s)) !== JSON.stringify(view(state))) d.fx.push({ type: "broadcast" });
+  return { state: d.s, effects: d.fx };
+}
+
+function apply(d: Draft, e: SessionEvent): void {
+  switch (e.type) {
+    case "connect_token":
+    case "connect_link":
+      return connect(d, e);
+    case "token_answer":
+      return tokenAnswer(d, e.requestId, e.token, e.clientId);
+    case "token_failure":
+      // Only the client that holds the request can fail it: a stray failure must not cut short an
+      // attempt that the asked client may still answer. A success from any client wins.
+      if (d.s.pendingToken?.requestId !== e.requestId || d.s.pendingToken.clientId !== e.clientId) {
+        return stale(d, e.requestId, e.clientId);
+      }
+      return tokenAttemptFailed(d, d.ctx.now);
+    case "remote_opened":
+      return remoteOpened(d, e.requestId, e.userId, e.expiresAt);
+    case "remote_failed":
+      return remoteFailed(d, e.requestId, e.error);
+    case "remote_closed":
+      if (d.s.pendingRemote?.purpose === "close" && d.s.pendingRemote.requestId === e.requestId) finishDisconnect(d);
+      return;
+    case "remote_token_expired":
+      if (d.s.status === "connected" && d.s.mode === "token" && !d.s.refreshing) startRefresh(d, d.ctx.now);
+      return;
+    case "call_ended":
+      if (d.s.mode === "access_link" && d.s.status !== "disconnected") {
+        d.s.clearOnDisconnect = true;
+        finishDisconnect(d, "call_ended");
+      }
+      return;
+    case "client_attached":
+      return clientAttached(d, e.clientId);
+    case "client_left":
+      return clientLeft(d, e.clientId);
+    case "alarm":
+      return; // runDue does the work
+    case "disconnect":
+      return disconnect(d, e.clearSavedData);
+  }
+}
+
+function connect(d: Draft, e: Extract<SessionEvent, { type: "connect_token" | "connect_link" }>): void {
+  const s = d.s;
+  const mode = e.type === "connect_token" ? "token" : "access_link";
+  if (isActive(s)) {
+    const same = mode === s.mode && (mode === "token"
+      ? s.userId === (e as { userId: string }).userId
+      : s.accessLink === (e as { accessLink: string }).accessLink);
+    // Another tab connecting the same session joins it; anything else must wait for disconnect.
+    if (!same) d.fx.push({ type: "reply_error", clientId: e.clientId, code: "session_conflict" });
+    return;
+  }
+  const fresh = initialState();
+  fresh.seq = s.seq;
+  fresh.nonce = newNonce(d.ctx.random);
+  fresh.status = "connecting";
+  fresh.mode = mode;
+  fresh.policy = e.policy;
+  if (e.type === "connect_token") fresh.userId = e.userId;
+  else fresh.accessLink = e.accessLink;
+  d.s = fresh;
+  startAttempt(d, d.ctx.now);
+}
+
+function newNonce(random: () => number): string {
+  return Math.floor(random() * 2 ** 32).toString(36).padStart(7, "0");
+}
+
+function nextRequestId(d: Draft): string {
+  d.s.seq += 1;
+  return `${d.s.nonce}.${d.s.seq}`;
+}
+
+/** The first attempt of a connect or of a reconnect: a token cycle, or opening the link. */
+function startAttempt(d: Draft, at: number): void {
+  if (d.s.mode === "access_link") return openRemote(d, at, { kind: "access_link", accessLink: d.s.accessLink ?? "" });
+  d.s.tokenAttempt = 0;
+  d.s.askedInCycle = [];
+  startTokenAttempt(d, at);
+}
+
+function startTokenAttempt(d: Draft, at: number): void {
+  const s = d.s;
+  s.nextTokenAttemptAt = undefined;
+  s.tokenAttempt += 1;
+  const requestId = nextRequestId(d);
+  s.pendingToken = { requestId, attempt: s.tokenAttempt, deadline: at + policyOf(s).tokenAttemptTimeoutMs };
+  askClient(d, pickClient(d));
+}
+
+/** Prefers a client not yet asked in this cycle, then the oldest attached client. */
+function pickClient(d: Draft, excluding?: string): string | undefined {
+  const candidates = d.ctx.clients.filter((c) => c !== excluding);
+  return candidates.find((c) => !d.s.askedInCycle.includes(c)) ?? candidates[0];
+}
+
+function askClient(d: Draft, clientId: string | undefined): void {
+  const p = d.s.pendingToken;
+  if (!p) return;
+  p.clientId = clientId;
+  if (clientId !== undefined && !d.s.askedInCycle.includes(clientId)) d.s.askedInCycle.push(clientId);
+  const fx: Effect = { type: "request_token", requestId: p.requestId, userId: d.s.userId ?? "", attempt: p.attempt };
+  if (clientId !== undefined) fx.clientId = clientId;
+  if (d.s.expiresAt !== undefined) fx.expiresAt = d.s.expiresAt;
+  d.fx.push(fx);
+}
+
+function tokenAnswer(d: Draft, requestId: string, token: string, clientId?: string): void {
+  const s = d.s;
+  if (s.pendingToken?.requestId !== requestId) return stale(d, requestId, clientId);
+  s.pendingToken = undefined;
+  openRemote(d, d.ctx.now, { kind: "token", userId: s.userId ?? "", token }, requestId);
+}
+
+function stale(d: Draft, requestId: string, clientId?: string): void {
+  d.fx.push({ type: "reply_error", clientId, code: "token_request_stale", requestId });
+}
+
+function openRemote(d: Draft, at: number, credential: Extract<Effect, { type: "open_remote" }>["credential"], requestId = nextRequestId(d)): void {
+  d.s.pendingRemote = { requestId, deadline: at + policyOf(d.s).tokenAttemptTimeoutMs, purpose: "open" };
+  d.fx.push({ type: "open_remote", requestId, credential });
+}
+
+function remoteOpened(d: Draft, requestId: string, userId: string, expiresAt?: number): void {
+  const s = d.s;
+  if (s.pendingRemote?.purpose !== "open" || s.pendingRemote.requestId !== requestId) return;
+  // A token of another user is as good as no token: the attempt failed.
+  if (s.mode === "token" && userId !== s.userId) return remoteFailed(d, requestId, "token_invalid");
+  const now = d.ctx.now;
+  s.pendingRemote = undefined;
+  s.status = "connected";
+  s.userId = userId;
+  s.error = undefined;
+  s.reason = undefined;
+  s.tokenAttempt = 0;
+  s.reconnectAttempt = 0;
+  s.refreshing = false;
+  s.askedInCycle = [];
+  s.expiresAt = s.mode === "token" ? expiresAt : undefined;
+  s.refreshAt = s.expiresAt === undefined ? undefined : refreshTime(now, s.expiresAt);
+}
+
+/** `endAt` is when the open attempt ended: now for an answer, the deadline for a timeout. */
+function remoteFailed(d: Draft, requestId: string, error: RemoteError, endAt = d.ctx.now): void {
+  const s = d.s;
+  if (s.pendingRemote?.requestId !== requestId) return;
+  if (s.pendingRemote.purpose === "close") return finishDisconnect(d);
+  s.pendingRemote = undefined;
+  const now = endAt;
+  switch (error) {
+    case "token_expired":
+    case "token_invalid":
+      // The provider's token was refused: that attempt failed, and the cycle goes on.
+      return s.mode === "token" ? tokenAttemptFailed(d, now) : cycleFailed(d, now);
+    case "user_inactive":
+      return endSession(d, "user_inactive", "user_inactive");
+    case "invalid_access_link":
+      return endSession(d, "unknown", "invalid_access_link");
+    case "unavailable":
+      return cycleFailed(d, now);
+  }
+}
+
+/** A token attempt ended without a token the remote accepted; `endAt` is when it ended. */
+function tokenAttemptFailed(d: Draft, endAt: number): void {
+  const s = d.s;
+  s.pendingToken = undefined;
+  const wait = tokenAttemptDelay(policyOf(s), s.tokenAttempt, d.ctx.random);
+  if (wait === undefined) return cycleFailed(d, endAt);
+  s.nextTokenAttemptAt = endAt + wait;
+}
+
+/** All token attempts failed, or the remote could not be reached: the reconnect schedule runs. */
+function cycleFailed(d: Draft, endAt: number): void {
+  const s = d.s;
+  s.pendingToken = undefined;
+  s.pendingRemote = undefined;
+  s.nextTokenAttemptAt = undefined;
+  s.refreshAt = undefined;
+  s.refreshing = false;
+  s.tokenAttempt = 0;
+  s.status = "reconnecting";
+  s.nextReconnectAt = endAt + reconnectDelay(policyOf(s), s.reconnectAttempt, d.ctx.random);
+}
+
+function startReconnect(d: Draft, at: number): void {
+  d.s.nextReconnectAt = undefined;
+  d.s.reconnectAttempt += 1;
+  startAttempt(d, at);
+}
+
+function startRefresh(d: Draft, at: number): void {
+  d.s.refreshAt = undefined;
+  d.s.refreshing = true;
+  startAttempt(d, at);
+}
+
+function clientAttached(d: Draft, clientId: string): void {
+  // A request that no client holds goes to the first client that arrives; it is the same attempt.
+  if (d.s.pendingToken && d.s.pendingToken.clientId === undefined) askClient(d, clientId);
+}
+
+function clientLeft(d: Draft, clientId: string): void {
+  // The request moves to another client at once, keeping its attempt number and deadline.
+  if (d.s.pendingToken?.clientId === clientId) askClient(d, pickClient(d, clientId));
+}
+
+function disconnect(d: Draft, clearSavedData: boolean): void {
+  const s = d.s;
+  s.clearOnDisconnect = s.clearOnDisconnect || clearSavedData;
+  if (s.status === "disconnected") {
+    if (s.clearOnDisconnect) finishDisconnect(d, s.reason);
+    return;
+  }
+  if (s.status === "disconnecting") return;
+  const hadRemote = s.status === "connected";
+  clearDuties(d);
+  if (!hadRemote) return finishDisconnect(d);
+  s.status = "disconnecting";
+  const requestId = nextRequestId(d);
+  s.pendingRemote = { requestId, deadline: d.ctx.now + policyOf(s).tokenAttemptTimeoutMs, purpose: "close" };
+  d.fx.push({ type: "close_remote", requestId });
+}
+
+function clearDuties(d: Draft): void {
+  const s = d.s;
+  s.pendingToken = undefined;
+  s.pendingRemote = undefined;
+  s.nextTokenAttemptAt = undefined;
+  s.nextReconnectAt = undefined;
+  s.refreshAt = undefined;
+  s.refreshing = false;
+}
+
+/** A final disconnect decided by the remote: no retry loop. */
+function endSession(d: Draft, error: SessionState["error"], reason: SessionState["reason"]): void {
+  finishDisconnect(d, reason);
+  d.s.error = error;
+}
+
+function finishDisconnect(d: Draft, reason: SessionState["reason"] = "requested"): void {
+  const clear = d.s.clearOnDisconnect;
+  clearDuties(d);
+  const next = initialState();
+  next.seq = d.s.seq;
+  next.nonce = d.s.nonce;
+  if (!clear) {
+    next.mode = d.s.mode;
+    next.userId = d.s.userId;
+    next.policy = d.s.policy;
+  }
+  next.reason = reason;
+  d.s = next;
+  if (clear) d.fx.push({ type: "clear_data" });
+}
+
+/** Runs every duty due at ctx.now, oldest first, each at its own due time. */
+function runDue(d: Draft): void {
+  for (let i = 0; i < MAX_DUE_STEPS; i++) {
+    const s = d.s;
+    const at = nextDue(s);
+    if (at === undefined || at > d.ctx.now) return;
+    if (s.pendingRemote?.deadline === at) {
+      // No answer in time: the remote could not be reached (or, when closing, is gone anyway).
+      if (s.pendingRemote.purpose === "close") finishDisconnect(d);
+      else remoteFailed(d, s.pendingRemote.requestId, "unavailable", at);
+    } else if (s.pendingToken?.deadline === at) tokenAttemptFailed(d, at);
+    else if (s.nextTokenAttemptAt === at) startTokenAttempt(d, at);
+    else if (s.nextReconnectAt === at) startReconnect(d, at);
+    else if (s.refreshAt === at) startRefresh(d, at);
+  }
+}
+
+function policyOf(s: SessionState) {
+  if (!s.policy) throw new Error("invariant: an active session has a retry policy");
+  return s.policy;
+}
