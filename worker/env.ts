@@ -1,0 +1,16 @@
+/** The Worker's bindings (wrangler.toml, secrets, and test-only bindings from vitest.config.ts). */
+import type { AppRegistry } from "../durable-objects/AppRegistry";
+import type { UserSession } from "../durable-objects/UserSession";
+
+export interface Env {
+  USER_SESSION: DurableObjectNamespace<UserSession>;
+  APP_REGISTRY: DurableObjectNamespace<AppRegistry>;
+  /** Bearer token of the admin API. A secret in production; `npm start` passes a local default. */
+  ADMIN_TOKEN?: string;
+  /** Which remote adapter sessions use: "fake" (in-process) for now. */
+  REMOTE: string;
+  /** "1" only in tests: lets a test move a session's clock forward (see durable-objects/clock.ts). */
+  TEST_CLOCK?: string;
+  /** When set (by `npm start`), this app is registered at startup as a sandbox/eu demo app. */
+  DEMO_APP_ID?: string;
+}
