@@ -1,8 +1,246 @@
-// Placeholder: being written now (session engine owner). Do not edit.
+/**
+ * One user's session (or one access link's): glue between core/transition and the Workers runtime.
+ * Invariants:
+ * - Storage is the truth: the state is written in the same turn as the transition that made it,
+ *   before any effect is performed, so eviction at any instant loses nothing.
+ * - One alarm, armed for the earliest due duty (core's nextDue). No timers: they block hibernation.
+ * - Sockets are hibernatable; each carries its client id (also its tag) and route in its attachment.
+ * - This class decides nothing about the session: every rule is in core/.
+ */
 import { DurableObject } from "cloudflare:workers";
+import { errorFrame, encode, parseClientFrame, type ClientFrame, type ServerFrame } from "../core/protocol";
+import { DEFAULT_RETRY_POLICY } from "../core/policy";
+import { initialState, isActive, nextDue, view, type Effect, type SessionEvent, type SessionState } from "../core/session";
+import { transition } from "../core/transition";
+import { createRemote } from "../remote";
+import type { KaleyraRemote } from "../remote/port";
 import type { Env } from "../worker/env";
+import { SessionClock } from "./clock";
+import { SESSION_ROUTE_HEADER, type SessionRoute } from "./session-route";
+
+const STATE_KEY = "session";
+const ROUTE_KEY = "route";
+
+interface Attachment {
+  clientId: string;
+  route: SessionRoute;
+}
+
 export class UserSession extends DurableObject<Env> {
-  override async fetch(_request: Request): Promise<Response> {
-    return new Response("not yet", { status: 501 });
+  /** Swappable in tests; chosen by the REMOTE binding. */
+  remote: KaleyraRemote;
+  readonly clock: SessionClock;
+  private state: SessionState;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.remote = createRemote(env.REMOTE);
+    this.clock = new SessionClock(ctx.storage.kv, env.TEST_CLOCK === "1");
+    this.state = ctx.storage.kv.get<SessionState>(STATE_KEY) ?? initialState();
+  }
+
+  override async fetch(request: Request): Promise<Response> {
+    const route = parseRoute(request.headers.get(SESSION_ROUTE_HEADER));
+    if (!route || request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return new Response("UserSession only accepts WebSocket upgrades routed by the Worker", { status: 400 });
+    }
+    const { 0: client, 1: server } = new WebSocketPair();
+    const clientId = crypto.randomUUID();
+    this.ctx.acceptWebSocket(server, [clientId]);
+    server.serializeAttachment({ clientId, route } satisfies Attachment);
+    send(server, { type: "state", state: view(this.state) });
+    await this.dispatch({ type: "client_attached", clientId });
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const parsed = parseClientFrame(message);
+    if (!parsed.ok) return send(ws, errorFrame(parsed.error.code, { field: parsed.error.field }));
+    const { clientId, route } = attachmentOf(ws);
+    const event = this.eventFor(parsed.value, clientId, route);
+    if ("refused" in event) return send(ws, errorFrame(event.refused));
+    // Alarms and remote calls need the app's settings even when no client is attached.
+    if (event.type === "connect_token" || event.type === "connect_link") this.ctx.storage.kv.put(ROUTE_KEY, route);
+    await this.dispatch(event);
+  }
+
+  override async webSocketClose(ws: WebSocket): Promise<void> {
+    await this.dispatch({ type: "client_left", clientId: attachmentOf(ws).clientId });
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    await this.dispatch({ type: "client_left", clientId: attachmentOf(ws).clientId });
+  }
+
+  override async alarm(): Promise<void> {
+    await this.dispatch({ type: "alarm" });
+  }
+
+  /** RPC for the remote side (webhooks, a session check) saying the current token expired. */
+  async remoteTokenExpired(): Promise<void> {
+    await this.dispatch({ type: "remote_token_expired" });
+  }
+
+  /** A copy of the stored state, for tests and diagnostics. */
+  snapshot(): SessionState {
+    return structuredClone(this.state);
+  }
+
+  /** Maps a valid frame to a core event, or to an error that belongs to this socket's route. */
+  private eventFor(frame: ClientFrame, clientId: string, route: SessionRoute): SessionEvent | { refused: "session_conflict" | "wrong_endpoint" | "user_mismatch" } {
+    switch (frame.type) {
+      case "connect": {
+        const kind = "userId" in frame ? "token" : "access_link";
+        // The socket's route fixes the session kind: the other kind is the seed's exclusion rule.
+        if (kind !== route.key.kind) return { refused: isActive(this.state) ? "session_conflict" : "wrong_endpoint" };
+        const policy = route.app.retryPolicy ?? DEFAULT_RETRY_POLICY;
+        if ("userId" in frame) {
+          if (route.key.kind !== "token" || frame.userId !== route.key.userId) return { refused: "user_mismatch" };
+          return { type: "connect_token", clientId, userId: frame.userId, policy };
+        }
+        if (route.key.kind !== "access_link" || frame.accessLink !== route.key.accessLink) return { refused: "user_mismatch" };
+        return { type: "connect_link", clientId, accessLink: frame.accessLink, policy };
+      }
+      case "token":
+        return { type: "token_answer", clientId, requestId: frame.requestId, token: frame.token };
+      case "token_failed":
+        return { type: "token_failure", clientId, requestId: frame.requestId };
+      case "disconnect":
+        return { type: "disconnect", clientId, clearSavedData: frame.clearSavedData };
+    }
+  }
+
+  private clientIds(): string[] {
+    return this.ctx
+      .getWebSockets()
+      .filter((ws) => ws.readyState === WebSocket.OPEN)
+      .map((ws) => attachmentOf(ws).clientId);
+  }
+
+  private async dispatch(event: SessionEvent): Promise<void> {
+    const clients = this.clientIds().filter((id) => event.type !== "client_left" || id !== event.clientId);
+    const { state, effects } = transition(this.state, event, { now: this.clock.now(), random: Math.random, clients });
+    this.state = state;
+    if (!effects.some((fx) => fx.type === "clear_data")) this.ctx.storage.kv.put(STATE_KEY, state);
+    for (const fx of effects) await this.perform(fx);
+  }
+
+  private async perform(fx: Effect): Promise<void> {
+    switch (fx.type) {
+      case "request_token": {
+        // No client attached: the attempt waits for one, or times out (server-side sources come later).
+        if (fx.clientId === undefined) return;
+        const frame: ServerFrame = { type: "token_request", requestId: fx.requestId, userId: fx.userId, attempt: fx.attempt };
+        if (fx.expiresAt !== undefined) frame.expiresAt = fx.expiresAt;
+        for (const ws of this.ctx.getWebSockets(fx.clientId)) send(ws, frame);
+        return;
+      }
+      // Not awaited: the answer comes back as an event. If the object is evicted meanwhile, the
+      // call's deadline (a duty in the state) turns the lost answer into "unavailable".
+      case "open_remote":
+        void this.openRemote(fx);
+        return;
+      case "close_remote":
+        void this.closeRemote(fx.requestId);
+        return;
+      case "set_alarm":
+        return this.armAlarm();
+      case "broadcast":
+        this.broadcast({ type: "state", state: view(this.state) });
+        return;
+      case "reply_error": {
+        const frame = errorFrame(fx.code, fx.requestId === undefined ? {} : { requestId: fx.requestId });
+        for (const ws of fx.clientId === undefined ? [] : this.ctx.getWebSockets(fx.clientId)) send(ws, frame);
+        return;
+      }
+      case "clear_data":
+        await this.ctx.storage.deleteAlarm();
+        await this.ctx.storage.deleteAll();
+        this.broadcast({ type: "data_cleared" });
+        return;
+    }
+  }
+
+  /**
+   * Arms the alarm for the current state's earliest duty, not the effect's own time: a remote
+   * answer may run a newer transition while this one is still performing its effects.
+   */
+  private async armAlarm(): Promise<void> {
+    const at = nextDue(this.state);
+    if (at === undefined) return this.ctx.storage.deleteAlarm();
+    // Alarms have whole-millisecond times, and local workerd drops one set for "now" from inside
+    // alarm(): round up, and never arm in the past.
+    await this.ctx.storage.setAlarm(Math.max(Math.ceil(this.clock.toRealTime(at)), Date.now() + 1));
+  }
+
+  private async openRemote(fx: Extract<Effect, { type: "open_remote" }>): Promise<void> {
+    const route = this.currentRoute();
+    let event: SessionEvent;
+    try {
+      if (!route) throw new Error("no route stored for an active session");
+      const result = await this.remote.openSession({
+        appId: route.appId,
+        environment: route.app.environment,
+        region: route.app.region,
+        credential: fx.credential,
+        now: this.clock.now(),
+      });
+      event = result.ok
+        ? { type: "remote_opened", requestId: fx.requestId, userId: result.userId, ...(result.expiresAt === undefined ? {} : { expiresAt: result.expiresAt }) }
+        : { type: "remote_failed", requestId: fx.requestId, error: result.error };
+    } catch (err) {
+      console.warn("remote open failed", { requestId: fx.requestId, error: String(err) });
+      event = { type: "remote_failed", requestId: fx.requestId, error: "unavailable" };
+    }
+    await this.dispatch(event);
+  }
+
+  private async closeRemote(requestId: string): Promise<void> {
+    const route = this.currentRoute();
+    try {
+      if (route) await this.remote.closeSession({ appId: route.appId, ...(this.state.userId === undefined ? {} : { userId: this.state.userId }) });
+    } catch (err) {
+      // Closing is best effort: the remote session ends by itself when its token expires.
+      console.warn("remote close failed", { requestId, error: String(err) });
+    }
+    await this.dispatch({ type: "remote_closed", requestId });
+  }
+
+  /** The stored route, or any attached socket's (storage is cleared by clearSavedData). */
+  private currentRoute(): SessionRoute | undefined {
+    return this.ctx.storage.kv.get<SessionRoute>(ROUTE_KEY) ?? this.ctx.getWebSockets().map(attachmentOf)[0]?.route;
+  }
+
+  private broadcast(frame: ServerFrame): void {
+    const data = encode(frame);
+    for (const ws of this.ctx.getWebSockets()) {
+      try {
+        ws.send(data);
+      } catch {
+        // A socket closing right now gets its close event; nothing to do here.
+      }
+    }
+  }
+}
+
+function send(ws: WebSocket, frame: ServerFrame): void {
+  try {
+    ws.send(encode(frame));
+  } catch {
+    // See broadcast.
+  }
+}
+
+function attachmentOf(ws: WebSocket): Attachment {
+  return ws.deserializeAttachment() as Attachment;
+}
+
+function parseRoute(header: string | null): SessionRoute | undefined {
+  if (header === null) return undefined;
+  try {
+    const route = JSON.parse(header) as SessionRoute;
+    return typeof route.appId === "string" && typeof route.key === "object" && typeof route.app === "object" ? route : undefined;
+  } catch {
+    return undefined;
   }
 }
