@@ -22,6 +22,7 @@ export const ERROR_MESSAGES = {
   admin_disabled: "The admin API is off because no ADMIN_TOKEN secret is set.",
   not_found: "Nothing is at that path.",
   upgrade_required: "This route only accepts WebSocket upgrades.",
+  internal_error: "The service failed to handle the request; retry, and report it if it keeps failing.",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_MESSAGES;

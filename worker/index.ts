@@ -1,4 +1,8 @@
-import { DurableObject } from "cloudflare:workers";
-export class UserSession extends DurableObject {}
-export class AppRegistry extends DurableObject {}
-export default { fetch: () => new Response("ok") };
+/** The Worker's entry: the HTTP app, and the Durable Object classes wrangler binds by name. */
+import { app } from "./app";
+import type { Env } from "./env";
+
+export { AppRegistry } from "../durable-objects/AppRegistry";
+export { UserSession } from "../durable-objects/UserSession";
+
+export default { fetch: app.fetch } satisfies ExportedHandler<Env>;

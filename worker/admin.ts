@@ -1,0 +1,51 @@
+/**
+ * The admin API: register, read and remove apps. Every route checks, in order: the admin token,
+ * the appId, then the body; a refused request changes nothing.
+ */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { createMiddleware } from "hono/factory";
+import { isAppId, parseAppSettings } from "../core/app";
+import { kaleyraError } from "../core/errors";
+import { requireAdmin } from "./auth";
+import type { Env } from "./env";
+import { errorResponse } from "./errors";
+import { appRegistry } from "./registry";
+
+export const MAX_ADMIN_BODY_BYTES = 64 * 1024;
+
+const requireAppId = createMiddleware<{ Bindings: Env }>(async (c, next) => {
+  if (!isAppId(c.req.param("appId"))) return errorResponse(kaleyraError("bad_request", "appId"));
+  await next();
+});
+
+const limitBody = bodyLimit({
+  maxSize: MAX_ADMIN_BODY_BYTES,
+  onError: () => errorResponse(kaleyraError("bad_request", "body"), 413),
+});
+
+export const admin = new Hono<{ Bindings: Env }>();
+
+admin.get("/:appId", requireAdmin, requireAppId, async (c) => {
+  const record = await (await appRegistry(c.env)).getApp(c.req.param("appId"));
+  return record === null ? errorResponse(kaleyraError("app_id_invalid")) : c.json(record);
+});
+
+admin.put("/:appId", requireAdmin, requireAppId, limitBody, async (c) => {
+  let body: unknown;
+  try {
+    body = JSON.parse(await c.req.text());
+  } catch {
+    return errorResponse(kaleyraError("bad_request", "body"));
+  }
+  const settings = parseAppSettings(body);
+  if (!settings.ok) return errorResponse(settings.error);
+  const written = await (await appRegistry(c.env)).putApp(c.req.param("appId"), settings.value);
+  if (!written.ok) return errorResponse(written.error);
+  return c.json(written.value.record, written.value.created ? 201 : 200);
+});
+
+admin.delete("/:appId", requireAdmin, requireAppId, async (c) => {
+  const deleted = await (await appRegistry(c.env)).deleteApp(c.req.param("appId"));
+  return deleted ? c.body(null, 204) : errorResponse(kaleyraError("app_id_invalid"));
+});

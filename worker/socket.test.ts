@@ -1,0 +1,230 @@
+import { env, SELF } from "cloudflare:test";
+import { describe, expect, it, vi } from "vitest";
+import type { AppSettings } from "../core/app";
+import { DEFAULT_RETRY_POLICY } from "../core/policy";
+import type { AppRecord } from "../durable-objects/AppRegistry";
+import { SESSION_ROUTE_HEADER, sessionObjectName } from "../durable-objects/session-route";
+import { app } from "./app";
+import type { Env } from "./env";
+import { registryStub } from "./registry";
+import { forwardedRequest, parseSocketRequest, type AppLookup } from "./socket";
+
+const APP_ID = "mAppId_socket";
+const LINK = "https://sandbox.bandyer.com/eu/direct-rest-call-handler/abc123";
+const RECORD: AppRecord = { appId: APP_ID, environment: "sandbox", region: "eu", createdAt: 1, updatedAt: 2 };
+const UPGRADE = { Upgrade: "websocket" };
+
+function socketRequest(query: string, init: RequestInit = { headers: UPGRADE }, appId = APP_ID): Request {
+  return new Request(`https://edge.test/v1/apps/${appId}/socket?${query}`, init);
+}
+
+/** A registry holding only RECORD (or the given records), counting lookups. */
+function lookupOf(...records: AppRecord[]) {
+  return vi.fn<AppLookup>(async (appId) => records.find((r) => r.appId === appId) ?? null);
+}
+
+const parse = (query: string, init?: RequestInit, lookup: AppLookup = lookupOf(RECORD), appId = APP_ID) =>
+  parseSocketRequest(socketRequest(query, init, appId), appId, lookup);
+
+const refusal = (code: string, field?: string) => ({
+  ok: false,
+  error: field === undefined ? { code, message: expect.any(String) } : { code, message: expect.any(String), field },
+});
+
+describe("parseSocketRequest: order and meaning of the checks", () => {
+  it("refuses a request without Upgrade: websocket with upgrade_required, before anything else", async () => {
+    const lookup = lookupOf(RECORD);
+    expect(await parse("", { headers: {} }, lookup)).toEqual(refusal("upgrade_required"));
+    expect(await parse("environment=sandbox&region=eu&userId=u1", { headers: { Upgrade: "h2c" } }, lookup)).toEqual(refusal("upgrade_required"));
+    expect(lookup).not.toHaveBeenCalled();
+  });
+
+  it("refuses a non-GET upgrade with upgrade_required", async () => {
+    expect(await parse("environment=sandbox&region=eu&userId=u1", { method: "POST", headers: UPGRADE })).toEqual(refusal("upgrade_required"));
+  });
+
+  it("accepts the Upgrade header in any case", async () => {
+    expect((await parse("environment=sandbox&region=eu&userId=u1", { headers: { Upgrade: "WebSocket" } })).ok).toBe(true);
+  });
+
+  it("refuses a client that did not configure (environment or region missing or empty) with not_configured", async () => {
+    const lookup = lookupOf(RECORD);
+    expect(await parse("region=eu&userId=u1", undefined, lookup)).toEqual(refusal("not_configured", "environment"));
+    expect(await parse("environment=&region=eu&userId=u1", undefined, lookup)).toEqual(refusal("not_configured", "environment"));
+    expect(await parse("environment=sandbox&userId=u1", undefined, lookup)).toEqual(refusal("not_configured", "region"));
+    // Before the appId is even looked at.
+    expect(await parse("userId=u1", undefined, lookup, "bad-id")).toEqual(refusal("not_configured", "environment"));
+    expect(lookup).not.toHaveBeenCalled();
+  });
+
+  it("answers app_id_invalid alike for a malformed appId, an unknown app, and a wrong environment or region", async () => {
+    const lookup = lookupOf(RECORD);
+    const answers = [
+      await parse("environment=sandbox&region=eu&userId=u1", undefined, lookup, "bad-id"),
+      await parse("environment=sandbox&region=eu&userId=u1", undefined, lookup, "mAppId_unknown"),
+      await parse("environment=production&region=eu&userId=u1", undefined, lookup),
+      await parse("environment=sandbox&region=us&userId=u1", undefined, lookup),
+      await parse("environment=staging&region=eu&userId=u1", undefined, lookup),
+    ];
+    for (const answer of answers) expect(answer).toEqual(refusal("app_id_invalid"));
+    expect(new Set(answers.map((a) => JSON.stringify(a))).size).toBe(1);
+    // A malformed id never reaches the registry.
+    expect(lookup.mock.calls.map(([id]) => id)).not.toContain("bad-id");
+  });
+
+  it("checks the app before the session key", async () => {
+    expect(await parse("environment=production&region=eu", undefined, lookupOf(RECORD))).toEqual(refusal("app_id_invalid"));
+  });
+
+  it.each([
+    ["neither userId nor accessLink", "", "userId|accessLink"],
+    ["both userId and accessLink", `userId=u1&accessLink=${encodeURIComponent(LINK)}`, "userId|accessLink"],
+    ["an invalid userId", "userId=has%20space", "userId"],
+    ["an empty userId", "userId=", "userId"],
+    ["a too long userId", `userId=${"u".repeat(129)}`, "userId"],
+    ["an access link that is not a URL", "accessLink=not-a-link", "accessLink"],
+    ["an access link that is not http(s)", `accessLink=${encodeURIComponent("ftp://x.test/a")}`, "accessLink"],
+  ])("refuses %s with bad_request naming the field", async (_name, keyQuery, field) => {
+    expect(await parse(`environment=sandbox&region=eu&${keyQuery}`)).toEqual(refusal("bad_request", field));
+  });
+
+  it("refuses unknown and repeated query keys with bad_request naming the key, after the session key", async () => {
+    expect(await parse("environment=sandbox&region=eu&userId=u1&debug=1")).toEqual(refusal("bad_request", "debug"));
+    expect(await parse("environment=sandbox&region=eu&userId=u1&userId=u2")).toEqual(refusal("bad_request", "userId"));
+    expect(await parse("environment=sandbox&region=eu&region=us&userId=u1")).toEqual(refusal("bad_request", "region"));
+    expect(await parse("environment=sandbox&region=eu&userId=a%20b&debug=1")).toEqual(refusal("bad_request", "userId"));
+  });
+});
+
+describe("parseSocketRequest: the route it builds", () => {
+  it("routes a userId to a token session with the app's settings and nothing else of the record", async () => {
+    expect(await parse("environment=sandbox&region=eu&userId=user.1@x")).toEqual({
+      ok: true,
+      value: { appId: APP_ID, key: { kind: "token", userId: "user.1@x" }, app: { environment: "sandbox", region: "eu" } },
+    });
+  });
+
+  it("routes an access link to an access-link session", async () => {
+    const result = await parse(`environment=sandbox&region=eu&accessLink=${encodeURIComponent(LINK)}`);
+    expect(result.ok && result.value.key).toEqual({ kind: "access_link", accessLink: LINK });
+  });
+
+  it("carries the app's retry policy when the app has one", async () => {
+    const withPolicy: AppRecord = { ...RECORD, retryPolicy: { ...DEFAULT_RETRY_POLICY, jitterMaxMs: 0 } };
+    const result = await parse("environment=sandbox&region=eu&userId=u1", undefined, lookupOf(withPolicy));
+    expect(result.ok && result.value.app).toEqual({ environment: "sandbox", region: "eu", retryPolicy: withPolicy.retryPolicy });
+  });
+});
+
+describe("forwardedRequest", () => {
+  it("keeps the client's request and headers, and replaces any route header the client sent", async () => {
+    const original = socketRequest("environment=sandbox&region=eu&userId=u1", {
+      headers: { ...UPGRADE, "Sec-WebSocket-Key": "abc==", [SESSION_ROUTE_HEADER]: '{"appId":"mAppId_forged"}' },
+    });
+    const route = { appId: APP_ID, key: { kind: "token" as const, userId: "u1" }, app: { environment: "sandbox", region: "eu" } as AppSettings };
+    const forwarded = forwardedRequest(original, route);
+    expect(forwarded.url).toBe(original.url);
+    expect(forwarded.method).toBe("GET");
+    expect(forwarded.headers.get("upgrade")).toBe("websocket");
+    expect(forwarded.headers.get("sec-websocket-key")).toBe("abc==");
+    expect(JSON.parse(forwarded.headers.get(SESSION_ROUTE_HEADER) ?? "null")).toEqual(route);
+  });
+});
+
+describe("GET /v1/apps/:appId/socket", () => {
+  async function registerApp(settings: AppSettings = { environment: "sandbox", region: "eu" }) {
+    const appId = `mAppId_sock_${crypto.randomUUID().slice(0, 8)}`;
+    await registryStub(env).putApp(appId, settings);
+    return appId;
+  }
+
+  /** The Worker with a fake session namespace that records what reaches it. */
+  function withFakeSessions() {
+    const names: string[] = [];
+    const requests: Request[] = [];
+    const USER_SESSION = {
+      idFromName: (name: string) => {
+        names.push(name);
+        return { name };
+      },
+      get: () => ({
+        fetch: async (request: Request) => {
+          requests.push(request);
+          return new Response("from the session", { status: 299, headers: { "x-from": "session" } });
+        },
+      }),
+    };
+    const fakeEnv = { ...env, USER_SESSION } as unknown as Env;
+    return { names, requests, fetch: (request: Request) => app.fetch(request, fakeEnv) };
+  }
+
+  async function expectError(res: Response, status: number, code: string) {
+    expect(res.status).toBe(status);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe(code);
+  }
+
+  it("forwards a valid upgrade to the session object of (appId, userId) with the route header, and returns its answer as is", async () => {
+    const appId = await registerApp({ environment: "production", region: "in", retryPolicy: { ...DEFAULT_RETRY_POLICY, jitterMaxMs: 5 } });
+    const sessions = withFakeSessions();
+    const res = await sessions.fetch(socketRequest("environment=production&region=in&userId=u1", { headers: UPGRADE }, appId));
+    expect(res.status).toBe(299);
+    expect(res.headers.get("x-from")).toBe("session");
+    expect(await res.text()).toBe("from the session");
+    expect(sessions.names).toEqual([await sessionObjectName(appId, { kind: "token", userId: "u1" })]);
+    const route = JSON.parse(sessions.requests[0]?.headers.get(SESSION_ROUTE_HEADER) ?? "null");
+    expect(route).toEqual({
+      appId,
+      key: { kind: "token", userId: "u1" },
+      app: { environment: "production", region: "in", retryPolicy: { ...DEFAULT_RETRY_POLICY, jitterMaxMs: 5 } },
+    });
+  });
+
+  it("forwards an access link to the object named by the hashed link", async () => {
+    const appId = await registerApp();
+    const sessions = withFakeSessions();
+    await sessions.fetch(socketRequest(`environment=sandbox&region=eu&accessLink=${encodeURIComponent(LINK)}`, { headers: UPGRADE }, appId));
+    expect(sessions.names).toEqual([await sessionObjectName(appId, { kind: "access_link", accessLink: LINK })]);
+  });
+
+  it("touches no session object when it refuses", async () => {
+    const appId = await registerApp();
+    const sessions = withFakeSessions();
+    await sessions.fetch(socketRequest("environment=sandbox&region=eu&userId=u1", { headers: {} }, appId));
+    await sessions.fetch(socketRequest("environment=production&region=eu&userId=u1", { headers: UPGRADE }, appId));
+    await sessions.fetch(socketRequest("environment=sandbox&region=eu", { headers: UPGRADE }, appId));
+    expect(sessions.names).toEqual([]);
+    expect(sessions.requests).toEqual([]);
+  });
+
+  it("answers a plain GET with 426 upgrade_required and Upgrade: websocket", async () => {
+    const res = await SELF.fetch(socketRequest("environment=sandbox&region=eu&userId=u1", { headers: {} }, await registerApp()));
+    expect(res.headers.get("upgrade")).toBe("websocket");
+    await expectError(res, 426, "upgrade_required");
+  });
+
+  it("answers an unconfigured client with 400 not_configured", async () => {
+    await expectError(await SELF.fetch(socketRequest("userId=u1", { headers: UPGRADE }, await registerApp())), 400, "not_configured");
+  });
+
+  it("answers 404 app_id_invalid with the same body for an unknown app and a mismatching region", async () => {
+    const appId = await registerApp();
+    const unknown = await SELF.fetch(socketRequest("environment=sandbox&region=eu&userId=u1", { headers: UPGRADE }, "mAppId_nobody"));
+    const mismatch = await SELF.fetch(socketRequest("environment=sandbox&region=us&userId=u1", { headers: UPGRADE }, appId));
+    expect([unknown.status, mismatch.status]).toEqual([404, 404]);
+    expect(await unknown.text()).toBe(await mismatch.text());
+  });
+
+  it("answers 400 bad_request to a bad session key or an unknown query key", async () => {
+    const appId = await registerApp();
+    await expectError(await SELF.fetch(socketRequest("environment=sandbox&region=eu", { headers: UPGRADE }, appId)), 400, "bad_request");
+    await expectError(await SELF.fetch(socketRequest("environment=sandbox&region=eu&userId=u1&x=1", { headers: UPGRADE }, appId)), 400, "bad_request");
+  });
+
+  it("hands a valid upgrade to the real session object (none of the route's own refusals)", async () => {
+    const appId = await registerApp();
+    const res = await SELF.fetch(socketRequest("environment=sandbox&region=eu&userId=u1", { headers: UPGRADE }, appId));
+    expect([400, 404, 426, 500]).not.toContain(res.status);
+    res.webSocket?.accept();
+    res.webSocket?.close(1000, "test done");
+  });
+});
