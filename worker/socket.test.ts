@@ -163,6 +163,24 @@ describe("GET /v1/apps/:appId/socket", () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe(code);
   }
 
+  /** A refused upgrade: one error frame, then a close with 4000 + status. */
+  async function refusal(res: Response): Promise<{ frame: { type: string; code: string; message: string }; closeCode: number }> {
+    expect(res.status).toBe(101);
+    const ws = res.webSocket!;
+    const frames: string[] = [];
+    const closed = new Promise<number>((resolve) => ws.addEventListener("close", (e) => resolve(e.code)));
+    ws.addEventListener("message", (e) => frames.push(e.data as string));
+    ws.accept();
+    const closeCode = await closed;
+    expect(frames).toHaveLength(1);
+    return { frame: JSON.parse(frames[0]!), closeCode };
+  }
+
+  async function expectRefusal(res: Response, closeCode: number, code: string) {
+    const r = await refusal(res);
+    expect(r).toMatchObject({ closeCode, frame: { type: "error", code } });
+  }
+
   it("forwards a valid upgrade to the session object of (appId, userId) with the route header, and returns its answer as is", async () => {
     const appId = await registerApp({ environment: "production", region: "in", retryPolicy: { ...DEFAULT_RETRY_POLICY, jitterMaxMs: 5 } });
     const sessions = withFakeSessions();
@@ -202,29 +220,33 @@ describe("GET /v1/apps/:appId/socket", () => {
     await expectError(res, 426, "upgrade_required");
   });
 
-  it("answers an unconfigured client with 400 not_configured", async () => {
-    await expectError(await SELF.fetch(socketRequest("userId=u1", { headers: UPGRADE }, await registerApp())), 400, "not_configured");
+  it("refuses an unconfigured client with not_configured over the socket, closing 4400", async () => {
+    await expectRefusal(await SELF.fetch(socketRequest("userId=u1", { headers: UPGRADE }, await registerApp())), 4400, "not_configured");
   });
 
-  it("answers 404 app_id_invalid with the same body for an unknown app and a mismatching region", async () => {
+  it("refuses with app_id_invalid (4404) and the same frame for an unknown app and a mismatching region", async () => {
     const appId = await registerApp();
-    const unknown = await SELF.fetch(socketRequest("environment=sandbox&region=eu&userId=u1", { headers: UPGRADE }, "mAppId_nobody"));
-    const mismatch = await SELF.fetch(socketRequest("environment=sandbox&region=us&userId=u1", { headers: UPGRADE }, appId));
-    expect([unknown.status, mismatch.status]).toEqual([404, 404]);
-    expect(await unknown.text()).toBe(await mismatch.text());
+    const unknown = await refusal(await SELF.fetch(socketRequest("environment=sandbox&region=eu&userId=u1", { headers: UPGRADE }, "mAppId_nobody")));
+    const mismatch = await refusal(await SELF.fetch(socketRequest("environment=sandbox&region=us&userId=u1", { headers: UPGRADE }, appId)));
+    expect(unknown).toMatchObject({ closeCode: 4404, frame: { code: "app_id_invalid" } });
+    expect(mismatch).toEqual(unknown);
   });
 
-  it("answers 400 bad_request to a bad session key or an unknown query key", async () => {
+  it("refuses a bad session key or an unknown query key with bad_request (4400)", async () => {
     const appId = await registerApp();
-    await expectError(await SELF.fetch(socketRequest("environment=sandbox&region=eu", { headers: UPGRADE }, appId)), 400, "bad_request");
-    await expectError(await SELF.fetch(socketRequest("environment=sandbox&region=eu&userId=u1&x=1", { headers: UPGRADE }, appId)), 400, "bad_request");
+    await expectRefusal(await SELF.fetch(socketRequest("environment=sandbox&region=eu", { headers: UPGRADE }, appId)), 4400, "bad_request");
+    await expectRefusal(await SELF.fetch(socketRequest("environment=sandbox&region=eu&userId=u1&x=1", { headers: UPGRADE }, appId)), 4400, "bad_request");
   });
 
   it("hands a valid upgrade to the real session object (none of the route's own refusals)", async () => {
     const appId = await registerApp();
     const res = await SELF.fetch(socketRequest("environment=sandbox&region=eu&userId=u1", { headers: UPGRADE }, appId));
-    expect([400, 404, 426, 500]).not.toContain(res.status);
-    res.webSocket?.accept();
-    res.webSocket?.close(1000, "test done");
+    expect(res.status).toBe(101);
+    const ws = res.webSocket!;
+    const first = new Promise<string>((resolve) => ws.addEventListener("message", (e) => resolve(e.data as string)));
+    ws.accept();
+    // The session's first frame is its state; a refusal's would be an error.
+    expect(JSON.parse(await first)).toMatchObject({ type: "state", state: { status: "disconnected" } });
+    ws.close(1000, "test done");
   });
 });

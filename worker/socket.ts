@@ -7,13 +7,13 @@
  */
 import { Hono } from "hono";
 import { isAppId } from "../core/app";
-import { kaleyraError, type ErrorCode } from "../core/errors";
+import { kaleyraError, type ErrorCode, type KaleyraError } from "../core/errors";
 import { isAccessLink, isUserId } from "../core/protocol";
 import { fail, ok, type Result } from "../core/result";
 import type { AppRecord } from "../durable-objects/AppRegistry";
 import { SESSION_ROUTE_HEADER, sessionObjectName, type SessionKey, type SessionRoute } from "../durable-objects/session-route";
 import type { Env } from "./env";
-import { errorResponse } from "./errors";
+import { errorResponse, statusOf } from "./errors";
 import { appRegistry } from "./registry";
 
 export type AppLookup = (appId: string) => Promise<AppRecord | null>;
@@ -56,6 +56,18 @@ export async function parseSocketRequest(request: Request, appId: string, lookup
   return ok({ appId, key, app: settings });
 }
 
+/**
+ * A browser cannot read the body of a refused upgrade, so a refusal is a socket that carries one
+ * `error` frame and closes with 4000 + the HTTP status the code means (4400, 4404).
+ */
+export function refuseUpgrade(error: KaleyraError): Response {
+  const { 0: client, 1: server } = new WebSocketPair();
+  server.accept();
+  server.send(JSON.stringify({ type: "error", ...error }));
+  server.close(4000 + statusOf(error.code), error.code);
+  return new Response(null, { status: 101, webSocket: client });
+}
+
 /** The upgrade as the session object receives it; a route header sent by the client is replaced. */
 export function forwardedRequest(request: Request, route: SessionRoute): Request {
   const headers = new Headers(request.headers);
@@ -70,8 +82,8 @@ socket.all("/v1/apps/:appId/socket", async (c) => {
   const lookupApp: AppLookup = async (appId) => (await appRegistry(c.env)).getApp(appId);
   const route = await parseSocketRequest(c.req.raw, c.req.param("appId"), lookupApp);
   if (!route.ok) {
-    const headers = route.error.code === "upgrade_required" ? { Upgrade: "websocket" } : undefined;
-    return errorResponse(route.error, undefined, headers);
+    if (route.error.code === "upgrade_required") return errorResponse(route.error, undefined, { Upgrade: "websocket" });
+    return refuseUpgrade(route.error);
   }
   const name = await sessionObjectName(route.value.appId, route.value.key);
   const session = c.env.USER_SESSION.get(c.env.USER_SESSION.idFromName(name));
