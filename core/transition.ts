@@ -2,8 +2,9 @@
  * The session state machine: transition(state, event, ctx) -> { state, effects }.
  * Pure: time, randomness and the list of attached clients come in through ctx; every side effect
  * goes out as data for the Durable Object to perform. The input state is never mutated.
- * After each event, every duty that is due at ctx.now runs, in order, so a late alarm (or one that
- * fires after a restart) catches up on the schedule exactly as if it had fired on time.
+ * Before and after each event, every duty that is due at ctx.now runs, in order, so a late alarm (or
+ * one that fires after a restart) catches up on the schedule exactly as if it had fired on time, and
+ * an event that arrives before a late alarm meets the state the on-time alarm would have left.
  */
 import { reconnectDelay, tokenAttemptDelay } from "./policy";
 import { refreshTime } from "./refresh";
@@ -35,6 +36,9 @@ interface Draft {
 
 export function transition(state: SessionState, event: SessionEvent, ctx: TransitionContext): Transition {
   const d: Draft = { s: structuredClone(state), fx: [], ctx };
+  // Duties already due come first: an answer after its attempt's deadline is late even when the
+  // alarm has not fired yet.
+  runDue(d);
   apply(d, event);
   runDue(d);
   const due = nextDue(d.s);
@@ -88,6 +92,11 @@ function apply(d: Draft, e: SessionEvent): void {
 function connect(d: Draft, e: Extract<SessionEvent, { type: "connect_token" | "connect_link" }>): void {
   const s = d.s;
   const mode = e.type === "connect_token" ? "token" : "access_link";
+  if (s.status === "disconnecting") {
+    // The closing session must end first: starting anew here would drop the clear it may owe.
+    d.fx.push({ type: "reply_error", clientId: e.clientId, code: "session_conflict" });
+    return;
+  }
   if (isActive(s)) {
     const same = mode === s.mode && (mode === "token"
       ? s.userId === (e as { userId: string }).userId

@@ -1,0 +1,87 @@
+import { describe, expect, it } from "vitest";
+import { isAppId, isEnvironment, isRegion, parseAppSettings } from "./app";
+import { DEFAULT_RETRY_POLICY } from "./policy";
+
+function refused(input: unknown, field: string): void {
+  const r = parseAppSettings(input);
+  expect(r.ok).toBe(false);
+  if (r.ok) return;
+  expect(r.error.code).toBe("bad_request");
+  expect(r.error.field).toBe(field);
+}
+
+describe("isAppId", () => {
+  it("accepts Kaleyra app ids: mAppId_ then 1 to 64 of letters, digits, _ and -", () => {
+    expect(isAppId("mAppId_abc123")).toBe(true);
+    expect(isAppId("mAppId_a")).toBe(true);
+    expect(isAppId("mAppId_A-b_C")).toBe(true);
+    expect(isAppId(`mAppId_${"x".repeat(64)}`)).toBe(true);
+  });
+
+  it("refuses anything else", () => {
+    expect(isAppId("mAppId_")).toBe(false);
+    expect(isAppId(`mAppId_${"x".repeat(65)}`)).toBe(false);
+    expect(isAppId("mappid_abc")).toBe(false);
+    expect(isAppId("appId_abc")).toBe(false);
+    expect(isAppId("xmAppId_abc")).toBe(false);
+    expect(isAppId("mAppId_abc/def")).toBe(false);
+    expect(isAppId("mAppId_abc def")).toBe(false);
+    expect(isAppId("mAppId_abc\n")).toBe(false);
+    expect(isAppId(undefined)).toBe(false);
+    expect(isAppId(42)).toBe(false);
+  });
+});
+
+describe("isEnvironment and isRegion", () => {
+  it("know the SDK's values only", () => {
+    expect(["production", "sandbox", "Production", "staging", ""].map(isEnvironment)).toEqual([true, true, false, false, false]);
+    expect(["eu", "in", "us", "EU", "ap", ""].map(isRegion)).toEqual([true, true, true, false, false, false]);
+  });
+});
+
+describe("parseAppSettings", () => {
+  it("accepts environment and region, with no retry policy (the seed's defaults)", () => {
+    expect(parseAppSettings({ environment: "sandbox", region: "eu" })).toEqual({ ok: true, value: { environment: "sandbox", region: "eu" } });
+    expect(parseAppSettings({ environment: "production", region: "us" })).toEqual({
+      ok: true,
+      value: { environment: "production", region: "us" },
+    });
+  });
+
+  it("merges a partial retry policy over the defaults", () => {
+    expect(parseAppSettings({ environment: "sandbox", region: "in", retryPolicy: { jitterMaxMs: 0 } })).toEqual({
+      ok: true,
+      value: { environment: "sandbox", region: "in", retryPolicy: { ...DEFAULT_RETRY_POLICY, jitterMaxMs: 0 } },
+    });
+  });
+
+  it("refuses a body that is not an object", () => {
+    refused(null, "body");
+    refused([], "body");
+    refused("sandbox", "body");
+    refused(undefined, "body");
+  });
+
+  it("refuses unknown keys", () => {
+    refused({ environment: "sandbox", region: "eu", appId: "mAppId_x" }, "appId");
+    refused({ environment: "sandbox", region: "eu", apiKey: "ak_test_x" }, "apiKey");
+  });
+
+  it("refuses a missing or unknown environment", () => {
+    refused({ region: "eu" }, "environment");
+    refused({ environment: "staging", region: "eu" }, "environment");
+    refused({ environment: 1, region: "eu" }, "environment");
+  });
+
+  it("refuses a missing or unknown region", () => {
+    refused({ environment: "sandbox" }, "region");
+    refused({ environment: "sandbox", region: "ap" }, "region");
+    refused({ environment: "sandbox", region: ["eu"] }, "region");
+  });
+
+  it("refuses an invalid retry policy, naming its field", () => {
+    refused({ environment: "sandbox", region: "eu", retryPolicy: { tokenAttemptTimeoutMs: 0 } }, "retryPolicy.tokenAttemptTimeoutMs");
+    refused({ environment: "sandbox", region: "eu", retryPolicy: { typo: 1 } }, "retryPolicy.typo");
+    refused({ environment: "sandbox", region: "eu", retryPolicy: null }, "retryPolicy");
+  });
+});
