@@ -39,13 +39,21 @@ describe("tokenAttemptDelay", () => {
   it("attempt 2 waits 1 s + j*2 s", () => {
     expect(tokenAttemptDelay(P, 1, seq(0))).toBe(1_000);
     expect(tokenAttemptDelay(P, 1, seq(0.25))).toBe(1_500);
-    expect(tokenAttemptDelay(P, 1, seq(0.9999))).toBeCloseTo(2_999.8, 6);
+    expect(tokenAttemptDelay(P, 1, seq(0.9999))).toBe(3_000);
   });
 
   it("attempt 3 waits 4 s + j*2 s", () => {
     expect(tokenAttemptDelay(P, 2, seq(0))).toBe(4_000);
     expect(tokenAttemptDelay(P, 2, seq(0.75))).toBe(5_500);
-    expect(tokenAttemptDelay(P, 2, seq(0.9999))).toBeCloseTo(5_999.8, 6);
+    expect(tokenAttemptDelay(P, 2, seq(0.9999))).toBe(6_000);
+  });
+
+  it("jitter is a whole number of ms, uniform over every value in [0, 2000]", () => {
+    // floor(r * 2001): each of the 2001 values has an equal share of [0, 1).
+    expect(tokenAttemptDelay(P, 1, seq(1999.5 / 2001))).toBe(1_000 + 1_999);
+    expect(tokenAttemptDelay(P, 1, seq(2000 / 2001))).toBe(1_000 + 2_000);
+    expect(tokenAttemptDelay(P, 1, seq(1 / 2001 - 1e-9))).toBe(1_000);
+    expect(Number.isInteger(tokenAttemptDelay(P, 1, seq(0.123456789)))).toBe(true);
   });
 
   it("draws exactly one fresh jitter per delay", () => {
@@ -81,7 +89,7 @@ describe("reconnectDelay", () => {
   ])("index %i waits %i ms + j*2 s", (index, base) => {
     expect(reconnectDelay(P, index, seq(0))).toBe(base);
     expect(reconnectDelay(P, index, seq(0.5))).toBe(base + 1_000);
-    expect(reconnectDelay(P, index, seq(0.9999))).toBeCloseTo(base + 1_999.8, 6);
+    expect(reconnectDelay(P, index, seq(0.9999))).toBe(base + 2_000);
   });
 
   it("uses the policy's own steady delay and jitter", () => {

@@ -30,8 +30,9 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
 /** A source of uniform numbers in [0, 1), injected so schedules are tested exactly. */
 export type Random = () => number;
 
+/** Jitter is a whole number of milliseconds, uniform over [0, jitterMaxMs] (alarms have ms resolution). */
 function withJitter(delayMs: number, policy: RetryPolicy, random: Random): number {
-  return delayMs + random() * policy.jitterMaxMs;
+  return delayMs + Math.floor(random() * (policy.jitterMaxMs + 1));
 }
 
 /** Wait before token attempt `index` (0-based) of a cycle, or undefined when the cycle is spent. */

@@ -37,7 +37,7 @@ export function isAccessLink(v: unknown): v is string {
   if (typeof v !== "string" || v.length > MAX_ACCESS_LINK_LENGTH) return false;
   try {
     const url = new URL(v);
-    return url.protocol === "https:" || url.protocol === "http:";
+    return url.protocol === "https:";
   } catch {
     return false;
   }

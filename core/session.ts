@@ -77,6 +77,8 @@ export type SessionEvent =
   | { type: "remote_opened"; requestId: string; userId: string; expiresAt?: number }
   | { type: "remote_failed"; requestId: string; error: RemoteError }
   | { type: "remote_closed"; requestId: string }
+  /** The remote session dropped while connected (a failed check, a remote notice). */
+  | { type: "remote_lost" }
   /** The remote says the current token expired while the session is up. */
   | { type: "remote_token_expired" }
   /** The access-link call ended. */

@@ -216,3 +216,39 @@ describe("catch-up: a late alarm runs every due duty at its own due time", () =>
   });
 
 });
+
+describe("only the live request goes out", () => {
+  it("a late alarm that runs several attempts sends only the request still pending", () => {
+    const d = new Driver(seq(NONCE, ...Array.from({ length: 40 }, () => 0.5)), ["tab"]);
+    d.send(T0, connectToken("alice"));
+    // Jitter 1 s each: attempt 2 at 17 s, attempt 3 at 37 s, reconnect 1's attempt 1 at 52 s.
+    const effects = d.alarm(T0 + 60_000);
+    expect(d.state.pendingToken).toMatchObject({ attempt: 1, deadline: T0 + 52_000 + 15_000 });
+    const requests = effects.filter((e) => e.type === "request_token");
+    expect(requests).toEqual([expect.objectContaining({ requestId: d.state.pendingToken!.requestId, attempt: 1 })]);
+  });
+});
+
+describe("remote_lost", () => {
+  it("a connected session that loses the remote runs the reconnect schedule from its first row", () => {
+    const d = new Driver(seq(NONCE), ["tab"]);
+    d.send(T0, connectToken("alice"));
+    d.send(T0, { type: "token_answer", clientId: "tab", requestId: d.requestId, token: "t" });
+    d.send(T0, { type: "remote_opened", requestId: d.requestId, userId: "alice", expiresAt: T0 + 3_600_000 });
+    expect(d.state.status).toBe("connected");
+    const effects = d.send(T0 + 5_000, { type: "remote_lost" });
+    // Reconnect attempt 1 has no wait: its token attempt 1 goes out at once.
+    expect(view(d.state)).toMatchObject({ status: "reconnecting", reconnectAttempt: 1, tokenAttempt: 1 });
+    expect(one(effects, "request_token")).toMatchObject({ attempt: 1, clientId: "tab" });
+    expect(d.state.expiresAt).toBeUndefined();
+    expect(d.state.refreshAt).toBeUndefined();
+  });
+
+  it("is ignored unless connected", () => {
+    const d = new Driver(seq(NONCE), ["tab"]);
+    d.send(T0, connectToken("alice"));
+    const before = d.state;
+    expect(d.send(T0 + 1, { type: "remote_lost" })).toEqual([]);
+    expect(d.state).toEqual(before);
+  });
+});

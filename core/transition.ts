@@ -41,6 +41,7 @@ export function transition(state: SessionState, event: SessionEvent, ctx: Transi
   runDue(d);
   apply(d, event);
   runDue(d);
+  dropSupersededRequests(d);
   const due = nextDue(d.s);
   // The alarm that just fired is spent, so it is re-armed even when the due time looks unchanged.
   if (event.type === "alarm" || due !== nextDue(state)) d.fx.push({ type: "set_alarm", at: due ?? null });
@@ -68,6 +69,10 @@ function apply(d: Draft, e: SessionEvent): void {
       return remoteFailed(d, e.requestId, e.error);
     case "remote_closed":
       if (d.s.pendingRemote?.purpose === "close" && d.s.pendingRemote.requestId === e.requestId) finishDisconnect(d);
+      return;
+    case "remote_lost":
+      // The remote session dropped while up: the reconnect schedule runs, as when it is unreachable.
+      if (d.s.status === "connected") cycleFailed(d, d.ctx.now);
       return;
     case "remote_token_expired":
       if (d.s.status === "connected" && d.s.mode === "token" && !d.s.refreshing) startRefresh(d, d.ctx.now);
@@ -233,6 +238,7 @@ function cycleFailed(d: Draft, endAt: number): void {
   s.nextTokenAttemptAt = undefined;
   s.refreshAt = undefined;
   s.refreshing = false;
+  s.expiresAt = undefined;
   s.tokenAttempt = 0;
   s.status = "reconnecting";
   s.nextReconnectAt = endAt + reconnectDelay(policyOf(s), s.reconnectAttempt, d.ctx.random);
@@ -307,6 +313,15 @@ function finishDisconnect(d: Draft, reason: SessionState["reason"] = "requested"
   next.reason = reason;
   d.s = next;
   if (clear) d.fx.push({ type: "clear_data" });
+}
+
+/**
+ * A catch-up may start and time out several attempts in one transition; only the request still
+ * pending is worth sending, or clients would answer requests that are already stale.
+ */
+function dropSupersededRequests(d: Draft): void {
+  const live = new Set([d.s.pendingToken?.requestId, d.s.pendingRemote?.requestId]);
+  d.fx = d.fx.filter((fx) => (fx.type !== "request_token" && fx.type !== "open_remote") || live.has(fx.requestId));
 }
 
 /** Runs every duty due at ctx.now, oldest first, each at its own due time. */

@@ -81,6 +81,11 @@ export class UserSession extends DurableObject<Env> {
     await this.dispatch({ type: "remote_token_expired" });
   }
 
+  /** RPC for the remote side saying the session it held dropped. */
+  async remoteLost(): Promise<void> {
+    await this.dispatch({ type: "remote_lost" });
+  }
+
   /** A copy of the stored state, for tests and diagnostics. */
   snapshot(): SessionState {
     return structuredClone(this.state);
