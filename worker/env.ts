@@ -1,10 +1,13 @@
 /** The Worker's bindings (wrangler.toml, secrets, and test-only bindings from vitest.config.ts). */
 import type { AppRegistry } from "../durable-objects/AppRegistry";
 import type { UserSession } from "../durable-objects/UserSession";
+import type { KaleyraEmulator } from "../remote/emulator/KaleyraEmulator";
 
 export interface Env {
   USER_SESSION: DurableObjectNamespace<UserSession>;
   APP_REGISTRY: DurableObjectNamespace<AppRegistry>;
+  /** Only in the local composition (wrangler.local.toml): the Kaleyra emulator's state and API. */
+  KALEYRA_EMULATOR?: DurableObjectNamespace<KaleyraEmulator>;
   /** Bearer token of the admin API. A secret in production; `npm start` passes a local default. */
   ADMIN_TOKEN?: string;
   /** Which remote adapter sessions use: "fake" (in-process) for now. */
