@@ -20,12 +20,24 @@ export type DisconnectReason =
 /** What Kaleyra's services can answer when a session is opened (the remote port's errors). */
 export type RemoteError = "token_expired" | "token_invalid" | "user_inactive" | "unavailable" | "invalid_access_link";
 
+/**
+ * The pseudo client id of the app's server-side token source (Kaleyra's credentials call with the
+ * tenant's API key, or the tenant's webhook). Real client ids are UUIDs, so it never collides.
+ */
+export const SERVER_SOURCE = "server";
+
+/**
+ * Where the server-side source stands among the token sources: asked before any client ("first"),
+ * or only when no client is attached or every attached client failed in this cycle ("fallback").
+ */
+export type ServerTokenOrder = "first" | "fallback";
+
 export interface PendingToken {
   requestId: string;
   /** 1-based attempt number within the current token cycle. */
   attempt: number;
   deadline: number;
-  /** The client holding the request; undefined while no client is attached. */
+  /** The client (or SERVER_SOURCE) holding the request; undefined while no source is available. */
   clientId?: string;
 }
 
@@ -45,6 +57,8 @@ export interface SessionState {
   error?: DisconnectError;
   reason?: DisconnectReason;
   policy?: RetryPolicy;
+  /** Absent: the app has no server-side token source. */
+  serverTokens?: ServerTokenOrder;
   /** Fresh per connect; prefixes request ids so an answer from an earlier session never matches. */
   nonce: string;
   seq: number;
@@ -70,7 +84,7 @@ export type Credential =
   | { kind: "access_link"; accessLink: string };
 
 export type SessionEvent =
-  | { type: "connect_token"; clientId?: string; userId: string; policy: RetryPolicy }
+  | { type: "connect_token"; clientId?: string; userId: string; policy: RetryPolicy; serverTokens?: ServerTokenOrder }
   | { type: "connect_link"; clientId?: string; accessLink: string; policy: RetryPolicy }
   | { type: "token_answer"; clientId?: string; requestId: string; token: string }
   | { type: "token_failure"; clientId?: string; requestId: string }
@@ -89,7 +103,10 @@ export type SessionEvent =
   | { type: "disconnect"; clientId?: string; clearSavedData: boolean };
 
 export type Effect =
-  /** Ask for a token: clientId names the one client asked; undefined means none is attached. */
+  /**
+   * Ask for a token: clientId names the one client asked, or SERVER_SOURCE; undefined means no
+   * source is available now (the request waits for a client to attach).
+   */
   | { type: "request_token"; requestId: string; userId: string; attempt: number; clientId?: string; expiresAt?: number }
   | { type: "open_remote"; requestId: string; credential: Credential }
   | { type: "close_remote"; requestId: string }

@@ -9,6 +9,7 @@
 import { reconnectDelay, tokenAttemptDelay } from "./policy";
 import { refreshTime } from "./refresh";
 import {
+  SERVER_SOURCE,
   initialState,
   isActive,
   nextDue,
@@ -116,8 +117,10 @@ function connect(d: Draft, e: Extract<SessionEvent, { type: "connect_token" | "c
   fresh.status = "connecting";
   fresh.mode = mode;
   fresh.policy = e.policy;
-  if (e.type === "connect_token") fresh.userId = e.userId;
-  else fresh.accessLink = e.accessLink;
+  if (e.type === "connect_token") {
+    fresh.userId = e.userId;
+    if (e.serverTokens !== undefined) fresh.serverTokens = e.serverTokens;
+  } else fresh.accessLink = e.accessLink;
   d.s = fresh;
   startAttempt(d, d.ctx.now);
 }
@@ -148,9 +151,15 @@ function startTokenAttempt(d: Draft, at: number): void {
   askClient(d, pickClient(d));
 }
 
-/** Prefers a client not yet asked in this cycle, then the oldest attached client. */
+/**
+ * The token sources in the app's order: attached clients oldest first, and the server-side source
+ * before them ("first") or after them ("fallback"). Picks the first not yet asked in this cycle,
+ * else the first of all.
+ */
 function pickClient(d: Draft, excluding?: string): string | undefined {
-  const candidates = d.ctx.clients.filter((c) => c !== excluding);
+  const server = d.s.serverTokens === undefined ? [] : [SERVER_SOURCE];
+  const ordered = d.s.serverTokens === "first" ? [...server, ...d.ctx.clients] : [...d.ctx.clients, ...server];
+  const candidates = ordered.filter((c) => c !== excluding);
   return candidates.find((c) => !d.s.askedInCycle.includes(c)) ?? candidates[0];
 }
 
