@@ -13,12 +13,45 @@ export type Region = (typeof REGIONS)[number];
 
 export const APP_ID_PATTERN = /^mAppId_[A-Za-z0-9_-]{1,64}$/;
 
+/**
+ * The app's server-side token source (the server's KaleyraVideoInitializer), used by sessions when
+ * no client is attached or the clients fail ("fallback"), or before any client ("first").
+ * `kaleyra_api`: Kaleyra's credentials call with the app's API key. `webhook`: a signed POST to
+ * the tenant's backend, which answers `{ "access_token": "..." }`.
+ */
+export interface ServerTokenSettings {
+  source: "kaleyra_api" | "webhook";
+  order: "first" | "fallback";
+  /** For `webhook`: https, or http on localhost/127.0.0.1 for local development. */
+  webhookUrl?: string;
+}
+
 export interface AppSettings {
   environment: Environment;
   region: Region;
   /** Absent: the seed's defaults. */
   retryPolicy?: RetryPolicy;
+  /** Absent: tokens come from clients only. */
+  serverTokens?: ServerTokenSettings;
 }
+
+/**
+ * Write-only secrets of an app: accepted by PUT, stored by the registry, never returned or logged.
+ * In a PUT, an absent key keeps the stored secret and `null` deletes it.
+ */
+export interface AppSecrets {
+  /** Kaleyra's REST API key: mints tokens and verifies Kaleyra's webhook signatures. */
+  kaleyraApiKey?: string;
+  /** Signs the token requests sent to the tenant's token webhook. */
+  tokenWebhookSecret?: string;
+}
+
+export type AppSecretsUpdate = { [K in keyof AppSecrets]?: string | null };
+
+export const SECRET_KEYS = ["kaleyraApiKey", "tokenWebhookSecret"] as const;
+
+/** Kaleyra API keys look like ak_live_… or ak_test_…. */
+const API_KEY_PATTERN = /^ak_(live|test)_[A-Za-z0-9_-]{4,128}$/;
 
 export function isAppId(v: unknown): v is string {
   return typeof v === "string" && APP_ID_PATTERN.test(v);
@@ -32,11 +65,11 @@ export function isRegion(v: unknown): v is Region {
   return (REGIONS as readonly unknown[]).includes(v);
 }
 
-/** The body of `PUT /v1/apps/:appId`. Unknown keys are refused. */
+/** The settings part of `PUT /v1/apps/:appId` (no secrets). Unknown keys are refused. */
 export function parseAppSettings(input: unknown): Result<AppSettings> {
   if (typeof input !== "object" || input === null || Array.isArray(input)) return fail(kaleyraError("bad_request", "body"));
   const o = input as Record<string, unknown>;
-  const extra = Object.keys(o).find((k) => !["environment", "region", "retryPolicy"].includes(k));
+  const extra = Object.keys(o).find((k) => !["environment", "region", "retryPolicy", "serverTokens"].includes(k));
   if (extra !== undefined) return fail(kaleyraError("bad_request", extra));
   if (!isEnvironment(o.environment)) return fail(kaleyraError("bad_request", "environment"));
   if (!isRegion(o.region)) return fail(kaleyraError("bad_request", "region"));
@@ -46,5 +79,67 @@ export function parseAppSettings(input: unknown): Result<AppSettings> {
     if (!policy.ok) return policy;
     settings.retryPolicy = policy.value;
   }
+  if (o.serverTokens !== undefined) {
+    const server = parseServerTokens(o.serverTokens);
+    if (!server.ok) return server;
+    settings.serverTokens = server.value;
+  }
   return ok(settings);
+}
+
+function parseServerTokens(input: unknown): Result<ServerTokenSettings> {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) return fail(kaleyraError("bad_request", "serverTokens"));
+  const o = input as Record<string, unknown>;
+  const extra = Object.keys(o).find((k) => !["source", "order", "webhookUrl"].includes(k));
+  if (extra !== undefined) return fail(kaleyraError("bad_request", `serverTokens.${extra}`));
+  if (o.source !== "kaleyra_api" && o.source !== "webhook") return fail(kaleyraError("bad_request", "serverTokens.source"));
+  if (o.order !== "first" && o.order !== "fallback") return fail(kaleyraError("bad_request", "serverTokens.order"));
+  const settings: ServerTokenSettings = { source: o.source, order: o.order };
+  if (o.source === "webhook" || o.webhookUrl !== undefined) {
+    if (!isWebhookUrl(o.webhookUrl)) return fail(kaleyraError("bad_request", "serverTokens.webhookUrl"));
+    settings.webhookUrl = o.webhookUrl;
+  }
+  return ok(settings);
+}
+
+export function isWebhookUrl(v: unknown): v is string {
+  if (typeof v !== "string" || v.length > 2_048) return false;
+  try {
+    const url = new URL(v);
+    const local = url.hostname === "localhost" || url.hostname === "127.0.0.1";
+    return url.protocol === "https:" || (url.protocol === "http:" && local);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Splits a PUT body into settings and secret updates. The secrets are checked for shape only;
+ * whether the stored secrets satisfy the settings is checked by requiredSecretsMissing.
+ */
+export function parseAppPut(input: unknown): Result<{ settings: AppSettings; secrets: AppSecretsUpdate }> {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) return fail(kaleyraError("bad_request", "body"));
+  const rest: Record<string, unknown> = { ...(input as Record<string, unknown>) };
+  const secrets: AppSecretsUpdate = {};
+  for (const key of SECRET_KEYS) {
+    if (!(key in rest)) continue;
+    const value = rest[key];
+    delete rest[key];
+    const valid = value === null || (key === "kaleyraApiKey" ? typeof value === "string" && API_KEY_PATTERN.test(value) : isWebhookSecret(value));
+    if (!valid) return fail(kaleyraError("bad_request", key));
+    secrets[key] = value as string | null;
+  }
+  const settings = parseAppSettings(rest);
+  return settings.ok ? ok({ settings: settings.value, secrets }) : settings;
+}
+
+function isWebhookSecret(v: unknown): v is string {
+  return typeof v === "string" && v.length >= 16 && v.length <= 256 && !/\s/.test(v);
+}
+
+/** The secret the settings need but the app would not have; undefined when all is there. */
+export function requiredSecretMissing(settings: AppSettings, secrets: AppSecrets): keyof AppSecrets | undefined {
+  if (settings.serverTokens?.source === "kaleyra_api" && secrets.kaleyraApiKey === undefined) return "kaleyraApiKey";
+  if (settings.serverTokens?.source === "webhook" && secrets.tokenWebhookSecret === undefined) return "tokenWebhookSecret";
+  return undefined;
 }

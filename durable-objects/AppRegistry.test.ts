@@ -4,6 +4,8 @@ import type { AppSettings } from "../core/app";
 import { DEFAULT_RETRY_POLICY } from "../core/policy";
 import { REGISTRY_NAME } from "./AppRegistry";
 
+const NO_SECRETS = { kaleyraApiKey: false, tokenWebhookSecret: false };
+
 const registry = () => env.APP_REGISTRY.get(env.APP_REGISTRY.idFromName(REGISTRY_NAME));
 let counter = 0;
 const freshAppId = () => `mAppId_registry${++counter}_${crypto.randomUUID().slice(0, 8)}`;
@@ -27,7 +29,7 @@ describe("AppRegistry", () => {
       ok: true,
       value: {
         created: true,
-        record: { appId, environment: "sandbox", region: "eu", createdAt: 1_700_000_000_000, updatedAt: 1_700_000_000_000 },
+        record: { appId, environment: "sandbox", region: "eu", secrets: NO_SECRETS, createdAt: 1_700_000_000_000, updatedAt: 1_700_000_000_000 },
       },
     });
     expect(await registry().getApp(appId)).toEqual(result.ok && result.value.record);
@@ -40,7 +42,7 @@ describe("AppRegistry", () => {
     await registry().putApp(appId, SANDBOX_EU);
     vi.setSystemTime(5_000);
     const result = await registry().putApp(appId, { environment: "production", region: "us" });
-    const expected = { appId, environment: "production", region: "us", createdAt: 1_000, updatedAt: 5_000 };
+    const expected = { appId, environment: "production", region: "us", secrets: NO_SECRETS, createdAt: 1_000, updatedAt: 5_000 };
     expect(result).toEqual({ ok: true, value: { created: false, record: expected } });
     expect(await registry().getApp(appId)).toEqual(expected);
   });

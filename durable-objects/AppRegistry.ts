@@ -2,10 +2,22 @@
  * The deployment's registry of apps (tenants): one instance, named REGISTRY_NAME, backed by SQLite.
  * Invariants: every stored row passed isAppId and parseAppSettings (the methods re-check, because
  * RPC arguments are not type-checked at runtime); createdAt never changes after the first write;
- * a refused write changes nothing.
+ * a refused write changes nothing; secrets leave this object only through getAppSecrets (for the
+ * Worker's webhook check and for sessions), never in an AppRecord.
  */
 import { DurableObject } from "cloudflare:workers";
-import { isAppId, parseAppSettings, type AppSettings, type Environment, type Region } from "../core/app";
+import {
+  isAppId,
+  parseAppSettings,
+  requiredSecretMissing,
+  SECRET_KEYS,
+  type AppSecrets,
+  type AppSecretsUpdate,
+  type AppSettings,
+  type Environment,
+  type Region,
+  type ServerTokenSettings,
+} from "../core/app";
 import { kaleyraError } from "../core/errors";
 import type { RetryPolicy } from "../core/policy";
 import { fail, ok, type Result } from "../core/result";
@@ -15,6 +27,8 @@ export const REGISTRY_NAME = "registry";
 
 export interface AppRecord extends AppSettings {
   appId: string;
+  /** Which write-only secrets are set; never their values. */
+  secrets: { [K in keyof AppSecrets]-?: boolean };
   /** Milliseconds since the epoch. */
   createdAt: number;
   updatedAt: number;
@@ -31,6 +45,9 @@ type AppRow = {
   environment: string;
   region: string;
   retry_policy: string | null;
+  server_tokens: string | null;
+  kaleyra_api_key: string | null;
+  token_webhook_secret: string | null;
   created_at: number;
   updated_at: number;
 };
@@ -43,25 +60,38 @@ export class AppRegistry extends DurableObject<Env> {
       environment TEXT NOT NULL,
       region TEXT NOT NULL,
       retry_policy TEXT,
+      server_tokens TEXT,
+      kaleyra_api_key TEXT,
+      token_webhook_secret TEXT,
       created_at INTEGER NOT NULL,
       updated_at INTEGER NOT NULL
     )`);
   }
 
   getApp(appId: string): AppRecord | null {
-    if (!isAppId(appId)) return null;
-    const row = this.ctx.storage.sql.exec<AppRow>("SELECT * FROM apps WHERE app_id = ?", appId).toArray()[0];
+    const row = this.row(appId);
     return row === undefined ? null : toRecord(row);
   }
 
-  /** Creates or replaces the app's settings. */
-  putApp(appId: string, settings: AppSettings): Result<AppWrite> {
-    return this.write(appId, settings, "replace");
+  /** The app's secrets, for the Worker's webhook check and for sessions' server-side tokens. */
+  getAppSecrets(appId: string): AppSecrets | null {
+    const row = this.row(appId);
+    return row === undefined ? null : secretsOf(row);
+  }
+
+  /** Creates or replaces the app's settings; secrets absent from `secrets` are kept. */
+  putApp(appId: string, settings: AppSettings, secrets: AppSecretsUpdate = {}): Result<AppWrite> {
+    return this.write(appId, settings, secrets, "replace");
   }
 
   /** Creates the app only if it is absent; an existing app is returned unchanged. */
-  ensureApp(appId: string, settings: AppSettings): Result<AppWrite> {
-    return this.write(appId, settings, "keep");
+  ensureApp(appId: string, settings: AppSettings, secrets: AppSecretsUpdate = {}): Result<AppWrite> {
+    return this.write(appId, settings, secrets, "keep");
+  }
+
+  private row(appId: string): AppRow | undefined {
+    if (!isAppId(appId)) return undefined;
+    return this.ctx.storage.sql.exec<AppRow>("SELECT * FROM apps WHERE app_id = ?", appId).toArray()[0];
   }
 
   /** True when the app existed. */
@@ -71,34 +101,53 @@ export class AppRegistry extends DurableObject<Env> {
   }
 
   // Synchronous from read to write, so no other call interleaves and `created` is exact.
-  private write(appId: string, input: AppSettings, existing: "replace" | "keep"): Result<AppWrite> {
+  private write(appId: string, input: AppSettings, update: AppSecretsUpdate, existing: "replace" | "keep"): Result<AppWrite> {
     if (!isAppId(appId)) return fail(kaleyraError("bad_request", "appId"));
     const parsed = parseAppSettings(input);
     if (!parsed.ok) return parsed;
     const settings = parsed.value;
-    const before = this.getApp(appId);
-    if (before !== null && existing === "keep") return ok({ record: before, created: false });
-    const now = Date.now();
-    const policy = settings.retryPolicy === undefined ? null : JSON.stringify(settings.retryPolicy);
-    if (before === null) {
-      this.ctx.storage.sql.exec(
-        "INSERT INTO apps (app_id, environment, region, retry_policy, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-        appId, settings.environment, settings.region, policy, now, now,
-      );
-    } else {
-      this.ctx.storage.sql.exec(
-        "UPDATE apps SET environment = ?, region = ?, retry_policy = ?, updated_at = ? WHERE app_id = ?",
-        settings.environment, settings.region, policy, now, appId,
-      );
+    const beforeRow = this.row(appId);
+    if (beforeRow !== undefined && existing === "keep") return ok({ record: toRecord(beforeRow), created: false });
+    const secrets = beforeRow === undefined ? {} : secretsOf(beforeRow);
+    for (const key of SECRET_KEYS) {
+      const value = update[key];
+      if (value === null) delete secrets[key];
+      else if (typeof value === "string") secrets[key] = value;
+      else if (value !== undefined) return fail(kaleyraError("bad_request", key));
     }
-    const createdAt = before?.createdAt ?? now;
-    return ok({ record: { appId, ...settings, createdAt, updatedAt: now }, created: before === null });
+    const missing = requiredSecretMissing(settings, secrets);
+    if (missing !== undefined) return fail(kaleyraError("bad_request", missing));
+    const now = Date.now();
+    const createdAt = beforeRow?.created_at ?? now;
+    this.ctx.storage.sql.exec(
+      `INSERT OR REPLACE INTO apps (app_id, environment, region, retry_policy, server_tokens, kaleyra_api_key,
+        token_webhook_secret, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      appId,
+      settings.environment,
+      settings.region,
+      settings.retryPolicy === undefined ? null : JSON.stringify(settings.retryPolicy),
+      settings.serverTokens === undefined ? null : JSON.stringify(settings.serverTokens),
+      secrets.kaleyraApiKey ?? null,
+      secrets.tokenWebhookSecret ?? null,
+      createdAt,
+      now,
+    );
+    return ok({ record: toRecord(this.row(appId)!), created: beforeRow === undefined });
   }
+}
+
+function secretsOf(row: AppRow): AppSecrets {
+  const secrets: AppSecrets = {};
+  if (row.kaleyra_api_key !== null) secrets.kaleyraApiKey = row.kaleyra_api_key;
+  if (row.token_webhook_secret !== null) secrets.tokenWebhookSecret = row.token_webhook_secret;
+  return secrets;
 }
 
 function toRecord(row: AppRow): AppRecord {
   // Only values that passed parseAppSettings are ever written (see write()).
   const settings: AppSettings = { environment: row.environment as Environment, region: row.region as Region };
   if (row.retry_policy !== null) settings.retryPolicy = JSON.parse(row.retry_policy) as RetryPolicy;
-  return { appId: row.app_id, ...settings, createdAt: row.created_at, updatedAt: row.updated_at };
+  if (row.server_tokens !== null) settings.serverTokens = JSON.parse(row.server_tokens) as ServerTokenSettings;
+  const secrets = { kaleyraApiKey: row.kaleyra_api_key !== null, tokenWebhookSecret: row.token_webhook_secret !== null };
+  return { appId: row.app_id, ...settings, secrets, createdAt: row.created_at, updatedAt: row.updated_at };
 }

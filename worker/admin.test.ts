@@ -68,7 +68,7 @@ describe("PUT /v1/apps/:appId", () => {
     const created = await put(appId, { environment: "sandbox", region: "eu" });
     expect(created.status).toBe(201);
     const first = (await created.json()) as Record<string, unknown>;
-    expect(first).toEqual({ appId, environment: "sandbox", region: "eu", createdAt: expect.any(Number), updatedAt: expect.any(Number) });
+    expect(first).toEqual({ appId, environment: "sandbox", region: "eu", secrets: { kaleyraApiKey: false, tokenWebhookSecret: false }, createdAt: expect.any(Number), updatedAt: expect.any(Number) });
 
     const updated = await put(appId, { environment: "production", region: "in", retryPolicy: { jitterMaxMs: 0 } });
     expect(updated.status).toBe(200);
@@ -151,5 +151,50 @@ describe("GET and DELETE /v1/apps/:appId", () => {
     expect(await res.text()).toBe("");
     await expectError(await get(appId), 404, "app_id_invalid");
     await expectError(await del(appId), 404, "app_id_invalid");
+  });
+});
+
+describe("write-only secrets", () => {
+  const API_KEY = "ak_test_secret_value_123";
+  const WEBHOOK_SECRET = "whsec_0123456789abcdef";
+
+  it("accepts the API key and webhook secret, and no response ever contains them", async () => {
+    const appId = freshAppId();
+    const body = {
+      environment: "sandbox",
+      region: "eu",
+      serverTokens: { source: "webhook", order: "fallback", webhookUrl: "https://tenant.example/tokens" },
+      kaleyraApiKey: API_KEY,
+      tokenWebhookSecret: WEBHOOK_SECRET,
+    };
+    const created = await put(appId, body);
+    expect(created.status).toBe(201);
+    const texts = [await created.text(), await (await get(appId)).text()];
+    for (const text of texts) {
+      expect(text).not.toContain(API_KEY);
+      expect(text).not.toContain(WEBHOOK_SECRET);
+      expect(JSON.parse(text).secrets).toEqual({ kaleyraApiKey: true, tokenWebhookSecret: true });
+    }
+    const stub = env.APP_REGISTRY.get(env.APP_REGISTRY.idFromName("registry"));
+    expect(await stub.getAppSecrets(appId)).toEqual({ kaleyraApiKey: API_KEY, tokenWebhookSecret: WEBHOOK_SECRET });
+  });
+
+  it("keeps a stored secret when a PUT omits it, and deletes it on null", async () => {
+    const appId = freshAppId();
+    await put(appId, { environment: "sandbox", region: "eu", kaleyraApiKey: API_KEY });
+    const kept = (await (await put(appId, { environment: "sandbox", region: "us" })).json()) as { secrets: unknown };
+    expect(kept.secrets).toEqual({ kaleyraApiKey: true, tokenWebhookSecret: false });
+    const removed = (await (await put(appId, { environment: "sandbox", region: "us", kaleyraApiKey: null })).json()) as { secrets: unknown };
+    expect(removed.secrets).toEqual({ kaleyraApiKey: false, tokenWebhookSecret: false });
+  });
+
+  it("refuses a server token source whose secret the app does not have, changing nothing", async () => {
+    const appId = freshAppId();
+    await put(appId, { environment: "sandbox", region: "eu" });
+    const before = await (await get(appId)).json();
+    await expectError(await put(appId, { environment: "sandbox", region: "eu", serverTokens: { source: "kaleyra_api", order: "first" } }), 400, "bad_request", "kaleyraApiKey");
+    await expectError(await put(appId, { environment: "sandbox", region: "eu", kaleyraApiKey: "not-a-key" }), 400, "bad_request", "kaleyraApiKey");
+    await expectError(await put(appId, { environment: "sandbox", region: "eu", serverTokens: { source: "webhook", order: "first", webhookUrl: "http://tenant.example/t" } }), 400, "bad_request", "serverTokens.webhookUrl");
+    expect(await (await get(appId)).json()).toEqual(before);
   });
 });

@@ -5,7 +5,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
-import { isAppId, parseAppSettings } from "../core/app";
+import { isAppId, parseAppPut } from "../core/app";
 import { kaleyraError } from "../core/errors";
 import { requireAdmin } from "./auth";
 import type { Env } from "./env";
@@ -38,9 +38,9 @@ admin.put("/:appId", requireAdmin, requireAppId, limitBody, async (c) => {
   } catch {
     return errorResponse(kaleyraError("bad_request", "body"));
   }
-  const settings = parseAppSettings(body);
-  if (!settings.ok) return errorResponse(settings.error);
-  const written = await (await appRegistry(c.env)).putApp(c.req.param("appId"), settings.value);
+  const put = parseAppPut(body);
+  if (!put.ok) return errorResponse(put.error);
+  const written = await (await appRegistry(c.env)).putApp(c.req.param("appId"), put.value.settings, put.value.secrets);
   if (!written.ok) return errorResponse(written.error);
   return c.json(written.value.record, written.value.created ? 201 : 200);
 });

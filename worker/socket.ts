@@ -53,6 +53,7 @@ export async function parseSocketRequest(request: Request, appId: string, lookup
 
   const settings: SessionRoute["app"] = { environment: app.environment, region: app.region };
   if (app.retryPolicy !== undefined) settings.retryPolicy = app.retryPolicy;
+  if (app.serverTokens !== undefined) settings.serverTokens = app.serverTokens;
   return ok({ appId, key, app: settings });
 }
 
