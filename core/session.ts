@@ -95,6 +95,8 @@ export type SessionEvent =
   | { type: "remote_lost" }
   /** The remote says the current token expired while the session is up. */
   | { type: "remote_token_expired" }
+  /** Kaleyra deactivated the user (a signed webhook): final, like a user_inactive answer. */
+  | { type: "user_deactivated" }
   /** The access-link call ended. */
   | { type: "call_ended" }
   | { type: "client_attached"; clientId: string }

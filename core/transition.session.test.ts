@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_RETRY_POLICY } from "./policy";
 import { refreshTime } from "./refresh";
-import { initialState, nextDue, type SessionEvent, type SessionState } from "./session";
+import { initialState, nextDue, view, type SessionEvent, type SessionState } from "./session";
 import { connectLink, connectToken, deepFreeze, Driver, LINK, NONCE, one, ofType, seq } from "./testing";
 import { transition } from "./transition";
 
@@ -449,5 +449,23 @@ describe("transition is pure", () => {
     const r = transition(state, { type: "alarm" }, { now: T0, random: () => 0, clients: [] });
     expect(r.state).toEqual(state);
     expect(r.state).not.toBe(state);
+  });
+});
+
+describe("user_deactivated (Kaleyra's signed webhook)", () => {
+  it("ends an active token session with error user_inactive, final: no duty left", () => {
+    const d = new Driver(seq(NONCE), ["tab"]);
+    d.send(1_000, connectToken("alice"));
+    const effects = d.send(2_000, { type: "user_deactivated" });
+    expect(view(d.state)).toMatchObject({ status: "disconnected", error: "user_inactive", reason: "user_inactive" });
+    expect(nextDue(d.state)).toBeUndefined();
+    expect(effects).toContainEqual({ type: "set_alarm", at: null });
+  });
+
+  it("changes nothing for a session that is already disconnected", () => {
+    const d = new Driver(seq(), []);
+    const before = d.state;
+    expect(d.send(1_000, { type: "user_deactivated" })).toEqual([]);
+    expect(d.state).toEqual(before);
   });
 });

@@ -78,6 +78,9 @@ function apply(d: Draft, e: SessionEvent): void {
     case "remote_token_expired":
       if (d.s.status === "connected" && d.s.mode === "token" && !d.s.refreshing) startRefresh(d, d.ctx.now);
       return;
+    case "user_deactivated":
+      if (d.s.mode === "token" && d.s.status !== "disconnected") endSession(d, "user_inactive", "user_inactive");
+      return;
     case "call_ended":
       if (d.s.mode === "access_link" && d.s.status !== "disconnected") {
         d.s.clearOnDisconnect = true;
