@@ -1,13 +1,22 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
+/**
+ * Two projects on the same local composition (wrangler.local.toml), differing in the remote the
+ * sessions use: "unit" with the in-process fake (remote/fake.ts), "e2e" with the production
+ * adapter against the Kaleyra emulator.
+ */
+const workers = (REMOTE: "fake" | "emulator") =>
+  cloudflareTest({
+    wrangler: { configPath: "./wrangler.local.toml" },
+    miniflare: { bindings: { ADMIN_TOKEN: "test-admin-token", TEST_CLOCK: "1", REMOTE } },
+  });
+
 export default defineConfig({
-  plugins: [
-    cloudflareTest({
-      wrangler: { configPath: "./wrangler.local.toml" },
-      miniflare: {
-        bindings: { ADMIN_TOKEN: "test-admin-token", TEST_CLOCK: "1" },
-      },
-    }),
-  ],
+  test: {
+    projects: [
+      { plugins: [workers("fake")], test: { name: "unit", include: ["**/*.test.ts"], exclude: ["test/e2e/**", "node_modules/**"] } },
+      { plugins: [workers("emulator")], test: { name: "e2e", include: ["test/e2e/**/*.test.ts"] } },
+    ],
+  },
 });

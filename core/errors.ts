@@ -22,6 +22,8 @@ export const ERROR_MESSAGES = {
   admin_disabled: "The admin API is off because no ADMIN_TOKEN secret is set.",
   not_found: "Nothing is at that path.",
   upgrade_required: "This route only accepts WebSocket upgrades.",
+  signature_invalid: "The webhook signature is missing, malformed or does not match the app's API key.",
+  signature_stale: "The webhook signature's timestamp is more than 5 minutes from now; send a fresh one.",
   internal_error: "The service failed to handle the request; retry, and report it if it keeps failing.",
 } as const;
 

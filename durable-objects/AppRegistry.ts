@@ -66,6 +66,13 @@ export class AppRegistry extends DurableObject<Env> {
       created_at INTEGER NOT NULL,
       updated_at INTEGER NOT NULL
     )`);
+    // Which access-link sessions are in which Kaleyra room, so a room-ended webhook reaches them.
+    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS room_sessions (
+      app_id TEXT NOT NULL,
+      room_id TEXT NOT NULL,
+      object_id TEXT NOT NULL,
+      PRIMARY KEY (app_id, room_id, object_id)
+    )`);
   }
 
   getApp(appId: string): AppRecord | null {
@@ -92,6 +99,20 @@ export class AppRegistry extends DurableObject<Env> {
   private row(appId: string): AppRow | undefined {
     if (!isAppId(appId)) return undefined;
     return this.ctx.storage.sql.exec<AppRow>("SELECT * FROM apps WHERE app_id = ?", appId).toArray()[0];
+  }
+
+  /** Records that the session object `objectId` is in the room; idempotent. */
+  indexRoomSession(appId: string, roomId: string, objectId: string): void {
+    this.ctx.storage.sql.exec("INSERT OR IGNORE INTO room_sessions (app_id, room_id, object_id) VALUES (?, ?, ?)", appId, roomId, objectId);
+  }
+
+  /** The session objects in the room, removed from the index (the room has ended). */
+  takeRoomSessions(appId: string, roomId: string): string[] {
+    const rows = this.ctx.storage.sql
+      .exec<{ object_id: string }>("SELECT object_id FROM room_sessions WHERE app_id = ? AND room_id = ?", appId, roomId)
+      .toArray();
+    this.ctx.storage.sql.exec("DELETE FROM room_sessions WHERE app_id = ? AND room_id = ?", appId, roomId);
+    return rows.map((r) => r.object_id);
   }
 
   /** True when the app existed. */

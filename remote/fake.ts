@@ -5,7 +5,7 @@
  * Tokens are `fake:<userId>:<expiresAtMs>` (see fakeToken). Access links are URLs whose path holds
  * `/direct-rest-call-handler/<code>`, like Kaleyra's; the link's user is `guest-<code>`.
  */
-import type { KaleyraRemote, OpenSessionRequest, OpenSessionResult } from "./port";
+import type { KaleyraRemote, MintAccessTokenRequest, MintAccessTokenResult, OpenSessionRequest, OpenSessionResult, ServerTokenMinter } from "./port";
 
 export const fakeRemoteControls = {
   /** "refuse": every call answers unavailable; "hang": every call never answers. */
@@ -27,7 +27,7 @@ export function fakeToken(userId: string, expiresAt: number): string {
 const TOKEN = /^fake:([A-Za-z0-9_.@+-]{1,128}):(\d{1,16})$/;
 const LINK_PATH = /\/direct-rest-call-handler\/([A-Za-z0-9_-]{1,64})$/;
 
-export class FakeRemote implements KaleyraRemote {
+export class FakeRemote implements KaleyraRemote, ServerTokenMinter {
   async openSession(request: OpenSessionRequest): Promise<OpenSessionResult> {
     const c = request.credential;
     fakeRemoteControls.opened.push(c.kind === "token" ? c.token : c.accessLink);
@@ -46,4 +46,12 @@ export class FakeRemote implements KaleyraRemote {
   }
 
   async closeSession(): Promise<void> {}
+
+  /** Any `ak_test_…`/`ak_live_…` key mints a fake token for the user. */
+  async mintAccessToken(request: MintAccessTokenRequest): Promise<MintAccessTokenResult> {
+    if (fakeRemoteControls.outage !== "none") return { ok: false, error: "unavailable" };
+    if (!/^ak_(live|test)_/.test(request.apiKey)) return { ok: false, error: "unauthorized" };
+    const expiresAt = Date.now() + request.expiresInSec * 1_000;
+    return { ok: true, token: fakeToken(request.userId, expiresAt), expiresAt };
+  }
 }

@@ -9,12 +9,14 @@ import { admin } from "./admin";
 import type { Env } from "./env";
 import { errorResponse } from "./errors";
 import { socket } from "./socket";
+import { webhooks } from "./webhooks";
 
 export const app = new Hono<{ Bindings: Env }>();
 
 app.get("/healthz", (c) => c.json({ ok: true }));
 app.route("/", socket);
 app.route("/v1/apps", admin);
+app.route("/", webhooks);
 
 app.notFound(() => errorResponse(kaleyraError("not_found")));
 

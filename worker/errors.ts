@@ -9,6 +9,8 @@ export const ERROR_STATUS = {
   bad_request: 400,
   not_configured: 400,
   unauthorized: 401,
+  signature_invalid: 401,
+  signature_stale: 401,
   app_id_invalid: 404,
   not_found: 404,
   upgrade_required: 426,

@@ -1,0 +1,86 @@
+/**
+ * The server-side token source (the server's KaleyraVideoInitializer): gets a token for a user
+ * with no client involved, from Kaleyra's credentials call (the app's API key) or from the
+ * tenant's webhook. Answers with data and never throws; never logs a token or a secret.
+ *
+ * Tenant webhook contract: POST <webhookUrl>, JSON
+ * `{ "type": "access_token_request", "app_id", "user_id", "request_id" }`, header
+ * `kaleyra-edge-signature: t=<unix seconds>,v0=<hex HMAC-SHA256 over "<t>.<raw body>">` keyed with the
+ * app's tokenWebhookSecret (the same scheme as Kaleyra's `bandyer-signature`). Answer 200 JSON
+ * `{ "access_token": "<token>" }`; anything else is a failed attempt.
+ */
+import type { AppSecrets, Environment, Region, ServerTokenSettings } from "../core/app";
+import { MAX_TOKEN_LENGTH } from "../core/protocol";
+import type { ServerTokenMinter } from "./port";
+import { signWebhook } from "./signature";
+
+export const TOKEN_WEBHOOK_SIGNATURE_HEADER = "kaleyra-edge-signature";
+/** Lifetime asked of Kaleyra for server-minted tokens; refreshed 60 s before expiry. */
+export const SERVER_TOKEN_LIFETIME_SEC = 3_600;
+
+export interface ServerTokenRequest {
+  appId: string;
+  userId: string;
+  requestId: string;
+  environment: Environment;
+  region: Region;
+  settings: ServerTokenSettings;
+  secrets: AppSecrets;
+  /** Bounds the webhook call; the session's attempt deadline bounds the attempt anyway. */
+  timeoutMs: number;
+}
+
+export type ServerTokenResult = { ok: true; token: string } | { ok: false; reason: string };
+
+export interface ServerTokenDeps {
+  minter: ServerTokenMinter;
+  fetch: (request: Request) => Promise<Response>;
+  nowSec: () => number;
+}
+
+export async function fetchServerToken(req: ServerTokenRequest, deps: ServerTokenDeps): Promise<ServerTokenResult> {
+  try {
+    return req.settings.source === "kaleyra_api" ? await fromKaleyra(req, deps) : await fromWebhook(req, deps);
+  } catch (err) {
+    return { ok: false, reason: `server token source failed: ${err instanceof Error ? err.name : "error"}` };
+  }
+}
+
+async function fromKaleyra(req: ServerTokenRequest, deps: ServerTokenDeps): Promise<ServerTokenResult> {
+  const apiKey = req.secrets.kaleyraApiKey;
+  if (apiKey === undefined) return { ok: false, reason: "no kaleyraApiKey set for the app" };
+  const minted = await deps.minter.mintAccessToken({
+    environment: req.environment,
+    region: req.region,
+    apiKey,
+    userId: req.userId,
+    expiresInSec: SERVER_TOKEN_LIFETIME_SEC,
+  });
+  return minted.ok ? { ok: true, token: minted.token } : { ok: false, reason: `kaleyra credentials: ${minted.error}` };
+}
+
+async function fromWebhook(req: ServerTokenRequest, deps: ServerTokenDeps): Promise<ServerTokenResult> {
+  const secret = req.secrets.tokenWebhookSecret;
+  const url = req.settings.webhookUrl;
+  if (secret === undefined || url === undefined) return { ok: false, reason: "token webhook not configured" };
+  const body = JSON.stringify({ type: "access_token_request", app_id: req.appId, user_id: req.userId, request_id: req.requestId });
+  const signature = await signWebhook(secret, body, Math.floor(deps.nowSec()));
+  const response = await deps.fetch(
+    new Request(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", [TOKEN_WEBHOOK_SIGNATURE_HEADER]: signature },
+      body,
+      signal: AbortSignal.timeout(req.timeoutMs),
+    }),
+  );
+  if (!response.ok) {
+    await response.body?.cancel();
+    return { ok: false, reason: `token webhook answered ${response.status}` };
+  }
+  const answer = (await response.json().catch(() => null)) as { access_token?: unknown } | null;
+  const token = answer?.access_token;
+  if (typeof token !== "string" || token.length === 0 || token.length > MAX_TOKEN_LENGTH || /\s/.test(token)) {
+    return { ok: false, reason: "token webhook answer has no valid access_token" };
+  }
+  return { ok: true, token };
+}
