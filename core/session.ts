@@ -77,6 +77,8 @@ export interface SessionState {
   nextReconnectAt?: number;
   refreshAt?: number;
   expiresAt?: number;
+  /** The remote session's id while connected, so disconnect closes exactly that one. */
+  remoteSessionId?: string;
 }
 
 export type Credential =
@@ -88,7 +90,7 @@ export type SessionEvent =
   | { type: "connect_link"; clientId?: string; accessLink: string; policy: RetryPolicy }
   | { type: "token_answer"; clientId?: string; requestId: string; token: string }
   | { type: "token_failure"; clientId?: string; requestId: string }
-  | { type: "remote_opened"; requestId: string; userId: string; expiresAt?: number }
+  | { type: "remote_opened"; requestId: string; userId: string; expiresAt?: number; remoteSessionId?: string }
   | { type: "remote_failed"; requestId: string; error: RemoteError }
   | { type: "remote_closed"; requestId: string }
   /** The remote session dropped while connected (a failed check, a remote notice). */
@@ -111,7 +113,7 @@ export type Effect =
    */
   | { type: "request_token"; requestId: string; userId: string; attempt: number; clientId?: string; expiresAt?: number }
   | { type: "open_remote"; requestId: string; credential: Credential }
-  | { type: "close_remote"; requestId: string }
+  | { type: "close_remote"; requestId: string; remoteSessionId?: string }
   /** Arm the one alarm for this time, or clear it (null). */
   | { type: "set_alarm"; at: number | null }
   /** The client-visible view changed: send it to every attached client. */

@@ -65,7 +65,7 @@ function apply(d: Draft, e: SessionEvent): void {
       }
       return tokenAttemptFailed(d, d.ctx.now);
     case "remote_opened":
-      return remoteOpened(d, e.requestId, e.userId, e.expiresAt);
+      return remoteOpened(d, e);
     case "remote_failed":
       return remoteFailed(d, e.requestId, e.error);
     case "remote_closed":
@@ -193,7 +193,8 @@ function openRemote(d: Draft, at: number, credential: Extract<Effect, { type: "o
   d.fx.push({ type: "open_remote", requestId, credential });
 }
 
-function remoteOpened(d: Draft, requestId: string, userId: string, expiresAt?: number): void {
+function remoteOpened(d: Draft, e: Extract<SessionEvent, { type: "remote_opened" }>): void {
+  const { requestId, userId, expiresAt } = e;
   const s = d.s;
   if (s.pendingRemote?.purpose !== "open" || s.pendingRemote.requestId !== requestId) return;
   // A token of another user is as good as no token: the attempt failed.
@@ -209,6 +210,7 @@ function remoteOpened(d: Draft, requestId: string, userId: string, expiresAt?: n
   s.refreshing = false;
   s.askedInCycle = [];
   s.expiresAt = s.mode === "token" ? expiresAt : undefined;
+  s.remoteSessionId = e.remoteSessionId;
   s.refreshAt = s.expiresAt === undefined ? undefined : refreshTime(now, s.expiresAt);
 }
 
@@ -251,6 +253,7 @@ function cycleFailed(d: Draft, endAt: number): void {
   s.refreshAt = undefined;
   s.refreshing = false;
   s.expiresAt = undefined;
+  s.remoteSessionId = undefined;
   s.tokenAttempt = 0;
   s.status = "reconnecting";
   s.nextReconnectAt = endAt + reconnectDelay(policyOf(s), s.reconnectAttempt, d.ctx.random);
@@ -292,7 +295,9 @@ function disconnect(d: Draft, clearSavedData: boolean): void {
   s.status = "disconnecting";
   const requestId = nextRequestId(d);
   s.pendingRemote = { requestId, deadline: d.ctx.now + policyOf(s).tokenAttemptTimeoutMs, purpose: "close" };
-  d.fx.push({ type: "close_remote", requestId });
+  const close: Effect = { type: "close_remote", requestId };
+  if (s.remoteSessionId !== undefined) close.remoteSessionId = s.remoteSessionId;
+  d.fx.push(close);
 }
 
 function clearDuties(d: Draft): void {

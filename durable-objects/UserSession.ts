@@ -10,10 +10,12 @@
 import { DurableObject } from "cloudflare:workers";
 import { errorFrame, encode, parseClientFrame, type ClientFrame, type ServerFrame } from "../core/protocol";
 import { DEFAULT_RETRY_POLICY } from "../core/policy";
-import { initialState, isActive, nextDue, view, type Effect, type SessionEvent, type SessionState } from "../core/session";
+import { initialState, isActive, nextDue, SERVER_SOURCE, view, type Effect, type SessionEvent, type SessionState } from "../core/session";
 import { transition } from "../core/transition";
 import { createRemote } from "../remote";
-import type { KaleyraRemote } from "../remote/port";
+import type { CloseSessionRequest, KaleyraRemote, OpenSessionResult, ServerTokenMinter } from "../remote/port";
+import { fetchServerToken } from "../remote/server-tokens";
+import { registryStub } from "../worker/registry";
 import type { Env } from "../worker/env";
 import { SessionClock } from "./clock";
 import { SESSION_ROUTE_HEADER, type SessionRoute } from "./session-route";
@@ -28,13 +30,13 @@ interface Attachment {
 
 export class UserSession extends DurableObject<Env> {
   /** Swappable in tests; chosen by the REMOTE binding. */
-  remote: KaleyraRemote;
+  remote: KaleyraRemote & ServerTokenMinter;
   readonly clock: SessionClock;
   private state: SessionState;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.remote = createRemote(env.REMOTE);
+    this.remote = createRemote(env);
     this.clock = new SessionClock(ctx.storage.kv, env.TEST_CLOCK === "1");
     this.state = ctx.storage.kv.get<SessionState>(STATE_KEY) ?? initialState();
   }
@@ -81,6 +83,16 @@ export class UserSession extends DurableObject<Env> {
     await this.dispatch({ type: "remote_token_expired" });
   }
 
+  /** RPC for Kaleyra's signed webhook: the user was deactivated. */
+  async userDeactivated(): Promise<void> {
+    await this.dispatch({ type: "user_deactivated" });
+  }
+
+  /** RPC for Kaleyra's signed webhook: the access link's call (room) ended. */
+  async callEnded(): Promise<void> {
+    await this.dispatch({ type: "call_ended" });
+  }
+
   /** RPC for the remote side saying the session it held dropped. */
   async remoteLost(): Promise<void> {
     await this.dispatch({ type: "remote_lost" });
@@ -101,7 +113,10 @@ export class UserSession extends DurableObject<Env> {
         const policy = route.app.retryPolicy ?? DEFAULT_RETRY_POLICY;
         if ("userId" in frame) {
           if (route.key.kind !== "token" || frame.userId !== route.key.userId) return { refused: "user_mismatch" };
-          return { type: "connect_token", clientId, userId: frame.userId, policy };
+          const serverTokens = route.app.serverTokens?.order;
+          return serverTokens === undefined
+            ? { type: "connect_token", clientId, userId: frame.userId, policy }
+            : { type: "connect_token", clientId, userId: frame.userId, policy, serverTokens };
         }
         if (route.key.kind !== "access_link" || frame.accessLink !== route.key.accessLink) return { refused: "user_mismatch" };
         return { type: "connect_link", clientId, accessLink: frame.accessLink, policy };
@@ -125,15 +140,22 @@ export class UserSession extends DurableObject<Env> {
   private async dispatch(event: SessionEvent): Promise<void> {
     const clients = this.clientIds().filter((id) => event.type !== "client_left" || id !== event.clientId);
     const { state, effects } = transition(this.state, event, { now: this.clock.now(), random: Math.random, clients });
+    const changed = state !== this.state && JSON.stringify(state) !== JSON.stringify(this.state);
     this.state = state;
-    if (!effects.some((fx) => fx.type === "clear_data")) this.ctx.storage.kv.put(STATE_KEY, state);
+    // An event that changes nothing writes nothing: a webhook for a user with no session must not
+    // leave an object with storage behind.
+    if (changed && !effects.some((fx) => fx.type === "clear_data")) this.ctx.storage.kv.put(STATE_KEY, state);
     for (const fx of effects) await this.perform(fx);
   }
 
   private async perform(fx: Effect): Promise<void> {
     switch (fx.type) {
       case "request_token": {
-        // No client attached: the attempt waits for one, or times out (server-side sources come later).
+        if (fx.clientId === SERVER_SOURCE) {
+          void this.askServer(fx);
+          return;
+        }
+        // No source available: the request waits for a client to attach, or the attempt times out.
         if (fx.clientId === undefined) return;
         const frame: ServerFrame = { type: "token_request", requestId: fx.requestId, userId: fx.userId, attempt: fx.attempt };
         if (fx.expiresAt !== undefined) frame.expiresAt = fx.expiresAt;
@@ -146,7 +168,7 @@ export class UserSession extends DurableObject<Env> {
         void this.openRemote(fx);
         return;
       case "close_remote":
-        void this.closeRemote(fx.requestId);
+        void this.closeRemote(fx);
         return;
       case "set_alarm":
         return this.armAlarm();
@@ -190,9 +212,11 @@ export class UserSession extends DurableObject<Env> {
         credential: fx.credential,
         now: this.clock.now(),
       });
-      event = result.ok
-        ? { type: "remote_opened", requestId: fx.requestId, userId: result.userId, ...(result.expiresAt === undefined ? {} : { expiresAt: result.expiresAt }) }
-        : { type: "remote_failed", requestId: fx.requestId, error: result.error };
+      if (result.ok && result.roomId !== undefined && fx.credential.kind === "access_link") {
+        // So Kaleyra's room-ended webhook can find this session (worker/webhooks.ts).
+        await registryStub(this.env).indexRoomSession(route.appId, result.roomId, this.ctx.id.toString());
+      }
+      event = result.ok ? openedEvent(fx.requestId, result) : { type: "remote_failed", requestId: fx.requestId, error: result.error };
     } catch (err) {
       console.warn("remote open failed", { requestId: fx.requestId, error: String(err) });
       event = { type: "remote_failed", requestId: fx.requestId, error: "unavailable" };
@@ -200,10 +224,44 @@ export class UserSession extends DurableObject<Env> {
     await this.dispatch(event);
   }
 
-  private async closeRemote(requestId: string): Promise<void> {
+  /** Asks the app's server-side token source; its answer comes back as the SERVER_SOURCE client's. */
+  private async askServer(fx: Extract<Effect, { type: "request_token" }>): Promise<void> {
+    const route = this.currentRoute();
+    const settings = route?.app.serverTokens;
+    const secrets = route && settings ? await registryStub(this.env).getAppSecrets(route.appId) : null;
+    const result =
+      route && settings && secrets
+        ? await fetchServerToken(
+            {
+              appId: route.appId,
+              userId: fx.userId,
+              requestId: fx.requestId,
+              environment: route.app.environment,
+              region: route.app.region,
+              settings,
+              secrets,
+              timeoutMs: this.state.policy?.tokenAttemptTimeoutMs ?? DEFAULT_RETRY_POLICY.tokenAttemptTimeoutMs,
+            },
+            { minter: this.remote, fetch: (request) => fetch(request), nowSec: () => this.clock.now() / 1_000 },
+          )
+        : { ok: false as const, reason: "no server-side token source configured" };
+    if (!result.ok) console.warn("server token attempt failed", { requestId: fx.requestId, reason: result.reason });
+    await this.dispatch(
+      result.ok
+        ? { type: "token_answer", clientId: SERVER_SOURCE, requestId: fx.requestId, token: result.token }
+        : { type: "token_failure", clientId: SERVER_SOURCE, requestId: fx.requestId },
+    );
+  }
+
+  private async closeRemote({ requestId, remoteSessionId }: Extract<Effect, { type: "close_remote" }>): Promise<void> {
     const route = this.currentRoute();
     try {
-      if (route) await this.remote.closeSession({ appId: route.appId, ...(this.state.userId === undefined ? {} : { userId: this.state.userId }) });
+      if (route) {
+        const request: CloseSessionRequest = { appId: route.appId, environment: route.app.environment, region: route.app.region };
+        if (this.state.userId !== undefined) request.userId = this.state.userId;
+        if (remoteSessionId !== undefined) request.sessionId = remoteSessionId;
+        await this.remote.closeSession(request);
+      }
     } catch (err) {
       // Closing is best effort: the remote session ends by itself when its token expires.
       console.warn("remote close failed", { requestId, error: String(err) });
@@ -226,6 +284,13 @@ export class UserSession extends DurableObject<Env> {
       }
     }
   }
+}
+
+function openedEvent(requestId: string, result: Extract<OpenSessionResult, { ok: true }>): SessionEvent {
+  const event: Extract<SessionEvent, { type: "remote_opened" }> = { type: "remote_opened", requestId, userId: result.userId };
+  if (result.expiresAt !== undefined) event.expiresAt = result.expiresAt;
+  if (result.sessionId !== undefined) event.remoteSessionId = result.sessionId;
+  return event;
 }
 
 function send(ws: WebSocket, frame: ServerFrame): void {

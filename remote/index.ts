@@ -1,12 +1,35 @@
-/** Picks the remote adapter named by the REMOTE binding. */
+/**
+ * Picks the remote adapter named by the REMOTE binding:
+ * - "fake": in-process fake (remote/fake.ts);
+ * - "kaleyra": the production adapter at Kaleyra's addresses (remote/kaleyra.ts);
+ * - "emulator": the production adapter against the local emulator Durable Object (local only).
+ */
+import type { Env } from "../worker/env";
+import { EMULATOR_OBJECT_NAME } from "./emulator/name";
 import { FakeRemote } from "./fake";
-import type { KaleyraRemote } from "./port";
+import { KaleyraAdapter } from "./kaleyra";
+import type { KaleyraRemote, ServerTokenMinter } from "./port";
 
-export function createRemote(name: string): KaleyraRemote {
-  switch (name) {
+/** The base URL the "emulator" remote uses; requests never leave the process. */
+export const EMULATOR_BASE_URL = "http://emulator.local";
+
+export type RemoteEnv = Pick<Env, "REMOTE" | "KALEYRA_EMULATOR">;
+
+export type Remote = KaleyraRemote & ServerTokenMinter;
+
+export function createRemote(env: RemoteEnv): Remote {
+  switch (env.REMOTE) {
     case "fake":
       return new FakeRemote();
+    case "kaleyra":
+      return new KaleyraAdapter();
+    case "emulator": {
+      const namespace = env.KALEYRA_EMULATOR;
+      if (!namespace) throw new Error('REMOTE "emulator" needs the KALEYRA_EMULATOR binding (wrangler.local.toml)');
+      const stub = namespace.get(namespace.idFromName(EMULATOR_OBJECT_NAME));
+      return new KaleyraAdapter({ baseUrl: EMULATOR_BASE_URL, fetch: (request) => stub.fetch(request) });
+    }
     default:
-      throw new Error(`REMOTE must be "fake" (got ${JSON.stringify(name)})`);
+      throw new Error(`REMOTE must be "fake", "kaleyra" or "emulator" (got ${JSON.stringify(env.REMOTE)})`);
   }
 }

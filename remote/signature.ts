@@ -1,0 +1,72 @@
+/**
+ * Kaleyra's webhook signature: header `bandyer-signature: t=<unix seconds>,v0=<hex>` where the hex
+ * is HMAC-SHA256, keyed with the app's API key, over the exact string `<t>.<raw body>`.
+ * The emulator signs with it; a receiver (and the tests) verify with it.
+ * Invariant: verification compares in constant time (crypto.subtle.verify) and never throws.
+ */
+import { hmacSha256Key } from "./jwt";
+
+export const SIGNATURE_HEADER = "bandyer-signature";
+/** A receiver refuses signatures older or newer than this, against replay. */
+export const DEFAULT_SIGNATURE_TOLERANCE_SEC = 300;
+
+const encoder = new TextEncoder();
+
+export function signedPayload(timestampSec: number, rawBody: string): string {
+  return `${timestampSec}.${rawBody}`;
+}
+
+/** The header value for this body at this time (unix seconds). */
+export async function signWebhook(apiKey: string, rawBody: string, timestampSec: number): Promise<string> {
+  const key = await hmacSha256Key(apiKey, "sign");
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(signedPayload(timestampSec, rawBody))));
+  return `t=${timestampSec},v0=${toHex(mac)}`;
+}
+
+export function parseSignatureHeader(header: string): { t: number; v0: string[] } | undefined {
+  let t: number | undefined;
+  const v0: string[] = [];
+  for (const part of header.split(",")) {
+    const eq = part.indexOf("=");
+    if (eq < 0) return undefined;
+    const name = part.slice(0, eq).trim();
+    const value = part.slice(eq + 1).trim();
+    if (name === "t") {
+      if (!/^\d{1,12}$/.test(value) || t !== undefined) return undefined;
+      t = Number(value);
+    } else if (name === "v0") {
+      if (!/^[0-9a-f]{64}$/.test(value)) return undefined;
+      v0.push(value);
+    }
+  }
+  return t === undefined || v0.length === 0 ? undefined : { t, v0 };
+}
+
+export type SignatureCheck = { ok: true; timestampSec: number } | { ok: false; reason: "malformed" | "stale" | "mismatch" };
+
+export async function verifyWebhookSignature(
+  apiKey: string,
+  header: string | null,
+  rawBody: string,
+  options: { nowSec: number; toleranceSec?: number },
+): Promise<SignatureCheck> {
+  const parsed = header === null ? undefined : parseSignatureHeader(header);
+  if (!parsed) return { ok: false, reason: "malformed" };
+  if (Math.abs(options.nowSec - parsed.t) > (options.toleranceSec ?? DEFAULT_SIGNATURE_TOLERANCE_SEC)) return { ok: false, reason: "stale" };
+  const key = await hmacSha256Key(apiKey, "verify");
+  const data = encoder.encode(signedPayload(parsed.t, rawBody));
+  for (const hex of parsed.v0) {
+    if (await crypto.subtle.verify("HMAC", key, fromHex(hex), data)) return { ok: true, timestampSec: parsed.t };
+  }
+  return { ok: false, reason: "mismatch" };
+}
+
+function toHex(bytes: Uint8Array): string {
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function fromHex(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
