@@ -4,9 +4,10 @@
  */
 import orchestrator from "../worker/index";
 import type { Env } from "../worker/env";
+import { EMULATOR_OBJECT_NAME } from "../remote/emulator/name";
 
 export { AppRegistry, UserSession } from "../worker/index";
-export { KaleyraEmulator } from "../remote/emulator/KaleyraEmulator";
+export { KaleyraEmulator } from "./emulator";
 
 export const EMULATOR_PREFIX = "/emulator";
 
@@ -16,7 +17,7 @@ export default {
     if (url.pathname === EMULATOR_PREFIX || url.pathname.startsWith(`${EMULATOR_PREFIX}/`)) {
       if (!env.KALEYRA_EMULATOR) return new Response("no emulator bound", { status: 404 });
       url.pathname = url.pathname.slice(EMULATOR_PREFIX.length) || "/";
-      const emulator = env.KALEYRA_EMULATOR.get(env.KALEYRA_EMULATOR.idFromName("emulator"));
+      const emulator = env.KALEYRA_EMULATOR.get(env.KALEYRA_EMULATOR.idFromName(EMULATOR_OBJECT_NAME));
       return emulator.fetch(new Request(url, request));
     }
     return orchestrator.fetch(request, env, ctx);

@@ -10,10 +10,12 @@ export interface Env {
   KALEYRA_EMULATOR?: DurableObjectNamespace<KaleyraEmulator>;
   /** Bearer token of the admin API. A secret in production; `npm start` passes a local default. */
   ADMIN_TOKEN?: string;
-  /** Which remote adapter sessions use: "fake" (in-process) for now. */
+  /** Which remote adapter sessions use: "kaleyra" (production), "emulator" (local), "fake" (unit tests). */
   REMOTE: string;
   /** "1" only in tests: lets a test move a session's clock forward (see durable-objects/clock.ts). */
   TEST_CLOCK?: string;
   /** When set (by `npm start`), this app is registered at startup as a sandbox/eu demo app. */
   DEMO_APP_ID?: string;
+  /** With DEMO_APP_ID: the demo app's Kaleyra API key, so its sessions get server-side tokens. */
+  DEMO_KALEYRA_API_KEY?: string;
 }

@@ -23,7 +23,10 @@ export async function seedDemoApp(env: Env): Promise<AppRecord | null> {
     console.warn("DEMO_APP_ID is not an app id (mAppId_...); no demo app registered");
     return null;
   }
-  const result = await registryStub(env).ensureApp(appId, DEMO_APP_SETTINGS);
+  const apiKey = env.DEMO_KALEYRA_API_KEY;
+  const result = apiKey
+    ? await registryStub(env).ensureApp(appId, { ...DEMO_APP_SETTINGS, serverTokens: { source: "kaleyra_api", order: "fallback" } }, { kaleyraApiKey: apiKey })
+    : await registryStub(env).ensureApp(appId, DEMO_APP_SETTINGS);
   return result.ok ? result.value.record : null;
 }
 

@@ -14,7 +14,7 @@ import { sendWebhook } from "./webhooks";
 export { EMULATOR_OBJECT_NAME } from "./name";
 
 export class KaleyraEmulator extends DurableObject<Env> {
-  private readonly store: EmulatorStore;
+  protected readonly store: EmulatorStore;
   private readonly gate: FaultGate;
   private readonly app: ReturnType<typeof createEmulatorApp>;
 

@@ -1,0 +1,50 @@
+/**
+ * The whole local stack for end-to-end tests: an app registered in the orchestrator (admin API)
+ * and in the emulator (control API), its webhooks delivered in-process, clients attached through
+ * the Worker's socket route.
+ */
+import { env, SELF } from "cloudflare:test";
+import { localWebhookUrl } from "../../dev/emulator";
+import { sessionObjectName, type SessionKey } from "../../durable-objects/session-route";
+import { call, createApp, resetEmulator, type TestApp } from "../../remote/emulator/testing";
+import { TestClient, type SessionStub } from "../harness";
+
+export const ADMIN = { Authorization: "Bearer test-admin-token" };
+
+export async function registerApp(settings: Record<string, unknown> = {}, withApiKey = false): Promise<TestApp> {
+  await resetEmulator();
+  const app = await createApp();
+  const webhook = await call("PUT", `/control/apps/${app.appId}/webhook`, { body: { url: localWebhookUrl(app.appId) } });
+  if (webhook.status !== 200) throw new Error(`webhook url: ${webhook.status} ${webhook.text}`);
+  const body = { environment: "sandbox", region: "eu", ...settings, ...(withApiKey ? { kaleyraApiKey: app.apiKey } : {}) };
+  const res = await SELF.fetch(`http://edge.test/v1/apps/${app.appId}`, { method: "PUT", headers: ADMIN, body: JSON.stringify(body) });
+  if (res.status !== 201) throw new Error(`register app: ${res.status} ${await res.text()}`);
+  return app;
+}
+
+export async function attachVia(appId: string, key: SessionKey): Promise<TestClient> {
+  const who = key.kind === "token" ? `userId=${key.userId}` : `accessLink=${encodeURIComponent(key.accessLink)}`;
+  const res = await SELF.fetch(`http://edge.test/v1/apps/${appId}/socket?environment=sandbox&region=eu&${who}`, { headers: { Upgrade: "websocket" } });
+  if (res.status !== 101 || !res.webSocket) throw new Error(`attach: ${res.status}`);
+  res.webSocket.accept();
+  const client = new TestClient(res.webSocket);
+  await client.waitFor((c) => c.ofType("state").length > 0 || c.ofType("error")[0], "first frame");
+  return client;
+}
+
+export async function stubFor(appId: string, key: SessionKey): Promise<SessionStub> {
+  return env.USER_SESSION.get(env.USER_SESSION.idFromName(await sessionObjectName(appId, key)));
+}
+
+export async function mintToken(app: TestApp, userId: string, expiresIn = 3_600): Promise<string> {
+  const answer = await call("POST", "/v2/sdk/credentials", { apiKey: app.apiKey, body: { user_id: userId, expires_in: expiresIn } });
+  if (answer.status !== 200) throw new Error(`mint: ${answer.status} ${answer.text}`);
+  return answer.json.access_token as string;
+}
+
+/** Answers the client's next token request (index `n`) with a freshly minted token. */
+export async function answerWithMinted(client: TestClient, app: TestApp, userId: string, n: number, expiresIn = 3_600) {
+  const request = await client.nextTokenRequest(n);
+  client.send({ type: "token", requestId: request.requestId, token: await mintToken(app, userId, expiresIn) });
+  return request;
+}
