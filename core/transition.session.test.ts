@@ -116,7 +116,7 @@ describe("disconnect", () => {
     const closed = d.send(T0 + 2_500, { type: "remote_closed", requestId: close.requestId });
     expect(d.state).toMatchObject({ status: "disconnected", reason: "requested", mode: "token", userId: "alice" });
     expect(nextDue(d.state)).toBeUndefined();
-    expect(closed).toEqual([{ type: "set_alarm", at: null }, { type: "broadcast" }]);
+    expect(closed).toEqual([{ type: "broadcast" }, { type: "set_alarm", at: null }]);
   });
 
   it("from connected: with no remote_closed, the close deadline ends it", () => {
@@ -269,9 +269,9 @@ describe("access-link sessions", () => {
     const d = new Driver(seq(NONCE), ["tab"]);
     const effects = d.send(T0, connectLink(LINK, "tab"));
     expect(effects).toEqual([
+      { type: "broadcast" },
       { type: "open_remote", requestId: d.requestId, credential: { kind: "access_link", accessLink: LINK } },
       { type: "set_alarm", at: T0 + 15_000 },
-      { type: "broadcast" },
     ]);
     expect(d.state).toMatchObject({ status: "connecting", mode: "access_link", tokenAttempt: 0 });
     expect(d.state.pendingToken).toBeUndefined();
@@ -310,7 +310,7 @@ describe("access-link sessions", () => {
     d.send(T0, connectLink());
     const effects = d.send(T0 + 100, { type: "remote_failed", requestId: d.requestId, error: "invalid_access_link" });
     expect(d.state).toMatchObject({ status: "disconnected", reason: "invalid_access_link", error: "unknown" });
-    expect(effects).toEqual([{ type: "set_alarm", at: null }, { type: "broadcast" }]);
+    expect(effects).toEqual([{ type: "broadcast" }, { type: "set_alarm", at: null }]);
     expect(d.alarm(T0 + HOUR)).toEqual([{ type: "set_alarm", at: null }]);
   });
 });

@@ -22,9 +22,9 @@ describe("token attempt 1 is at once", () => {
     const effects = d.send(T0, connectToken("alice", "tab"));
     const requestId = d.state.pendingToken?.requestId;
     expect(effects).toEqual([
+      { type: "broadcast" },
       { type: "request_token", requestId, userId: "alice", attempt: 1, clientId: "tab" },
       { type: "set_alarm", at: T0 + 15_000 },
-      { type: "broadcast" },
     ]);
     expect(d.state).toMatchObject({ status: "connecting", mode: "token", userId: "alice", tokenAttempt: 1, reconnectAttempt: 0 });
     expect(d.state.pendingToken).toEqual({ requestId, attempt: 1, deadline: T0 + 15_000, clientId: "tab" });
@@ -157,7 +157,7 @@ describe("a token answer opens the remote; success resets the counters", () => {
     const done = d.send(T0 + 18_100, { type: "remote_opened", requestId, userId: "alice" });
     expect(d.state).toMatchObject({ status: "connected", tokenAttempt: 0, reconnectAttempt: 0, refreshing: false });
     expect(nextDue(d.state)).toBeUndefined();
-    expect(done).toEqual([{ type: "set_alarm", at: null }, { type: "broadcast" }]);
+    expect(done).toEqual([{ type: "broadcast" }, { type: "set_alarm", at: null }]);
   });
 });
 
@@ -207,7 +207,7 @@ describe("what the remote answers to a token", () => {
     const effects = d.send(T0 + 3_000, { type: "remote_failed", requestId: d.requestId, error: "user_inactive" });
     expect(d.state).toMatchObject({ status: "disconnected", error: "user_inactive", reason: "user_inactive" });
     expect(nextDue(d.state)).toBeUndefined();
-    expect(effects).toEqual([{ type: "set_alarm", at: null }, { type: "broadcast" }]);
+    expect(effects).toEqual([{ type: "broadcast" }, { type: "set_alarm", at: null }]);
     // Nothing ever runs again: a later alarm does nothing, and the random source is never drawn.
     expect(d.alarm(T0 + 10 * 60_000)).toEqual([{ type: "set_alarm", at: null }]);
     expect(d.state.status).toBe("disconnected");

@@ -46,7 +46,8 @@ export function transition(state: SessionState, event: SessionEvent, ctx: Transi
   const due = nextDue(d.s);
   // The alarm that just fired is spent, so it is re-armed even when the due time looks unchanged.
   if (event.type === "alarm" || due !== nextDue(state)) d.fx.push({ type: "set_alarm", at: due ?? null });
-  if (JSON.stringify(view(d.s)) !== JSON.stringify(view(state))) d.fx.push({ type: "broadcast" });
+  // The new state goes out before any request, so a client sees "connecting" before its token request.
+  if (JSON.stringify(view(d.s)) !== JSON.stringify(view(state))) d.fx.unshift({ type: "broadcast" });
   return { state: d.s, effects: d.fx };
 }
 

@@ -9,7 +9,7 @@ import { EMULATOR_OBJECT_NAME } from "../remote/emulator/name";
 export { AppRegistry, UserSession } from "../worker/index";
 export { KaleyraEmulator } from "./emulator";
 
-export const EMULATOR_PREFIX = "/emulator";
+const EMULATOR_PREFIX = "/emulator";
 
 export default {
   async fetch(request, env, ctx) {
