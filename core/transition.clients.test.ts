@@ -154,3 +154,24 @@ describe("answers that no longer match a pending request", () => {
     expect(d.state).toMatchObject({ status: "connecting", tokenAttempt: 1, nextTokenAttemptAt: T0 + 17_000 });
   });
 });
+
+describe("a holder that vanished without a close (process restart)", () => {
+  it("the request moves to the next client to attach, same id and deadline", () => {
+    const d = new Driver(seq(NONCE), ["old-tab"]);
+    d.send(1_000, connectToken("alice"));
+    const held = d.state.pendingToken!;
+    expect(held.clientId).toBe("old-tab");
+    // After a restart the old socket is simply gone: ctx.clients lists only the new one.
+    d.clients = ["new-tab"];
+    const effects = d.send(2_000, { type: "client_attached", clientId: "new-tab" });
+    expect(one(effects, "request_token")).toMatchObject({ requestId: held.requestId, attempt: 1, clientId: "new-tab" });
+    expect(d.state.pendingToken).toEqual({ ...held, clientId: "new-tab" });
+  });
+
+  it("a request held by a client still attached is not sent again to a newcomer", () => {
+    const d = new Driver(seq(NONCE), ["tab"]);
+    d.send(1_000, connectToken("alice"));
+    d.clients = ["tab", "tab2"];
+    expect(d.send(2_000, { type: "client_attached", clientId: "tab2" }).filter((e) => e.type === "request_token")).toEqual([]);
+  });
+});

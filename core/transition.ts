@@ -273,8 +273,11 @@ function startRefresh(d: Draft, at: number): void {
 }
 
 function clientAttached(d: Draft, clientId: string): void {
-  // A request that no client holds goes to the first client that arrives; it is the same attempt.
-  if (d.s.pendingToken && d.s.pendingToken.clientId === undefined) askClient(d, clientId);
+  // A request that no source holds goes to the first client that arrives; it is the same attempt.
+  // So does one whose holder is gone without a close event (the process restarted).
+  const holder = d.s.pendingToken?.clientId;
+  const orphaned = holder === undefined || (holder !== SERVER_SOURCE && !d.ctx.clients.includes(holder));
+  if (d.s.pendingToken && orphaned) askClient(d, clientId);
 }
 
 function clientLeft(d: Draft, clientId: string): void {
