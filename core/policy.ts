@@ -19,7 +19,7 @@ export interface RetryPolicy {
   jitterMaxMs: number;
 }
 
-export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
+export const DEFAULT_RETRY_POLICY: RetryPolicy = /* @__PURE__ */ Object.freeze({
   tokenAttemptDelaysMs: Object.freeze([0, 1_000, 4_000]),
   tokenAttemptTimeoutMs: 15_000,
   reconnectDelaysMs: Object.freeze([0, 3_000, 9_000, 27_000, 60_000, 120_000]),

@@ -145,10 +145,11 @@ export class UserSession extends DurableObject<Env> {
     // An event that changes nothing writes nothing: a webhook for a user with no session must not
     // leave an object with storage behind.
     if (changed && !effects.some((fx) => fx.type === "clear_data")) this.ctx.storage.kv.put(STATE_KEY, state);
-    for (const fx of effects) await this.perform(fx);
+    for (const fx of effects) await this.perform(fx, state);
   }
 
-  private async perform(fx: Effect): Promise<void> {
+  /** `state` is the transition's own: a later transition may already have replaced this.state. */
+  private async perform(fx: Effect, state: SessionState): Promise<void> {
     switch (fx.type) {
       case "request_token": {
         if (fx.clientId === SERVER_SOURCE) {
@@ -173,7 +174,7 @@ export class UserSession extends DurableObject<Env> {
       case "set_alarm":
         return this.armAlarm();
       case "broadcast":
-        this.broadcast({ type: "state", state: view(this.state) });
+        this.broadcast({ type: "state", state: view(state) });
         return;
       case "reply_error": {
         const frame = errorFrame(fx.code, fx.requestId === undefined ? {} : { requestId: fx.requestId });

@@ -1,0 +1,128 @@
+/**
+ * The client against the real Worker and session object (with the fake remote): the wire
+ * contract of docs/protocol.md from the client's side. Sockets are opened through SELF.fetch, as
+ * a browser would open them, and fail like a browser's when the upgrade is answered with HTTP.
+ */
+import { SELF } from "cloudflare:test";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import { fakeToken } from "../remote/fake";
+import { KaleyraVideo } from "./kaleyra-video";
+import type { WebSocketLike } from "./platform";
+import { MemoryStorage } from "./testing";
+
+const APP_ID = "mAppId_client";
+const CONFIG = { appId: APP_ID, environment: "sandbox", region: "eu" } as const;
+const LINK = "https://sandbox.bandyer.com/eu/direct-rest-call-handler/client42";
+
+type Listener = (event: object) => void;
+
+/** A browser-like WebSocket over SELF.fetch: an HTTP answer to the upgrade is a 1006 close. */
+class WorkerSocket implements WebSocketLike {
+  readyState = 0;
+  private socket?: WebSocket;
+  private readonly listeners = new Map<string, Listener[]>();
+
+  constructor(url: string) {
+    void SELF.fetch(url.replace(/^ws/, "http"), { headers: { Upgrade: "websocket" } }).then((res) => {
+      const socket = res.webSocket;
+      if (!socket || this.readyState === 3) {
+        this.readyState = 3;
+        return this.emit("close", { code: 1006, reason: "" });
+      }
+      this.socket = socket;
+      socket.accept();
+      socket.addEventListener("message", (e) => this.emit("message", { data: e.data }));
+      socket.addEventListener("close", (e) => {
+        this.readyState = 3;
+        this.emit("close", { code: e.code, reason: e.reason });
+      });
+      this.readyState = 1;
+      this.emit("open", {});
+    });
+  }
+
+  addEventListener(type: string, listener: Listener): void {
+    this.listeners.set(type, [...(this.listeners.get(type) ?? []), listener]);
+  }
+
+  send(data: string): void {
+    this.socket!.send(data);
+  }
+
+  close(code?: number): void {
+    this.readyState = 3;
+    this.socket?.close(code);
+  }
+
+  private emit(type: string, event: object): void {
+    for (const listener of this.listeners.get(type) ?? []) listener(event);
+  }
+}
+
+function client(storage = new MemoryStorage()) {
+  const kaleyra = new KaleyraVideo({ server: "http://edge.test", WebSocket: WorkerSocket, storage, random: () => 0 });
+  expect(kaleyra.configure(CONFIG)).toBe(true);
+  return kaleyra;
+}
+
+const tokenFor = vi.fn(async ({ userId }: { userId: string }) => fakeToken(userId, Date.now() + 24 * 3_600_000));
+
+beforeAll(async () => {
+  const res = await SELF.fetch(`https://edge.test/v1/apps/${APP_ID}`, {
+    method: "PUT",
+    headers: { Authorization: "Bearer test-admin-token", "Content-Type": "application/json" },
+    body: JSON.stringify({ environment: "sandbox", region: "eu" }),
+  });
+  expect(res.ok).toBe(true);
+});
+
+describe("client against the Worker", () => {
+  it("connects a token session through the provider, then disconnects it", async () => {
+    const kaleyra = client();
+    const user = await kaleyra.connect("client-alice", tokenFor);
+    expect(user).toEqual({ userId: "client-alice" });
+    expect(tokenFor).toHaveBeenCalledWith({ userId: "client-alice" });
+    expect(kaleyra.state.value).toMatchObject({ status: "connected", mode: "token", userId: "client-alice", transport: "open" });
+    await kaleyra.disconnect();
+    expect(kaleyra.state.value).toMatchObject({ status: "disconnected", transport: "idle" });
+    expect(kaleyra.connectedUser).toBeUndefined();
+  });
+
+  it("a second client of the same user joins the running session without a new token", async () => {
+    const first = client();
+    await first.connect("client-bob", tokenFor);
+    const calls = tokenFor.mock.calls.length;
+    const second = client();
+    expect(await second.connect("client-bob", tokenFor)).toEqual({ userId: "client-bob" });
+    expect(tokenFor.mock.calls.length).toBe(calls);
+    await second.disconnect({ clearSavedData: true });
+    // The first client hears the end: the session it knew ended.
+    await vi.waitFor(() => expect(first.connectedUser).toBeUndefined());
+    expect(first.state.value).toMatchObject({ status: "disconnected", failure: { code: "disconnected" } });
+  });
+
+  it("leaves connect pending while a failing provider makes the session retry; disconnect ends it and rejects connect", async () => {
+    const kaleyra = client();
+    const failing = vi.fn(async () => {
+      throw new Error("no token");
+    });
+    const connecting = kaleyra.connect("client-carol", failing);
+    connecting.catch(() => {});
+    await vi.waitFor(() => expect(failing).toHaveBeenCalled());
+    await kaleyra.disconnect();
+    await expect(connecting).rejects.toMatchObject({ code: "disconnected" });
+  });
+
+  it("connects by access link and refuses a token connect meanwhile, locally", async () => {
+    const kaleyra = client();
+    expect(await kaleyra.connect(LINK)).toEqual({ userId: "guest-client42" });
+    await expect(kaleyra.connect("client-dave", tokenFor)).rejects.toMatchObject({ code: "session_conflict" });
+    await kaleyra.disconnect({ clearSavedData: true });
+  });
+
+  it("rejects an invalid access link with invalid_access_link", async () => {
+    const kaleyra = client();
+    await expect(kaleyra.connect("https://sandbox.bandyer.com/eu/not-a-call")).rejects.toMatchObject({ code: "invalid_access_link" });
+    expect(kaleyra.state.value).toMatchObject({ status: "disconnected", transport: "idle" });
+  });
+});
