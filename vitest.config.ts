@@ -9,7 +9,7 @@ import { defineConfig } from "vitest/config";
 const workers = (REMOTE: "fake" | "emulator") =>
   cloudflareTest({
     wrangler: { configPath: "./wrangler.local.toml" },
-    miniflare: { bindings: { ADMIN_TOKEN: "test-admin-token", TEST_CLOCK: "1", REMOTE } },
+    miniflare: { bindings: { ADMIN_TOKEN: "test-admin-token", TEST_CLOCK: "1", REMOTE, ATTACH_LIMIT_PER_MINUTE: "100000" } },
   });
 
 export default defineConfig({

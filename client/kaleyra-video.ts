@@ -146,6 +146,9 @@ export class KaleyraVideo {
   /** Token answers by request id; null while the provider works. */
   private readonly tokens = new Map<string, ClientFrame | null>();
   private user?: ConnectedUser;
+  /** The proof this socket is giving the server, until its first state arrives. */
+  private proving?: "resume" | "token";
+  private authModes: readonly string[] = [];
 
   constructor(private readonly options: KaleyraVideoOptions) {
     const server = options.server.replace(/\/+$/, "");
@@ -208,7 +211,11 @@ export class KaleyraVideo {
     this.intent = "connect";
     this.sawActive = false;
     this.connecting = deferred();
-    if (!byLink) writeSaved(this.storage, SESSION_KEY, { appId: this.config.appId, userId: id } satisfies SavedSession);
+    if (!byLink) {
+      const prior = this.savedSession();
+      const resume = prior?.userId === id ? prior.resume : undefined;
+      writeSaved(this.storage, SESSION_KEY, { appId: this.config.appId, userId: id, ...(resume ? { resume } : {}) } satisfies SavedSession);
+    }
     this.view.set({ ...IDLE, status: "connecting", transport: "opening", ...(byLink ? { mode: "access_link" } : { mode: "token", userId: id }) });
     this.open();
     return this.connecting.promise;
@@ -268,7 +275,37 @@ export class KaleyraVideo {
 
   private savedSession(): SavedSession | undefined {
     const s = readSaved(this.storage, SESSION_KEY) as Partial<SavedSession> | undefined;
-    return this.config && s?.appId === this.config.appId && isUserId(s.userId) ? { appId: s.appId, userId: s.userId } : undefined;
+    if (!this.config || s?.appId !== this.config.appId || !isUserId(s.userId)) return undefined;
+    const r = s.resume;
+    const resume = typeof r?.credential === "string" && typeof r.expiresAt === "number" ? { credential: r.credential, expiresAt: r.expiresAt } : undefined;
+    return resume ? { appId: s.appId, userId: s.userId, resume } : { appId: s.appId, userId: s.userId };
+  }
+
+  /** The server asks who this socket is: the saved resume credential, else a token (connect). */
+  private prove(modes: readonly string[]): void {
+    this.authModes = modes;
+    const saved = this.savedSession();
+    const resume = saved?.userId === this.target?.userId ? saved?.resume : undefined;
+    if (resume && resume.expiresAt > this.now() && modes.includes("resume")) {
+      this.proving = "resume";
+      return this.send({ type: "auth", resume: resume.credential });
+    }
+    this.proveWithToken();
+  }
+
+  private proveWithToken(): void {
+    const t = this.target;
+    if (this.intent !== "connect" || !t?.provider || !t.userId || !this.authModes.includes("token")) {
+      return this.fail(new KaleyraError("auth_required"));
+    }
+    // The server asks this socket for a token, checks it, then runs this connect.
+    this.proving = "token";
+    this.send({ type: "connect", userId: t.userId });
+  }
+
+  private keepResume(resume: { credential: string; expiresAt: number }): void {
+    const saved = this.savedSession();
+    if (this.intent === "connect" && saved && saved.userId === this.target?.userId) writeSaved(this.storage, SESSION_KEY, { ...saved, resume });
   }
 
   private url(): string {
@@ -330,6 +367,10 @@ export class KaleyraVideo {
       return;
     }
     switch (frame?.type) {
+      case "auth_required":
+        return this.prove(Array.isArray(frame.modes) ? frame.modes : []);
+      case "resume":
+        return this.keepResume(frame);
       case "state":
         if (frame.state) this.onState(frame.state);
         return;
@@ -337,6 +378,12 @@ export class KaleyraVideo {
         return this.answerToken(frame);
       case "error": {
         const error = new KaleyraError(frame.code, frame.message, frame.field);
+        // A refused resume credential (expired, or its session was cleared): prove with a token.
+        if (frame.code === "auth_failed" && this.proving === "resume") {
+          const saved = this.savedSession();
+          if (saved) writeSaved(this.storage, SESSION_KEY, { appId: saved.appId, userId: saved.userId });
+          return this.proveWithToken();
+        }
         // An error before the attach state is the server refusing this socket; it closes next.
         if (!this.attached || (this.connecting && frame.requestId === undefined)) return this.fail(error);
         return this.options.onError?.(error);
@@ -349,6 +396,7 @@ export class KaleyraVideo {
 
   private onState(s: SessionView): void {
     const attach = !this.attached;
+    this.proving = undefined;
     this.attached = true;
     this.reopenAttempt = 0;
     const ended = s.status === "disconnected";

@@ -88,17 +88,28 @@ describe("client against the Worker", () => {
     expect(kaleyra.connectedUser).toBeUndefined();
   });
 
-  it("a second client of the same user joins the running session without a new token", async () => {
-    const first = client();
+  it("a second tab (same storage) joins the running session with the resume credential, without a new token", async () => {
+    const storage = new MemoryStorage();
+    const first = client(storage);
     await first.connect("client-bob", tokenFor);
     const calls = tokenFor.mock.calls.length;
-    const second = client();
+    const second = client(storage);
     expect(await second.connect("client-bob", tokenFor)).toEqual({ userId: "client-bob" });
     expect(tokenFor.mock.calls.length).toBe(calls);
     await second.disconnect({ clearSavedData: true });
     // The first client hears the end: the session it knew ended.
     await vi.waitFor(() => expect(first.connectedUser).toBeUndefined());
     expect(first.state.value).toMatchObject({ status: "disconnected", failure: { code: "disconnected" } });
+  });
+
+  it("another device (no resume credential) proves the user with one token of its own", async () => {
+    const first = client();
+    await first.connect("client-erin", tokenFor);
+    const calls = tokenFor.mock.calls.length;
+    const other = client();
+    expect(await other.connect("client-erin", tokenFor)).toEqual({ userId: "client-erin" });
+    expect(tokenFor.mock.calls.length).toBe(calls + 1);
+    await other.disconnect({ clearSavedData: true });
   });
 
   it("leaves connect pending while a failing provider makes the session retry; disconnect ends it and rejects connect", async () => {

@@ -1,7 +1,7 @@
 /**
  * What a reloaded page needs to know: the configuration, and which user's token session may still
  * be alive on the server (so start() can ask the app to connect it again, and disconnect() can end
- * it). Never a token, never an access link: both are bearer credentials.
+ * it), and its resume credential. Never a token, never an access link.
  * Invariant: a storage that fails (quota, privacy mode, bad JSON) behaves as an empty one.
  */
 import type { StorageLike } from "./platform";
@@ -13,8 +13,11 @@ export const SESSION_KEY = "kaleyra.session";
 export interface SavedSession {
   appId: string;
   userId: string;
-  // Seam for reloads: when the server issues a resume credential, it is kept here and sent on
-  // reopen instead of asking onRequestConnect for a provider again. The server issues none yet.
+  /**
+   * The short-lived credential the session issued: a reloaded page (or another tab) proves the
+   * user with it instead of a token. Bound to that one session; useless after a clear.
+   */
+  resume?: { credential: string; expiresAt: number };
 }
 
 export function readSaved(storage: StorageLike | undefined, key: string): unknown {

@@ -3,6 +3,7 @@
  * `mAppId_xxx`; environment and region are the values of the SDK's configure().
  */
 import { kaleyraError } from "./errors";
+import { ATTACH_MODES, type AttachMode } from "./protocol";
 import { parseRetryPolicy, type RetryPolicy } from "./policy";
 import { fail, ok, type Result } from "./result";
 
@@ -33,7 +34,16 @@ export interface AppSettings {
   retryPolicy?: RetryPolicy;
   /** Absent: tokens come from clients only. */
   serverTokens?: ServerTokenSettings;
+  /** How clients prove who they are when attaching to a token session. Absent: token and resume. */
+  attachModes?: AttachMode[];
+  /** Browser origins allowed to open sockets (e.g. "https://app.example.com"). Absent: any. */
+  allowedOrigins?: string[];
+  /** Most token and access-link sessions the app may have connected at once. Absent: 10,000. */
+  maxSessions?: number;
 }
+
+export const DEFAULT_ATTACH_MODES: readonly AttachMode[] = ["token", "resume"];
+export const DEFAULT_MAX_SESSIONS = 10_000;
 
 /**
  * Write-only secrets of an app: accepted by PUT, stored by the registry, never returned or logged.
@@ -44,11 +54,13 @@ export interface AppSecrets {
   kaleyraApiKey?: string;
   /** Signs the token requests sent to the tenant's token webhook. */
   tokenWebhookSecret?: string;
+  /** Verifies tenant-signed attach tickets (HS256 JWT with appId, userId, exp). */
+  attachTicketSecret?: string;
 }
 
 export type AppSecretsUpdate = { [K in keyof AppSecrets]?: string | null };
 
-export const SECRET_KEYS = ["kaleyraApiKey", "tokenWebhookSecret"] as const;
+export const SECRET_KEYS = ["kaleyraApiKey", "tokenWebhookSecret", "attachTicketSecret"] as const;
 
 /** Kaleyra API keys look like ak_live_… or ak_test_…. */
 const API_KEY_PATTERN = /^ak_(live|test)_[A-Za-z0-9_-]{4,128}$/;
@@ -69,7 +81,7 @@ export function isRegion(v: unknown): v is Region {
 export function parseAppSettings(input: unknown): Result<AppSettings> {
   if (typeof input !== "object" || input === null || Array.isArray(input)) return fail(kaleyraError("bad_request", "body"));
   const o = input as Record<string, unknown>;
-  const extra = Object.keys(o).find((k) => !["environment", "region", "retryPolicy", "serverTokens"].includes(k));
+  const extra = Object.keys(o).find((k) => !SETTINGS_KEYS.includes(k));
   if (extra !== undefined) return fail(kaleyraError("bad_request", extra));
   if (!isEnvironment(o.environment)) return fail(kaleyraError("bad_request", "environment"));
   if (!isRegion(o.region)) return fail(kaleyraError("bad_request", "region"));
@@ -84,7 +96,36 @@ export function parseAppSettings(input: unknown): Result<AppSettings> {
     if (!server.ok) return server;
     settings.serverTokens = server.value;
   }
+  if (o.attachModes !== undefined) {
+    const modes = o.attachModes;
+    const valid = Array.isArray(modes) && modes.length >= 1 && modes.length <= ATTACH_MODES.length && new Set(modes).size === modes.length;
+    if (!valid || !modes.every((m) => (ATTACH_MODES as readonly unknown[]).includes(m))) return fail(kaleyraError("bad_request", "attachModes"));
+    settings.attachModes = modes as AttachMode[];
+  }
+  if (o.allowedOrigins !== undefined) {
+    const origins = o.allowedOrigins;
+    if (!Array.isArray(origins) || origins.length > 50 || !origins.every(isOrigin)) return fail(kaleyraError("bad_request", "allowedOrigins"));
+    settings.allowedOrigins = origins as string[];
+  }
+  if (o.maxSessions !== undefined) {
+    const max = o.maxSessions;
+    if (typeof max !== "number" || !Number.isInteger(max) || max < 1 || max > 1_000_000) return fail(kaleyraError("bad_request", "maxSessions"));
+    settings.maxSessions = max;
+  }
   return ok(settings);
+}
+
+const SETTINGS_KEYS = ["environment", "region", "retryPolicy", "serverTokens", "attachModes", "allowedOrigins", "maxSessions"];
+
+/** An origin exactly as browsers send it: scheme://host[:port], nothing else. */
+function isOrigin(v: unknown): v is string {
+  if (typeof v !== "string" || v.length > 256) return false;
+  try {
+    const url = new URL(v);
+    return (url.protocol === "https:" || url.protocol === "http:") && url.origin === v;
+  } catch {
+    return false;
+  }
 }
 
 function parseServerTokens(input: unknown): Result<ServerTokenSettings> {
@@ -125,7 +166,7 @@ export function parseAppPut(input: unknown): Result<{ settings: AppSettings; sec
     if (!(key in rest)) continue;
     const value = rest[key];
     delete rest[key];
-    const valid = value === null || (key === "kaleyraApiKey" ? typeof value === "string" && API_KEY_PATTERN.test(value) : isWebhookSecret(value));
+    const valid = value === null || (key === "kaleyraApiKey" ? typeof value === "string" && API_KEY_PATTERN.test(value) : isSharedSecret(value));
     if (!valid) return fail(kaleyraError("bad_request", key));
     secrets[key] = value as string | null;
   }
@@ -133,7 +174,7 @@ export function parseAppPut(input: unknown): Result<{ settings: AppSettings; sec
   return settings.ok ? ok({ settings: settings.value, secrets }) : settings;
 }
 
-function isWebhookSecret(v: unknown): v is string {
+function isSharedSecret(v: unknown): v is string {
   return typeof v === "string" && v.length >= 16 && v.length <= 256 && !/\s/.test(v);
 }
 
@@ -141,5 +182,6 @@ function isWebhookSecret(v: unknown): v is string {
 export function requiredSecretMissing(settings: AppSettings, secrets: AppSecrets): keyof AppSecrets | undefined {
   if (settings.serverTokens?.source === "kaleyra_api" && secrets.kaleyraApiKey === undefined) return "kaleyraApiKey";
   if (settings.serverTokens?.source === "webhook" && secrets.tokenWebhookSecret === undefined) return "tokenWebhookSecret";
+  if (settings.attachModes?.includes("ticket") && secrets.attachTicketSecret === undefined) return "attachTicketSecret";
   return undefined;
 }

@@ -11,6 +11,12 @@ export const ERROR_MESSAGES = {
   user_mismatch: "This socket belongs to another user or access link; open a socket for the one you connect.",
   wrong_endpoint: "This socket serves the other kind of session; open a socket for the kind you connect.",
   token_request_stale: "That token request is no longer pending, so the answer was ignored.",
+  auth_required: "Prove who you are first: send an auth frame (resume credential or ticket) or connect and answer the token request.",
+  auth_failed: "The proof was refused (expired, for another session or user, or badly signed); connect with a token instead.",
+  origin_not_allowed: "This page's origin is not in the app's allowed origins.",
+  rate_limited: "Too many frames or attach attempts; slow down and retry later.",
+  too_many_sockets: "This session has the most sockets it allows; close another tab or device first.",
+  too_many_sessions: "The app has the most sessions it allows; disconnect a session first.",
   // frames
   frame_too_large: "The frame is larger than the limit; send a smaller frame.",
   malformed_json: "The frame is not valid JSON.",

@@ -15,7 +15,18 @@ export const MAX_REQUEST_ID_LENGTH = 64;
 /** Kaleyra user ids: letters, digits and `_ . @ + -`, at most 128 characters. */
 export const USER_ID_PATTERN = /^[A-Za-z0-9_.@+-]{1,128}$/;
 
+/**
+ * How a client proves it may attach to a token session (the app's settings say which it accepts):
+ * a token for that user the remote accepts, the resume credential the session issued, or a
+ * tenant-signed attach ticket. An access link is its own proof, for its own call only.
+ */
+export type AttachMode = "token" | "resume" | "ticket";
+export const ATTACH_MODES: readonly AttachMode[] = ["token", "resume", "ticket"];
+export const MAX_CREDENTIAL_LENGTH = 2_048;
+
 export type ClientFrame =
+  | { type: "auth"; resume: string }
+  | { type: "auth"; ticket: string }
   | { type: "connect"; userId: string }
   | { type: "connect"; accessLink: string }
   | { type: "token"; requestId: string; token: string }
@@ -23,6 +34,10 @@ export type ClientFrame =
   | { type: "disconnect"; clearSavedData: boolean };
 
 export type ServerFrame =
+  /** Sent instead of the state to a token-session socket that has not proved who it is. */
+  | { type: "auth_required"; modes: AttachMode[] }
+  /** A short-lived credential to re-attach to this session (after a reload) without a token. */
+  | { type: "resume"; credential: string; expiresAt: number }
   | { type: "state"; state: SessionView }
   | { type: "token_request"; requestId: string; userId: string; attempt: number; expiresAt?: number }
   | { type: "error"; code: ErrorCode; message: string; requestId?: string; field?: string }
@@ -74,6 +89,15 @@ export function parseClientFrame(raw: string | ArrayBuffer): Result<ClientFrame>
   const o = data as Record<string, unknown>;
   if (typeof o.type !== "string") return invalid("type");
   switch (o.type) {
+    case "auth": {
+      const extra = onlyKeys(o, ["resume", "ticket"]);
+      if (extra !== undefined) return invalid(extra);
+      if ("resume" in o === "ticket" in o) return invalid("resume|ticket");
+      const field = "resume" in o ? "resume" : "ticket";
+      const value = o[field];
+      if (typeof value !== "string" || value.length < 1 || value.length > MAX_CREDENTIAL_LENGTH) return invalid(field);
+      return ok(field === "resume" ? { type: "auth", resume: value } : { type: "auth", ticket: value });
+    }
     case "connect": {
       const extra = onlyKeys(o, ["userId", "accessLink"]);
       if (extra !== undefined) return invalid(extra);

@@ -4,7 +4,7 @@ import type { AppSettings } from "../core/app";
 import { DEFAULT_RETRY_POLICY } from "../core/policy";
 import { REGISTRY_NAME } from "./AppRegistry";
 
-const NO_SECRETS = { kaleyraApiKey: false, tokenWebhookSecret: false };
+const NO_SECRETS = { kaleyraApiKey: false, tokenWebhookSecret: false, attachTicketSecret: false };
 
 const registry = () => env.APP_REGISTRY.get(env.APP_REGISTRY.idFromName(REGISTRY_NAME));
 let counter = 0;

@@ -44,10 +44,11 @@ type AppRow = {
   app_id: string;
   environment: string;
   region: string;
-  retry_policy: string | null;
-  server_tokens: string | null;
+  /** JSON of the settings beyond environment and region (retry policy, server tokens, ...). */
+  settings: string;
   kaleyra_api_key: string | null;
   token_webhook_secret: string | null;
+  attach_ticket_secret: string | null;
   created_at: number;
   updated_at: number;
 };
@@ -59,10 +60,10 @@ export class AppRegistry extends DurableObject<Env> {
       app_id TEXT PRIMARY KEY,
       environment TEXT NOT NULL,
       region TEXT NOT NULL,
-      retry_policy TEXT,
-      server_tokens TEXT,
+      settings TEXT NOT NULL,
       kaleyra_api_key TEXT,
       token_webhook_secret TEXT,
+      attach_ticket_secret TEXT,
       created_at INTEGER NOT NULL,
       updated_at INTEGER NOT NULL
     )`);
@@ -72,6 +73,12 @@ export class AppRegistry extends DurableObject<Env> {
       room_id TEXT NOT NULL,
       object_id TEXT NOT NULL,
       PRIMARY KEY (app_id, room_id, object_id)
+    )`);
+    // The app's active sessions, for its session limit and so removing the app ends them.
+    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS app_sessions (
+      app_id TEXT NOT NULL,
+      object_id TEXT NOT NULL,
+      PRIMARY KEY (app_id, object_id)
     )`);
   }
 
@@ -115,6 +122,29 @@ export class AppRegistry extends DurableObject<Env> {
     return rows.map((r) => r.object_id);
   }
 
+  /** Takes a session slot of the app; false when the app already has `max` active sessions. */
+  claimSession(appId: string, objectId: string, max: number): boolean {
+    const sql = this.ctx.storage.sql;
+    if (sql.exec("SELECT 1 FROM app_sessions WHERE app_id = ? AND object_id = ?", appId, objectId).toArray().length > 0) return true;
+    const count = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM app_sessions WHERE app_id = ?", appId).one().n;
+    if (count >= max) return false;
+    sql.exec("INSERT INTO app_sessions (app_id, object_id) VALUES (?, ?)", appId, objectId);
+    return true;
+  }
+
+  releaseSession(appId: string, objectId: string): void {
+    this.ctx.storage.sql.exec("DELETE FROM app_sessions WHERE app_id = ? AND object_id = ?", appId, objectId);
+  }
+
+  /** The app's active session objects, removed from the index (the app is being removed). */
+  takeAppSessions(appId: string): string[] {
+    const sql = this.ctx.storage.sql;
+    const rows = sql.exec<{ object_id: string }>("SELECT object_id FROM app_sessions WHERE app_id = ?", appId).toArray();
+    sql.exec("DELETE FROM app_sessions WHERE app_id = ?", appId);
+    sql.exec("DELETE FROM room_sessions WHERE app_id = ?", appId);
+    return rows.map((r) => r.object_id);
+  }
+
   /** True when the app existed. */
   deleteApp(appId: string): boolean {
     if (!isAppId(appId)) return false;
@@ -140,16 +170,17 @@ export class AppRegistry extends DurableObject<Env> {
     if (missing !== undefined) return fail(kaleyraError("bad_request", missing));
     const now = Date.now();
     const createdAt = beforeRow?.created_at ?? now;
+    const { environment, region, ...rest } = settings;
     this.ctx.storage.sql.exec(
-      `INSERT OR REPLACE INTO apps (app_id, environment, region, retry_policy, server_tokens, kaleyra_api_key,
-        token_webhook_secret, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO apps (app_id, environment, region, settings, kaleyra_api_key, token_webhook_secret,
+        attach_ticket_secret, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       appId,
-      settings.environment,
-      settings.region,
-      settings.retryPolicy === undefined ? null : JSON.stringify(settings.retryPolicy),
-      settings.serverTokens === undefined ? null : JSON.stringify(settings.serverTokens),
+      environment,
+      region,
+      JSON.stringify(rest),
       secrets.kaleyraApiKey ?? null,
       secrets.tokenWebhookSecret ?? null,
+      secrets.attachTicketSecret ?? null,
       createdAt,
       now,
     );
@@ -161,14 +192,21 @@ function secretsOf(row: AppRow): AppSecrets {
   const secrets: AppSecrets = {};
   if (row.kaleyra_api_key !== null) secrets.kaleyraApiKey = row.kaleyra_api_key;
   if (row.token_webhook_secret !== null) secrets.tokenWebhookSecret = row.token_webhook_secret;
+  if (row.attach_ticket_secret !== null) secrets.attachTicketSecret = row.attach_ticket_secret;
   return secrets;
 }
 
 function toRecord(row: AppRow): AppRecord {
   // Only values that passed parseAppSettings are ever written (see write()).
-  const settings: AppSettings = { environment: row.environment as Environment, region: row.region as Region };
-  if (row.retry_policy !== null) settings.retryPolicy = JSON.parse(row.retry_policy) as RetryPolicy;
-  if (row.server_tokens !== null) settings.serverTokens = JSON.parse(row.server_tokens) as ServerTokenSettings;
-  const secrets = { kaleyraApiKey: row.kaleyra_api_key !== null, tokenWebhookSecret: row.token_webhook_secret !== null };
+  const settings: AppSettings = {
+    ...(JSON.parse(row.settings) as Omit<AppSettings, "environment" | "region">),
+    environment: row.environment as Environment,
+    region: row.region as Region,
+  };
+  const secrets = {
+    kaleyraApiKey: row.kaleyra_api_key !== null,
+    tokenWebhookSecret: row.token_webhook_secret !== null,
+    attachTicketSecret: row.attach_ticket_secret !== null,
+  };
   return { appId: row.app_id, ...settings, secrets, createdAt: row.created_at, updatedAt: row.updated_at };
 }

@@ -5,10 +5,12 @@
  *   before any effect is performed, so eviction at any instant loses nothing.
  * - One alarm, armed for the earliest due duty (core's nextDue). No timers: they block hibernation.
  * - Sockets are hibernatable; each carries its client id (also its tag) and route in its attachment.
+ *   A token-session socket is a client only once it proved who it is (attach-gate.ts).
  * - This class decides nothing about the session: every rule is in core/.
  */
 import { DurableObject } from "cloudflare:workers";
-import { errorFrame, encode, parseClientFrame, type ClientFrame, type ServerFrame } from "../core/protocol";
+import { DEFAULT_MAX_SESSIONS } from "../core/app";
+import { errorFrame, parseClientFrame, type ClientFrame, type ServerFrame } from "../core/protocol";
 import { DEFAULT_RETRY_POLICY } from "../core/policy";
 import { initialState, isActive, nextDue, SERVER_SOURCE, view, type Effect, type SessionEvent, type SessionState } from "../core/session";
 import { transition } from "../core/transition";
@@ -17,28 +19,48 @@ import type { CloseSessionRequest, KaleyraRemote, OpenSessionResult, ServerToken
 import { fetchServerToken } from "../remote/server-tokens";
 import { registryStub } from "../worker/registry";
 import type { Env } from "../worker/env";
+import { AttachGate, attachModes } from "./attach-gate";
+import { issueResume, newResumeKey } from "./attach-proof";
 import { SessionClock } from "./clock";
+import { closeWithError, refuseUpgrade } from "./refuse";
 import { SESSION_ROUTE_HEADER, type SessionRoute } from "./session-route";
+import {
+  attachmentOf,
+  FrameRateLimit,
+  isClient,
+  MAX_SOCKETS_PER_SESSION,
+  send,
+  sendAll,
+  updateAttachment,
+  type Attachment,
+} from "./sockets";
 
 const STATE_KEY = "session";
 const ROUTE_KEY = "route";
-
-interface Attachment {
-  clientId: string;
-  route: SessionRoute;
-}
+const RESUME_KEY = "resumeKey";
 
 export class UserSession extends DurableObject<Env> {
   /** Swappable in tests; chosen by the REMOTE binding. */
   remote: KaleyraRemote & ServerTokenMinter;
   readonly clock: SessionClock;
   private state: SessionState;
+  private readonly gate: AttachGate;
+  private readonly frameRate = new FrameRateLimit();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.remote = createRemote(env);
     this.clock = new SessionClock(ctx.storage.kv, env.TEST_CLOCK === "1");
     this.state = ctx.storage.kv.get<SessionState>(STATE_KEY) ?? initialState();
+    this.gate = new AttachGate({
+      remote: this.remote,
+      now: () => this.clock.now(),
+      resumeKey: () => this.resumeKey(),
+      appSecrets: (appId) => registryStub(this.env).getAppSecrets(appId),
+      verified: (ws, attachment) => this.onVerified(ws, attachment),
+      sessionActive: () => isActive(this.state),
+      startProvisional: (ws, attachment) => this.startProvisional(ws, attachment),
+    });
   }
 
   override async fetch(request: Request): Promise<Response> {
@@ -46,32 +68,40 @@ export class UserSession extends DurableObject<Env> {
     if (!route || request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return new Response("UserSession only accepts WebSocket upgrades routed by the Worker", { status: 400 });
     }
+    if (this.ctx.getWebSockets().length >= MAX_SOCKETS_PER_SESSION) return refuseUpgrade("too_many_sockets");
     const { 0: client, 1: server } = new WebSocketPair();
     const clientId = crypto.randomUUID();
     this.ctx.acceptWebSocket(server, [clientId]);
-    server.serializeAttachment({ clientId, route } satisfies Attachment);
-    send(server, { type: "state", state: view(this.state) });
-    await this.dispatch({ type: "client_attached", clientId });
+    // An access link is its own proof, for its own call only.
+    const attachment: Attachment = { clientId, route, verified: route.key.kind === "access_link" };
+    server.serializeAttachment(attachment);
+    if (attachment.verified) await this.welcome(server, attachment);
+    else send(server, { type: "auth_required", modes: [...attachModes(attachment)] });
     return new Response(null, { status: 101, webSocket: client });
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const attachment = attachmentOf(ws);
+    if (!this.frameRate.allow(attachment.clientId, Date.now())) return closeWithError(ws, "rate_limited");
     const parsed = parseClientFrame(message);
-    if (!parsed.ok) return send(ws, errorFrame(parsed.error.code, { field: parsed.error.field }));
-    const { clientId, route } = attachmentOf(ws);
-    const event = this.eventFor(parsed.value, clientId, route);
-    if ("refused" in event) return send(ws, errorFrame(event.refused));
-    // Alarms and remote calls need the app's settings even when no client is attached.
-    if (event.type === "connect_token" || event.type === "connect_link") this.ctx.storage.kv.put(ROUTE_KEY, route);
-    await this.dispatch(event);
+    if (!parsed.ok) {
+      // An oversized frame closes only this socket (1009: message too big); other bad frames don't.
+      if (parsed.error.code === "frame_too_large") return closeWithError(ws, "frame_too_large", 1009);
+      return send(ws, errorFrame(parsed.error.code, { field: parsed.error.field }));
+    }
+    if (!isClient(attachment) || (!attachment.verified && parsed.value.type === "auth")) return this.gate.onFrame(ws, parsed.value);
+    if (parsed.value.type === "auth") return; // already a client: nothing more to prove
+    // A provisional socket proves itself by the token it gives: remember which request it answered.
+    if (!attachment.verified && parsed.value.type === "token") updateAttachment(ws, { suppliedRequestId: parsed.value.requestId });
+    await this.onClientFrame(ws, parsed.value, attachment);
   }
 
   override async webSocketClose(ws: WebSocket): Promise<void> {
-    await this.dispatch({ type: "client_left", clientId: attachmentOf(ws).clientId });
+    await this.onSocketGone(ws);
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
-    await this.dispatch({ type: "client_left", clientId: attachmentOf(ws).clientId });
+    await this.onSocketGone(ws);
   }
 
   override async alarm(): Promise<void> {
@@ -93,6 +123,12 @@ export class UserSession extends DurableObject<Env> {
     await this.dispatch({ type: "call_ended" });
   }
 
+  /** RPC for the admin API: the app was removed, so the session ends and its data goes. */
+  async appRemoved(): Promise<void> {
+    await this.dispatch({ type: "disconnect", clearSavedData: true });
+    for (const ws of this.ctx.getWebSockets()) ws.close(4404, "app_id_invalid");
+  }
+
   /** RPC for the remote side saying the session it held dropped. */
   async remoteLost(): Promise<void> {
     await this.dispatch({ type: "remote_lost" });
@@ -103,9 +139,89 @@ export class UserSession extends DurableObject<Env> {
     return structuredClone(this.state);
   }
 
+  private async onSocketGone(ws: WebSocket): Promise<void> {
+    const attachment = attachmentOf(ws);
+    this.frameRate.forget(attachment.clientId);
+    if (isClient(attachment)) await this.dispatch({ type: "client_left", clientId: attachment.clientId });
+  }
+
+  /** A new client: its first state (and resume credential), then the session may ask it for tokens. */
+  private async welcome(ws: WebSocket, attachment: Attachment): Promise<void> {
+    send(ws, { type: "state", state: view(this.state) });
+    const resume = await this.resumeFrame();
+    if (resume) send(ws, resume);
+    await this.dispatch({ type: "client_attached", clientId: attachment.clientId });
+  }
+
+  private async onVerified(ws: WebSocket, attachment: Attachment): Promise<void> {
+    await this.welcome(ws, attachment);
+    if (!attachment.pendingConnect || attachment.route.key.kind !== "token") return;
+    const a = updateAttachment(ws, { pendingConnect: false });
+    await this.onClientFrame(ws, { type: "connect", userId: attachment.route.key.userId }, a);
+  }
+
+  private async startProvisional(ws: WebSocket, attachment: Attachment): Promise<void> {
+    if (attachment.route.key.kind !== "token") return;
+    const a = updateAttachment(ws, { provisional: true, pendingConnect: false });
+    send(ws, { type: "state", state: view(this.state) });
+    await this.dispatch({ type: "client_attached", clientId: a.clientId });
+    await this.onClientFrame(ws, { type: "connect", userId: attachment.route.key.userId }, a);
+  }
+
+  /**
+   * When the session connects, a provisional socket whose token did it is proven; the others
+   * lose their place and must prove themselves like any newcomer.
+   */
+  private settleProvisional(event: SessionEvent, state: SessionState): void {
+    if (event.type !== "remote_opened" || state.status !== "connected") return;
+    for (const ws of this.ctx.getWebSockets()) {
+      const a = attachmentOf(ws);
+      if (a.verified || !a.provisional) continue;
+      if (a.suppliedRequestId === event.requestId) updateAttachment(ws, { verified: true, provisional: false });
+      else {
+        updateAttachment(ws, { provisional: false });
+        send(ws, { type: "auth_required", modes: [...attachModes(a)] });
+      }
+    }
+  }
+
+  private async onClientFrame(ws: WebSocket, frame: ClientFrame, attachment: Attachment): Promise<void> {
+    const { clientId, route } = attachment;
+    const event = this.eventFor(frame, clientId, route);
+    if ("refused" in event) return send(ws, errorFrame(event.refused));
+    if ((event.type === "connect_token" || event.type === "connect_link") && !isActive(this.state)) {
+      const max = route.app.maxSessions ?? DEFAULT_MAX_SESSIONS;
+      if (!(await registryStub(this.env).claimSession(route.appId, this.ctx.id.toString(), max))) {
+        return send(ws, errorFrame("too_many_sessions"));
+      }
+      // Alarms and remote calls need the app's settings even when no client is attached.
+      this.ctx.storage.kv.put(ROUTE_KEY, route);
+    }
+    await this.dispatch(event);
+  }
+
+  private resumeKey(): string {
+    let key = this.ctx.storage.kv.get<string>(RESUME_KEY);
+    if (key === undefined) {
+      key = newResumeKey();
+      this.ctx.storage.kv.put(RESUME_KEY, key);
+    }
+    return key;
+  }
+
+  /** A fresh resume credential while this is a token session (never after a clear: no key is made). */
+  private async resumeFrame(): Promise<ServerFrame | undefined> {
+    const route = this.currentRoute();
+    if (this.state.mode !== "token" || this.state.userId === undefined || !route) return undefined;
+    const { credential, expiresAt } = await issueResume(this.resumeKey(), route.appId, this.state.userId, this.clock.now());
+    return { type: "resume", credential, expiresAt };
+  }
+
   /** Maps a valid frame to a core event, or to an error that belongs to this socket's route. */
   private eventFor(frame: ClientFrame, clientId: string, route: SessionRoute): SessionEvent | { refused: "session_conflict" | "wrong_endpoint" | "user_mismatch" } {
     switch (frame.type) {
+      case "auth":
+        return { refused: "user_mismatch" }; // unreachable: auth frames never get here
       case "connect": {
         const kind = "userId" in frame ? "token" : "access_link";
         // The socket's route fixes the session kind: the other kind is the seed's exclusion rule.
@@ -130,22 +246,30 @@ export class UserSession extends DurableObject<Env> {
     }
   }
 
-  private clientIds(): string[] {
-    return this.ctx
-      .getWebSockets()
-      .filter((ws) => ws.readyState === WebSocket.OPEN)
-      .map((ws) => attachmentOf(ws).clientId);
+  /** The open sockets that are the session's clients (verified or provisional). */
+  private clients(): WebSocket[] {
+    return this.ctx.getWebSockets().filter((ws) => ws.readyState === WebSocket.OPEN && isClient(attachmentOf(ws)));
   }
 
   private async dispatch(event: SessionEvent): Promise<void> {
-    const clients = this.clientIds().filter((id) => event.type !== "client_left" || id !== event.clientId);
-    const { state, effects } = transition(this.state, event, { now: this.clock.now(), random: Math.random, clients });
-    const changed = state !== this.state && JSON.stringify(state) !== JSON.stringify(this.state);
+    const clients = this.clients()
+      .map((ws) => attachmentOf(ws).clientId)
+      .filter((id) => event.type !== "client_left" || id !== event.clientId);
+    const before = this.state;
+    const { state, effects } = transition(before, event, { now: this.clock.now(), random: Math.random, clients });
+    const changed = JSON.stringify(state) !== JSON.stringify(before);
     this.state = state;
     // An event that changes nothing writes nothing: a webhook for a user with no session must not
     // leave an object with storage behind.
     if (changed && !effects.some((fx) => fx.type === "clear_data")) this.ctx.storage.kv.put(STATE_KEY, state);
+    if (isActive(before) && !isActive(state)) this.releaseSessionSlot();
+    this.settleProvisional(event, state);
     for (const fx of effects) await this.perform(fx, state);
+  }
+
+  private releaseSessionSlot(): void {
+    const route = this.currentRoute();
+    if (route) void registryStub(this.env).releaseSession(route.appId, this.ctx.id.toString()).catch(() => {});
   }
 
   /** `state` is the transition's own: a later transition may already have replaced this.state. */
@@ -156,6 +280,7 @@ export class UserSession extends DurableObject<Env> {
           void this.askServer(fx);
           return;
         }
+
         // No source available: the request waits for a client to attach, or the attempt times out.
         if (fx.clientId === undefined) return;
         const frame: ServerFrame = { type: "token_request", requestId: fx.requestId, userId: fx.userId, attempt: fx.attempt };
@@ -173,9 +298,15 @@ export class UserSession extends DurableObject<Env> {
         return;
       case "set_alarm":
         return this.armAlarm();
-      case "broadcast":
-        this.broadcast({ type: "state", state: view(state) });
+      case "broadcast": {
+        const clients = this.clients();
+        sendAll(clients, { type: "state", state: view(state) });
+        // Keeps every client's resume credential fresh while the session lives.
+        const verified = clients.filter((ws) => attachmentOf(ws).verified);
+        const resume = state === this.state && verified.length > 0 ? await this.resumeFrame() : undefined;
+        if (resume) sendAll(verified, resume);
         return;
+      }
       case "reply_error": {
         const frame = errorFrame(fx.code, fx.requestId === undefined ? {} : { requestId: fx.requestId });
         for (const ws of fx.clientId === undefined ? [] : this.ctx.getWebSockets(fx.clientId)) send(ws, frame);
@@ -184,7 +315,7 @@ export class UserSession extends DurableObject<Env> {
       case "clear_data":
         await this.ctx.storage.deleteAlarm();
         await this.ctx.storage.deleteAll();
-        this.broadcast({ type: "data_cleared" });
+        sendAll(this.clients(), { type: "data_cleared" });
         return;
     }
   }
@@ -275,16 +406,7 @@ export class UserSession extends DurableObject<Env> {
     return this.ctx.storage.kv.get<SessionRoute>(ROUTE_KEY) ?? this.ctx.getWebSockets().map(attachmentOf)[0]?.route;
   }
 
-  private broadcast(frame: ServerFrame): void {
-    const data = encode(frame);
-    for (const ws of this.ctx.getWebSockets()) {
-      try {
-        ws.send(data);
-      } catch {
-        // A socket closing right now gets its close event; nothing to do here.
-      }
-    }
-  }
+
 }
 
 function openedEvent(requestId: string, result: Extract<OpenSessionResult, { ok: true }>): SessionEvent {
@@ -292,18 +414,6 @@ function openedEvent(requestId: string, result: Extract<OpenSessionResult, { ok:
   if (result.expiresAt !== undefined) event.expiresAt = result.expiresAt;
   if (result.sessionId !== undefined) event.remoteSessionId = result.sessionId;
   return event;
-}
-
-function send(ws: WebSocket, frame: ServerFrame): void {
-  try {
-    ws.send(encode(frame));
-  } catch {
-    // See broadcast.
-  }
-}
-
-function attachmentOf(ws: WebSocket): Attachment {
-  return ws.deserializeAttachment() as Attachment;
 }
 
 function parseRoute(header: string | null): SessionRoute | undefined {

@@ -7,10 +7,27 @@ import type { AppSettings } from "../core/app";
 import type { ClientFrame, ServerFrame } from "../core/protocol";
 import type { SessionState } from "../core/session";
 import type { UserSession } from "../durable-objects/UserSession";
+import { signHs256 } from "../remote/jwt";
+import { registryStub } from "../worker/registry";
 import { SESSION_ROUTE_HEADER, sessionObjectName, type SessionKey, type SessionRoute } from "../durable-objects/session-route";
 
 export const APP_ID = "mAppId_test";
-export const SANDBOX_EU: AppSettings = { environment: "sandbox", region: "eu" };
+/** Test apps accept tickets too, so tests can attach a verified client without a token. */
+export const SANDBOX_EU: AppSettings = { environment: "sandbox", region: "eu", attachModes: ["token", "resume", "ticket"] };
+export const TICKET_SECRET = "test-attach-ticket-secret-0123456789";
+
+/** A tenant-signed attach ticket for the user, valid for an hour (or already expired). */
+export function ticketFor(appId: string, userId: string, expiresInSec = 3_600, secret = TICKET_SECRET): Promise<string> {
+  return signHs256({ appId, userId, exp: Math.floor(Date.now() / 1_000) + expiresInSec }, secret);
+}
+
+let testAppRegistered = false;
+async function registerTestApp(): Promise<void> {
+  if (testAppRegistered) return;
+  const put = await registryStub(env).putApp(APP_ID, SANDBOX_EU, { attachTicketSecret: TICKET_SECRET });
+  if (!put.ok) throw new Error(`register test app: ${put.error.code}`);
+  testAppRegistered = true;
+}
 
 export type SessionStub = DurableObjectStub<UserSession>;
 
@@ -73,7 +90,9 @@ export class TestClient {
   }
 }
 
-export async function attach(stub: SessionStub, key: SessionKey, app: AppSettings = SANDBOX_EU): Promise<TestClient> {
+/** Opens a socket to the session as the Worker routes it, without proving anything. */
+export async function openSocket(stub: SessionStub, key: SessionKey, app: AppSettings = SANDBOX_EU): Promise<TestClient> {
+  await registerTestApp();
   const route: SessionRoute = { appId: APP_ID, key, app };
   const res = await stub.fetch("http://session/socket", {
     headers: { Upgrade: "websocket", [SESSION_ROUTE_HEADER]: JSON.stringify(route) },
@@ -81,6 +100,17 @@ export async function attach(stub: SessionStub, key: SessionKey, app: AppSetting
   if (res.status !== 101 || !res.webSocket) throw new Error(`attach failed: ${res.status}`);
   res.webSocket.accept();
   const client = new TestClient(res.webSocket);
+  await client.waitFor((c) => c.frames.length > 0, "first frame");
+  return client;
+}
+
+/** Opens a socket and, for a token session, proves the user with a ticket: a session client. */
+export async function attach(stub: SessionStub, key: SessionKey, app: AppSettings = SANDBOX_EU): Promise<TestClient> {
+  const client = await openSocket(stub, key, app);
+  if (key.kind === "token") {
+    if (client.ofType("auth_required").length !== 1) throw new Error(`expected auth_required: ${JSON.stringify(client.frames)}`);
+    client.send({ type: "auth", ticket: await ticketFor(APP_ID, key.userId) });
+  }
   await client.waitFor((c) => c.ofType("state").length > 0, "first state frame");
   return client;
 }

@@ -286,7 +286,6 @@ describe("bad frames get an error frame and change nothing", () => {
     ["malformed JSON", "{not json", "malformed_json"],
     ["an unknown type", JSON.stringify({ type: "launch" }), "unknown_type"],
     ["a wrong field type", JSON.stringify({ type: "connect", userId: 42 }), "invalid_frame"],
-    ["an oversized frame", JSON.stringify({ type: "connect", userId: "a".repeat(20_000) }), "frame_too_large"],
     ["a binary frame", new Uint8Array([1, 2, 3]).buffer, "invalid_frame"],
   ];
   for (const [name, frame, code] of cases) {
@@ -302,6 +301,25 @@ describe("bad frames get an error frame and change nothing", () => {
       expect(client.closed).toBe(false);
     });
   }
+});
+
+describe("an oversized frame", () => {
+  it("gets frame_too_large and closes only that socket (1009), changing nothing", async () => {
+    const stub = await sessionStub(alice);
+    const sender = await attach(stub, alice);
+    await connectAlice(stub, sender, HOUR);
+    const other = await attach(stub, alice);
+    const before = await snapshot(stub);
+    let closeCode = 0;
+    sender.ws.addEventListener("close", (e) => (closeCode = e.code));
+    sender.sendRaw(JSON.stringify({ type: "connect", userId: "a".repeat(20_000) }));
+    const err = await sender.waitFor((c) => c.ofType("error")[0], "error frame");
+    expect(err.code).toBe("frame_too_large");
+    await sender.waitFor((c) => c.closed, "close");
+    expect(closeCode).toBe(1009);
+    expect(other.closed).toBe(false);
+    expect(await snapshot(stub)).toEqual(before);
+  });
 });
 
 async function connectAlice(stub: Awaited<ReturnType<typeof sessionStub>>, client: Awaited<ReturnType<typeof attach>>, lifetimeMs: number): Promise<number> {

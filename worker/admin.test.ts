@@ -68,7 +68,7 @@ describe("PUT /v1/apps/:appId", () => {
     const created = await put(appId, { environment: "sandbox", region: "eu" });
     expect(created.status).toBe(201);
     const first = (await created.json()) as Record<string, unknown>;
-    expect(first).toEqual({ appId, environment: "sandbox", region: "eu", secrets: { kaleyraApiKey: false, tokenWebhookSecret: false }, createdAt: expect.any(Number), updatedAt: expect.any(Number) });
+    expect(first).toEqual({ appId, environment: "sandbox", region: "eu", secrets: { kaleyraApiKey: false, tokenWebhookSecret: false, attachTicketSecret: false }, createdAt: expect.any(Number), updatedAt: expect.any(Number) });
 
     const updated = await put(appId, { environment: "production", region: "in", retryPolicy: { jitterMaxMs: 0 } });
     expect(updated.status).toBe(200);
@@ -173,7 +173,7 @@ describe("write-only secrets", () => {
     for (const text of texts) {
       expect(text).not.toContain(API_KEY);
       expect(text).not.toContain(WEBHOOK_SECRET);
-      expect(JSON.parse(text).secrets).toEqual({ kaleyraApiKey: true, tokenWebhookSecret: true });
+      expect(JSON.parse(text).secrets).toEqual({ kaleyraApiKey: true, tokenWebhookSecret: true, attachTicketSecret: false });
     }
     const stub = env.APP_REGISTRY.get(env.APP_REGISTRY.idFromName("registry"));
     expect(await stub.getAppSecrets(appId)).toEqual({ kaleyraApiKey: API_KEY, tokenWebhookSecret: WEBHOOK_SECRET });
@@ -183,9 +183,9 @@ describe("write-only secrets", () => {
     const appId = freshAppId();
     await put(appId, { environment: "sandbox", region: "eu", kaleyraApiKey: API_KEY });
     const kept = (await (await put(appId, { environment: "sandbox", region: "us" })).json()) as { secrets: unknown };
-    expect(kept.secrets).toEqual({ kaleyraApiKey: true, tokenWebhookSecret: false });
+    expect(kept.secrets).toEqual({ kaleyraApiKey: true, tokenWebhookSecret: false, attachTicketSecret: false });
     const removed = (await (await put(appId, { environment: "sandbox", region: "us", kaleyraApiKey: null })).json()) as { secrets: unknown };
-    expect(removed.secrets).toEqual({ kaleyraApiKey: false, tokenWebhookSecret: false });
+    expect(removed.secrets).toEqual({ kaleyraApiKey: false, tokenWebhookSecret: false, attachTicketSecret: false });
   });
 
   it("refuses a server token source whose secret the app does not have, changing nothing", async () => {

@@ -45,7 +45,13 @@ admin.put("/:appId", requireAdmin, requireAppId, limitBody, async (c) => {
   return c.json(written.value.record, written.value.created ? 201 : 200);
 });
 
+// Removing an app ends its sessions and deletes their data (as disconnect(clearSavedData: true)).
 admin.delete("/:appId", requireAdmin, requireAppId, async (c) => {
-  const deleted = await (await appRegistry(c.env)).deleteApp(c.req.param("appId"));
-  return deleted ? c.body(null, 204) : errorResponse(kaleyraError("app_id_invalid"));
+  const appId = c.req.param("appId");
+  const registry = await appRegistry(c.env);
+  if ((await registry.getApp(appId)) === null) return errorResponse(kaleyraError("app_id_invalid"));
+  const sessions = await registry.takeAppSessions(appId);
+  await registry.deleteApp(appId);
+  await Promise.all(sessions.map((id) => c.env.USER_SESSION.get(c.env.USER_SESSION.idFromString(id)).appRemoved()));
+  return c.body(null, 204);
 });

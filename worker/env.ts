@@ -14,6 +14,8 @@ export interface Env {
   REMOTE: string;
   /** "1" only in tests: lets a test move a session's clock forward (see durable-objects/clock.ts). */
   TEST_CLOCK?: string;
+  /** Attach attempts allowed per client IP per minute (default 60). */
+  ATTACH_LIMIT_PER_MINUTE?: string;
   /** When set (by `npm start`), this app is registered at startup as a sandbox/eu demo app. */
   DEMO_APP_ID?: string;
   /** With DEMO_APP_ID: the demo app's Kaleyra API key, so its sessions get server-side tokens. */

@@ -11,7 +11,7 @@ import { forwardedRequest, parseSocketRequest, type AppLookup } from "./socket";
 
 const APP_ID = "mAppId_socket";
 const LINK = "https://sandbox.bandyer.com/eu/direct-rest-call-handler/abc123";
-const RECORD: AppRecord = { appId: APP_ID, environment: "sandbox", region: "eu", secrets: { kaleyraApiKey: false, tokenWebhookSecret: false }, createdAt: 1, updatedAt: 2 };
+const RECORD: AppRecord = { appId: APP_ID, environment: "sandbox", region: "eu", secrets: { kaleyraApiKey: false, tokenWebhookSecret: false, attachTicketSecret: false }, createdAt: 1, updatedAt: 2 };
 const UPGRADE = { Upgrade: "websocket" };
 
 function socketRequest(query: string, init: RequestInit = { headers: UPGRADE }, appId = APP_ID): Request {
@@ -245,8 +245,8 @@ describe("GET /v1/apps/:appId/socket", () => {
     const ws = res.webSocket!;
     const first = new Promise<string>((resolve) => ws.addEventListener("message", (e) => resolve(e.data as string)));
     ws.accept();
-    // The session's first frame is its state; a refusal's would be an error.
-    expect(JSON.parse(await first)).toMatchObject({ type: "state", state: { status: "disconnected" } });
+    // The session's first frame asks the socket to prove its user; a refusal's would be an error.
+    expect(JSON.parse(await first)).toMatchObject({ type: "auth_required", modes: ["token", "resume"] });
     ws.close(1000, "test done");
   });
 });

@@ -7,13 +7,14 @@
  */
 import { Hono } from "hono";
 import { isAppId } from "../core/app";
-import { kaleyraError, type ErrorCode, type KaleyraError } from "../core/errors";
+import { kaleyraError, type ErrorCode } from "../core/errors";
 import { isAccessLink, isUserId } from "../core/protocol";
 import { fail, ok, type Result } from "../core/result";
 import type { AppRecord } from "../durable-objects/AppRegistry";
 import { SESSION_ROUTE_HEADER, sessionObjectName, type SessionKey, type SessionRoute } from "../durable-objects/session-route";
 import type { Env } from "./env";
-import { errorResponse, statusOf } from "./errors";
+import { errorResponse } from "./errors";
+import { refuseUpgrade } from "../durable-objects/refuse";
 import { appRegistry } from "./registry";
 
 export type AppLookup = (appId: string) => Promise<AppRecord | null>;
@@ -51,22 +52,12 @@ export async function parseSocketRequest(request: Request, appId: string, lookup
     if (!QUERY_KEYS.includes(name) || query.getAll(name).length > 1) return refuse("bad_request", name);
   }
 
-  const settings: SessionRoute["app"] = { environment: app.environment, region: app.region };
-  if (app.retryPolicy !== undefined) settings.retryPolicy = app.retryPolicy;
-  if (app.serverTokens !== undefined) settings.serverTokens = app.serverTokens;
-  return ok({ appId, key, app: settings });
-}
+  // Only browsers send Origin; a page from an origin the app did not list is refused.
+  const origin = request.headers.get("Origin");
+  if (app.allowedOrigins !== undefined && origin !== null && !app.allowedOrigins.includes(origin)) return refuse("origin_not_allowed");
 
-/**
- * A browser cannot read the body of a refused upgrade, so a refusal is a socket that carries one
- * `error` frame and closes with 4000 + the HTTP status the code means (4400, 4404).
- */
-export function refuseUpgrade(error: KaleyraError): Response {
-  const { 0: client, 1: server } = new WebSocketPair();
-  server.accept();
-  server.send(JSON.stringify({ type: "error", ...error }));
-  server.close(4000 + statusOf(error.code), error.code);
-  return new Response(null, { status: 101, webSocket: client });
+  const { appId: _id, secrets: _secrets, createdAt: _c, updatedAt: _u, ...settings } = app;
+  return ok({ appId, key, app: settings });
 }
 
 /** The upgrade as the session object receives it; a route header sent by the client is replaced. */
@@ -76,10 +67,38 @@ export function forwardedRequest(request: Request, route: SessionRoute): Request
   return new Request(request, { headers });
 }
 
+export const DEFAULT_ATTACH_LIMIT_PER_MINUTE = 60;
+
+function attachLimit(env: Env): number {
+  const n = Number(env.ATTACH_LIMIT_PER_MINUTE);
+  return Number.isInteger(n) && n > 0 ? n : DEFAULT_ATTACH_LIMIT_PER_MINUTE;
+}
+
+/**
+ * Attach attempts per client IP per minute, counted per isolate (a best-effort limit: a
+ * deployment that needs a global one puts Cloudflare's rate limiting rules in front). Bounded: the
+ * table is cleared when it grows past 10,000 addresses.
+ */
+const attachesByIp = new Map<string, { start: number; count: number }>();
+
+export function attachAllowed(ip: string, now: number, limit: number): boolean {
+  if (attachesByIp.size > 10_000) attachesByIp.clear();
+  const w = attachesByIp.get(ip);
+  if (!w || now - w.start >= 60_000) {
+    attachesByIp.set(ip, { start: now, count: 1 });
+    return true;
+  }
+  w.count += 1;
+  return w.count <= limit;
+}
+
 export const socket = new Hono<{ Bindings: Env }>();
 
 // All methods, so a non-GET gets upgrade_required instead of not_found.
 socket.all("/v1/apps/:appId/socket", async (c) => {
+  if (!attachAllowed(c.req.header("CF-Connecting-IP") ?? "unknown", Date.now(), attachLimit(c.env))) {
+    return refuseUpgrade(kaleyraError("rate_limited"));
+  }
   const lookupApp: AppLookup = async (appId) => (await appRegistry(c.env)).getApp(appId);
   const route = await parseSocketRequest(c.req.raw, c.req.param("appId"), lookupApp);
   if (!route.ok) {

@@ -7,7 +7,7 @@ import { env, SELF } from "cloudflare:test";
 import { localWebhookUrl } from "../../dev/emulator";
 import { sessionObjectName, type SessionKey } from "../../durable-objects/session-route";
 import { call, createApp, resetEmulator, type TestApp } from "../../remote/emulator/testing";
-import { TestClient, type SessionStub } from "../harness";
+import { TestClient, TICKET_SECRET, ticketFor, type SessionStub } from "../harness";
 
 export const ADMIN = { Authorization: "Bearer test-admin-token" };
 
@@ -16,19 +16,31 @@ export async function registerApp(settings: Record<string, unknown> = {}, withAp
   const app = await createApp();
   const webhook = await call("PUT", `/control/apps/${app.appId}/webhook`, { body: { url: localWebhookUrl(app.appId) } });
   if (webhook.status !== 200) throw new Error(`webhook url: ${webhook.status} ${webhook.text}`);
-  const body = { environment: "sandbox", region: "eu", ...settings, ...(withApiKey ? { kaleyraApiKey: app.apiKey } : {}) };
+  const body = {
+    environment: "sandbox",
+    region: "eu",
+    attachModes: ["token", "resume", "ticket"],
+    attachTicketSecret: TICKET_SECRET,
+    ...settings,
+    ...(withApiKey ? { kaleyraApiKey: app.apiKey } : {}),
+  };
   const res = await SELF.fetch(`http://edge.test/v1/apps/${app.appId}`, { method: "PUT", headers: ADMIN, body: JSON.stringify(body) });
   if (res.status !== 201) throw new Error(`register app: ${res.status} ${await res.text()}`);
   return app;
 }
 
-export async function attachVia(appId: string, key: SessionKey): Promise<TestClient> {
+/** Opens a socket through the Worker; a token-session socket proves its user with a ticket. */
+export async function attachVia(appId: string, key: SessionKey, options: { prove?: boolean } = {}): Promise<TestClient> {
   const who = key.kind === "token" ? `userId=${key.userId}` : `accessLink=${encodeURIComponent(key.accessLink)}`;
   const res = await SELF.fetch(`http://edge.test/v1/apps/${appId}/socket?environment=sandbox&region=eu&${who}`, { headers: { Upgrade: "websocket" } });
   if (res.status !== 101 || !res.webSocket) throw new Error(`attach: ${res.status}`);
   res.webSocket.accept();
   const client = new TestClient(res.webSocket);
-  await client.waitFor((c) => c.ofType("state").length > 0 || c.ofType("error")[0], "first frame");
+  await client.waitFor((c) => c.frames.length > 0, "first frame");
+  if (key.kind === "token" && options.prove !== false && client.ofType("auth_required").length === 1) {
+    client.send({ type: "auth", ticket: await ticketFor(appId, key.userId) });
+    await client.waitFor((c) => c.ofType("state").length > 0 || c.ofType("error")[0], "state after proof");
+  }
   return client;
 }
 

@@ -1,0 +1,25 @@
+/**
+ * A browser cannot read the body of a refused upgrade, so a refusal is a socket that carries one
+ * `error` frame and closes with 4000 + the HTTP status the code means (4400, 4403, 4404, 4429).
+ */
+import { kaleyraError, type ErrorCode, type KaleyraError } from "../core/errors";
+import { statusOf } from "../worker/errors";
+
+export function refuseUpgrade(error: KaleyraError | ErrorCode): Response {
+  const e = typeof error === "string" ? kaleyraError(error) : error;
+  const { 0: client, 1: server } = new WebSocketPair();
+  server.accept();
+  server.send(JSON.stringify({ type: "error", ...e }));
+  server.close(4000 + statusOf(e.code), e.code);
+  return new Response(null, { status: 101, webSocket: client });
+}
+
+/** Sends one error frame and closes only this socket: for limits a socket broke. */
+export function closeWithError(ws: WebSocket, code: ErrorCode, closeCode = 4000 + statusOf(code)): void {
+  try {
+    ws.send(JSON.stringify({ type: "error", ...kaleyraError(code) }));
+    ws.close(closeCode, code);
+  } catch {
+    // Already closing.
+  }
+}
