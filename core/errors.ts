@@ -29,6 +29,7 @@ export const ERROR_MESSAGES = {
   not_found: "Nothing is at that path.",
   upgrade_required: "This route only accepts WebSocket upgrades.",
   signature_invalid: "The webhook signature is missing, malformed or does not match the app's API key.",
+  webhook_replayed: "This webhook delivery was already accepted; it was not applied again.",
   signature_stale: "The webhook signature's timestamp is more than 5 minutes from now; send a fresh one.",
   internal_error: "The service failed to handle the request; retry, and report it if it keeps failing.",
 } as const;

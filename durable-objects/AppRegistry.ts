@@ -74,6 +74,13 @@ export class AppRegistry extends DurableObject<Env> {
       object_id TEXT NOT NULL,
       PRIMARY KEY (app_id, room_id, object_id)
     )`);
+    // Webhook signatures already accepted, within the signature tolerance: a replay is refused.
+    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS webhooks_seen (
+      app_id TEXT NOT NULL,
+      signature TEXT NOT NULL,
+      signed_at INTEGER NOT NULL,
+      PRIMARY KEY (app_id, signature)
+    )`);
     // The app's active sessions, for its session limit and so removing the app ends them.
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS app_sessions (
       app_id TEXT NOT NULL,
@@ -120,6 +127,18 @@ export class AppRegistry extends DurableObject<Env> {
       .toArray();
     this.ctx.storage.sql.exec("DELETE FROM room_sessions WHERE app_id = ? AND room_id = ?", appId, roomId);
     return rows.map((r) => r.object_id);
+  }
+
+  /**
+   * Records a verified webhook signature; false when it was seen before (a replay). Signatures
+   * older than `forgetBeforeSec` are dropped: the signature check refuses them as stale anyway.
+   */
+  markWebhookSeen(appId: string, signature: string, signedAtSec: number, forgetBeforeSec: number): boolean {
+    const sql = this.ctx.storage.sql;
+    sql.exec("DELETE FROM webhooks_seen WHERE signed_at < ?", forgetBeforeSec);
+    if (sql.exec("SELECT 1 FROM webhooks_seen WHERE app_id = ? AND signature = ?", appId, signature).toArray().length > 0) return false;
+    sql.exec("INSERT INTO webhooks_seen (app_id, signature, signed_at) VALUES (?, ?, ?)", appId, signature, signedAtSec);
+    return true;
   }
 
   /** Takes a session slot of the app; false when the app already has `max` active sessions. */

@@ -55,7 +55,7 @@ export class UserSession extends DurableObject<Env> {
     this.gate = new AttachGate({
       remote: this.remote,
       now: () => this.clock.now(),
-      resumeKey: () => this.resumeKey(),
+      resumeKey: () => this.ctx.storage.kv.get<string>(RESUME_KEY),
       appSecrets: (appId) => registryStub(this.env).getAppSecrets(appId),
       verified: (ws, attachment) => this.onVerified(ws, attachment),
       sessionActive: () => isActive(this.state),

@@ -19,7 +19,8 @@ import { attachmentOf, send, updateAttachment, type Attachment } from "./sockets
 export interface AttachGateHost {
   remote: KaleyraRemote;
   now(): number;
-  resumeKey(): string;
+  /** The session's resume key, or undefined when none exists (never issued, or cleared). */
+  resumeKey(): string | undefined;
   appSecrets(appId: string): Promise<AppSecrets | null>;
   /** The socket is now a client. */
   verified(ws: WebSocket, attachment: Attachment): Promise<void>;
@@ -46,8 +47,9 @@ export class AttachGate {
       case "auth": {
         const mode: AttachMode = "resume" in frame ? "resume" : "ticket";
         if (!modes.includes(mode)) return send(ws, errorFrame("auth_failed", { field: mode }));
+        const resumeKey = this.host.resumeKey();
         const ok = "resume" in frame
-          ? await checkResume(this.host.resumeKey(), frame.resume, a.route.appId, key.userId, this.host.now())
+          ? resumeKey !== undefined && (await checkResume(resumeKey, frame.resume, a.route.appId, key.userId, this.host.now()))
           : await this.checkTicket(a, frame.ticket, key.userId);
         if (!ok) return send(ws, errorFrame("auth_failed", { field: mode }));
         return this.host.verified(ws, updateAttachment(ws, { verified: true, verifyRequestId: undefined }));

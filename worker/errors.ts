@@ -15,6 +15,7 @@ export const ERROR_STATUS = {
   too_many_sessions: 429,
   signature_invalid: 401,
   signature_stale: 401,
+  webhook_replayed: 409,
   app_id_invalid: 404,
   not_found: 404,
   upgrade_required: 426,

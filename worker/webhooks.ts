@@ -2,7 +2,7 @@
  * Kaleyra's webhooks: `POST /v1/webhooks/kaleyra/:appId`, signed with the app's API key
  * (`bandyer-signature`, see remote/signature.ts). Checks, in order: app and API key, body size,
  * signature (malformed or mismatching -> signature_invalid, more than 5 min off -> signature_stale),
- * then the payload. A refused webhook changes nothing. Handlers are idempotent, so a duplicate or
+ * replay (the same signature again -> webhook_replayed), then the payload. A refused webhook changes nothing. Handlers are idempotent, so a duplicate or
  * reordered delivery is harmless. Unknown events are acknowledged and ignored (Kaleyra sends many).
  */
 import { Hono } from "hono";
@@ -11,7 +11,7 @@ import { isAppId } from "../core/app";
 import { kaleyraError } from "../core/errors";
 import { isUserId } from "../core/protocol";
 import { sessionObjectName } from "../durable-objects/session-route";
-import { SIGNATURE_HEADER, verifyWebhookSignature } from "../remote/signature";
+import { DEFAULT_SIGNATURE_TOLERANCE_SEC, SIGNATURE_HEADER, verifyWebhookSignature } from "../remote/signature";
 import type { Env } from "./env";
 import { errorResponse } from "./errors";
 import { appRegistry } from "./registry";
@@ -32,6 +32,11 @@ webhooks.post(
     const raw = await c.req.text();
     const check = await verifyWebhookSignature(apiKey, c.req.header(SIGNATURE_HEADER) ?? null, raw, { nowSec: Date.now() / 1_000 });
     if (!check.ok) return errorResponse(kaleyraError(check.reason === "stale" ? "signature_stale" : "signature_invalid"));
+    const nowSec = Math.floor(Date.now() / 1_000);
+    const signature = c.req.header(SIGNATURE_HEADER) ?? "";
+    if (!(await registry.markWebhookSeen(appId, signature, check.timestampSec, nowSec - 2 * DEFAULT_SIGNATURE_TOLERANCE_SEC))) {
+      return errorResponse(kaleyraError("webhook_replayed"));
+    }
 
     const payload = parsePayload(raw, appId);
     if (!payload.ok) return errorResponse(kaleyraError("bad_request", payload.field));
