@@ -248,11 +248,7 @@ function tokenAttemptFailed(d: Draft, endAt: number): void {
 /** All token attempts failed, or the remote could not be reached: the reconnect schedule runs. */
 function cycleFailed(d: Draft, endAt: number): void {
   const s = d.s;
-  s.pendingToken = undefined;
-  s.pendingRemote = undefined;
-  s.nextTokenAttemptAt = undefined;
-  s.refreshAt = undefined;
-  s.refreshing = false;
+  clearDuties(d);
   s.expiresAt = undefined;
   s.remoteSessionId = undefined;
   s.tokenAttempt = 0;
