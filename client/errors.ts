@@ -22,18 +22,18 @@ export type KaleyraErrorCode =
   | "token_refused";
 
 const MESSAGES: Partial<Record<KaleyraErrorCode, string>> = {
-  not_configured: "Call configure() with appId, environment and region before connect().",
-  app_id_invalid: "Check the appId, and that environment and region match its registration.",
-  session_conflict: "Another session is active or ending; disconnect it before connecting.",
-  bad_request: "Pass a userId (letters, digits and _.@+-) with a token provider, or an https access link.",
-  user_inactive: "The user is inactive in Kaleyra; activate the user, then connect again.",
-  invalid_access_link: "The access link is invalid or expired; get a new one.",
-  call_ended: "The call of this access link has ended; get a new link to join another call.",
-  expired_credentials: "The credentials expired; connect again with a provider that returns fresh tokens.",
-  unsupported_version: "This client version is not supported; update it.",
-  disconnected: "The session was disconnected before it connected; call connect() to start a new one.",
-  disconnect_unconfirmed: "The server did not confirm the disconnect; call disconnect() again when online.",
-  connection_refused: "The server refused the connection; check the server URL and the configuration.",
+  not_configured: "Call configure() before connect().",
+  app_id_invalid: "Check the appId, environment and region.",
+  session_conflict: "Another session is active; disconnect it first.",
+  bad_request: "Pass a userId and a token provider, or an https access link.",
+  user_inactive: "The user is inactive; activate it, then connect.",
+  invalid_access_link: "The access link is invalid; get a new one.",
+  call_ended: "The call ended; get a new link.",
+  expired_credentials: "The credentials expired; connect again.",
+  unsupported_version: "Update this client.",
+  disconnected: "Disconnected before connecting; call connect() again.",
+  disconnect_unconfirmed: "The disconnect was not confirmed; call disconnect() again when online.",
+  connection_refused: "The server refused the connection; check the URL and configuration.",
 };
 
 export class KaleyraError extends Error {
@@ -45,6 +45,6 @@ export class KaleyraError extends Error {
     /** Which field was wrong, when one was. */
     readonly field?: string,
   ) {
-    super(message ?? MESSAGES[code] ?? "The session ended unexpectedly; connect again.");
+    super(message ?? MESSAGES[code] ?? "The session ended; connect again.");
   }
 }

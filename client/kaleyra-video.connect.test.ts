@@ -306,7 +306,7 @@ describe("connect: errors", () => {
     ws.state({ status: "disconnected", mode: "token", userId: "alice", error: "user_inactive", reason: "user_inactive" });
     const err = await rejection(p);
     expect(err.code).toBe("user_inactive");
-    expect(err.message).toMatch(/activate the user/);
+    expect(err.message).toMatch(/activate it, then connect/);
     expect(storage.items.has("kaleyra.session")).toBe(false);
     expect(ws.closedByClient).toBe(1000);
     expect(kaleyra.state.value).toMatchObject({ status: "disconnected", error: "user_inactive", transport: "idle" });

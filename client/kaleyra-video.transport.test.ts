@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { reopenDelay } from "./kaleyra-video";
+import { PING_EVERY_MS, reopenDelay } from "./kaleyra-video";
 import { fakeClient } from "./testing";
 
 const token = vi.fn(async () => "tok");
@@ -149,8 +149,32 @@ describe("transport: offline", () => {
     expect(network.listening).toBe(1);
     network.goOnline();
     expect(server.sockets).toHaveLength(2);
-    expect(network.listening).toBe(0);
+    // The one listener left is the new socket's own watch for network changes.
+    expect(network.listening).toBe(1);
     expect(kaleyra.state.value.transport).toBe("opening");
+  });
+
+  it("replaces an open socket at once when the network comes back (it may be dead without a close)", async () => {
+    const { server, network } = await connectedClient();
+    const first = server.last();
+    network.goOnline();
+    expect(server.sockets).toHaveLength(2);
+    expect(first.closedByClient).toBe(1000);
+  });
+
+  it("keep-alive: a ping every 25 s; a pong keeps the socket, no pong by the next ping replaces it", async () => {
+    const { server, timers } = await connectedClient();
+    const ws = server.last();
+    timers.advance(PING_EVERY_MS);
+    expect(ws.pings).toBe(1);
+    ws.receiveRaw("pong");
+    timers.advance(PING_EVERY_MS);
+    expect(ws.pings).toBe(2);
+    expect(server.sockets).toHaveLength(1);
+    // No pong this time: at the next beat the socket counts as dead and a new one opens.
+    timers.advance(PING_EVERY_MS);
+    expect(server.sockets).toHaveLength(2);
+    expect(ws.closedByClient).toBe(1000);
   });
 
   it("pauses when the backoff ends while offline", async () => {

@@ -88,6 +88,8 @@ const REOPEN_BASE_MS = 500;
 const REOPEN_CAP_MS = 30_000;
 /** disconnect() waits this long for the server to take the disconnect. */
 export const DISCONNECT_WAIT_MS = 20_000;
+/** Keep-alive: a "ping" every period; no "pong" by the next one means the socket is dead. */
+export const PING_EVERY_MS = 25_000;
 
 export function reopenDelay(attempt: number, random: () => number): number {
   return random() * Math.min(REOPEN_CAP_MS, REOPEN_BASE_MS * 2 ** attempt);
@@ -140,6 +142,10 @@ export class KaleyraVideo {
   private reopenAttempt = 0;
   private reopenTimer?: unknown;
   private stopWatchingOnline?: () => void;
+  private heartbeat?: unknown;
+  private awaitingPong = false;
+  /** While a socket is open: an `online` event means the network changed under it. */
+  private stopWatchingNetwork?: () => void;
   private connecting?: Deferred<ConnectedUser>;
   private disconnecting?: Deferred<void>;
   private disconnectTimer?: unknown;
@@ -167,6 +173,11 @@ export class KaleyraVideo {
 
   get state(): Observable<ClientState> {
     return this.view;
+  }
+
+  /** The configuration in use (also after a reload), or undefined. */
+  get configuration(): Configuration | undefined {
+    return this.config && { ...this.config };
   }
 
   get isConfigured(): boolean {
@@ -335,10 +346,44 @@ export class KaleyraVideo {
     ws.addEventListener("open", current(() => this.patch({ transport: "open" })));
     ws.addEventListener("message", current((e: { data: unknown }) => this.onMessage(e.data)));
     ws.addEventListener("close", current((e: { code: number }) => this.onClose(e.code)));
+    this.watchSocket(ws);
+  }
+
+  /**
+   * A socket can die without a close (sleep, a network change): a keep-alive ping finds it, and
+   * an `online` event replaces it at once. The session answers pings without waking up.
+   */
+  private watchSocket(ws: WebSocketLike): void {
+    this.unwatchSocket();
+    this.stopWatchingNetwork = this.online.onOnline(() => ws === this.ws && this.replaceSocket(ws));
+    const beat = () => {
+      if (ws !== this.ws) return;
+      if (this.awaitingPong) return this.replaceSocket(ws);
+      this.awaitingPong = true;
+      if (ws.readyState === OPEN) ws.send("ping");
+      this.heartbeat = this.timers.setTimeout(beat, PING_EVERY_MS);
+    };
+    this.heartbeat = this.timers.setTimeout(beat, PING_EVERY_MS);
+  }
+
+  private unwatchSocket(): void {
+    this.timers.clearTimeout(this.heartbeat);
+    this.stopWatchingNetwork?.();
+    this.heartbeat = this.stopWatchingNetwork = undefined;
+    this.awaitingPong = false;
+  }
+
+  private replaceSocket(ws: WebSocketLike): void {
+    this.ws = undefined;
+    this.unwatchSocket();
+    ws.close(1000);
+    this.reopenAttempt = 0;
+    this.open();
   }
 
   private onClose(code: number): void {
     this.ws = undefined;
+    this.unwatchSocket();
     // The server refused this socket for good; its error frame, when it sent one, was handled first.
     if (code >= 4000 && code < 5000) {
       return this.fail(new KaleyraError(code === 4404 ? "app_id_invalid" : code === 4400 ? "bad_request" : "connection_refused"));
@@ -360,6 +405,10 @@ export class KaleyraVideo {
   }
 
   private onMessage(data: unknown): void {
+    if (data === "pong") {
+      this.awaitingPong = false;
+      return;
+    }
     let frame: ServerFrame | null;
     try {
       frame = JSON.parse(data as string) as ServerFrame | null;
@@ -480,6 +529,7 @@ export class KaleyraVideo {
     const ws = this.ws;
     this.ws = this.target = this.intent = this.user = this.connecting = this.disconnecting = undefined;
     ws?.close(1000);
+    this.unwatchSocket();
     this.stopWaiting();
     this.timers.clearTimeout(this.disconnectTimer);
     this.tokens.clear();

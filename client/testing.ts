@@ -14,6 +14,8 @@ export class FakeSocket implements WebSocketLike {
   readyState = 0;
   /** Every frame the client sent, parsed. */
   readonly sent: ClientFrame[] = [];
+  /** How many keep-alive pings the client sent. */
+  pings = 0;
   /** The code the client closed with, if it did. */
   closedByClient?: number;
   private readonly listeners = new Map<string, Listener[]>();
@@ -26,7 +28,8 @@ export class FakeSocket implements WebSocketLike {
 
   send(data: string): void {
     if (this.readyState !== 1) throw new Error("send on a socket that is not open");
-    this.sent.push(JSON.parse(data) as ClientFrame);
+    if (data === "ping") this.pings += 1;
+    else this.sent.push(JSON.parse(data) as ClientFrame);
   }
 
   close(code?: number): void {

@@ -20,9 +20,9 @@ export interface RetryPolicy {
 }
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = /* @__PURE__ */ Object.freeze({
-  tokenAttemptDelaysMs: Object.freeze([0, 1_000, 4_000]),
+  tokenAttemptDelaysMs: /* @__PURE__ */ Object.freeze([0, 1_000, 4_000]),
   tokenAttemptTimeoutMs: 15_000,
-  reconnectDelaysMs: Object.freeze([0, 3_000, 9_000, 27_000, 60_000, 120_000]),
+  reconnectDelaysMs: /* @__PURE__ */ Object.freeze([0, 3_000, 9_000, 27_000, 60_000, 120_000]),
   reconnectSteadyDelayMs: 60_000,
   jitterMaxMs: 2_000,
 });

@@ -1,10 +1,12 @@
 /**
  * The local composition (wrangler.local.toml): the orchestrator exactly as deployed, plus the
- * Kaleyra emulator at /emulator/*. Only `npm start` and the tests use it.
+ * Kaleyra emulator at /emulator/*, plus (when `npm start` sets DEMO_APP_ID) the demo page at `/`
+ * and its backend at /demo/* (dev/demo/routes.ts, docs/demo.md). Only `npm start` and the tests
+ * use it; the tests set no DEMO_APP_ID, so they see the orchestrator's own answers everywhere else.
  */
 import orchestrator from "../worker/index";
-import type { Env } from "../worker/env";
 import { EMULATOR_OBJECT_NAME } from "../remote/emulator/name";
+import { demo, type DevEnv } from "./demo/routes";
 
 export { AppRegistry, UserSession } from "../worker/index";
 export { KaleyraEmulator } from "./emulator";
@@ -20,6 +22,10 @@ export default {
       const emulator = env.KALEYRA_EMULATOR.get(env.KALEYRA_EMULATOR.idFromName(EMULATOR_OBJECT_NAME));
       return emulator.fetch(new Request(url, request));
     }
+    if (env.DEMO_APP_ID) {
+      const answer = await demo(request, env);
+      if (answer) return answer;
+    }
     return orchestrator.fetch(request, env, ctx);
   },
-} satisfies ExportedHandler<Env>;
+} satisfies ExportedHandler<DevEnv>;

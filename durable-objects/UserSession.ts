@@ -29,6 +29,8 @@ import {
   FrameRateLimit,
   isClient,
   MAX_SOCKETS_PER_SESSION,
+  PING,
+  PONG,
   send,
   sendAll,
   updateAttachment,
@@ -52,6 +54,8 @@ export class UserSession extends DurableObject<Env> {
     this.remote = createRemote(env);
     this.clock = new SessionClock(ctx.storage.kv, env.TEST_CLOCK === "1");
     this.state = ctx.storage.kv.get<SessionState>(STATE_KEY) ?? initialState();
+    // Clients detect a dead socket with "ping"; the runtime answers without waking this object.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     this.gate = new AttachGate({
       remote: this.remote,
       now: () => this.clock.now(),
@@ -73,7 +77,7 @@ export class UserSession extends DurableObject<Env> {
     const clientId = crypto.randomUUID();
     this.ctx.acceptWebSocket(server, [clientId]);
     // An access link is its own proof, for its own call only.
-    const attachment: Attachment = { clientId, route, verified: route.key.kind === "access_link" };
+    const attachment: Attachment = { clientId, attachedAt: Date.now(), route, verified: route.key.kind === "access_link" };
     server.serializeAttachment(attachment);
     if (attachment.verified) await this.welcome(server, attachment);
     else send(server, { type: "auth_required", modes: [...attachModes(attachment)] });
@@ -246,9 +250,12 @@ export class UserSession extends DurableObject<Env> {
     }
   }
 
-  /** The open sockets that are the session's clients (verified or provisional). */
+  /** The open sockets that are the session's clients (verified or provisional), oldest first. */
   private clients(): WebSocket[] {
-    return this.ctx.getWebSockets().filter((ws) => ws.readyState === WebSocket.OPEN && isClient(attachmentOf(ws)));
+    return this.ctx
+      .getWebSockets()
+      .filter((ws) => ws.readyState === WebSocket.OPEN && isClient(attachmentOf(ws)))
+      .sort((a, b) => attachmentOf(a).attachedAt - attachmentOf(b).attachedAt);
   }
 
   private async dispatch(event: SessionEvent): Promise<void> {

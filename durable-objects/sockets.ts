@@ -9,6 +9,8 @@ import type { SessionRoute } from "./session-route";
 
 export interface Attachment {
   clientId: string;
+  /** When the socket attached: clients are asked for tokens oldest first. */
+  attachedAt: number;
   route: SessionRoute;
   /** Proved who it is (access-link sockets are, by the link). */
   verified: boolean;
@@ -27,6 +29,9 @@ export interface Attachment {
 
 export const MAX_SOCKETS_PER_SESSION = 32;
 export const MAX_FRAMES_PER_SECOND = 20;
+/** Answered by the runtime without waking the object (hibernation-friendly keep-alive). */
+export const PING = "ping";
+export const PONG = "pong";
 
 export function attachmentOf(ws: WebSocket): Attachment {
   return ws.deserializeAttachment() as Attachment;

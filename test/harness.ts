@@ -42,10 +42,18 @@ export async function sessionStub(key: SessionKey): Promise<SessionStub> {
 
 export class TestClient {
   readonly frames: ServerFrame[] = [];
+  /** Text frames that are not JSON (the "pong" keep-alive answer). */
+  readonly raw: string[] = [];
   closed = false;
 
   constructor(readonly ws: WebSocket) {
-    ws.addEventListener("message", (e) => this.frames.push(JSON.parse(e.data as string) as ServerFrame));
+    ws.addEventListener("message", (e) => {
+      try {
+        this.frames.push(JSON.parse(e.data as string) as ServerFrame);
+      } catch {
+        this.raw.push(e.data as string);
+      }
+    });
     ws.addEventListener("close", () => (this.closed = true));
   }
 

@@ -137,6 +137,28 @@ describe("clients", () => {
     expect(moved).toMatchObject({ requestId: request.requestId, attempt: 1 });
   });
 
+  it("asks the oldest attached client first", async () => {
+    const stub = await sessionStub(alice);
+    const oldest = await attach(stub, alice);
+    const newer = await attach(stub, alice);
+    const newest = await attach(stub, alice);
+    newest.send({ type: "connect", userId: "alice" });
+    expect((await oldest.nextTokenRequest()).attempt).toBe(1);
+    expect(newer.ofType("token_request")).toHaveLength(0);
+    expect(newest.ofType("token_request")).toHaveLength(0);
+  });
+
+  it("answers the keep-alive ping with pong, changing nothing", async () => {
+    const stub = await sessionStub(alice);
+    const client = await attach(stub, alice);
+    await connectAlice(stub, client, HOUR);
+    const before = await snapshot(stub);
+    client.sendRaw("ping");
+    await client.waitFor((c) => c.raw.includes("pong"), "pong");
+    expect(client.ofType("error")).toHaveLength(0);
+    expect(await snapshot(stub)).toEqual(before);
+  });
+
   it("late and duplicate answers never connect twice", async () => {
     const stub = await sessionStub(alice);
     const a = await attach(stub, alice);
