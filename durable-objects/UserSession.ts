@@ -29,6 +29,7 @@ import {
   FrameRateLimit,
   isClient,
   MAX_SOCKETS_PER_SESSION,
+  MAX_UNPROVEN_SOCKETS,
   PING,
   PONG,
   send,
@@ -72,6 +73,7 @@ export class UserSession extends DurableObject<Env> {
     if (!route || request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return new Response("UserSession only accepts WebSocket upgrades routed by the Worker", { status: 400 });
     }
+    this.closeOldestUnproven();
     if (this.ctx.getWebSockets().length >= MAX_SOCKETS_PER_SESSION) return refuseUpgrade("too_many_sockets");
     const { 0: client, 1: server } = new WebSocketPair();
     const clientId = crypto.randomUUID();
@@ -141,6 +143,18 @@ export class UserSession extends DurableObject<Env> {
   /** A copy of the stored state, for tests and diagnostics. */
   snapshot(): SessionState {
     return structuredClone(this.state);
+  }
+
+  /**
+   * Unproven sockets hold no session data but take slots; with no timers to expire them, the
+   * oldest makes room once MAX_UNPROVEN_SOCKETS wait, so strangers cannot fill a session's slots.
+   */
+  private closeOldestUnproven(): void {
+    const unproven = this.ctx
+      .getWebSockets()
+      .filter((ws) => !isClient(attachmentOf(ws)))
+      .sort((a, b) => attachmentOf(a).attachedAt - attachmentOf(b).attachedAt);
+    if (unproven.length >= MAX_UNPROVEN_SOCKETS) closeWithError(unproven[0]!, "auth_required", 4401);
   }
 
   private async onSocketGone(ws: WebSocket): Promise<void> {

@@ -28,6 +28,8 @@ export interface Attachment {
 }
 
 export const MAX_SOCKETS_PER_SESSION = 32;
+/** Sockets that have not proved who they are; a newcomer past this closes the oldest of them. */
+export const MAX_UNPROVEN_SOCKETS = 8;
 export const MAX_FRAMES_PER_SECOND = 20;
 /** Answered by the runtime without waking the object (hibernation-friendly keep-alive). */
 export const PING = "ping";

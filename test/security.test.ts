@@ -192,10 +192,25 @@ describe("limits close only the offending socket", () => {
     expect(quiet.closed).toBe(false);
   });
 
+  it("unproven sockets: the 9th waiting closes the oldest (auth_required, 4401), so strangers cannot fill a session", async () => {
+    const stub = await sessionStub(alice);
+    const owner = await attach(stub, alice);
+    const strangers: TestClient[] = [];
+    for (let i = 0; i < 8; i++) strangers.push(await openSocket(stub, alice));
+    expect(strangers.some((s) => s.closed)).toBe(false);
+    let closeCode = 0;
+    strangers[0]!.ws.addEventListener("close", (e) => (closeCode = e.code));
+    strangers.push(await openSocket(stub, alice));
+    await strangers[0]!.waitFor((c) => c.closed, "the oldest stranger closed");
+    expect(closeCode).toBe(4401);
+    expect(strangers.slice(1).some((s) => s.closed)).toBe(false);
+    expect(owner.closed).toBe(false);
+  });
+
   it("sockets per session: the 33rd socket is refused with too_many_sockets", async () => {
     const stub = await sessionStub(alice);
     const sockets: TestClient[] = [];
-    for (let i = 0; i < 32; i++) sockets.push(await openSocket(stub, alice));
+    for (let i = 0; i < 32; i++) sockets.push(await attach(stub, alice));
     const extra = await openSocket(stub, alice).catch((e: Error) => e);
     const refused = extra instanceof Error ? undefined : extra;
     expect(refused?.ofType("error")[0]?.code).toBe("too_many_sockets");
