@@ -1,0 +1,570 @@
+/**
+ * Shared by scripts/reliability/restart.mjs and soak.mjs: runs the local composition
+ * (wrangler.local.toml) in its own process group, talks to the admin API and the emulator, and
+ * drives sessions over real WebSockets.
+ *
+ * Invariants:
+ * - Every spawned wrangler/workerd runs in a process group of its own (detached), and every group
+ *   this module started is SIGKILLed when the Node process exits, whatever the reason.
+ * - Traffic goes to 127.0.0.1 only. Every wait is bounded.
+ */
+import { spawn } from "node:child_process";
+import { createHmac } from "node:crypto";
+import { cpSync, existsSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, symlinkSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+if (typeof globalThis.WebSocket !== "function") {
+  console.error("these scripts need Node 22 (global WebSocket): run them through npm (npm run test:reliability / npm run soak)");
+  process.exit(2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Process groups: always killed on exit.
+
+const liveGroups = new Set();
+
+function killGroup(pgid, signal = "SIGKILL") {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+process.on("exit", () => {
+  for (const pgid of liveGroups) killGroup(pgid);
+});
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.on(signal, () => {
+    console.error(`\n${signal}: stopping`);
+    process.exit(130);
+  });
+}
+
+/** True while any process of the group exists (zombies included: they are reaped by init soon). */
+export function groupAlive(pgid) {
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // Fields after the ")" of the command: state ppid pgrp ...
+      const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(rest[2]) === pgid && rest[0] !== "Z") return true;
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return false;
+}
+
+/** Pids of the processes in a group, with their command line. */
+export function groupProcesses(pgid) {
+  const out = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(rest[2]) !== pgid || rest[0] === "Z") continue;
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").filter(Boolean);
+      out.push({ pid: Number(entry), cmdline });
+    } catch {
+      // Gone.
+    }
+  }
+  return out;
+}
+
+/** VmRSS of a process in bytes, or undefined when it is gone. */
+export function rssBytes(pid) {
+  try {
+    const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `count` distinct free ports on 127.0.0.1 (held together while chosen, so they differ). */
+export async function freePorts(count) {
+  const servers = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      servers.push(
+        await new Promise((resolve, reject) => {
+          const server = createServer();
+          server.unref();
+          server.on("error", reject);
+          server.listen(0, "127.0.0.1", () => resolve(server));
+        }),
+      );
+    }
+    return servers.map((server) => server.address().port);
+  } finally {
+    await Promise.all(servers.map((server) => new Promise((r) => server.close(r))));
+  }
+}
+
+export async function freePort() {
+  return (await freePorts(1))[0];
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` until it returns a truthy value; throws after `timeoutMs`. */
+export async function waitUntil(check, what, timeoutMs, everyMs = 20) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The local stack.
+
+let projectDir;
+
+/**
+ * The directory the stacks run from: a copy of the repository taken once per process (its
+ * node_modules linked), because `wrangler dev` watches its sources and restarts the runtime,
+ * dropping every socket, whenever a file changes, which would look like a product bug while
+ * someone edits the tree. RELIABILITY_NO_SNAPSHOT=1 runs from the repository itself.
+ * Then, as `npm start` does, the package's "prestart" script runs there (bounded to 2 minutes).
+ */
+async function projectDirectory(say) {
+  if (projectDir !== undefined) return projectDir;
+  if (process.env.RELIABILITY_NO_SNAPSHOT === "1") {
+    projectDir = ROOT;
+  } else {
+    const dir = mkdtempSync(join(tmpdir(), "kaleyra-edge-src-"));
+    const skip = /^\/(node_modules|\.git|\.wrangler|test-artifacts)(\/|$)/;
+    cpSync(ROOT, dir, { recursive: true, filter: (src) => !skip.test(src.slice(ROOT.length)) });
+    symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
+    process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+    projectDir = dir;
+    say?.(`running from a snapshot of the repository in ${dir}`);
+  }
+  const pkg = JSON.parse(readFileSync(join(projectDir, "package.json"), "utf8"));
+  if (!pkg.scripts?.prestart) return projectDir;
+  say?.(`running the prestart script (${pkg.scripts.prestart})`);
+  await new Promise((resolve, reject) => {
+    const child = spawn("npm", ["run", "--silent", "prestart"], { cwd: projectDir, stdio: ["ignore", "ignore", "inherit"], detached: true });
+    liveGroups.add(child.pid);
+    const timer = setTimeout(() => killGroup(child.pid), 120_000);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      liveGroups.delete(child.pid);
+      code === 0 ? resolve() : reject(new Error(`prestart exited with ${code}`));
+    });
+  });
+  return projectDir;
+}
+
+export class Stack {
+  /**
+   * @param {{ persistDir?: string, adminToken: string, log: (line: string) => void, name?: string }} options
+   * Without persistDir a temporary one is used and removed by cleanup().
+   */
+  constructor(options) {
+    this.adminToken = options.adminToken;
+    this.say = options.log;
+    this.name = options.name ?? "stack";
+    /** The wrangler configuration (relative to the repository); a diagnostic run may point elsewhere. */
+    this.config = options.config ?? process.env.RELIABILITY_WRANGLER_CONFIG ?? "wrangler.local.toml";
+    this.ownDir = options.persistDir === undefined;
+    this.persistDir = options.persistDir ?? mkdtempSync(join(tmpdir(), "kaleyra-edge-rel-"));
+    this.logPath = join(this.persistDir, "..", `${this.persistDir.split("/").pop()}.wrangler.log`);
+    this.pgid = undefined;
+    this.port = undefined;
+    this.starts = 0;
+  }
+
+  get base() {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get wsBase() {
+    return `ws://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts wrangler dev on a free port with this stack's --persist-to and waits for /healthz. */
+  async start(timeoutMs = 60_000) {
+    if (this.pgid !== undefined) throw new Error("already running");
+    const cwd = await projectDirectory(this.say);
+    const [port, inspector] = await freePorts(2);
+    this.port = port;
+    const node = existsSync(join(ROOT, "node_modules/node/bin/node")) ? join(ROOT, "node_modules/node/bin/node") : process.execPath;
+    const cli = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
+    const args = [
+      cli, "dev", "-c", this.config, "--local", "--ip", "127.0.0.1",
+      "--port", String(this.port), "--inspector-port", String(inspector),
+      "--persist-to", this.persistDir, "--show-interactive-dev-session=false", "--log-level", process.env.RELIABILITY_LOG_LEVEL ?? "warn",
+      "--var", `ADMIN_TOKEN:${this.adminToken}`, "--var", "DEMO_APP_ID:mAppId_demo", "--var", "DEMO_KALEYRA_API_KEY:ak_test_demo_key",
+      // Every client here comes from 127.0.0.1: lift the per-IP attach limit (worker/socket.ts).
+      "--var", "ATTACH_LIMIT_PER_MINUTE:1000000",
+    ];
+    const fd = openSync(this.logPath, "a");
+    const child = spawn(node, args, {
+      cwd,
+      detached: true,
+      stdio: ["ignore", fd, fd],
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1", NO_COLOR: "1" },
+    });
+    closeSync(fd);
+    child.unref();
+    this.pgid = child.pid;
+    liveGroups.add(this.pgid);
+    this.starts += 1;
+    const t0 = Date.now();
+    await waitUntil(async () => {
+      if (!groupAlive(this.pgid)) throw new Error(`wrangler exited during start; log tail:\n${this.logTail()}`);
+      try {
+        const res = await fetch(`${this.base}/healthz`, { signal: AbortSignal.timeout(1_000) });
+        return res.ok;
+      } catch {
+        return false;
+      }
+    }, `wrangler dev on port ${this.port} (/healthz)`, timeoutMs, 100);
+    this.runtimePid = this.workerdPid();
+    return Date.now() - t0;
+  }
+
+  /**
+   * The runtime workerd must stay the one that started: wrangler quietly starts a new one if it
+   * dies (killed or crashed from outside this script), which drops every socket (1006).
+   * Returns a description of the change, or undefined.
+   */
+  runtimeChanged() {
+    if (this.pgid === undefined || this.runtimePid === undefined) return undefined; // stopped or starting
+    const now = this.workerdPid();
+    if (now === this.runtimePid) return undefined;
+    const was = this.runtimePid;
+    this.runtimePid = now;
+    this.runtimeRestarts = (this.runtimeRestarts ?? 0) + 1;
+    return `the runtime workerd changed underneath (pid ${was} -> ${now ?? "none"}): it was killed or crashed outside this script`;
+  }
+
+  /** The workerd process that runs the Worker and its Durable Objects (the one with an inspector). */
+  workerdPid() {
+    if (this.pgid === undefined) return undefined;
+    const procs = groupProcesses(this.pgid).filter((p) => p.cmdline[0]?.endsWith("/workerd"));
+    return (procs.find((p) => p.cmdline.some((a) => a.startsWith("--inspector-addr"))) ?? procs[procs.length - 1])?.pid;
+  }
+
+  /** RSS of every workerd of the stack, in bytes. */
+  workerdRss() {
+    if (this.pgid === undefined) return [];
+    return groupProcesses(this.pgid)
+      .filter((p) => p.cmdline[0]?.endsWith("/workerd"))
+      .map((p) => ({ pid: p.pid, runtime: p.cmdline.some((a) => a.startsWith("--inspector-addr")), rss: rssBytes(p.pid) }));
+  }
+
+  /** SIGKILLs the whole process group (wrangler, its node child, workerd, esbuild) and waits until it is gone. */
+  async kill(signal = "SIGKILL") {
+    if (this.pgid === undefined) return;
+    const pgid = this.pgid;
+    this.runtimePid = undefined;
+    killGroup(pgid, signal);
+    await waitUntil(() => !groupAlive(pgid), `process group ${pgid} to end`, 10_000, 20);
+    liveGroups.delete(pgid);
+    this.pgid = undefined;
+  }
+
+  logTail(lines = 40) {
+    try {
+      return readFileSync(this.logPath, "utf8").split("\n").slice(-lines).join("\n");
+    } catch {
+      return "(no log)";
+    }
+  }
+
+  /** Kills the group if running and removes the temporary directory and log. */
+  async cleanup({ keep = false } = {}) {
+    await this.kill().catch(() => undefined);
+    if (keep) return;
+    if (this.ownDir) rmSync(this.persistDir, { recursive: true, force: true });
+    rmSync(this.logPath, { force: true });
+  }
+
+  // -- HTTP helpers -------------------------------------------------------------------------
+
+  async http(method, path, { body, headers = {}, timeoutMs = 10_000 } = {}) {
+    const init = { method, headers: { ...headers }, signal: AbortSignal.timeout(timeoutMs) };
+    if (body !== undefined) {
+      init.body = typeof body === "string" ? body : JSON.stringify(body);
+      init.headers["content-type"] = "application/json";
+    }
+    const res = await fetch(`${this.base}${path}`, init);
+    const text = await res.text();
+    let json;
+    try {
+      json = text === "" ? undefined : JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { status: res.status, json, text };
+  }
+
+  async expect(status, method, path, options) {
+    const res = await this.http(method, path, options);
+    if (res.status !== status) throw new Error(`${method} ${path}: expected ${status}, got ${res.status} ${res.text.slice(0, 300)}`);
+    return res.json;
+  }
+
+  /** Creates an app in the emulator and registers it in the orchestrator with this retry policy. */
+  /**
+   * Creates an app in the emulator and registers it in the orchestrator with this retry policy.
+   * Sockets of token sessions prove their user with a tenant-signed attach ticket (or a resume
+   * credential the session issued), so a client can attach during a Kaleyra outage too.
+   */
+  async createApp(appId, retryPolicy, extra = {}) {
+    const emu = await this.expect(201, "POST", "/emulator/control/apps", { body: { appId } });
+    const ticketSecret = `ticket-${createHmac("sha256", "x").update(appId).digest("hex")}`;
+    const base = { environment: "sandbox", region: "eu", retryPolicy, ...extra };
+    const res = await this.http("PUT", `/v1/apps/${appId}`, {
+      headers: { Authorization: `Bearer ${this.adminToken}` },
+      body: { ...base, attachModes: ["token", "resume", "ticket"], attachTicketSecret: ticketSecret },
+    });
+    if (res.status === 201) return { ...emu, ticketSecret };
+    // An orchestrator without attach proofs: register without them.
+    if (res.status === 400 && /^attach/.test(res.json?.error?.field ?? "")) {
+      await this.expect(201, "PUT", `/v1/apps/${appId}`, { headers: { Authorization: `Bearer ${this.adminToken}` }, body: base });
+      return { ...emu, ticketSecret: undefined };
+    }
+    throw new Error(`PUT /v1/apps/${appId}: ${res.status} ${res.text.slice(0, 300)}`);
+  }
+
+  async createUser(app, userId) {
+    await this.expect(201, "POST", "/emulator/v2/users", { headers: { apikey: app.apiKey }, body: { user_id: userId, role: "plus" } });
+  }
+
+  /** A token from the emulator, or undefined when it refuses (an outage). */
+  async mint(app, userId, expiresIn = 3_600) {
+    try {
+      const res = await this.http("POST", "/emulator/v2/sdk/credentials", {
+        headers: { apikey: app.apiKey },
+        body: { user_id: userId, expires_in: expiresIn },
+        timeoutMs: 5_000,
+      });
+      return res.status === 200 ? res.json.access_token : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async setFaults(faults) {
+    return this.expect(200, "PUT", "/emulator/control/faults", { body: faults });
+  }
+
+  async faults() {
+    return this.expect(200, "GET", "/emulator/control/faults");
+  }
+}
+
+/** A tenant-signed attach ticket: HS256 JWT { appId, userId, exp } (durable-objects/attach-proof.ts). */
+export function attachTicket(appId, userId, secret, expiresInSec = 3_600) {
+  const b64 = (x) => Buffer.from(x).toString("base64url");
+  const input = `${b64(JSON.stringify({ alg: "HS256", typ: "JWT" }))}.${b64(JSON.stringify({ appId, userId, exp: Math.floor(Date.now() / 1000) + expiresInSec }))}`;
+  return `${input}.${createHmac("sha256", secret).update(input).digest("base64url")}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// A session client over a real WebSocket, recording every frame.
+
+let clientCounter = 0;
+
+export class Client {
+  /**
+   * @param {string} wsBase  ws://127.0.0.1:port
+   * @param {string} appId
+   * @param {string} userId
+   * @param {{ label?: string, onTokenRequest?: (client: Client, frame: object) => void,
+   *   prove?: (modes: string[]) => object | undefined }} options
+   *   prove answers the session's `auth_required` with an `auth` frame (resume or ticket).
+   */
+  constructor(wsBase, appId, userId, options = {}) {
+    clientCounter += 1;
+    this.id = `${options.label ?? userId}#${clientCounter}`;
+    this.userId = userId;
+    this.url = `${wsBase}/v1/apps/${appId}/socket?environment=sandbox&region=eu&userId=${encodeURIComponent(userId)}`;
+    this.frames = [];
+    this.onTokenRequest = options.onTokenRequest;
+    this.onState = options.onState;
+    this.prove = options.prove;
+    /** The newest resume credential the session issued to this client. */
+    this.resume = undefined;
+    this.authMode = undefined;
+    this.closed = false;
+    this.closeCode = undefined;
+    this.ws = undefined;
+  }
+
+  /** Opens the socket and resolves with the first state frame (bounded). */
+  open(timeoutMs = 10_000) {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`${this.id}: no first state frame within ${timeoutMs} ms`));
+        try {
+          this.ws?.close();
+        } catch {
+          // ignore
+        }
+      }, timeoutMs);
+      const ws = new WebSocket(this.url);
+      this.ws = ws;
+      ws.addEventListener("message", (e) => {
+        let frame;
+        try {
+          frame = JSON.parse(String(e.data));
+        } catch {
+          return;
+        }
+        frame.at = Date.now();
+        this.frames.push(frame);
+        if (frame.type === "state") {
+          if (this.frames.filter((f) => f.type === "state").length === 1) {
+            clearTimeout(timer);
+            resolve(frame.state);
+          }
+          this.onState?.(this, frame.state);
+        } else if (frame.type === "token_request") {
+          this.onTokenRequest?.(this, frame);
+        } else if (frame.type === "resume") {
+          this.resume = { credential: frame.credential, expiresAt: frame.expiresAt };
+        } else if (frame.type === "auth_required") {
+          const auth = this.prove?.(frame.modes);
+          if (auth === undefined) {
+            clearTimeout(timer);
+            reject(new Error(`${this.id}: auth_required (${frame.modes.join(",")}) and no proof to give`));
+            return;
+          }
+          this.authMode = "resume" in auth ? "resume" : "ticket";
+          this.send(auth);
+        } else if (frame.type === "error" && this.ofType("state").length === 0) {
+          clearTimeout(timer);
+          reject(new Error(`${this.id}: refused: ${frame.code}${frame.field ? ` (${frame.field})` : ""}`));
+        }
+      });
+      ws.addEventListener("close", (e) => {
+        this.closed = true;
+        this.closeCode = e.code;
+        clearTimeout(timer);
+        reject(new Error(`${this.id}: closed before the first state (${e.code})`));
+      });
+      ws.addEventListener("error", () => {
+        // A close event follows.
+      });
+    });
+  }
+
+  send(frame) {
+    if (this.closed || this.ws?.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  ofType(type) {
+    return this.frames.filter((f) => f.type === type);
+  }
+
+  states() {
+    return this.ofType("state").map((f) => ({ ...f.state, at: f.at }));
+  }
+
+  lastState() {
+    const s = this.ofType("state");
+    return s[s.length - 1]?.state;
+  }
+
+  async waitFor(predicate, what, timeoutMs = 10_000) {
+    return waitUntil(() => predicate(this), `${this.id}: ${what}`, timeoutMs, 5);
+  }
+
+  close() {
+    if (!this.closed) {
+      try {
+        this.ws?.close(1000, "done");
+      } catch {
+        // ignore
+      }
+    }
+  }
+}
+
+/** Transitions into "connected" from another status, in a list of views. */
+export function connectTransitions(states, initialStatus = undefined) {
+  let prev = initialStatus;
+  let n = 0;
+  for (const s of states) {
+    if (s.status === "connected" && prev !== undefined && prev !== "connected") n += 1;
+    prev = s.status;
+  }
+  return n;
+}
+
+export function fmtMs(ms) {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Diagnostics: the alarms as workerd persisted them (read-only, from the --persist-to directory).
+
+/**
+ * For each UserSession object on disk: its name, the alarm in its own SQLite storage
+ * (`_cf_METADATA` key 1, ns), and the alarm the namespace's scheduler (`metadata.sqlite`,
+ * `_cf_ALARM`) will fire. Both in ms since the epoch, undefined when absent. Read-only; returns
+ * undefined when node:sqlite is not available.
+ */
+export async function persistedAlarms(persistDir, className = "UserSession") {
+  let DatabaseSync;
+  try {
+    const original = process.emitWarning;
+    process.emitWarning = () => {}; // node:sqlite prints an ExperimentalWarning on Node 22
+    ({ DatabaseSync } = await import("node:sqlite"));
+    process.emitWarning = original;
+  } catch {
+    return undefined;
+  }
+  const dir = join(persistDir, "v3", "do", `kaleyra-edge-local-${className}`);
+  if (!existsSync(dir)) return [];
+  const scheduled = new Map();
+  if (existsSync(join(dir, "metadata.sqlite"))) {
+    const db = new DatabaseSync(join(dir, "metadata.sqlite"), { readOnly: true });
+    try {
+      const st = db.prepare("SELECT actor_id, scheduled_time FROM _cf_ALARM");
+      st.setReadBigInts(true);
+      for (const r of st.all()) scheduled.set(r.actor_id, Number(r.scheduled_time / 1_000_000n));
+    } catch {
+      // No table yet.
+    } finally {
+      db.close();
+    }
+  }
+  const out = [];
+  for (const f of readdirSync(dir).filter((name) => /^[0-9a-f]{64}\.sqlite$/.test(name))) {
+    const id = f.slice(0, 64);
+    const row = { id, name: undefined, actorAlarm: undefined, schedulerAlarm: scheduled.get(id) };
+    const db = new DatabaseSync(join(dir, f), { readOnly: true });
+    try {
+      row.name = db.prepare("SELECT name FROM __miniflare_do_name").get()?.name;
+      const st = db.prepare("SELECT value FROM _cf_METADATA WHERE key = 1");
+      st.setReadBigInts(true);
+      const v = st.get()?.value;
+      if (v !== undefined && v !== null) row.actorAlarm = Number(BigInt(v) / 1_000_000n);
+    } catch {
+      // A table may not exist yet.
+    } finally {
+      db.close();
+    }
+    out.push(row);
+  }
+  return out;
+}
