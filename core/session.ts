@@ -77,6 +77,8 @@ export interface SessionState {
   nextReconnectAt?: number;
   refreshAt?: number;
   expiresAt?: number;
+  /** When this session was connected (the connect event), to ignore notices about an older one. */
+  startedAt?: number;
   /** The remote session's id while connected, so disconnect closes exactly that one. */
   remoteSessionId?: string;
 }
@@ -98,7 +100,7 @@ export type SessionEvent =
   /** The remote says the current token expired while the session is up. */
   | { type: "remote_token_expired" }
   /** Kaleyra deactivated the user (a signed webhook): final, like a user_inactive answer. */
-  | { type: "user_deactivated" }
+  | { type: "user_deactivated"; at?: number }
   /** The access-link call ended. */
   | { type: "call_ended" }
   | { type: "client_attached"; clientId: string }

@@ -469,3 +469,27 @@ describe("user_deactivated (Kaleyra's signed webhook)", () => {
     expect(d.state).toEqual(before);
   });
 });
+
+describe("notices about an earlier session", () => {
+  it("a deactivation older than the session's connect is ignored (a retried delivery)", () => {
+    const d = new Driver(seq(NONCE), ["tab"]);
+    d.send(5_000, connectToken("alice"));
+    const before = d.state;
+    expect(d.send(6_000, { type: "user_deactivated", at: 4_000 })).toEqual([]);
+    expect(d.state).toEqual(before);
+    d.send(7_000, { type: "user_deactivated", at: 5_500 });
+    expect(view(d.state)).toMatchObject({ status: "disconnected", error: "user_inactive" });
+  });
+
+  it("an open that succeeds after the session gave up on it is closed at once", () => {
+    const d = new Driver(seq(NONCE), ["tab"]);
+    d.send(1_000, connectToken("alice"));
+    d.send(1_000, { type: "token_answer", clientId: "tab", requestId: d.requestId, token: "t" });
+    const lost = d.state.pendingRemote!.requestId;
+    d.alarm(1_000 + 15_000); // the open's deadline: unreachable, reconnect 1 starts
+    const before = d.state;
+    const effects = d.send(17_000, { type: "remote_opened", requestId: lost, userId: "alice", remoteSessionId: "rs_late" });
+    expect(effects).toEqual([{ type: "close_remote", requestId: lost, remoteSessionId: "rs_late" }]);
+    expect(d.state).toEqual(before);
+  });
+});

@@ -80,6 +80,8 @@ function apply(d: Draft, e: SessionEvent): void {
       if (d.s.status === "connected" && d.s.mode === "token" && !d.s.refreshing) startRefresh(d, d.ctx.now);
       return;
     case "user_deactivated":
+      // A (retried) notice older than this session is about an earlier one: the user was active again.
+      if (e.at !== undefined && d.s.startedAt !== undefined && e.at < d.s.startedAt) return;
       if (d.s.mode === "token" && d.s.status !== "disconnected") endSession(d, "user_inactive", "user_inactive");
       return;
     case "call_ended":
@@ -119,6 +121,7 @@ function connect(d: Draft, e: Extract<SessionEvent, { type: "connect_token" | "c
   fresh.seq = s.seq;
   fresh.nonce = newNonce(d.ctx.random);
   fresh.status = "connecting";
+  fresh.startedAt = d.ctx.now;
   fresh.mode = mode;
   fresh.policy = e.policy;
   if (e.type === "connect_token") {
@@ -197,7 +200,11 @@ function openRemote(d: Draft, at: number, credential: Extract<Effect, { type: "o
 function remoteOpened(d: Draft, e: Extract<SessionEvent, { type: "remote_opened" }>): void {
   const { requestId, userId, expiresAt } = e;
   const s = d.s;
-  if (s.pendingRemote?.purpose !== "open" || s.pendingRemote.requestId !== requestId) return;
+  if (s.pendingRemote?.purpose !== "open" || s.pendingRemote.requestId !== requestId) {
+    // An open the session gave up on succeeded after all: nobody will use that remote session.
+    if (e.remoteSessionId !== undefined) d.fx.push({ type: "close_remote", requestId, remoteSessionId: e.remoteSessionId });
+    return;
+  }
   // A token of another user is as good as no token: the attempt failed.
   if (s.mode === "token" && userId !== s.userId) return remoteFailed(d, requestId, "token_invalid");
   const now = d.ctx.now;

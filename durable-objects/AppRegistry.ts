@@ -74,6 +74,13 @@ export class AppRegistry extends DurableObject<Env> {
       object_id TEXT NOT NULL,
       PRIMARY KEY (app_id, room_id, object_id)
     )`);
+    // Rooms whose end was handled: a link session that indexes one later learns it ended.
+    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS ended_rooms (
+      app_id TEXT NOT NULL,
+      room_id TEXT NOT NULL,
+      ended_at INTEGER NOT NULL,
+      PRIMARY KEY (app_id, room_id)
+    )`);
     // Webhook signatures already accepted, within the signature tolerance: a replay is refused.
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS webhooks_seen (
       app_id TEXT NOT NULL,
@@ -115,17 +122,26 @@ export class AppRegistry extends DurableObject<Env> {
     return this.ctx.storage.sql.exec<AppRow>("SELECT * FROM apps WHERE app_id = ?", appId).toArray()[0];
   }
 
-  /** Records that the session object `objectId` is in the room; idempotent. */
-  indexRoomSession(appId: string, roomId: string, objectId: string): void {
-    this.ctx.storage.sql.exec("INSERT OR IGNORE INTO room_sessions (app_id, room_id, object_id) VALUES (?, ?, ?)", appId, roomId, objectId);
+  /**
+   * Records that the session object `objectId` is in the room; idempotent. False when the room
+   * already ended (its webhook came first): the session must end the call itself.
+   */
+  indexRoomSession(appId: string, roomId: string, objectId: string): boolean {
+    const sql = this.ctx.storage.sql;
+    if (sql.exec("SELECT 1 FROM ended_rooms WHERE app_id = ? AND room_id = ?", appId, roomId).toArray().length > 0) return false;
+    sql.exec("INSERT OR IGNORE INTO room_sessions (app_id, room_id, object_id) VALUES (?, ?, ?)", appId, roomId, objectId);
+    return true;
   }
 
-  /** The session objects in the room, removed from the index (the room has ended). */
+  /** The session objects in the room, removed from the index; the room is remembered as ended. */
   takeRoomSessions(appId: string, roomId: string): string[] {
-    const rows = this.ctx.storage.sql
-      .exec<{ object_id: string }>("SELECT object_id FROM room_sessions WHERE app_id = ? AND room_id = ?", appId, roomId)
-      .toArray();
-    this.ctx.storage.sql.exec("DELETE FROM room_sessions WHERE app_id = ? AND room_id = ?", appId, roomId);
+    const sql = this.ctx.storage.sql;
+    const rows = sql.exec<{ object_id: string }>("SELECT object_id FROM room_sessions WHERE app_id = ? AND room_id = ?", appId, roomId).toArray();
+    sql.exec("DELETE FROM room_sessions WHERE app_id = ? AND room_id = ?", appId, roomId);
+    const now = Date.now();
+    // An ended room's links stay invalid at Kaleyra; a week of memory covers any open in flight.
+    sql.exec("DELETE FROM ended_rooms WHERE ended_at < ?", now - 7 * 86_400_000);
+    sql.exec("INSERT OR IGNORE INTO ended_rooms (app_id, room_id, ended_at) VALUES (?, ?, ?)", appId, roomId, now);
     return rows.map((r) => r.object_id);
   }
 
@@ -139,6 +155,11 @@ export class AppRegistry extends DurableObject<Env> {
     if (sql.exec("SELECT 1 FROM webhooks_seen WHERE app_id = ? AND signature = ?", appId, signature).toArray().length > 0) return false;
     sql.exec("INSERT INTO webhooks_seen (app_id, signature, signed_at) VALUES (?, ?, ?)", appId, signature, signedAtSec);
     return true;
+  }
+
+  /** Forgets a signature whose handling failed, so the sender's retry is applied. */
+  forgetWebhook(appId: string, signature: string): void {
+    this.ctx.storage.sql.exec("DELETE FROM webhooks_seen WHERE app_id = ? AND signature = ?", appId, signature);
   }
 
   /** Takes a session slot of the app; false when the app already has `max` active sessions. */
@@ -161,6 +182,7 @@ export class AppRegistry extends DurableObject<Env> {
     const rows = sql.exec<{ object_id: string }>("SELECT object_id FROM app_sessions WHERE app_id = ?", appId).toArray();
     sql.exec("DELETE FROM app_sessions WHERE app_id = ?", appId);
     sql.exec("DELETE FROM room_sessions WHERE app_id = ?", appId);
+    sql.exec("DELETE FROM ended_rooms WHERE app_id = ?", appId);
     return rows.map((r) => r.object_id);
   }
 

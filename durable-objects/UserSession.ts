@@ -120,8 +120,8 @@ export class UserSession extends DurableObject<Env> {
   }
 
   /** RPC for Kaleyra's signed webhook: the user was deactivated. */
-  async userDeactivated(): Promise<void> {
-    await this.dispatch({ type: "user_deactivated" });
+  async userDeactivated(at?: number): Promise<void> {
+    await this.dispatch(at === undefined ? { type: "user_deactivated" } : { type: "user_deactivated", at });
   }
 
   /** RPC for Kaleyra's signed webhook: the access link's call (room) ended. */
@@ -356,6 +356,7 @@ export class UserSession extends DurableObject<Env> {
   private async openRemote(fx: Extract<Effect, { type: "open_remote" }>): Promise<void> {
     const route = this.currentRoute();
     let event: SessionEvent;
+    let roomEnded = false;
     try {
       if (!route) throw new Error("no route stored for an active session");
       const result = await this.remote.openSession({
@@ -366,8 +367,9 @@ export class UserSession extends DurableObject<Env> {
         now: this.clock.now(),
       });
       if (result.ok && result.roomId !== undefined && fx.credential.kind === "access_link") {
-        // So Kaleyra's room-ended webhook can find this session (worker/webhooks.ts).
-        await registryStub(this.env).indexRoomSession(route.appId, result.roomId, this.ctx.id.toString());
+        // So Kaleyra's room-ended webhook can find this session (worker/webhooks.ts); a room that
+        // ended while this open was in flight ends the call as soon as it connects.
+        roomEnded = !(await registryStub(this.env).indexRoomSession(route.appId, result.roomId, this.ctx.id.toString()));
       }
       event = result.ok ? openedEvent(fx.requestId, result) : { type: "remote_failed", requestId: fx.requestId, error: result.error };
     } catch (err) {
@@ -375,6 +377,7 @@ export class UserSession extends DurableObject<Env> {
       event = { type: "remote_failed", requestId: fx.requestId, error: "unavailable" };
     }
     await this.dispatch(event);
+    if (roomEnded) await this.dispatch({ type: "call_ended" });
   }
 
   /** Asks the app's server-side token source; its answer comes back as the SERVER_SOURCE client's. */

@@ -40,25 +40,31 @@ webhooks.post(
 
     const payload = parsePayload(raw, appId);
     if (!payload.ok) return errorResponse(kaleyraError("bad_request", payload.field));
-    switch (payload.event) {
-      case "on_user_deactivated": {
-        const name = await sessionObjectName(appId, { kind: "token", userId: payload.id });
-        await c.env.USER_SESSION.get(c.env.USER_SESSION.idFromName(name)).userDeactivated();
-        break;
-      }
-      case "on_room_ended":
-        for (const objectId of await registry.takeRoomSessions(appId, payload.id)) {
-          await c.env.USER_SESSION.get(c.env.USER_SESSION.idFromString(objectId)).callEnded();
+    try {
+      switch (payload.event) {
+        case "on_user_deactivated": {
+          const name = await sessionObjectName(appId, { kind: "token", userId: payload.id });
+          await c.env.USER_SESSION.get(c.env.USER_SESSION.idFromName(name)).userDeactivated(payload.at);
+          break;
         }
-        break;
-      default:
-        return c.json({ ok: true, ignored: payload.event });
+        case "on_room_ended":
+          for (const objectId of await registry.takeRoomSessions(appId, payload.id)) {
+            await c.env.USER_SESSION.get(c.env.USER_SESSION.idFromString(objectId)).callEnded();
+          }
+          break;
+        default:
+          return c.json({ ok: true, ignored: payload.event });
+      }
+    } catch (err) {
+      // Not applied: the sender's retry of this same delivery must not be refused as a replay.
+      await registry.forgetWebhook(appId, signature);
+      throw err;
     }
     return c.json({ ok: true, handled: payload.event });
   },
 );
 
-type Payload = { ok: true; event: string; id: string } | { ok: false; field: string };
+type Payload = { ok: true; event: string; id: string; at?: number } | { ok: false; field: string };
 
 function parsePayload(raw: string, appId: string): Payload {
   let body: unknown;
@@ -72,7 +78,12 @@ function parsePayload(raw: string, appId: string): Payload {
   if (typeof event !== "string" || event.length > 64) return { ok: false, field: "event" };
   if (app_id !== appId) return { ok: false, field: "app_id" };
   const d = (typeof data === "object" && data !== null ? data : {}) as Record<string, unknown>;
-  if (event === "on_user_deactivated") return isUserId(d.user_id) ? { ok: true, event, id: d.user_id } : { ok: false, field: "data.user_id" };
+  if (event === "on_user_deactivated") {
+    if (!isUserId(d.user_id)) return { ok: false, field: "data.user_id" };
+    // When Kaleyra deactivated the user: a retried delivery must not end a newer session.
+    const at = typeof d.deactivated_at === "string" ? Date.parse(d.deactivated_at) : NaN;
+    return Number.isFinite(at) ? { ok: true, event, id: d.user_id, at } : { ok: true, event, id: d.user_id };
+  }
   if (event === "on_room_ended") {
     return typeof d.room_id === "string" && ROOM_ID.test(d.room_id) ? { ok: true, event, id: d.room_id } : { ok: false, field: "data.room_id" };
   }

@@ -2,8 +2,7 @@
  * Fault matrix against the Kaleyra emulator (Worker -> UserSession -> production adapter ->
  * emulator): the remote refuses, hangs, answers 5xx, answers token_expired for ever, answers
  * slowly; a token of another user; webhooks duplicated or racing a session. docs/reliability.md
- * lists every row with its expected outcome. Rows marked it.fails show a known bug: they pass once
- * the bug is fixed (and must then become plain `it`).
+ * lists every row with its expected outcome.
  */
 import { runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
@@ -92,7 +91,7 @@ describe("the remote fails", () => {
     expect(connects(client)).toBe(1);
   });
 
-  it.fails("BUG: an open the session gave up on (its deadline passed while the remote hung) still opens a Kaleyra session that nobody closes, even after disconnect", async () => {
+  it("an open the session gave up on (its deadline passed while the remote hung) that succeeds later is closed: no Kaleyra session is left open after disconnect", async () => {
     const { app, stub, client } = await aliceSession();
     const token = await mintToken(app, "alice");
     await setFaults({ outage: "hang" });
@@ -268,7 +267,7 @@ describe("webhooks duplicated or out of order", () => {
     expect(await storageOf(await stubFor(app.appId, { kind: "token", userId: "carol" }))).toEqual({ alarmAt: undefined, keys: [] });
   });
 
-  it.fails("BUG: a retried deactivation that arrives after the user was reactivated and reconnected ends the new session", async () => {
+  it("a retried deactivation that arrives after the user was reactivated and reconnected leaves the new session connected", async () => {
     const { app, stub, client } = await aliceSession({}, true);
     client.send({ type: "connect", userId: "alice" });
     await answerWithMinted(client, app, "alice", 0);
@@ -285,7 +284,7 @@ describe("webhooks duplicated or out of order", () => {
     expect(await snapshot(stub)).toMatchObject({ status: "connected" });
   });
 
-  it.fails("BUG: a webhook whose handling failed cannot be retried with the same delivery (409 webhook_replayed): the deactivation is lost", async () => {
+  it("a webhook whose handling failed (5xx) is applied when the sender retries the same delivery", async () => {
     const { app, stub, client } = await aliceSession({}, true);
     client.send({ type: "connect", userId: "alice" });
     await answerWithMinted(client, app, "alice", 0);
@@ -309,7 +308,7 @@ describe("webhooks duplicated or out of order", () => {
     expect(await snapshot(stub)).toMatchObject({ status: "disconnected", error: "user_inactive" });
   });
 
-  it.fails("BUG: a room-ended webhook handled while the link session's open is in flight (before the session indexed its room) leaves the session connected to the ended call", async () => {
+  it("a room-ended webhook handled while the link session's open is in flight ends the session as soon as it connects (call_ended)", async () => {
     const app = await registerApp({}, true);
     await createUser(app, "bob");
     const room = await createRoom(app, ["bob"]);
