@@ -1,0 +1,258 @@
+/**
+ * Talking to the local stack: the admin API, the Kaleyra emulator (control API, users), HS256
+ * tokens and attach tickets signed here (the emulator app's signing secret is chosen by the bench,
+ * so token expiry is exact and minting costs no request), and a raw-protocol client.
+ *
+ * The client speaks docs/protocol.md directly (not client/index.ts), so every frame is timed where
+ * it arrives. It copes with the attach gate when the server has one (an `auth_required` first
+ * frame): it proves itself with a tenant-signed ticket when the app allows it, else with a token.
+ */
+import { createHmac, randomBytes } from "node:crypto";
+import { nowMs, sleep, waitUntil } from "./proc.mjs";
+
+const b64u = (buf) => Buffer.from(buf).toString("base64url");
+
+export function signHs256(claims, secret) {
+  const input = `${b64u(JSON.stringify({ alg: "HS256", typ: "JWT" }))}.${b64u(JSON.stringify(claims))}`;
+  return `${input}.${b64u(createHmac("sha256", secret).update(input).digest())}`;
+}
+
+export const EMULATOR_ISSUER = "https://emulator.bandyer.local";
+
+/** A Kaleyra-shaped access token for `user`, expiring at `expSec` (unix seconds). */
+export function accessToken(app, user, expSec) {
+  const iat = Math.min(Math.floor(Date.now() / 1000), expSec - 1);
+  return signHs256({ user, companyId: app.companyId, iat, exp: expSec, iss: EMULATOR_ISSUER, sub: `${user}#${app.companyId}` }, app.signingSecret);
+}
+
+export function attachTicket(app, userId, expSec) {
+  return signHs256({ appId: app.appId, userId, exp: expSec }, app.ticketSecret);
+}
+
+async function call(stack, method, path, body, headers = {}) {
+  const res = await fetch(`${stack.base}${path}`, {
+    method,
+    headers: { "content-type": "application/json", ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(20_000),
+  });
+  const text = await res.text();
+  let json;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = text;
+  }
+  return { status: res.status, json };
+}
+
+export async function setFaults(stack, faults) {
+  // Once more on a network error: the request is idempotent (PUT replaces the faults).
+  const r = await call(stack, "PUT", "/emulator/control/faults", faults).catch(() => call(stack, "PUT", "/emulator/control/faults", faults));
+  if (r.status !== 200) throw new Error(`PUT faults: ${r.status} ${JSON.stringify(r.json)}`);
+}
+
+/**
+ * Registers an app on both sides: in the emulator (with a signing secret the bench knows) and in
+ * the orchestrator's registry (admin API) with `retryPolicy`. Also asks for ticket attach when the
+ * registry knows that setting; falls back to the plain registration when it does not.
+ */
+export async function registerApp(stack, adminToken, appId, retryPolicy) {
+  const signingSecret = randomBytes(32).toString("hex");
+  const apiKey = `ak_test_${appId.slice(7).replace(/[^A-Za-z0-9_-]/g, "")}_key`;
+  const emu = await call(stack, "POST", "/emulator/control/apps", { appId, apiKey, signingSecret });
+  if (emu.status !== 201) throw new Error(`emulator app ${appId}: ${emu.status} ${JSON.stringify(emu.json)}`);
+  const ticketSecret = randomBytes(24).toString("hex");
+  const auth = { Authorization: `Bearer ${adminToken}` };
+  const base = { environment: "sandbox", region: "eu" };
+  if (retryPolicy) base.retryPolicy = retryPolicy;
+  let reg = await call(stack, "PUT", `/v1/apps/${appId}`, { ...base, attachModes: ["ticket", "token", "resume"], attachTicketSecret: ticketSecret, maxSessions: 1_000_000 }, auth);
+  let tickets = true;
+  if (reg.status === 400) {
+    tickets = false;
+    reg = await call(stack, "PUT", `/v1/apps/${appId}`, base, auth);
+  }
+  if (reg.status !== 200 && reg.status !== 201) throw new Error(`PUT /v1/apps/${appId}: ${reg.status} ${JSON.stringify(reg.json)}`);
+  return { appId, apiKey, signingSecret, companyId: emu.json.companyId, ticketSecret: tickets ? ticketSecret : undefined, retryPolicy };
+}
+
+/** Creates users in the emulator app, `concurrency` requests at a time. */
+export async function createUsers(stack, app, userIds, concurrency = 16) {
+  let next = 0;
+  const worker = async () => {
+    while (next < userIds.length) {
+      const user_id = userIds[next++];
+      const r = await call(stack, "POST", "/emulator/v2/users", { user_id, role: "plus" }, { apikey: app.apiKey });
+      if (r.status !== 201 && r.status !== 409) throw new Error(`create user ${user_id}: ${r.status} ${JSON.stringify(r.json)}`);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+}
+
+/**
+ * One client socket of one user, speaking the wire protocol.
+ * Options:
+ *  - tokens(req): the token to answer a token_request with, or null to stay silent (never answer);
+ *  - connect: send `connect` after the first state (default true);
+ *  - onFrame(frame, t): every frame, with its arrival time (ms, wall clock).
+ */
+export class Client {
+  constructor(stack, app, userId, { tokens = () => null, connect = true, onFrame } = {}) {
+    this.stack = stack;
+    this.app = app;
+    this.userId = userId;
+    this.tokens = tokens;
+    this.wantConnect = connect;
+    this.onFrame = onFrame;
+    this.frames = [];
+    this.state = undefined;
+    this.tOpenStart = undefined;
+    this.tOpen = undefined;
+    this.tFirstFrame = undefined;
+    this.tFirstState = undefined;
+    this.gated = false;
+    this.closed = false;
+    this.error = undefined;
+  }
+
+  open() {
+    const url = `${this.stack.wsBase}/v1/apps/${this.app.appId}/socket?environment=sandbox&region=eu&userId=${encodeURIComponent(this.userId)}`;
+    this.tOpenStart = nowMs();
+    const ws = new WebSocket(url);
+    this.ws = ws;
+    this.ready = new Promise((resolve) => {
+      this.resolveReady = resolve;
+    });
+    ws.addEventListener("open", () => {
+      this.tOpen = nowMs();
+    });
+    ws.addEventListener("message", (ev) => this.onMessage(ev.data, nowMs()));
+    ws.addEventListener("close", (ev) => {
+      this.closed = true;
+      this.closeCode = ev.code;
+      this.resolveReady(false);
+    });
+    ws.addEventListener("error", () => {
+      this.error = this.error ?? "socket error";
+    });
+    return this.ready;
+  }
+
+  send(frame) {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(frame));
+  }
+
+  onMessage(data, t) {
+    let frame;
+    try {
+      frame = JSON.parse(data);
+    } catch {
+      return;
+    }
+    if (this.tFirstFrame === undefined) this.tFirstFrame = t;
+    this.onFrame?.(frame, t, this);
+    switch (frame.type) {
+      case "auth_required": {
+        this.gated = true;
+        if (this.app.ticketSecret && frame.modes.includes("ticket")) {
+          this.send({ type: "auth", ticket: attachTicket(this.app, this.userId, Math.floor(Date.now() / 1000) + 3600) });
+        } else if (frame.modes.includes("token")) {
+          // Token proof: connect, and answer the verification request with a token.
+          this.send({ type: "connect", userId: this.userId });
+          this.connectSent = true;
+        }
+        return;
+      }
+      case "state": {
+        this.state = frame.state;
+        if (this.tFirstState === undefined) {
+          this.tFirstState = t;
+          this.resolveReady(true);
+          if (this.wantConnect && !this.connectSent) {
+            this.send({ type: "connect", userId: this.userId });
+            this.connectSent = true;
+          }
+        }
+        return;
+      }
+      case "token_request": {
+        const token = this.tokens(frame, this);
+        if (token) this.send({ type: "token", requestId: frame.requestId, token });
+        return;
+      }
+      case "data_cleared":
+        this.cleared = true;
+        return;
+      case "error":
+        this.error = `${frame.code}: ${frame.message}`;
+        return;
+    }
+  }
+
+  close() {
+    try {
+      this.ws?.close();
+    } catch {
+      // Already closing.
+    }
+  }
+}
+
+/**
+ * Opens `count` clients with at most `concurrency` attaches in flight; resolves with the clients
+ * once every one has its first state frame (or failed). `make(i)` builds client i.
+ */
+export async function openMany(count, concurrency, make, { timeoutMs = 120_000, progress } = {}) {
+  const clients = [];
+  let next = 0;
+  let done = 0;
+  const deadline = Date.now() + timeoutMs;
+  const worker = async () => {
+    while (next < count && Date.now() < deadline) {
+      const c = make(next++);
+      clients.push(c);
+      let timer;
+      await Promise.race([c.open(), new Promise((r) => { timer = setTimeout(r, Math.max(0, deadline - Date.now())); })]);
+      clearTimeout(timer);
+      done += 1;
+      if (progress && done % progress.every === 0) progress.say(done);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return clients;
+}
+
+/** Closes every socket; waits (at most 3 s) for the close handshakes, then `settleMs`. */
+export async function closeAll(clients, settleMs = 500) {
+  for (const c of clients) c.close();
+  await waitUntil(() => clients.every((c) => c.closed || c.ws?.readyState === WebSocket.CLOSED), "sockets to close", 3_000, 50).catch(() => {});
+  await sleep(settleMs);
+}
+
+/**
+ * Ends the sessions of `clients` (one `disconnect` with clearSavedData per user, sent by the first
+ * open client of that user), waits for each user's `disconnected` state (bounded), then closes
+ * every socket: a benchmark leaves no session retrying behind it.
+ */
+export async function endSessions(clients, timeoutMs = 20_000) {
+  const byUser = new Map();
+  for (const c of clients) if (!c.closed && !byUser.has(c.userId)) byUser.set(c.userId, c);
+  for (const c of byUser.values()) c.send({ type: "disconnect", clearSavedData: true });
+  await waitUntil(
+    () => [...byUser.values()].every((c) => c.closed || c.cleared || c.state?.status === "disconnected"),
+    "sessions to end",
+    timeoutMs,
+    50,
+  ).catch(() => {});
+  await closeAll(clients);
+}
+
+/** A one-line picture of where clients stand, for error messages. */
+export function describeClients(clients) {
+  const by = {};
+  for (const c of clients) {
+    const k = `${c.state?.status ?? (c.gated ? "gated" : "no-state")}${c.closed ? `+closed(${c.closeCode})` : ""}${c.error ? `+error(${c.error.split(":")[0]})` : ""}`;
+    by[k] = (by[k] ?? 0) + 1;
+  }
+  return JSON.stringify(by);
+}

@@ -1,0 +1,303 @@
+/**
+ * Processes for the benchmarks: wrangler dev stacks in process groups of their own, always killed
+ * on exit, and /proc readings (RSS, open files).
+ * Invariants: every group started here is SIGKILLed when this Node process exits, whatever the
+ * reason (normal end, exception, SIGINT/SIGTERM/SIGHUP); every wait is bounded; traffic goes to
+ * 127.0.0.1 only.
+ */
+import { spawn } from "node:child_process";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+const liveGroups = new Set();
+const tempDirs = new Set();
+
+function killGroup(pgid) {
+  try {
+    process.kill(-pgid, "SIGKILL");
+  } catch {
+    // Already gone.
+  }
+}
+
+function cleanupAll() {
+  for (const pgid of liveGroups) killGroup(pgid);
+  liveGroups.clear();
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  tempDirs.clear();
+}
+
+process.on("exit", cleanupAll);
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.on(signal, () => {
+    console.error(`\n${signal}: stopping (killing the wrangler process groups)`);
+    process.exit(130);
+  });
+}
+process.on("uncaughtException", (err) => {
+  console.error(err);
+  process.exit(1);
+});
+process.on("unhandledRejection", (err) => {
+  console.error(err);
+  process.exit(1);
+});
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Wall-clock milliseconds with sub-millisecond resolution, on the same clock as Date.now(). */
+let clockOffset = Date.now() - (performance.timeOrigin + performance.now());
+export function recalibrateClock() {
+  // Take the smallest of a few readings' differences: Date.now() has 1 ms steps.
+  let best = -Infinity;
+  for (let i = 0; i < 50; i++) best = Math.max(best, Date.now() - (performance.timeOrigin + performance.now()));
+  clockOffset = best;
+}
+export const nowMs = () => performance.timeOrigin + performance.now() + clockOffset;
+
+/** Polls `check` until it returns a truthy value; throws after `timeoutMs`. */
+export async function waitUntil(check, what, timeoutMs, everyMs = 25) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function procStat(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+}
+
+/** Live processes of a group, with their command lines. */
+export function groupProcesses(pgid) {
+  const out = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const rest = procStat(entry);
+      if (Number(rest[2]) !== pgid || rest[0] === "Z") continue;
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").filter(Boolean);
+      out.push({ pid: Number(entry), cmdline });
+    } catch {
+      // Gone while we looked.
+    }
+  }
+  return out;
+}
+
+/** VmRSS in kB, or undefined when the process is gone. */
+export function rssKb(pid) {
+  try {
+    const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function openFiles(pid) {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return undefined;
+  }
+}
+
+export function openFilesLimit(pid = "self") {
+  try {
+    const m = /Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/.exec(readFileSync(`/proc/${pid}/limits`, "utf8"));
+    return m ? { soft: m[1], hard: m[2] } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU time (user+system) of a process in ms. */
+export function cpuMs(pid) {
+  try {
+    const rest = procStat(pid);
+    return ((Number(rest[11]) + Number(rest[12])) * 1000) / 100; // clock ticks are 100 Hz on Linux
+  } catch {
+    return undefined;
+  }
+}
+
+/** Other wrangler/workerd processes on the machine (not ours): a source of measurement noise. */
+export function foreignWorkerdCount() {
+  const ours = new Set();
+  for (const pgid of liveGroups) for (const p of groupProcesses(pgid)) ours.add(p.pid);
+  let n = 0;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || ours.has(Number(entry))) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, "utf8");
+      if (cmd.includes("workerd") && cmd.includes("serve")) n += 1;
+    } catch {
+      // Gone.
+    }
+  }
+  return n;
+}
+
+/**
+ * One `wrangler dev --local` in its own process group, with its own --persist-to directory (so a
+ * run never sees another run's data, nor the reliability scripts').
+ */
+export class Stack {
+  constructor({ name, config, vars = {}, log }) {
+    this.name = name;
+    this.config = config;
+    this.vars = vars;
+    this.say = log;
+    this.dir = mkdtempSync(join(tmpdir(), `kaleyra-bench-${name}-`));
+    tempDirs.add(this.dir);
+    this.logPath = join(this.dir, "wrangler.log");
+    this.pgid = undefined;
+    this.port = undefined;
+  }
+
+  get base() {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get wsBase() {
+    return `ws://127.0.0.1:${this.port}`;
+  }
+
+  async start(timeoutMs = 90_000) {
+    this.port = await freePort();
+    const inspector = await freePort();
+    this.inspectorPort = inspector;
+    const node = existsSync(join(ROOT, "node_modules/node/bin/node")) ? join(ROOT, "node_modules/node/bin/node") : process.execPath;
+    const args = [
+      join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "dev", "-c", this.config, "--local", "--ip", "127.0.0.1",
+      "--port", String(this.port), "--inspector-port", String(inspector), "--persist-to", join(this.dir, "state"),
+      "--show-interactive-dev-session=false", "--log-level", "warn",
+    ];
+    for (const [k, v] of Object.entries(this.vars)) args.push("--var", `${k}:${v}`);
+    const fd = openSync(this.logPath, "a");
+    const child = spawn(node, args, {
+      cwd: ROOT,
+      detached: true,
+      stdio: ["ignore", fd, fd],
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1", NO_COLOR: "1" },
+    });
+    closeSync(fd);
+    child.unref();
+    this.pgid = child.pid;
+    liveGroups.add(this.pgid);
+    const t0 = Date.now();
+    await waitUntil(async () => {
+      if (groupProcesses(this.pgid).length === 0) throw new Error(`${this.name}: wrangler exited during start; log:\n${this.logTail()}`);
+      try {
+        const res = await fetch(`${this.base}/healthz`, { signal: AbortSignal.timeout(1_000) });
+        return res.ok;
+      } catch {
+        return false;
+      }
+    }, `${this.name}: wrangler dev on port ${this.port}`, timeoutMs, 100);
+    // wrangler reloads once right after the first "ready"; let it settle, then check again.
+    await sleep(1_500);
+    await waitUntil(async () => {
+      try {
+        return (await fetch(`${this.base}/healthz`, { signal: AbortSignal.timeout(1_000) })).ok;
+      } catch {
+        return false;
+      }
+    }, `${this.name}: /healthz after settling`, 30_000, 100);
+    return Date.now() - t0;
+  }
+
+  /** The workerd process that runs the Worker and its Durable Objects (the one with an inspector). */
+  runtimePid() {
+    const procs = groupProcesses(this.pgid).filter((p) => p.cmdline[0]?.endsWith("/workerd"));
+    return procs.find((p) => p.cmdline.some((a) => a.startsWith("--inspector-addr")))?.pid;
+  }
+
+  /** wrangler's proxy workerd (serves the public port and forwards every socket to the runtime). */
+  proxyPid() {
+    const procs = groupProcesses(this.pgid).filter((p) => p.cmdline[0]?.endsWith("/workerd"));
+    return procs.find((p) => !p.cmdline.some((a) => a.startsWith("--inspector-addr")))?.pid;
+  }
+
+  /**
+   * The runtime workerd's own entry socket (wrangler's proxy forwards to it): the listening TCP
+   * port of the runtime process that answers /healthz. Lets a benchmark hold sockets in the
+   * runtime alone, without the proxy in between.
+   */
+  async runtimeEntry() {
+    const pid = this.runtimePid();
+    const inodes = new Set();
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const link = readlinkSync(`/proc/${pid}/fd/${fd}`);
+        if (link.startsWith("socket:[")) inodes.add(link.slice(8, -1));
+      } catch {
+        // Closed meanwhile.
+      }
+    }
+    const ports = [];
+    for (const line of readFileSync("/proc/net/tcp", "utf8").split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f[3] === "0A" && inodes.has(f[9])) ports.push(parseInt(f[1].split(":")[1], 16));
+    }
+    for (const port of ports) {
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(2_000) });
+        if (res.ok) return { port, base: `http://127.0.0.1:${port}`, wsBase: `ws://127.0.0.1:${port}` };
+      } catch {
+        // Not the entry.
+      }
+    }
+    return undefined;
+  }
+
+  workerdVersion() {
+    const pid = this.runtimePid();
+    if (!pid) return undefined;
+    try {
+      const bin = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0];
+      const pkg = join(dirname(bin), "..", "package.json");
+      return JSON.parse(readFileSync(pkg, "utf8")).version;
+    } catch {
+      return undefined;
+    }
+  }
+
+  logTail(lines = 40) {
+    try {
+      return readFileSync(this.logPath, "utf8").split("\n").slice(-lines).join("\n");
+    } catch {
+      return "(no log)";
+    }
+  }
+
+  async stop() {
+    if (this.pgid === undefined) return;
+    killGroup(this.pgid);
+    const pgid = this.pgid;
+    await waitUntil(() => groupProcesses(pgid).length === 0, `${this.name} to exit`, 10_000, 50).catch(() => {});
+    liveGroups.delete(pgid);
+    this.pgid = undefined;
+  }
+}

@@ -1,0 +1,54 @@
+/** The table `npm run bench` prints at the end: each figure beside its peer or baseline. */
+const fmt = (v, unit = "") => (v === undefined || v === null ? "n/a" : typeof v === "number" ? `${v}${unit}` : String(v));
+
+export function printTable(r) {
+  const rows = [];
+  const add = (metric, ours, peer, note = "") => rows.push([metric, ours, peer, note]);
+  const a = r.attach;
+  if (a) {
+    const d = a.detail;
+    add("attach p50 / p99 (open -> first state)", a.error ?? `${fmt(a.attach_p50_ms, " ms")} / ${fmt(a.attach_p99_ms, " ms")}`, `${fmt(a.peer_attach_p50_ms, " ms")} / ${fmt(a.peer_attach_p99_ms, " ms")} partyserver`, d ? `1 at a time, ${d.product.probe.heldSessions} sessions held${d.product.gated ? ", incl. ticket auth" : ""}` : "");
+  }
+  if (a?.detail) add("attach burst p99; attaches/s", `${fmt(a.attach_burst_p99_ms, " ms")}; ${fmt(a.attaches_per_second)}/s`, `${fmt(a.peer_attach_burst_p99_ms, " ms")}; ${fmt(a.peer_attaches_per_second)}/s`, `${a.detail.product.burst.sessions} sockets, ${a.detail.product.burst.concurrency} in flight`);
+  const c = r.capacity;
+  if (c) {
+    const d = c.detail;
+    add("capacity: sockets held", c.error ?? fmt(c.max_sockets), `${fmt(c.peer_max_sockets)} partyserver`, d ? `cap ${d.product.cap}${d.product.failure ? `; stopped: ${d.product.failure}` : ""}` : "");
+    add("RSS per socket (runtime workerd)", c.error ?? `${fmt(c.rss_per_socket_kb, " kB")} (${fmt(c.rss_per_socket_kb_idle, " kB")} idle)`, `${fmt(c.peer_rss_per_socket_kb, " kB")} (${fmt(c.peer_rss_per_socket_kb_idle, " kB")} idle)`, d ? `runtime fds/socket ${fmt(d.product.runtimeFdsPerSocket)} (peer ${fmt(d.peer.runtimeFdsPerSocket)})` : "");
+  }
+  const s = r.storm;
+  if (s) {
+    add("reconnect storm herd factor", s.error ?? fmt(s.herd_factor), `${fmt(s.herd_factor_unjittered)} unjittered; ${fmt(s.herd_factor_ideal)} ideal`, s.detail ? `${s.detail.jittered.sessions} sessions, ${s.detail.jittered.outageMs / 1000} s outage, 100 ms windows` : "");
+    add("storm herd factor, retries only (attempt >= 2)", s.error ?? fmt(s.herd_factor_retries), `${fmt(s.herd_factor_retries_unjittered)} unjittered; ${fmt(s.herd_factor_retries_ideal)} ideal`, "ideal: exact schedule, zero processing time");
+    add("storm: all back after failure", s.error ?? fmt(s.all_back_ms, " ms"), `${fmt(s.all_back_ms_unjittered, " ms")} unjittered`, `schedule bound ${fmt(s.schedule_bound_ms, " ms")} + processing`);
+  }
+  const f = r.refresh;
+  if (f) {
+    const t = f.token_requests_per_refresh ?? {};
+    add("token requests per refresh k=1/2/5/10", f.error ?? ["1", "2", "5", "10"].map((k) => fmt(t[k])).join(" / "), "1 / 2 / 5 / 10 SDK per tab", "time-scaled: 6 s tokens");
+  }
+  const p = r.schedule;
+  if (p) {
+    const d = p.detail;
+    add("schedule lateness p50 / p99", p.error ?? `${fmt(p.schedule_late_p50_ms, " ms")} / ${fmt(p.schedule_late_p99_ms, " ms")}`, `${fmt(p.baseline_alarm_late_p50_ms, " ms")} / ${fmt(p.baseline_alarm_late_p99_ms, " ms")} bare DO alarm`, d ? `${d.product.sessions} sessions, ${d.product.lateMs.n} attempts; time-scaled 1/5` : "");
+  }
+  const w = r.wakeups;
+  if (w) {
+    add("wake-ups per idle session-hour", w.error ?? fmt(w.wakeups_per_idle_hour), `${fmt(w.wakeups_per_idle_hour_computed)} computed (design)`, w.error ? "" : `idle objects hibernate: ${fmt(w.idle_objects_hibernate)}; ${w.how}`);
+  }
+  const z = r.size;
+  if (z) {
+    const peers = Object.entries(z.peer_client_gzip_bytes ?? {}).map(([k, v]) => `${k} ${v} B`).join(", ");
+    add("client min+gzip", z.error ?? fmt(z.client_gzip_bytes, " B"), peers || "n/a", "esbuild --bundle --minify, gzip -9");
+  }
+  const widths = [0, 1, 2, 3].map((i) => Math.max(...[["metric", "kaleyra-edge", "peer / baseline", "notes"], ...rows].map((row) => String(row[i]).length)));
+  const line = (row) => row.map((cell, i) => String(cell).padEnd(widths[i])).join(" | ");
+  console.log("");
+  console.log(line(["metric", "kaleyra-edge", "peer / baseline", "notes"]));
+  console.log(widths.map((w) => "-".repeat(w)).join("-|-"));
+  for (const row of rows) console.log(line(row));
+  const m = r.machine;
+  console.log(`\nmachine: ${m.cores} cores (${m.cpu}), ${m.memory_gib} GiB, node ${m.node}, workerd ${m.workerd ?? "n/a"}; mode ${r.run.mode}`);
+  const noisy = Object.entries(r.noise ?? {}).filter(([, n]) => n.foreignWorkerd > 0).map(([k]) => k);
+  if (noisy.length > 0) console.log(`note: other workerd processes were running during ${noisy.join(", ")}: those figures carry extra noise`);
+}

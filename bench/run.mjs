@@ -1,0 +1,161 @@
+/**
+ * `npm run bench` (quick, under 5 minutes on 2 cores) and `npm run bench -- --full` (the larger
+ * sizes). Starts the orchestrator's local stack (wrangler.local.toml: orchestrator + Kaleyra
+ * emulator) and the peer worker (bench/peer/) on free ports, each in a process group of its own
+ * that is killed on exit whatever happens, runs every benchmark beside its peer or baseline, prints
+ * a table and writes bench/results.json.
+ *
+ * Options: --full; --only=attach,capacity,storm,refresh,schedule,wakeups,size (a subset);
+ * --out=<path> (default bench/results.json).
+ */
+import { writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { randomBytes } from "node:crypto";
+import { runAttach } from "./metrics/attach.mjs";
+import { runCapacity } from "./metrics/capacity.mjs";
+import { runRefresh } from "./metrics/refresh.mjs";
+import { runSchedule } from "./metrics/schedule.mjs";
+import { runSize } from "./metrics/size.mjs";
+import { runStorm } from "./metrics/storm.mjs";
+import { runWakeups } from "./metrics/wakeups.mjs";
+import { foreignWorkerdCount, openFilesLimit, recalibrateClock, ROOT, Stack } from "./lib/proc.mjs";
+import { round } from "./lib/stats.mjs";
+
+if (typeof globalThis.WebSocket !== "function") {
+  console.error("bench needs Node 22 (global WebSocket): run it as `npm run bench`");
+  process.exit(2);
+}
+
+const args = process.argv.slice(2);
+const full = args.includes("--full");
+const only = args.find((a) => a.startsWith("--only="))?.slice(7).split(",");
+const out = args.find((a) => a.startsWith("--out="))?.slice(6) ?? join(ROOT, "bench", "results.json");
+// Schedule first: its tail is sensitive to the runtime evicting the objects other stages left idle.
+const STAGES = ["size", "schedule", "attach", "refresh", "storm", "wakeups", "capacity"];
+const stages = only ?? STAGES;
+for (const s of stages) if (!STAGES.includes(s)) throw new Error(`unknown stage ${s} (have ${STAGES.join(", ")})`);
+
+const SIZES = {
+  quick: {
+    attachSessions: 300,
+    attachProbes: 100,
+    attachConcurrency: 32,
+    capacityCap: 2_000,
+    capacityStep: 500,
+    stormSessions: 200,
+    refreshUsersPerK: 3,
+    refreshCycles: 3,
+    scheduleSessions: 300,
+    scheduleSeconds: 10,
+    wakeupSessions: 100,
+    wakeupTokenLifetimeS: 30,
+    wakeupSeconds: 48,
+  },
+  full: {
+    attachSessions: 1_000,
+    attachProbes: 200,
+    attachConcurrency: 32,
+    capacityCap: 10_000,
+    capacityStep: 500,
+    stormSessions: 1_000,
+    refreshUsersPerK: 5,
+    refreshCycles: 4,
+    scheduleSessions: 1_000,
+    scheduleSeconds: 20,
+    wakeupSessions: 500,
+    wakeupTokenLifetimeS: 40,
+    wakeupSeconds: 84,
+  },
+};
+const size = SIZES[full ? "full" : "quick"];
+
+const started = Date.now();
+const stamp = () => `${String(Math.round((Date.now() - started) / 1000)).padStart(4)} s`;
+const say = (line) => console.log(`[${stamp()}] ${line}`);
+
+const adminToken = `bench-${randomBytes(12).toString("hex")}`;
+const prod = new Stack({ name: "kaleyra-edge", config: "wrangler.local.toml", vars: { ADMIN_TOKEN: adminToken, ATTACH_LIMIT_PER_MINUTE: "1000000000" }, log: say });
+const peer = new Stack({ name: "peer", config: "bench/peer/wrangler.toml", log: say });
+
+const results = {
+  run: { mode: full ? "full" : "quick", startedAt: new Date(started).toISOString(), stages, sizes: size },
+  machine: {
+    cores: cpus().length,
+    cpu: cpus()[0]?.model,
+    memory_gib: round(totalmem() / 2 ** 30, 1),
+    node: process.version,
+    workerd: undefined,
+    fd_limit: openFilesLimit(),
+  },
+  noise: {},
+};
+
+const needsStacks = stages.some((s) => s !== "size");
+const lag = monitorEventLoopDelay({ resolution: 10 });
+lag.enable();
+
+async function stage(name, fn) {
+  if (!stages.includes(name)) return;
+  const t0 = Date.now();
+  const foreign = foreignWorkerdCount();
+  say(`== ${name}${foreign > 0 ? ` (note: ${foreign} other workerd processes are running on this machine: measurement noise)` : ""}`);
+  lag.reset();
+  recalibrateClock();
+  try {
+    results[name] = await fn();
+  } catch (err) {
+    say(`${name} FAILED: ${err.stack ?? err}`);
+    if (prod.pgid !== undefined) say(`kaleyra-edge wrangler log (tail):\n${prod.logTail(30)}`);
+    results[name] = { error: String(err.message ?? err) };
+  }
+  results.noise[name] = { seconds: round((Date.now() - t0) / 1000, 1), foreignWorkerd: Math.max(foreign, foreignWorkerdCount()), benchEventLoopDelayP99Ms: round(lag.percentile(99) / 1e6, 1) };
+}
+
+try {
+  if (needsStacks) {
+    say(`starting the orchestrator stack (wrangler.local.toml) and the peer worker (bench/peer/) on free ports`);
+    const [a, b] = await Promise.all([prod.start(), peer.start()]);
+    say(`kaleyra-edge on ${prod.base} (${a} ms), peer on ${peer.base} (${b} ms)`);
+    results.machine.workerd = prod.workerdVersion();
+  }
+  const ctx = { prod, peer, size, say, adminToken, full };
+  await stage("size", () => runSize(ctx));
+  await stage("schedule", () => runSchedule(ctx));
+  await stage("attach", () => runAttach(ctx));
+  await stage("refresh", () => runRefresh(ctx));
+  await stage("storm", () => runStorm(ctx));
+  await stage("wakeups", () => runWakeups(ctx));
+  await stage("capacity", () => runCapacity(ctx));
+} finally {
+  await Promise.all([prod.stop(), peer.stop()]);
+}
+
+// The flat keys the brief asks for, beside the detail.
+const pick = (stageName, key) => results[stageName]?.[key];
+results.summary = {
+  attach_p50_ms: pick("attach", "attach_p50_ms"),
+  attach_p99_ms: pick("attach", "attach_p99_ms"),
+  peer_attach_p50_ms: pick("attach", "peer_attach_p50_ms"),
+  peer_attach_p99_ms: pick("attach", "peer_attach_p99_ms"),
+  max_sockets: pick("capacity", "max_sockets"),
+  rss_per_socket_kb: pick("capacity", "rss_per_socket_kb"),
+  herd_factor: pick("storm", "herd_factor"),
+  herd_factor_unjittered: pick("storm", "herd_factor_unjittered"),
+  herd_factor_ideal: pick("storm", "herd_factor_ideal"),
+  token_requests_per_refresh: pick("refresh", "token_requests_per_refresh"),
+  schedule_late_p50_ms: pick("schedule", "schedule_late_p50_ms"),
+  schedule_late_p99_ms: pick("schedule", "schedule_late_p99_ms"),
+  wakeups_per_idle_hour: pick("wakeups", "wakeups_per_idle_hour"),
+  client_gzip_bytes: pick("size", "client_gzip_bytes"),
+  peer_client_gzip_bytes: pick("size", "peer_client_gzip_bytes"),
+};
+Object.assign(results, results.summary);
+results.run.seconds = round((Date.now() - started) / 1000, 1);
+writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+
+const { printTable } = await import("./lib/table.mjs");
+printTable(results);
+say(`wrote ${out} (${results.run.seconds} s)`);
+process.exit(0); // every stack is stopped; do not wait for sockets still closing
