@@ -61,6 +61,17 @@ async function ramp(label, stack, make, { cap, step, concurrency, say }) {
     say(`capacity: ${label}: after the idle wait: ${idle.sockets} sockets, runtime RSS ${round((idle.runtimeKb ?? 0) / 1024, 1)} MiB, fds runtime ${idle.runtimeFds}`);
   }
   await closeAll(clients, 1_000);
+  // Least-squares slope of runtime RSS over the steps: kB per added socket, whatever the baseline
+  // (a runtime that already served other stages starts with a larger heap).
+  const pts = steps.filter((r) => r.runtimeKb !== undefined);
+  let slope;
+  if (pts.length >= 2) {
+    const mx = pts.reduce((a, r) => a + r.sockets, 0) / pts.length;
+    const my = pts.reduce((a, r) => a + r.runtimeKb, 0) / pts.length;
+    const sxy = pts.reduce((a, r) => a + (r.sockets - mx) * (r.runtimeKb - my), 0);
+    const sxx = pts.reduce((a, r) => a + (r.sockets - mx) ** 2, 0);
+    slope = sxx > 0 ? round(sxy / sxx, 1) : undefined;
+  }
   const perSocket = (kb, b) => (held > 0 && kb !== undefined && b !== undefined ? round((kb - b) / held, 1) : undefined);
   return {
     cap,
@@ -71,7 +82,8 @@ async function ramp(label, stack, make, { cap, step, concurrency, say }) {
     steps,
     idleAfterMs: HIBERNATE_WAIT_MS,
     idle,
-    runtimeKbPerSocket: perSocket(last?.runtimeKb, base.runtimeKb),
+    runtimeKbPerSocket: slope,
+    runtimeKbPerSocketFromBaseline: perSocket(last?.runtimeKb, base.runtimeKb),
     runtimeKbPerSocketIdle: idle ? perSocket(idle.runtimeKb, base.runtimeKb) : undefined,
     runtimeFdsPerSocket: held > 0 && last?.runtimeFds !== undefined ? round((last.runtimeFds - base.runtimeFds) / held, 2) : undefined,
     fdLimit: { runtime: openFilesLimit(runtime), proxy: openFilesLimit(proxy), node: openFilesLimit() },
