@@ -12,7 +12,6 @@ import {
 } from "./protocol";
 import { LINK } from "./testing";
 
-const parse = (frame: unknown) => parseClientFrame(JSON.stringify(frame));
 
 function accepted(raw: string | ArrayBuffer, expected: ClientFrame): void {
   expect(parseClientFrame(raw)).toEqual({ ok: true, value: expected });

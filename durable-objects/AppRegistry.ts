@@ -16,10 +16,8 @@ import {
   type AppSettings,
   type Environment,
   type Region,
-  type ServerTokenSettings,
 } from "../core/app";
 import { kaleyraError } from "../core/errors";
-import type { RetryPolicy } from "../core/policy";
 import { fail, ok, type Result } from "../core/result";
 import type { Env } from "../worker/env";
 

@@ -127,6 +127,17 @@ export function snapshot(stub: SessionStub): Promise<SessionState> {
   return runInDurableObject(stub, (o: UserSession) => o.snapshot());
 }
 
+/** Polls the object's state until `predicate` holds; fails after `timeoutMs`. */
+export async function waitForSnapshot(stub: SessionStub, predicate: (s: SessionState) => boolean, what = "state", timeoutMs = 3_000): Promise<SessionState> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await snapshot(stub);
+    if (predicate(s)) return s;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}; state: ${JSON.stringify(s)}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 /** Moves the object's clock forward (TEST_CLOCK=1 in vitest.config.ts). */
 export function advance(stub: SessionStub, ms: number): Promise<void> {
   return runInDurableObject(stub, (o: UserSession) => o.clock.advance(ms));

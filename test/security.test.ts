@@ -2,7 +2,7 @@
  * Who may reach a session, and the limits that close only the offending socket (issue: multi-
  * tenant security). Sessions are reached directly as the Worker routes them (test/harness.ts).
  */
-import { env, runDurableObjectAlarm, SELF } from "cloudflare:test";
+import { env, SELF } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { fakeRemoteControls, fakeToken } from "../remote/fake";
 import { app as worker } from "../worker/app";
@@ -309,4 +309,3 @@ describe("the Worker's own checks", () => {
   });
 });
 
-void runDurableObjectAlarm;

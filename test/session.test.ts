@@ -5,7 +5,7 @@
 import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { fakeRemoteControls, fakeToken } from "../remote/fake";
-import { advance, attach, sessionNow, sessionStub, snapshot, storageOf } from "./harness";
+import { advance, attach, sessionNow, sessionStub, snapshot, storageOf, waitForSnapshot } from "./harness";
 
 const alice = { kind: "token", userId: "alice" } as const;
 const HOUR = 3_600_000;
@@ -351,14 +351,4 @@ async function connectAlice(stub: Awaited<ReturnType<typeof sessionStub>>, clien
   client.send({ type: "token", requestId: request.requestId, token: fakeToken("alice", expiresAt) });
   await client.waitForStatus("connected");
   return expiresAt;
-}
-
-async function waitForSnapshot(stub: Awaited<ReturnType<typeof sessionStub>>, predicate: (s: Awaited<ReturnType<typeof snapshot>>) => boolean) {
-  const until = Date.now() + 2_000;
-  for (;;) {
-    const s = await snapshot(stub);
-    if (predicate(s)) return s;
-    if (Date.now() > until) throw new Error(`snapshot never matched: ${JSON.stringify(s)}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
 }

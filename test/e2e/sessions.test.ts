@@ -6,7 +6,7 @@ import { runDurableObjectAlarm, SELF } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { call, createRoom, createUser, decodeAndVerifyHs256, setFaults } from "../../remote/emulator/testing";
 import { signWebhook } from "../../remote/signature";
-import { advance, sessionNow, snapshot, storageOf } from "../harness";
+import { advance, sessionNow, snapshot, storageOf, waitForSnapshot } from "../harness";
 import { answerWithMinted, attachVia, mintToken, registerApp, stubFor } from "./stack";
 
 const alice = { kind: "token", userId: "alice" } as const;
@@ -191,13 +191,3 @@ describe("Kaleyra webhooks", () => {
     expect(await snapshot(stub)).toMatchObject({ status: "disconnected", error: "user_inactive" });
   });
 });
-
-async function waitForSnapshot(stub: Awaited<ReturnType<typeof stubFor>>, predicate: (s: Awaited<ReturnType<typeof snapshot>>) => boolean) {
-  const until = Date.now() + 3_000;
-  for (;;) {
-    const s = await snapshot(stub);
-    if (predicate(s)) return s;
-    if (Date.now() > until) throw new Error(`snapshot never matched: ${JSON.stringify(s)}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

@@ -17,7 +17,7 @@ import { connects, fingerprint, fireAt, redeliverAlarm, settle, tokenRequests, w
 const alice = { kind: "token", userId: "alice" } as const;
 const link = { kind: "access_link", accessLink: "https://sandbox.bandyer.com/eu/direct-rest-call-handler/callFault1" } as const;
 const HOUR = 3_600_000;
-const { tokenAttemptTimeoutMs: TIMEOUT, jitterMaxMs: JITTER } = DEFAULT_RETRY_POLICY;
+const { jitterMaxMs: JITTER } = DEFAULT_RETRY_POLICY;
 
 afterEach(() => fakeRemoteControls.reset());
 

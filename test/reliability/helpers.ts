@@ -4,20 +4,11 @@
  */
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import type { ServerFrame } from "../../core/protocol";
-import type { SessionState, SessionView } from "../../core/session";
+import type { SessionView } from "../../core/session";
 import type { UserSession } from "../../durable-objects/UserSession";
 import { advance, sessionNow, snapshot, storageOf, type SessionStub, type TestClient } from "../harness";
 
-/** Polls the object's state until `predicate` holds; fails after `timeoutMs`. */
-export async function waitForSnapshot(stub: SessionStub, predicate: (s: SessionState) => boolean, what = "state", timeoutMs = 3_000): Promise<SessionState> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const s = await snapshot(stub);
-    if (predicate(s)) return s;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}; state: ${JSON.stringify(s)}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+export { waitForSnapshot } from "../harness";
 
 /** Moves the session clock to `at` (never backwards) and fires the alarm; the alarm must be armed. */
 export async function fireAt(stub: SessionStub, at: number): Promise<void> {
