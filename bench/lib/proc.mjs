@@ -7,10 +7,12 @@
  */
 import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort, groupProcesses, procStat, rssKb, sleep, waitUntil } from "../../scripts/lib/proc.mjs";
+
+export { freePort, groupProcesses, rssKb, sleep, waitUntil };
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -48,8 +50,6 @@ process.on("unhandledRejection", (err) => {
   process.exit(1);
 });
 
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
 /** Wall-clock milliseconds with sub-millisecond resolution, on the same clock as Date.now(). */
 let clockOffset = Date.now() - (performance.timeOrigin + performance.now());
 export function recalibrateClock() {
@@ -60,60 +60,6 @@ export function recalibrateClock() {
 }
 export const nowMs = () => performance.timeOrigin + performance.now() + clockOffset;
 
-/** Polls `check` until it returns a truthy value; throws after `timeoutMs`. */
-export async function waitUntil(check, what, timeoutMs, everyMs = 25) {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
-
-export async function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function procStat(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-}
-
-/** Live processes of a group, with their command lines. */
-export function groupProcesses(pgid) {
-  const out = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const rest = procStat(entry);
-      if (Number(rest[2]) !== pgid || rest[0] === "Z") continue;
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").filter(Boolean);
-      out.push({ pid: Number(entry), cmdline });
-    } catch {
-      // Gone while we looked.
-    }
-  }
-  return out;
-}
-
-/** VmRSS in kB, or undefined when the process is gone. */
-export function rssKb(pid) {
-  try {
-    const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 export function openFiles(pid) {
   try {

@@ -11,10 +11,12 @@
 import { spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { cpSync, existsSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, symlinkSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort, freePorts, groupProcesses, rssKb, sleep, waitUntil } from "../lib/proc.mjs";
+
+export { freePort, freePorts, groupProcesses, sleep, waitUntil };
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -62,69 +64,11 @@ export function groupAlive(pgid) {
   return false;
 }
 
-/** Pids of the processes in a group, with their command line. */
-export function groupProcesses(pgid) {
-  const out = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(rest[2]) !== pgid || rest[0] === "Z") continue;
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").filter(Boolean);
-      out.push({ pid: Number(entry), cmdline });
-    } catch {
-      // Gone.
-    }
-  }
-  return out;
-}
 
 /** VmRSS of a process in bytes, or undefined when it is gone. */
 export function rssBytes(pid) {
-  try {
-    const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Number(m[1]) * 1024 : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** `count` distinct free ports on 127.0.0.1 (held together while chosen, so they differ). */
-export async function freePorts(count) {
-  const servers = [];
-  try {
-    for (let i = 0; i < count; i++) {
-      servers.push(
-        await new Promise((resolve, reject) => {
-          const server = createServer();
-          server.unref();
-          server.on("error", reject);
-          server.listen(0, "127.0.0.1", () => resolve(server));
-        }),
-      );
-    }
-    return servers.map((server) => server.address().port);
-  } finally {
-    await Promise.all(servers.map((server) => new Promise((r) => server.close(r))));
-  }
-}
-
-export async function freePort() {
-  return (await freePorts(1))[0];
-}
-
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` until it returns a truthy value; throws after `timeoutMs`. */
-export async function waitUntil(check, what, timeoutMs, everyMs = 20) {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
+  const kb = rssKb(pid);
+  return kb === undefined ? undefined : kb * 1024;
 }
 
 // ---------------------------------------------------------------------------------------------
