@@ -19,7 +19,9 @@ export type KaleyraErrorCode =
   | "connection_refused"
   /** From the Android bridge: the app gave no token in time, or refused. */
   | "token_timeout"
-  | "token_refused";
+  | "token_refused"
+  /** The runtime has no WebSocket (Node before 22, say) and none was passed in the options. */
+  | "websocket_unavailable";
 
 const MESSAGES: Partial<Record<KaleyraErrorCode, string>> = {
   not_configured: "Call configure() before connect().",
@@ -34,6 +36,7 @@ const MESSAGES: Partial<Record<KaleyraErrorCode, string>> = {
   disconnected: "Disconnected before connecting; call connect() again.",
   disconnect_unconfirmed: "The disconnect was not confirmed; call disconnect() again when online.",
   connection_refused: "The server refused the connection; check the URL and configuration.",
+  websocket_unavailable: "No WebSocket in this runtime: use Node 22 or later, or pass options.WebSocket.",
 };
 
 export class KaleyraError extends Error {

@@ -82,6 +82,19 @@ describe("configure", () => {
     expect(() => new KaleyraVideo({ server: "localhost:8787", WebSocket })).toThrow(TypeError);
     expect(() => new KaleyraVideo({ server: "http://", WebSocket })).toThrow(TypeError);
   });
+
+  it("says in one sentence, with a stable code, that the runtime has no WebSocket", () => {
+    vi.stubGlobal("WebSocket", undefined);
+    try {
+      expect(() => new KaleyraVideo({ server: "http://localhost:8787", storage: null })).toThrow(
+        expect.objectContaining({ name: "KaleyraError", code: "websocket_unavailable", message: expect.stringMatching(/^No WebSocket in this runtime: .*options\.WebSocket\.$/) }),
+      );
+    } finally {
+      vi.unstubAllGlobals();
+    }
+    // Passing one works on such a runtime.
+    expect(new KaleyraVideo({ server: "http://localhost:8787", storage: null, WebSocket: fakeSockets().WebSocket }).isConfigured).toBe(false);
+  });
 });
 
 describe("state", () => {

@@ -1,9 +1,10 @@
 /**
- * KaleyraVideo: the SDK's facade over one socket to the user's session object (docs/client.md).
+ * KaleyraVideo: the SDK's facade over one socket to the user's session object (docs/client.md):
+ * configuration, connect, disconnect, reset, saved data, token answers. The socket itself (opening,
+ * keep-alive, reopen, backoff) is transport.ts.
  * Invariants:
  * - The session lives on the server. The client sends only what the user asked for (connect or
  *   disconnect, the "intent") and renders the state frames it is sent.
- * - At most one socket; a socket the client closed or replaced never reaches a handler again.
  * - The intent is sent after a socket's attach state, not on open: a session that ended while the
  *   client was away (user inactive, another tab's disconnect) must not be started again by a
  *   reopen, and only the attach state tells. Every later state on that socket answers the intent.
@@ -15,85 +16,16 @@ import { isAccessLink, isUserId, type ClientFrame, type ServerFrame } from "../c
 import type { SessionView } from "../core/session";
 import { KaleyraError } from "./errors";
 import { ObservableValue, type Observable } from "./observable";
-import {
-  hostOnlineStatus,
-  hostStorage,
-  hostTimers,
-  hostWebSocket,
-  type OnlineStatus,
-  type StorageLike,
-  type Timers,
-  type WebSocketConstructor,
-  type WebSocketLike,
-} from "./platform";
+import { hostOnlineStatus, hostStorage, hostTimers, hostWebSocket, type StorageLike, type Timers } from "./platform";
 import { CONFIGURATION_KEY, readSaved, SESSION_KEY, writeSaved, type SavedSession } from "./saved-data";
+import { ReconnectingSocket } from "./transport";
+import type { ClientState, Configuration, ConnectedUser, KaleyraVideoOptions, TokenProvider } from "./types";
 
-export const Environment = { Production: "production", Sandbox: "sandbox" } as const;
-export type Environment = (typeof Environment)[keyof typeof Environment];
-export const Region = { Europe: "eu", India: "in", US: "us" } as const;
-export type Region = (typeof Region)[keyof typeof Region];
+export { PING_EVERY_MS, reopenDelay, type Transport } from "./transport";
+export * from "./types";
 
-export interface Configuration {
-  appId: string;
-  environment: Environment;
-  region: Region;
-}
-
-export interface ConnectedUser {
-  readonly userId: string;
-}
-
-export interface TokenRequest {
-  userId: string;
-  /** The current token's expiry (ms since the epoch) when the session refreshes it. */
-  expiresAt?: number;
-}
-
-/** Answers a token for the user; a rejection (or a non-string) tells the session this attempt failed. */
-export type TokenProvider = (request: TokenRequest) => Promise<string> | string;
-
-/** idle: no socket wanted. waiting: reopening after a backoff. offline: waiting for the network. */
-export type Transport = "idle" | "opening" | "open" | "waiting" | "offline";
-
-/** The server's view of the session, plus what only this client knows. */
-export interface ClientState extends SessionView {
-  transport: Transport;
-  /** When the next socket opens, while waiting. */
-  nextOpenAt?: number;
-  /** Why the client stopped: a refusal, or the error that ended the session. */
-  failure?: KaleyraError;
-}
-
-export interface KaleyraVideoOptions {
-  /** The kaleyra-edge server, e.g. "https://edge.example.com" (ws:// and wss:// work too). */
-  server: string;
-  WebSocket?: WebSocketConstructor;
-  /** Where configuration and the connected userId persist; localStorage by default; null: nowhere. */
-  storage?: StorageLike | null;
-  random?: () => number;
-  now?: () => number;
-  timers?: Timers;
-  online?: OnlineStatus;
-  /** start() asks for a configuration when none is saved. */
-  onRequestConfigure?: () => Configuration | undefined;
-  /** start() asks the app to connect again when saved data says a session was connected. */
-  onRequestConnect?: (saved: SavedSession) => Promise<void> | void;
-  /** Error frames that reject no promise (for instance token_request_stale). */
-  onError?: (error: KaleyraError) => void;
-}
-
-const OPEN = 1;
-/** Socket reopen backoff: full jitter over 0.5 s doubling up to 30 s. */
-const REOPEN_BASE_MS = 500;
-const REOPEN_CAP_MS = 30_000;
 /** disconnect() waits this long for the server to take the disconnect. */
 export const DISCONNECT_WAIT_MS = 20_000;
-/** Keep-alive: a "ping" every period; no "pong" by the next one means the socket is dead. */
-export const PING_EVERY_MS = 25_000;
-
-export function reopenDelay(attempt: number, random: () => number): number {
-  return random() * Math.min(REOPEN_CAP_MS, REOPEN_BASE_MS * 2 ** attempt);
-}
 
 const IDLE: ClientState = { status: "disconnected", tokenAttempt: 0, reconnectAttempt: 0, refreshing: false, transport: "idle" };
 const DISCONNECTED: ClientState = { ...IDLE, reason: "requested" };
@@ -122,81 +54,81 @@ function endError(s: SessionView): KaleyraError {
 }
 
 export class KaleyraVideo {
-  private readonly view = new ObservableValue<ClientState>(IDLE);
-  private readonly server: string;
-  private readonly WebSocket: WebSocketConstructor;
-  private readonly storage: StorageLike | undefined;
-  private readonly timers: Timers;
-  private readonly online: OnlineStatus;
-  private readonly random: () => number;
-  private readonly now: () => number;
-  private config?: Configuration;
-  private target?: Target;
-  private intent?: "connect" | "disconnect";
-  private clearSavedData = false;
-  private ws?: WebSocketLike;
+  readonly #view = new ObservableValue<ClientState>(IDLE);
+  readonly #server: string;
+  readonly #socket: ReconnectingSocket;
+  readonly #storage: StorageLike | undefined;
+  readonly #timers: Timers;
+  readonly #now: () => number;
+  #config?: Configuration;
+  #target?: Target;
+  #intent?: "connect" | "disconnect";
+  #clearSavedData = false;
   /** The socket's attach state arrived: later frames answer what this client sent. */
-  private attached = false;
+  #attached = false;
   /** The server showed this session running since connect(): an ended attach state means it ended. */
-  private sawActive = false;
-  private reopenAttempt = 0;
-  private reopenTimer?: unknown;
-  private stopWatchingOnline?: () => void;
-  private heartbeat?: unknown;
-  private awaitingPong = false;
-  /** While a socket is open: an `online` event means the network changed under it. */
-  private stopWatchingNetwork?: () => void;
-  private connecting?: Deferred<ConnectedUser>;
-  private disconnecting?: Deferred<void>;
-  private disconnectTimer?: unknown;
+  #sawActive = false;
+  #connecting?: Deferred<ConnectedUser>;
+  #disconnecting?: Deferred<void>;
+  #disconnectTimer?: unknown;
   /** Token answers by request id; null while the provider works. */
-  private readonly tokens = new Map<string, ClientFrame | null>();
-  private user?: ConnectedUser;
+  readonly #tokens = new Map<string, ClientFrame | null>();
+  #user?: ConnectedUser;
   /** The proof this socket is giving the server, until its first state arrives. */
-  private proving?: "resume" | "token";
-  private authModes: readonly string[] = [];
+  #proving?: "resume" | "token";
+  #authModes: readonly string[] = [];
 
-  constructor(private readonly options: KaleyraVideoOptions) {
+  readonly #options: KaleyraVideoOptions;
+
+  constructor(options: KaleyraVideoOptions) {
+    this.#options = options;
     const server = options.server.replace(/\/+$/, "");
     if (!/^(http|ws)s?:\/\/./.test(server)) throw new TypeError("server must be an http(s) or ws(s) URL");
-    this.server = server.replace(/^http/, "ws");
+    this.#server = server.replace(/^http/, "ws");
     const WebSocket = options.WebSocket ?? hostWebSocket();
-    if (!WebSocket) throw new TypeError("No WebSocket in this environment: pass options.WebSocket");
-    this.WebSocket = WebSocket;
-    this.storage = options.storage === undefined ? hostStorage() : options.storage ?? undefined;
-    this.timers = options.timers ?? hostTimers;
-    this.online = options.online ?? hostOnlineStatus;
-    this.random = options.random ?? Math.random;
-    this.now = options.now ?? Date.now;
-    this.configure(readSaved(this.storage, CONFIGURATION_KEY) as Configuration);
+    // Node 20 and some embedded runtimes have none: say so here, not as a TypeError in the bundle.
+    if (!WebSocket) throw new KaleyraError("websocket_unavailable");
+    this.#storage = options.storage === undefined ? hostStorage() : options.storage ?? undefined;
+    this.#timers = options.timers ?? hostTimers;
+    this.#now = options.now ?? Date.now;
+    this.#socket = new ReconnectingSocket(WebSocket, this.#timers, options.online ?? hostOnlineStatus, options.random ?? Math.random, this.#now, {
+      url: () => this.#url(),
+      status: (change) => {
+        if (change.transport === "opening") this.#attached = false;
+        this.#patch(change);
+      },
+      message: (data) => this.#onMessage(data),
+      refused: (code) => this.#fail(new KaleyraError(code === 4404 ? "app_id_invalid" : code === 4400 ? "bad_request" : "connection_refused")),
+    });
+    this.configure(readSaved(this.#storage, CONFIGURATION_KEY) as Configuration);
   }
 
   get state(): Observable<ClientState> {
-    return this.view;
+    return this.#view;
   }
 
   /** The configuration in use (also after a reload), or undefined. */
   get configuration(): Configuration | undefined {
-    return this.config && { ...this.config };
+    return this.#config && { ...this.#config };
   }
 
   get isConfigured(): boolean {
-    return this.config !== undefined;
+    return this.#config !== undefined;
   }
 
   get connectedUser(): ConnectedUser | undefined {
-    return this.user;
+    return this.#user;
   }
 
   /** Returns false and changes nothing on invalid input, or when a live session uses another configuration. */
   configure(configuration: Configuration): boolean {
     const { appId, environment, region } = Object(configuration) as Partial<Configuration>;
     if (!isAppId(appId) || !isEnvironment(environment) || !isRegion(region)) return false;
-    const c = this.config;
+    const c = this.#config;
     // The socket's URL carries the configuration: it cannot change under a live session.
-    if (this.target && (c?.appId !== appId || c.environment !== environment || c.region !== region)) return false;
-    this.config = { appId, environment, region };
-    writeSaved(this.storage, CONFIGURATION_KEY, this.config);
+    if (this.#target && (c?.appId !== appId || c.environment !== environment || c.region !== region)) return false;
+    this.#config = { appId, environment, region };
+    writeSaved(this.#storage, CONFIGURATION_KEY, this.#config);
     return true;
   }
 
@@ -204,32 +136,32 @@ export class KaleyraVideo {
   connect(userId: string, provider: TokenProvider): Promise<ConnectedUser>;
   connect(accessLink: string): Promise<ConnectedUser>;
   connect(id: string, provider?: TokenProvider): Promise<ConnectedUser> {
-    if (!this.config) return Promise.reject(new KaleyraError("not_configured"));
+    if (!this.#config) return Promise.reject(new KaleyraError("not_configured"));
     const byLink = provider === undefined;
     if (byLink ? !isAccessLink(id) : !isUserId(id) || typeof provider !== "function") {
       return Promise.reject(new KaleyraError("bad_request", undefined, byLink ? "accessLink" : isUserId(id) ? "provider" : "userId"));
     }
-    const t = this.target;
+    const t = this.#target;
     if (t) {
       // One session at a time: the same one again joins it, anything else must wait for disconnect.
-      if (this.intent !== "connect" || (byLink ? t.accessLink : t.userId) !== id) {
+      if (this.#intent !== "connect" || (byLink ? t.accessLink : t.userId) !== id) {
         return Promise.reject(new KaleyraError("session_conflict"));
       }
       if (provider) t.provider = provider;
-      return this.user ? Promise.resolve(this.user) : (this.connecting ??= deferred()).promise;
+      return this.#user ? Promise.resolve(this.#user) : (this.#connecting ??= deferred()).promise;
     }
-    this.target = byLink ? { accessLink: id } : { userId: id, provider };
-    this.intent = "connect";
-    this.sawActive = false;
-    this.connecting = deferred();
+    this.#target = byLink ? { accessLink: id } : { userId: id, provider };
+    this.#intent = "connect";
+    this.#sawActive = false;
+    this.#connecting = deferred();
     if (!byLink) {
-      const prior = this.savedSession();
+      const prior = this.#savedSession();
       const resume = prior?.userId === id ? prior.resume : undefined;
-      writeSaved(this.storage, SESSION_KEY, { appId: this.config.appId, userId: id, ...(resume ? { resume } : {}) } satisfies SavedSession);
+      writeSaved(this.#storage, SESSION_KEY, { appId: this.#config.appId, userId: id, ...(resume ? { resume } : {}) } satisfies SavedSession);
     }
-    this.view.set({ ...IDLE, status: "connecting", transport: "opening", ...(byLink ? { mode: "access_link" } : { mode: "token", userId: id }) });
-    this.open();
-    return this.connecting.promise;
+    this.#view.set({ ...IDLE, status: "connecting", transport: "opening", ...(byLink ? { mode: "access_link" } : { mode: "token", userId: id }) });
+    this.#socket.open();
+    return this.#connecting.promise;
   }
 
   /**
@@ -238,30 +170,30 @@ export class KaleyraVideo {
    */
   disconnect(options: { clearSavedData?: boolean } = {}): Promise<void> {
     const clear = options.clearSavedData === true;
-    const saved = this.savedSession();
-    if (clear) writeSaved(this.storage, SESSION_KEY);
-    this.connecting?.reject(new KaleyraError("disconnected"));
-    this.connecting = undefined;
-    if (this.disconnecting) {
+    const saved = this.#savedSession();
+    if (clear) writeSaved(this.#storage, SESSION_KEY);
+    this.#connecting?.reject(new KaleyraError("disconnected"));
+    this.#connecting = undefined;
+    if (this.#disconnecting) {
       // A second call may add the clear; the attach state sends it when the socket is not there yet.
-      if (clear && !this.clearSavedData && this.attached) this.sendDisconnect(true);
-      this.clearSavedData ||= clear;
-      return this.disconnecting.promise;
+      if (clear && !this.#clearSavedData && this.#attached) this.#sendDisconnect(true);
+      this.#clearSavedData ||= clear;
+      return this.#disconnecting.promise;
     }
-    const target = this.target ?? (saved && { userId: saved.userId });
-    if (!target || !this.config) {
-      this.idle(DISCONNECTED);
+    const target = this.#target ?? (saved && { userId: saved.userId });
+    if (!target || !this.#config) {
+      this.#idle(DISCONNECTED);
       return Promise.resolve();
     }
-    this.target = target;
-    this.intent = "disconnect";
-    this.clearSavedData = clear;
-    this.disconnecting = deferred();
-    this.disconnectTimer = this.timers.setTimeout(() => this.fail(new KaleyraError("disconnect_unconfirmed"), undefined, false), DISCONNECT_WAIT_MS);
-    this.patch({ status: "disconnecting" });
-    if (!this.ws) this.open();
-    else if (this.attached) this.sendDisconnect(clear);
-    return this.disconnecting.promise;
+    this.#target = target;
+    this.#intent = "disconnect";
+    this.#clearSavedData = clear;
+    this.#disconnecting = deferred();
+    this.#disconnectTimer = this.#timers.setTimeout(() => this.#fail(new KaleyraError("disconnect_unconfirmed"), undefined, false), DISCONNECT_WAIT_MS);
+    this.#patch({ status: "disconnecting" });
+    if (!this.#socket.active) this.#socket.open();
+    else if (this.#attached) this.#sendDisconnect(clear);
+    return this.#disconnecting.promise;
   }
 
   /** disconnect(), then drop the configuration. */
@@ -269,146 +201,64 @@ export class KaleyraVideo {
     try {
       await this.disconnect();
     } finally {
-      this.config = undefined;
-      writeSaved(this.storage, CONFIGURATION_KEY);
+      this.#config = undefined;
+      writeSaved(this.#storage, CONFIGURATION_KEY);
     }
   }
 
   /** For a page that starts (or reloads): the SDK's KaleyraVideoInitializer. */
   async start(): Promise<void> {
-    if (!this.config) {
-      const configuration = this.options.onRequestConfigure?.();
+    if (!this.#config) {
+      const configuration = this.#options.onRequestConfigure?.();
       if (!configuration || !this.configure(configuration)) return;
     }
-    const saved = this.savedSession();
-    if (saved && !this.target) await this.options.onRequestConnect?.(saved);
+    const saved = this.#savedSession();
+    if (saved && !this.#target) await this.#options.onRequestConnect?.(saved);
   }
 
-  private savedSession(): SavedSession | undefined {
-    const s = readSaved(this.storage, SESSION_KEY) as Partial<SavedSession> | undefined;
-    if (!this.config || s?.appId !== this.config.appId || !isUserId(s.userId)) return undefined;
+  #savedSession(): SavedSession | undefined {
+    const s = readSaved(this.#storage, SESSION_KEY) as Partial<SavedSession> | undefined;
+    if (!this.#config || s?.appId !== this.#config.appId || !isUserId(s.userId)) return undefined;
     const r = s.resume;
     const resume = typeof r?.credential === "string" && typeof r.expiresAt === "number" ? { credential: r.credential, expiresAt: r.expiresAt } : undefined;
     return resume ? { appId: s.appId, userId: s.userId, resume } : { appId: s.appId, userId: s.userId };
   }
 
   /** The server asks who this socket is: the saved resume credential, else a token (connect). */
-  private prove(modes: readonly string[]): void {
-    this.authModes = modes;
-    const saved = this.savedSession();
-    const resume = saved?.userId === this.target?.userId ? saved?.resume : undefined;
-    if (resume && resume.expiresAt > this.now() && modes.includes("resume")) {
-      this.proving = "resume";
-      return this.send({ type: "auth", resume: resume.credential });
+  #prove(modes: readonly string[]): void {
+    this.#authModes = modes;
+    const saved = this.#savedSession();
+    const resume = saved?.userId === this.#target?.userId ? saved?.resume : undefined;
+    if (resume && resume.expiresAt > this.#now() && modes.includes("resume")) {
+      this.#proving = "resume";
+      return this.#send({ type: "auth", resume: resume.credential });
     }
-    this.proveWithToken();
+    this.#proveWithToken();
   }
 
-  private proveWithToken(): void {
-    const t = this.target;
-    if (this.intent !== "connect" || !t?.provider || !t.userId || !this.authModes.includes("token")) {
-      return this.fail(new KaleyraError("auth_required"));
+  #proveWithToken(): void {
+    const t = this.#target;
+    if (this.#intent !== "connect" || !t?.provider || !t.userId || !this.#authModes.includes("token")) {
+      return this.#fail(new KaleyraError("auth_required"));
     }
     // The server asks this socket for a token, checks it, then runs this connect.
-    this.proving = "token";
-    this.send({ type: "connect", userId: t.userId });
+    this.#proving = "token";
+    this.#send({ type: "connect", userId: t.userId });
   }
 
-  private keepResume(resume: { credential: string; expiresAt: number }): void {
-    const saved = this.savedSession();
-    if (this.intent === "connect" && saved && saved.userId === this.target?.userId) writeSaved(this.storage, SESSION_KEY, { ...saved, resume });
+  #keepResume(resume: { credential: string; expiresAt: number }): void {
+    const saved = this.#savedSession();
+    if (this.#intent === "connect" && saved && saved.userId === this.#target?.userId) writeSaved(this.#storage, SESSION_KEY, { ...saved, resume });
   }
 
-  private url(): string {
-    const { appId, environment, region } = this.config!;
-    const t = this.target!;
+  #url(): string {
+    const { appId, environment, region } = this.#config!;
+    const t = this.#target!;
     const query = new URLSearchParams(t.accessLink === undefined ? { environment, region, userId: t.userId } : { environment, region, accessLink: t.accessLink });
-    return `${this.server}/v1/apps/${encodeURIComponent(appId)}/socket?${query}`;
+    return `${this.#server}/v1/apps/${encodeURIComponent(appId)}/socket?${query}`;
   }
 
-  /** Opens the socket now, or as soon as the device is back online. */
-  private open(): void {
-    this.stopWaiting();
-    if (!this.online.isOnline()) {
-      this.stopWatchingOnline = this.online.onOnline(() => this.open());
-      return this.patch({ transport: "offline" });
-    }
-    let ws: WebSocketLike;
-    try {
-      ws = new this.WebSocket(this.url());
-    } catch {
-      return this.reopen();
-    }
-    this.ws = ws;
-    this.attached = false;
-    this.patch({ transport: "opening", nextOpenAt: undefined });
-    const current = <E>(handle: (event: E) => void) => (event: E) => void (ws === this.ws && handle(event));
-    ws.addEventListener("open", current(() => this.patch({ transport: "open" })));
-    ws.addEventListener("message", current((e: { data: unknown }) => this.onMessage(e.data)));
-    ws.addEventListener("close", current((e: { code: number }) => this.onClose(e.code)));
-    this.watchSocket(ws);
-  }
-
-  /**
-   * A socket can die without a close (sleep, a network change): a keep-alive ping finds it, and
-   * an `online` event replaces it at once. The session answers pings without waking up.
-   */
-  private watchSocket(ws: WebSocketLike): void {
-    this.unwatchSocket();
-    this.stopWatchingNetwork = this.online.onOnline(() => ws === this.ws && this.replaceSocket(ws));
-    const beat = () => {
-      if (ws !== this.ws) return;
-      if (this.awaitingPong) return this.replaceSocket(ws);
-      this.awaitingPong = true;
-      if (ws.readyState === OPEN) ws.send("ping");
-      this.heartbeat = this.timers.setTimeout(beat, PING_EVERY_MS);
-    };
-    this.heartbeat = this.timers.setTimeout(beat, PING_EVERY_MS);
-  }
-
-  private unwatchSocket(): void {
-    this.timers.clearTimeout(this.heartbeat);
-    this.stopWatchingNetwork?.();
-    this.heartbeat = this.stopWatchingNetwork = undefined;
-    this.awaitingPong = false;
-  }
-
-  private replaceSocket(ws: WebSocketLike): void {
-    this.ws = undefined;
-    this.unwatchSocket();
-    ws.close(1000);
-    this.reopenAttempt = 0;
-    this.open();
-  }
-
-  private onClose(code: number): void {
-    this.ws = undefined;
-    this.unwatchSocket();
-    // The server refused this socket for good; its error frame, when it sent one, was handled first.
-    if (code >= 4000 && code < 5000) {
-      return this.fail(new KaleyraError(code === 4404 ? "app_id_invalid" : code === 4400 ? "bad_request" : "connection_refused"));
-    }
-    this.reopen();
-  }
-
-  private reopen(): void {
-    if (!this.online.isOnline()) return this.open();
-    const delay = reopenDelay(this.reopenAttempt++, this.random);
-    this.reopenTimer = this.timers.setTimeout(() => this.open(), delay);
-    this.patch({ transport: "waiting", nextOpenAt: this.now() + delay });
-  }
-
-  private stopWaiting(): void {
-    this.timers.clearTimeout(this.reopenTimer);
-    this.stopWatchingOnline?.();
-    this.reopenTimer = this.stopWatchingOnline = undefined;
-  }
-
-  private onMessage(data: unknown): void {
-    if (data === "pong") {
-      this.awaitingPong = false;
-      return;
-    }
+  #onMessage(data: unknown): void {
     let frame: ServerFrame | null;
     try {
       frame = JSON.parse(data as string) as ServerFrame | null;
@@ -417,123 +267,120 @@ export class KaleyraVideo {
     }
     switch (frame?.type) {
       case "auth_required":
-        return this.prove(Array.isArray(frame.modes) ? frame.modes : []);
+        return this.#prove(Array.isArray(frame.modes) ? frame.modes : []);
       case "resume":
-        return this.keepResume(frame);
+        return this.#keepResume(frame);
       case "state":
-        if (frame.state) this.onState(frame.state);
+        if (frame.state) this.#onState(frame.state);
         return;
       case "token_request":
-        return this.answerToken(frame);
+        return this.#answerToken(frame);
       case "error": {
         const error = new KaleyraError(frame.code, frame.message, frame.field);
         // A refused resume credential (expired, or its session was cleared): prove with a token.
-        if (frame.code === "auth_failed" && this.proving === "resume") {
-          const saved = this.savedSession();
-          if (saved) writeSaved(this.storage, SESSION_KEY, { appId: saved.appId, userId: saved.userId });
-          return this.proveWithToken();
+        if (frame.code === "auth_failed" && this.#proving === "resume") {
+          const saved = this.#savedSession();
+          if (saved) writeSaved(this.#storage, SESSION_KEY, { appId: saved.appId, userId: saved.userId });
+          return this.#proveWithToken();
         }
         // An error before the attach state is the server refusing this socket; it closes next.
-        if (!this.attached || (this.connecting && frame.requestId === undefined)) return this.fail(error);
-        return this.options.onError?.(error);
+        if (!this.#attached || (this.#connecting && frame.requestId === undefined)) return this.#fail(error);
+        return this.#options.onError?.(error);
       }
       case "data_cleared":
-        writeSaved(this.storage, SESSION_KEY);
-        if (this.intent === "disconnect") this.disconnected();
+        writeSaved(this.#storage, SESSION_KEY);
+        if (this.#intent === "disconnect") this.#disconnected();
     }
   }
 
-  private onState(s: SessionView): void {
-    const attach = !this.attached;
-    this.proving = undefined;
-    this.attached = true;
-    this.reopenAttempt = 0;
+  #onState(s: SessionView): void {
+    const attach = !this.#attached;
+    this.#proving = undefined;
+    this.#attached = true;
+    this.#socket.settled();
     const ended = s.status === "disconnected";
-    if (this.intent === "disconnect") {
+    if (this.#intent === "disconnect") {
       const over = ended || s.status === "disconnecting";
-      if (attach && (!over || this.clearSavedData)) this.sendDisconnect(this.clearSavedData);
-      else if (over) return this.disconnected();
+      if (attach && (!over || this.#clearSavedData)) this.#sendDisconnect(this.#clearSavedData);
+      else if (over) return this.#disconnected();
     } else {
       if (attach) {
         // The session this client saw running ended while the socket was away.
-        if (ended && this.sawActive) return this.fail(endError(s), s);
-        this.send(this.target!.accessLink === undefined ? { type: "connect", userId: this.target!.userId } : { type: "connect", accessLink: this.target!.accessLink });
+        if (ended && this.#sawActive) return this.#fail(endError(s), s);
+        this.#send(this.#target!.accessLink === undefined ? { type: "connect", userId: this.#target!.userId } : { type: "connect", accessLink: this.#target!.accessLink });
         // The state from before this connect: keep showing "connecting".
         if (ended) return;
       } else if (ended) {
         // Every later state answers the connect: a refused link or an inactive user ends it at once.
-        return this.fail(endError(s), s);
+        return this.#fail(endError(s), s);
       }
-      this.sawActive = true;
+      this.#sawActive = true;
       if (s.status === "connected") {
-        this.user = { userId: s.userId ?? this.target!.userId ?? "" };
-        this.connecting?.resolve(this.user);
-        this.connecting = undefined;
-        if (!s.refreshing) for (const [id, answer] of this.tokens) if (answer) this.tokens.delete(id);
+        this.#user = { userId: s.userId ?? this.#target!.userId ?? "" };
+        this.#connecting?.resolve(this.#user);
+        this.#connecting = undefined;
+        if (!s.refreshing) for (const [id, answer] of this.#tokens) if (answer) this.#tokens.delete(id);
       }
     }
-    this.view.set({ ...s, transport: "open" });
+    this.#view.set({ ...s, transport: "open" });
   }
 
-  private answerToken({ requestId, userId, expiresAt }: Extract<ServerFrame, { type: "token_request" }>): void {
-    const provider = this.intent === "connect" ? this.target?.provider : undefined;
+  #answerToken({ requestId, userId, expiresAt }: Extract<ServerFrame, { type: "token_request" }>): void {
+    const provider = this.#intent === "connect" ? this.#target?.provider : undefined;
     if (!provider) return;
-    const known = this.tokens.get(requestId);
+    const known = this.#tokens.get(requestId);
     // One provider call per request: a repeat (after a reopen, say) gets the same answer again.
-    if (known) return this.send(known);
+    if (known) return this.#send(known);
     if (known === null) return;
-    this.tokens.set(requestId, null);
+    this.#tokens.set(requestId, null);
     const failed: ClientFrame = { type: "token_failed", requestId };
     void Promise.resolve()
       .then(() => provider(expiresAt === undefined ? { userId } : { userId, expiresAt }))
       .then((token): ClientFrame => (isToken(token) ? { type: "token", requestId, token } : failed), () => failed)
       .then((answer) => {
         // The session ended meanwhile: the map was cleared, the answer is nobody's.
-        if (this.tokens.get(requestId) !== null) return;
-        this.tokens.set(requestId, answer);
-        this.send(answer);
+        if (this.#tokens.get(requestId) !== null) return;
+        this.#tokens.set(requestId, answer);
+        this.#send(answer);
       });
   }
 
-  private sendDisconnect(clearSavedData: boolean): void {
-    this.send({ type: "disconnect", clearSavedData });
+  #sendDisconnect(clearSavedData: boolean): void {
+    this.#send({ type: "disconnect", clearSavedData });
   }
 
   /** Sends on the open socket; a frame for a closed one is dropped (the server asks again on reattach). */
-  private send(frame: ClientFrame): void {
-    if (this.ws?.readyState === OPEN) this.ws.send(JSON.stringify(frame));
+  #send(frame: ClientFrame): void {
+    this.#socket.send(JSON.stringify(frame));
   }
 
   /** Changes some fields of the state; tells the listeners only when one really changed. */
-  private patch(change: Partial<ClientState>): void {
-    const value = this.view.value as unknown as Record<string, unknown>;
-    if (Object.entries(change).some(([k, v]) => value[k] !== v)) this.view.set({ ...this.view.value, ...change });
+  #patch(change: Partial<ClientState>): void {
+    const value = this.#view.value as unknown as Record<string, unknown>;
+    if (Object.entries(change).some(([k, v]) => value[k] !== v)) this.#view.set({ ...this.#view.value, ...change });
   }
 
   /** The server took the disconnect: it finishes the session by itself. */
-  private disconnected(): void {
-    const waiting = this.disconnecting;
-    this.idle(DISCONNECTED);
+  #disconnected(): void {
+    const waiting = this.#disconnecting;
+    this.#idle(DISCONNECTED);
     waiting?.resolve();
   }
 
   /** Stops with an error: rejects what waits, and shows why. */
-  private fail(error: KaleyraError, s?: SessionView, forgetSession = true): void {
-    this.connecting?.reject(error);
-    this.disconnecting?.reject(error);
-    this.idle({ ...IDLE, ...s, failure: error }, forgetSession);
+  #fail(error: KaleyraError, s?: SessionView, forgetSession = true): void {
+    this.#connecting?.reject(error);
+    this.#disconnecting?.reject(error);
+    this.#idle({ ...IDLE, ...s, failure: error }, forgetSession);
   }
 
   /** No session wanted: closes the socket, cancels every wait, forgets the session. */
-  private idle(view: ClientState, forgetSession = true): void {
-    const ws = this.ws;
-    this.ws = this.target = this.intent = this.user = this.connecting = this.disconnecting = undefined;
-    ws?.close(1000);
-    this.unwatchSocket();
-    this.stopWaiting();
-    this.timers.clearTimeout(this.disconnectTimer);
-    this.tokens.clear();
-    if (forgetSession) writeSaved(this.storage, SESSION_KEY);
-    this.view.set({ ...view, transport: "idle" });
+  #idle(view: ClientState, forgetSession = true): void {
+    this.#target = this.#intent = this.#user = this.#connecting = this.#disconnecting = undefined;
+    this.#socket.close();
+    this.#timers.clearTimeout(this.#disconnectTimer);
+    this.#tokens.clear();
+    if (forgetSession) writeSaved(this.#storage, SESSION_KEY);
+    this.#view.set({ ...view, transport: "idle" });
   }
 }
