@@ -202,6 +202,8 @@ function askClient(d: Draft, clientId: string | undefined): void {
 function tokenAnswer(d: Draft, requestId: string, token: string, clientId?: string): void {
   const s = d.s;
   if (s.pendingToken?.requestId !== requestId) return stale(d, requestId, clientId);
+  // A proof is answered only by the prover: its token proves the user, nobody else's may.
+  if (s.proof && clientId !== s.proof.clientId) return stale(d, requestId, clientId);
   s.pendingToken = undefined;
   openRemote(d, d.ctx.now, { kind: "token", userId: s.userId ?? "", token }, requestId);
 }

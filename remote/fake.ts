@@ -28,7 +28,7 @@ export function fakeToken(userId: string, expiresAt: number): string {
 }
 
 const TOKEN = /^fake:([A-Za-z0-9_.@+-]{1,128}):(\d{1,16})$/;
-const LINK_PATH = /\/direct-rest-call-handler\/([A-Za-z0-9_-]{1,64})$/;
+const LINK_PATH = /\/direct-rest-call-handler\/([A-Za-z0-9_-]{1,64})\/?$/;
 
 export class FakeRemote implements KaleyraRemote, ServerTokenMinter {
   async openSession(request: OpenSessionRequest): Promise<OpenSessionResult> {

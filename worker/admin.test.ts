@@ -197,4 +197,14 @@ describe("write-only secrets", () => {
     await expectError(await put(appId, { environment: "sandbox", region: "eu", serverTokens: { source: "webhook", order: "first", webhookUrl: "http://tenant.example/t" } }), 400, "bad_request", "serverTokens.webhookUrl");
     expect(await (await get(appId)).json()).toEqual(before);
   });
+
+  it.each(["http://127.0.0.1:8787/emulator/control/reset", "https://localhost/t", "https://169.254.169.254/latest/meta-data", "https://192.168.0.10/t", "https://[::1]/t"])(
+    "refuses a token webhook at %s (server-side request forgery) outside the local composition",
+    async (webhookUrl) => {
+      const appId = freshAppId();
+      const body = { environment: "sandbox", region: "eu", serverTokens: { source: "webhook", order: "first", webhookUrl }, tokenWebhookSecret: "whsec_0123456789abcdef" };
+      await expectError(await put(appId, body), 400, "bad_request", "serverTokens.webhookUrl");
+      expect((await get(appId)).status).toBe(404);
+    },
+  );
 });

@@ -68,6 +68,35 @@ describe("webhooks", () => {
   });
 });
 
+describe("webhook replay and unknown apps", () => {
+  it("the same signature spelled another way (spaces, order, repeated or extra parts) is still a replay", async () => {
+    const app = await registerApp({}, true);
+    const body = JSON.stringify({ event: "on_call_started", app_id: app.appId, data: {} });
+    const t = Math.floor(Date.now() / 1000);
+    const signature = await signWebhook(app.apiKey, body, t);
+    const mac = signature.split("v0=")[1]!;
+    const post = (header: string) => SELF.fetch(`http://edge.test/v1/webhooks/kaleyra/${app.appId}`, { method: "POST", headers: { "bandyer-signature": header }, body });
+    expect((await post(signature)).status).toBe(200);
+    for (const variant of [` t=${t} , v0=${mac} `, `v0=${mac},t=${t}`, `t=${t},v0=${mac},v0=${mac}`, `t=${t},v1=abc,v0=${mac}`]) {
+      const replay = await post(variant);
+      expect(replay.status).toBe(409);
+      expect(((await replay.json()) as { error: { code: string } }).error.code).toBe("webhook_replayed");
+    }
+  });
+
+  it("an unknown app gets exactly the answer of a bad signature, so the route reveals no app", async () => {
+    const app = await registerApp({}, true);
+    const body = JSON.stringify({ event: "on_call_started", app_id: app.appId, data: {} });
+    const signature = await signWebhook("ak_test_not_the_key_0000", body, Math.floor(Date.now() / 1000));
+    const post = (appId: string) => SELF.fetch(`http://edge.test/v1/webhooks/kaleyra/${appId}`, { method: "POST", headers: { "bandyer-signature": signature }, body });
+    const [known, unknown, malformed] = await Promise.all([post(app.appId), post("mAppId_nobody_here"), post("not-an-app")]);
+    const answers = await Promise.all([known, unknown, malformed].map(async (r) => [r.status, await r.text()]));
+    expect(answers[0]![0]).toBe(401);
+    expect(answers[1]).toEqual(answers[0]);
+    expect(answers[2]).toEqual(answers[0]);
+  });
+});
+
 describe("no token or secret in logs or admin responses", () => {
   const lines: string[] = [];
   beforeEach(() => {
