@@ -12,6 +12,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { DEFAULT_ATTACH_MODES, DEFAULT_MAX_SESSIONS } from "../core/app";
 import { admit, gate, nextProofDeadline, overdueSockets, type SocketInfo } from "../core/attach";
+import { eventFor } from "../core/client-events";
 import { errorFrame, parseClientFrame, type ClientFrame, type ServerFrame } from "../core/protocol";
 import { DEFAULT_RETRY_POLICY } from "../core/policy";
 import { initialState, isActive, nextDue, SERVER_SOURCE, view, type Effect, type SessionEvent, type SessionState } from "../core/session";
@@ -26,7 +27,21 @@ import { SessionClock } from "./clock";
 import { closeWithError, refuseUpgrade } from "./refuse";
 import { RemoteCalls } from "./remote-calls";
 import { SESSION_ROUTE_HEADER, type SessionRoute } from "./session-route";
-import { answerClose, attachmentOf, FrameRateLimit, isOpen, PING, PONG, send, sendAll, updateAttachment, type Attachment } from "./sockets";
+import {
+  answerClose,
+  attachmentOf,
+  FrameRateLimit,
+  isOpen,
+  PING,
+  PONG,
+  provenSockets,
+  send,
+  sendAll,
+  socketInfos,
+  tokenSources,
+  updateAttachment,
+  type Attachment,
+} from "./sockets";
 
 const STATE_KEY = "session";
 const ROUTE_KEY = "route";
@@ -182,16 +197,8 @@ export class UserSession extends DurableObject<Env> {
     return structuredClone(this.state);
   }
 
-  /** The open sockets as the gate sees them. */
   private socketInfos(): SocketInfo[] {
-    const prover = this.state.proof?.clientId;
-    return this.ctx
-      .getWebSockets()
-      .filter(isOpen)
-      .map((ws) => {
-        const a = attachmentOf(ws);
-        return { id: a.clientId, attachedAt: a.attachedAt, proven: a.proven, proving: a.clientId === prover };
-      });
+    return socketInfos(this.ctx.getWebSockets(), this.state.proof?.clientId);
   }
 
   private async onSocketGone(ws: WebSocket): Promise<void> {
@@ -248,7 +255,7 @@ export class UserSession extends DurableObject<Env> {
     if (route.key.kind === "access_link" && frame.type === "connect" && "accessLink" in frame && !(await this.checks.link(route, frame.accessLink))) {
       return send(ws, errorFrame("user_mismatch"));
     }
-    const event = this.eventFor(frame, clientId, route);
+    const event = eventFor(frame, clientId, route, this.state);
     if ("refused" in event) return send(ws, errorFrame(event.refused));
     // A pending proof is not a session yet: a proven client's connect starts the real one.
     const startsSession = !isActive(this.state) || this.state.proof !== undefined;
@@ -281,53 +288,12 @@ export class UserSession extends DurableObject<Env> {
     return { type: "resume", credential, expiresAt };
   }
 
-  /** Maps a valid frame to a core event, or to an error that belongs to this socket's route. */
-  private eventFor(frame: ClientFrame, clientId: string, route: SessionRoute): SessionEvent | { refused: "session_conflict" | "wrong_endpoint" | "user_mismatch" } {
-    switch (frame.type) {
-      case "auth":
-        return { refused: "user_mismatch" }; // unreachable: the gate keeps auth frames
-      case "connect": {
-        const kind = "userId" in frame ? "token" : "access_link";
-        // The socket's route fixes the session kind: the other kind is the seed's exclusion rule.
-        if (kind !== route.key.kind) return { refused: isActive(this.state) ? "session_conflict" : "wrong_endpoint" };
-        const policy = route.app.retryPolicy ?? DEFAULT_RETRY_POLICY;
-        if ("userId" in frame) {
-          if (route.key.kind !== "token" || frame.userId !== route.key.userId) return { refused: "user_mismatch" };
-          const serverTokens = route.app.serverTokens?.order;
-          return serverTokens === undefined
-            ? { type: "connect_token", clientId, userId: frame.userId, policy }
-            : { type: "connect_token", clientId, userId: frame.userId, policy, serverTokens };
-        }
-        return { type: "connect_link", clientId, accessLink: frame.accessLink, policy };
-      }
-      case "token":
-        return { type: "token_answer", clientId, requestId: frame.requestId, token: frame.token };
-      case "token_failed":
-        return { type: "token_failure", clientId, requestId: frame.requestId };
-      case "disconnect":
-        return { type: "disconnect", clientId, clearSavedData: frame.clearSavedData };
-    }
-  }
-
-  /** The open sockets that are the session's clients (proven), oldest first. */
   private clients(): WebSocket[] {
-    return this.ctx
-      .getWebSockets()
-      .filter((ws) => isOpen(ws) && attachmentOf(ws).proven)
-      .sort((a, b) => attachmentOf(a).attachedAt - attachmentOf(b).attachedAt);
+    return provenSockets(this.ctx.getWebSockets());
   }
 
   private async dispatch(event: SessionEvent): Promise<void> {
-    const prover = this.state.proof?.clientId;
-    // The token sources core may ask: the proven clients, and a prover for its own proof.
-    const sources = this.ctx
-      .getWebSockets()
-      .filter(isOpen)
-      .map(attachmentOf)
-      .filter((a) => a.proven || a.clientId === prover)
-      .sort((x, y) => x.attachedAt - y.attachedAt)
-      .map((a) => a.clientId)
-      .filter((id) => event.type !== "client_left" || id !== event.clientId);
+    const sources = tokenSources(this.ctx.getWebSockets(), this.state.proof?.clientId).filter((id) => event.type !== "client_left" || id !== event.clientId);
     const before = this.state;
     const { state, effects } = transition(before, event, { now: this.clock.now(), random: Math.random, clients: sources });
     const changed = JSON.stringify(state) !== JSON.stringify(before);

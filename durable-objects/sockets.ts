@@ -4,6 +4,7 @@
  * Invariant: only proven sockets are session clients: they get state broadcasts and token requests.
  * Any other socket hears only about its own proof.
  */
+import type { SocketInfo } from "../core/attach";
 import { encode, type ServerFrame } from "../core/protocol";
 import type { SessionRoute } from "./session-route";
 
@@ -34,6 +35,31 @@ export function updateAttachment(ws: WebSocket, change: Partial<Attachment>): At
 /** Open: neither closing nor closed. A socket whose close has started counts for nothing. */
 export function isOpen(ws: WebSocket): boolean {
   return ws.readyState === WebSocket.OPEN;
+}
+
+const oldestFirst = (a: Attachment, b: Attachment) => a.attachedAt - b.attachedAt;
+
+/** The open sockets as the attach gate sees them; `prover` holds the session's pending proof. */
+export function socketInfos(sockets: readonly WebSocket[], prover: string | undefined): SocketInfo[] {
+  return sockets.filter(isOpen).map((ws) => {
+    const a = attachmentOf(ws);
+    return { id: a.clientId, attachedAt: a.attachedAt, proven: a.proven, proving: a.clientId === prover };
+  });
+}
+
+/** The session's clients: the open proven sockets, oldest first. */
+export function provenSockets(sockets: readonly WebSocket[]): WebSocket[] {
+  return sockets.filter((ws) => isOpen(ws) && attachmentOf(ws).proven).sort((a, b) => oldestFirst(attachmentOf(a), attachmentOf(b)));
+}
+
+/** The token sources core may ask, oldest first: the proven clients, and a prover for its own proof. */
+export function tokenSources(sockets: readonly WebSocket[], prover: string | undefined): string[] {
+  return sockets
+    .filter(isOpen)
+    .map(attachmentOf)
+    .filter((a) => a.proven || a.clientId === prover)
+    .sort(oldestFirst)
+    .map((a) => a.clientId);
 }
 
 /** Answers a close frame (1005/1006/1015 only describe what arrived and cannot be sent back). */

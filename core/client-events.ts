@@ -1,0 +1,41 @@
+/**
+ * A proven client's frame as a session event (core/transition.ts), or the error that belongs to
+ * its socket. The socket's route fixes the session's kind and user: a connect of the other kind is
+ * the seed's exclusion rule (session_conflict while a session runs), and a connect for another user
+ * is user_mismatch. Pure; auth frames never get here (core/attach.ts keeps them).
+ */
+import type { AppSettings } from "./app";
+import { DEFAULT_RETRY_POLICY } from "./policy";
+import type { ClientFrame } from "./protocol";
+import { isActive, type SessionEvent, type SessionState } from "./session";
+
+export interface SocketRoute {
+  key: { kind: "token"; userId: string } | { kind: "access_link" };
+  app: AppSettings;
+}
+
+export type Refusal = { refused: "session_conflict" | "wrong_endpoint" | "user_mismatch" };
+
+export function eventFor(frame: ClientFrame, clientId: string, route: SocketRoute, state: SessionState): SessionEvent | Refusal {
+  switch (frame.type) {
+    case "auth":
+      return { refused: "user_mismatch" };
+    case "connect": {
+      const kind = "userId" in frame ? "token" : "access_link";
+      if (kind !== route.key.kind) return { refused: isActive(state) ? "session_conflict" : "wrong_endpoint" };
+      const policy = route.app.retryPolicy ?? DEFAULT_RETRY_POLICY;
+      if (!("userId" in frame)) return { type: "connect_link", clientId, accessLink: frame.accessLink, policy };
+      if (route.key.kind !== "token" || frame.userId !== route.key.userId) return { refused: "user_mismatch" };
+      const serverTokens = route.app.serverTokens?.order;
+      return serverTokens === undefined
+        ? { type: "connect_token", clientId, userId: frame.userId, policy }
+        : { type: "connect_token", clientId, userId: frame.userId, policy, serverTokens };
+    }
+    case "token":
+      return { type: "token_answer", clientId, requestId: frame.requestId, token: frame.token };
+    case "token_failed":
+      return { type: "token_failure", clientId, requestId: frame.requestId };
+    case "disconnect":
+      return { type: "disconnect", clientId, clearSavedData: frame.clearSavedData };
+  }
+}
