@@ -9,7 +9,16 @@ import { defineConfig } from "vitest/config";
 const workers = (REMOTE: "fake" | "emulator") =>
   cloudflareTest({
     wrangler: { configPath: "./wrangler.local.toml" },
-    miniflare: { bindings: { ADMIN_TOKEN: "test-admin-token", TEST_CLOCK: "1", REMOTE, ATTACH_LIMIT_PER_MINUTE: "100000" } },
+    miniflare: {
+      bindings: {
+        ADMIN_TOKEN: "test-admin-token",
+        TEST_CLOCK: "1",
+        REMOTE,
+        ATTACH_LIMIT_PER_MINUTE: "100000",
+        // Unit tests hold the production rule (no loopback webhooks); e2e runs the local composition's.
+        ALLOW_LOCAL_WEBHOOKS: REMOTE === "fake" ? "0" : "1",
+      },
+    },
   });
 
 export default defineConfig({

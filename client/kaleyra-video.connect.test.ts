@@ -1,7 +1,8 @@
 import { describe, expect, it, vi } from "vitest";
 import { KaleyraError } from "./errors";
 import { KaleyraVideo } from "./kaleyra-video";
-import { APP, fakeClient, fakeSockets, LINK, settle } from "./testing";
+import { accessLinkDigest } from "../core/access-link";
+import { APP, fakeClient, fakeSockets, LINK, linkSocket, settle } from "./testing";
 
 const token = vi.fn(async () => "tok");
 
@@ -45,16 +46,20 @@ describe("connect: before anything reaches the server", () => {
     expect([...url.searchParams]).toEqual([["environment", "sandbox"], ["region", "eu"], ["userId", "alice@x.com"]]);
   });
 
-  it("opens an access-link socket with the link URL-encoded, and uses wss for an https server", () => {
+  it("opens an access-link socket named by the canonical link's digest, never the link, and uses wss for an https server", async () => {
     const server = fakeSockets();
     const kaleyra = new KaleyraVideo({ server: "https://edge.example.com/", WebSocket: server.WebSocket, storage: null });
     kaleyra.configure(APP);
-    void kaleyra.connect(`${LINK}?x=1&y=2`);
-    const raw = server.last().url;
+    void kaleyra.connect(`${LINK}/?x=1&y=2#frag`);
+    const ws = await linkSocket(server);
+    const raw = ws.url;
     expect(raw.startsWith("wss://edge.example.com/v1/apps/mAppId_demo/socket?")).toBe(true);
-    expect(raw).toContain(`accessLink=${encodeURIComponent(`${LINK}?x=1&y=2`)}`);
-    expect(new URL(raw).searchParams.get("accessLink")).toBe(`${LINK}?x=1&y=2`);
+    expect(new URL(raw).searchParams.get("link")).toBe(await accessLinkDigest(LINK));
+    expect(raw).not.toContain("abc123");
+    expect(new URL(raw).searchParams.has("accessLink")).toBe(false);
     expect(new URL(raw).searchParams.has("userId")).toBe(false);
+    // The link itself goes in the first frame, the proof the server asked for.
+    expect(ws.sent).toEqual([{ type: "connect", accessLink: `${LINK}/?x=1&y=2#frag` }]);
   });
 });
 
@@ -85,9 +90,10 @@ describe("connect: the flow to connected", () => {
   it("connects by access link and resolves with the link's user from the state", async () => {
     const { kaleyra, server, storage } = fakeClient();
     const p = kaleyra.connect(LINK);
-    const ws = server.last().accept();
-    ws.state({ status: "disconnected" });
+    const ws = await linkSocket(server);
     expect(ws.sent).toEqual([{ type: "connect", accessLink: LINK }]);
+    ws.state({ status: "disconnected" });
+    expect(ws.sent).toHaveLength(1);
     ws.state({ status: "connecting", mode: "access_link" });
     ws.state({ status: "connected", mode: "access_link", userId: "guest-abc123" });
     expect(await p).toEqual({ userId: "guest-abc123" });
@@ -135,8 +141,8 @@ describe("connect: the flow to connected", () => {
     const link = fakeClient();
     const linked = link.kaleyra.connect(LINK);
     expect((await rejection(link.kaleyra.connect("alice", token))).code).toBe("session_conflict");
+    (await linkSocket(link.server)).state({ status: "connected", mode: "access_link", userId: "guest-abc123" });
     expect(link.server.sockets).toHaveLength(1);
-    link.server.last().accept().state({ status: "connected", mode: "access_link", userId: "guest-abc123" });
     await linked;
     expect((await rejection(link.kaleyra.connect("alice", token))).code).toBe("session_conflict");
     expect(link.server.sockets).toHaveLength(1);
@@ -327,7 +333,7 @@ describe("connect: errors", () => {
   it("rejects a connect answered at once with a final state, with no running state between", async () => {
     const { kaleyra, server } = fakeClient();
     const p = kaleyra.connect(LINK);
-    const ws = server.last().accept();
+    const ws = await linkSocket(server);
     ws.state({ status: "disconnected" });
     ws.state({ status: "disconnected", mode: "access_link", error: "unknown", reason: "invalid_access_link" });
     expect((await rejection(p)).code).toBe("invalid_access_link");
@@ -343,7 +349,7 @@ describe("connect: errors", () => {
   ] as const)("rejects a link connect that ends with %o as %s", async (end, code) => {
     const { kaleyra, server } = fakeClient();
     const p = kaleyra.connect(LINK);
-    const ws = server.last().accept();
+    const ws = await linkSocket(server);
     ws.state({ status: "connecting", mode: "access_link" });
     ws.state({ status: "disconnected", ...end });
     const err = await rejection(p);
@@ -354,7 +360,7 @@ describe("connect: errors", () => {
   it("after connected, a session that ends (call ended) clears connectedUser and closes the socket", async () => {
     const { kaleyra, server } = fakeClient();
     const p = kaleyra.connect(LINK);
-    const ws = server.last().accept();
+    const ws = await linkSocket(server);
     ws.state({ status: "connected", mode: "access_link", userId: "guest-abc123" });
     await p;
     ws.state({ status: "disconnected", reason: "call_ended" });
@@ -363,6 +369,7 @@ describe("connect: errors", () => {
     expect(kaleyra.state.value).toMatchObject({ status: "disconnected", reason: "call_ended", failure: { code: "call_ended" } });
     // A new session can start.
     void kaleyra.connect(LINK);
+    await linkSocket(server);
     expect(server.sockets).toHaveLength(2);
   });
 

@@ -12,6 +12,7 @@
  * - A 4xxx close or an error frame before the attach state is a refusal: no reopen.
  */
 import { isAppId, isEnvironment, isRegion } from "../core/app";
+import { accessLinkDigest } from "../core/access-link";
 import { isAccessLink, isUserId, type ClientFrame, type ServerFrame } from "../core/protocol";
 import type { SessionView } from "../core/session";
 import { KaleyraError } from "./errors";
@@ -30,8 +31,11 @@ export const DISCONNECT_WAIT_MS = 20_000;
 const IDLE: ClientState = { status: "disconnected", tokenAttempt: 0, reconnectAttempt: 0, refreshing: false, transport: "idle" };
 const DISCONNECTED: ClientState = { ...IDLE, reason: "requested" };
 
-/** A token session (no provider when only ending a saved one) or an access-link session. */
-type Target = { userId: string; provider?: TokenProvider; accessLink?: undefined } | { accessLink: string; userId?: undefined; provider?: undefined };
+/**
+ * A token session (no provider when only ending a saved one) or an access-link session, whose
+ * socket is named by the link's digest (the link itself never goes in a URL).
+ */
+type Target = { userId: string; provider?: TokenProvider; accessLink?: undefined } | { accessLink: string; digest?: string; userId?: undefined; provider?: undefined };
 
 interface Deferred<T> {
   promise: Promise<T>;
@@ -160,7 +164,14 @@ export class KaleyraVideo {
       writeSaved(this.#storage, SESSION_KEY, { appId: this.#config.appId, userId: id, ...(resume ? { resume } : {}) } satisfies SavedSession);
     }
     this.#view.set({ ...IDLE, status: "connecting", transport: "opening", ...(byLink ? { mode: "access_link" } : { mode: "token", userId: id }) });
-    this.#socket.open();
+    const target = this.#target as { accessLink: string; digest?: string };
+    if (byLink) {
+      void accessLinkDigest(id).then((digest) => {
+        if (this.#target !== target) return;
+        target.digest = digest;
+        this.#socket.open();
+      });
+    } else this.#socket.open();
     return this.#connecting.promise;
   }
 
@@ -224,9 +235,12 @@ export class KaleyraVideo {
     return resume ? { appId: s.appId, userId: s.userId, resume } : { appId: s.appId, userId: s.userId };
   }
 
-  /** The server asks who this socket is: the saved resume credential, else a token (connect). */
+  /** The server asks who this socket is: the link, the saved resume credential, else a token. */
   #prove(modes: readonly string[]): void {
     this.#authModes = modes;
+    const link = this.#target?.accessLink;
+    // On a link socket the connect frame carries the link: it proves the socket and connects.
+    if (link !== undefined) return this.#send({ type: "connect", accessLink: link });
     const saved = this.#savedSession();
     const resume = saved?.userId === this.#target?.userId ? saved?.resume : undefined;
     if (resume && resume.expiresAt > this.#now() && modes.includes("resume")) {
@@ -238,12 +252,34 @@ export class KaleyraVideo {
 
   #proveWithToken(): void {
     const t = this.#target;
-    if (this.#intent !== "connect" || !t?.provider || !t.userId || !this.#authModes.includes("token")) {
-      return this.#fail(new KaleyraError("auth_required"));
-    }
-    // The server asks this socket for a token, checks it, then runs this connect.
+    // A disconnect never proves with a token: with no session running, that token would start one.
+    if (this.#intent === "disconnect") return this.#proofFailed();
+    if (!t?.provider || !t.userId || !this.#authModes.includes("token")) return this.#fail(new KaleyraError("auth_required"));
+    // The token proves the user; when no session runs it also connects it (one token, one step).
     this.#proving = "token";
-    this.#send({ type: "connect", userId: t.userId });
+    void this.#ask(t.userId).then((token) => {
+      if (this.#target === t && this.#proving === "token") token ? this.#send({ type: "auth", token }) : this.#proofFailed();
+    });
+  }
+
+  /**
+   * Nothing proved the user (the provider failed, Kaleyra refused the token or could not be
+   * reached), so nothing runs that this client started: a connect tries again on a new socket after
+   * the backoff (the seed's reconnect loop, before a session exists); a disconnect has nothing it
+   * may end (an unproven socket can end no session) and resolves.
+   */
+  #proofFailed(error?: KaleyraError): void {
+    if (this.#intent === "disconnect") return this.#disconnected();
+    if (error) this.#options.onError?.(error);
+    this.#socket.retryLater();
+  }
+
+  /** The provider's token, or undefined when it failed or gave none. */
+  #ask(userId: string, expiresAt?: number): Promise<string | undefined> {
+    const provider = this.#target!.provider!;
+    return Promise.resolve()
+      .then(() => provider(expiresAt === undefined ? { userId } : { userId, expiresAt }))
+      .then((token) => (isToken(token) ? token : undefined), () => undefined);
   }
 
   #keepResume(resume: { credential: string; expiresAt: number }): void {
@@ -254,7 +290,7 @@ export class KaleyraVideo {
   #url(): string {
     const { appId, environment, region } = this.#config!;
     const t = this.#target!;
-    const query = new URLSearchParams(t.accessLink === undefined ? { environment, region, userId: t.userId } : { environment, region, accessLink: t.accessLink });
+    const query = new URLSearchParams(t.accessLink === undefined ? { environment, region, userId: t.userId } : { environment, region, link: t.digest! });
     return `${this.#server}/v1/apps/${encodeURIComponent(appId)}/socket?${query}`;
   }
 
@@ -283,6 +319,9 @@ export class KaleyraVideo {
           if (saved) writeSaved(this.#storage, SESSION_KEY, { appId: saved.appId, userId: saved.userId });
           return this.#proveWithToken();
         }
+        if (this.#proving === "token" && /^(auth_failed|unavailable|auth_pending)$/.test(frame.code)) {
+          return frame.code === "auth_pending" ? undefined : this.#proofFailed(error);
+        }
         // An error before the attach state is the server refusing this socket; it closes next.
         if (!this.#attached || (this.#connecting && frame.requestId === undefined)) return this.#fail(error);
         return this.#options.onError?.(error);
@@ -307,7 +346,8 @@ export class KaleyraVideo {
       if (attach) {
         // The session this client saw running ended while the socket was away.
         if (ended && this.#sawActive) return this.#fail(endError(s), s);
-        this.#send(this.#target!.accessLink === undefined ? { type: "connect", userId: this.#target!.userId } : { type: "connect", accessLink: this.#target!.accessLink });
+        // A link socket's proof was its connect; a token socket connects (or joins) now.
+        if (this.#target!.userId !== undefined) this.#send({ type: "connect", userId: this.#target!.userId });
         // The state from before this connect: keep showing "connecting".
         if (ended) return;
       } else if (ended) {
@@ -333,16 +373,13 @@ export class KaleyraVideo {
     if (known) return this.#send(known);
     if (known === null) return;
     this.#tokens.set(requestId, null);
-    const failed: ClientFrame = { type: "token_failed", requestId };
-    void Promise.resolve()
-      .then(() => provider(expiresAt === undefined ? { userId } : { userId, expiresAt }))
-      .then((token): ClientFrame => (isToken(token) ? { type: "token", requestId, token } : failed), () => failed)
-      .then((answer) => {
-        // The session ended meanwhile: the map was cleared, the answer is nobody's.
-        if (this.#tokens.get(requestId) !== null) return;
-        this.#tokens.set(requestId, answer);
-        this.#send(answer);
-      });
+    void this.#ask(userId, expiresAt).then((token) => {
+      // The session ended meanwhile: the map was cleared, the answer is nobody's.
+      if (this.#tokens.get(requestId) !== null) return;
+      const answer: ClientFrame = token ? { type: "token", requestId, token } : { type: "token_failed", requestId };
+      this.#tokens.set(requestId, answer);
+      this.#send(answer);
+    });
   }
 
   #sendDisconnect(clearSavedData: boolean): void {

@@ -174,6 +174,19 @@ export function settle(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
+/**
+ * The socket of a link connect, once the client has hashed the link (the link names its session by
+ * digest and opens after it), accepted; the server asks for the proof, and the client's connect
+ * frame (the link) answers it.
+ */
+export async function linkSocket(server: ReturnType<typeof fakeSockets>): Promise<FakeSocket> {
+  const before = server.sockets.length;
+  for (let i = 0; i < 50 && server.sockets.length === before; i++) await settle();
+  const ws = server.last().accept();
+  ws.receive({ type: "auth_required", modes: ["access_link"] });
+  return ws;
+}
+
 export const APP = { appId: "mAppId_demo", environment: "sandbox", region: "eu" } as const;
 export const LINK = "https://sandbox.bandyer.com/eu/direct-rest-call-handler/abc123";
 

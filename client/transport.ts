@@ -97,6 +97,15 @@ export class ReconnectingSocket {
     this.#attempt = 0;
   }
 
+  /** This socket cannot serve now (its proof was refused or could not be checked): a new one after the backoff. */
+  retryLater(): void {
+    const ws = this.#ws;
+    this.#ws = undefined;
+    ws?.close(1000);
+    this.#unwatch();
+    this.#reopen();
+  }
+
   /** No socket wanted: closes it and cancels every wait. */
   close(): void {
     const ws = this.#ws;

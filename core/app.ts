@@ -6,6 +6,15 @@ import { kaleyraError } from "./errors";
 import { ATTACH_MODES, type AttachMode } from "./protocol";
 import { parseRetryPolicy, type RetryPolicy } from "./policy";
 import { fail, ok, type Result } from "./result";
+import { isWebhookUrl } from "./webhook-url";
+
+export { isWebhookUrl };
+
+/** What the deployment allows beyond the production rules (the local composition only). */
+export interface SettingsPolicy {
+  /** A token webhook may be http(s) on loopback (ALLOW_LOCAL_WEBHOOKS). */
+  allowLocalWebhooks?: boolean;
+}
 
 export const ENVIRONMENTS = ["production", "sandbox"] as const;
 export const REGIONS = ["eu", "in", "us"] as const;
@@ -23,7 +32,7 @@ export const APP_ID_PATTERN = /^mAppId_[A-Za-z0-9_-]{1,64}$/;
 export interface ServerTokenSettings {
   source: "kaleyra_api" | "webhook";
   order: "first" | "fallback";
-  /** For `webhook`: https, or http on localhost/127.0.0.1 for local development. */
+  /** For `webhook`: https to a public host (core/webhook-url.ts); loopback only where the deployment allows it. */
   webhookUrl?: string;
 }
 
@@ -78,7 +87,7 @@ export function isRegion(v: unknown): v is Region {
 }
 
 /** The settings part of `PUT /v1/apps/:appId` (no secrets). Unknown keys are refused. */
-export function parseAppSettings(input: unknown): Result<AppSettings> {
+export function parseAppSettings(input: unknown, policy: SettingsPolicy = {}): Result<AppSettings> {
   if (typeof input !== "object" || input === null || Array.isArray(input)) return fail(kaleyraError("bad_request", "body"));
   const o = input as Record<string, unknown>;
   const extra = Object.keys(o).find((k) => !SETTINGS_KEYS.includes(k));
@@ -92,7 +101,7 @@ export function parseAppSettings(input: unknown): Result<AppSettings> {
     settings.retryPolicy = policy.value;
   }
   if (o.serverTokens !== undefined) {
-    const server = parseServerTokens(o.serverTokens);
+    const server = parseServerTokens(o.serverTokens, policy);
     if (!server.ok) return server;
     settings.serverTokens = server.value;
   }
@@ -128,7 +137,7 @@ function isOrigin(v: unknown): v is string {
   }
 }
 
-function parseServerTokens(input: unknown): Result<ServerTokenSettings> {
+function parseServerTokens(input: unknown, policy: SettingsPolicy): Result<ServerTokenSettings> {
   if (typeof input !== "object" || input === null || Array.isArray(input)) return fail(kaleyraError("bad_request", "serverTokens"));
   const o = input as Record<string, unknown>;
   const extra = Object.keys(o).find((k) => !["source", "order", "webhookUrl"].includes(k));
@@ -137,28 +146,17 @@ function parseServerTokens(input: unknown): Result<ServerTokenSettings> {
   if (o.order !== "first" && o.order !== "fallback") return fail(kaleyraError("bad_request", "serverTokens.order"));
   const settings: ServerTokenSettings = { source: o.source, order: o.order };
   if (o.source === "webhook" || o.webhookUrl !== undefined) {
-    if (!isWebhookUrl(o.webhookUrl)) return fail(kaleyraError("bad_request", "serverTokens.webhookUrl"));
+    if (!isWebhookUrl(o.webhookUrl, policy.allowLocalWebhooks === true)) return fail(kaleyraError("bad_request", "serverTokens.webhookUrl"));
     settings.webhookUrl = o.webhookUrl;
   }
   return ok(settings);
-}
-
-export function isWebhookUrl(v: unknown): v is string {
-  if (typeof v !== "string" || v.length > 2_048) return false;
-  try {
-    const url = new URL(v);
-    const local = url.hostname === "localhost" || url.hostname === "127.0.0.1";
-    return url.protocol === "https:" || (url.protocol === "http:" && local);
-  } catch {
-    return false;
-  }
 }
 
 /**
  * Splits a PUT body into settings and secret updates. The secrets are checked for shape only;
  * whether the stored secrets satisfy the settings is checked by requiredSecretsMissing.
  */
-export function parseAppPut(input: unknown): Result<{ settings: AppSettings; secrets: AppSecretsUpdate }> {
+export function parseAppPut(input: unknown, policy: SettingsPolicy = {}): Result<{ settings: AppSettings; secrets: AppSecretsUpdate }> {
   if (typeof input !== "object" || input === null || Array.isArray(input)) return fail(kaleyraError("bad_request", "body"));
   const rest: Record<string, unknown> = { ...(input as Record<string, unknown>) };
   const secrets: AppSecretsUpdate = {};
@@ -170,7 +168,7 @@ export function parseAppPut(input: unknown): Result<{ settings: AppSettings; sec
     if (!valid) return fail(kaleyraError("bad_request", key));
     secrets[key] = value as string | null;
   }
-  const settings = parseAppSettings(rest);
+  const settings = parseAppSettings(rest, policy);
   return settings.ok ? ok({ settings: settings.value, secrets }) : settings;
 }
 

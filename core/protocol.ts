@@ -4,6 +4,7 @@
  * Invariant: parseClientFrame either returns a frame whose every field was checked, or an error
  * with a stable code; it never throws.
  */
+import { canonicalAccessLink } from "./access-link";
 import { kaleyraError, type ErrorCode } from "./errors";
 import { fail, ok, type Result } from "./result";
 import type { SessionView } from "./session";
@@ -27,15 +28,20 @@ export const MAX_CREDENTIAL_LENGTH = 2_048;
 export type ClientFrame =
   | { type: "auth"; resume: string }
   | { type: "auth"; ticket: string }
+  /** A Kaleyra access token for the socket's user: proves it, and connects the session if none runs. */
+  | { type: "auth"; token: string }
   | { type: "connect"; userId: string }
   | { type: "connect"; accessLink: string }
   | { type: "token"; requestId: string; token: string }
   | { type: "token_failed"; requestId: string; reason?: string }
   | { type: "disconnect"; clearSavedData: boolean };
 
+/** What an unproven socket may prove itself with: the app's modes, or the link on a link route. */
+export type AttachProof = AttachMode | "access_link";
+
 export type ServerFrame =
-  /** Sent instead of the state to a token-session socket that has not proved who it is. */
-  | { type: "auth_required"; modes: AttachMode[] }
+  /** The first frame of every socket: it must prove who it is before it learns anything. */
+  | { type: "auth_required"; modes: AttachProof[] }
   /** A short-lived credential to re-attach to this session (after a reload) without a token. */
   | { type: "resume"; credential: string; expiresAt: number }
   | { type: "state"; state: SessionView }
@@ -49,13 +55,7 @@ export function isUserId(v: unknown): v is string {
 
 /** Access links are https URLs (Kaleyra's look like https://sandbox.bandyer.com/eu/direct-rest-call-handler/<code>). */
 export function isAccessLink(v: unknown): v is string {
-  if (typeof v !== "string" || v.length > MAX_ACCESS_LINK_LENGTH) return false;
-  try {
-    const url = new URL(v);
-    return url.protocol === "https:";
-  } catch {
-    return false;
-  }
+  return typeof v === "string" && v.length <= MAX_ACCESS_LINK_LENGTH && canonicalAccessLink(v) !== undefined;
 }
 
 function isRequestId(v: unknown): v is string {
@@ -66,6 +66,8 @@ function isToken(v: unknown): v is string {
   return typeof v === "string" && v.length >= 1 && v.length <= MAX_TOKEN_LENGTH && !/\s/.test(v);
 }
 
+const AUTH_FIELDS = ["resume", "ticket", "token"] as const;
+
 const invalid = (field: string) => fail<ClientFrame>(kaleyraError("invalid_frame", field));
 
 /** Checks that the object has exactly these keys besides `type`; extra keys are refused. */
@@ -74,7 +76,8 @@ function onlyKeys(o: Record<string, unknown>, allowed: readonly string[]): strin
 }
 
 export function parseClientFrame(raw: string | ArrayBuffer): Result<ClientFrame> {
-  if (typeof raw !== "string") return fail(kaleyraError("invalid_frame", "binary"));
+  // Binary frames are not part of the protocol, but the same size limit closes an oversized one.
+  if (typeof raw !== "string") return fail(kaleyraError(raw.byteLength > MAX_FRAME_BYTES ? "frame_too_large" : "invalid_frame", raw.byteLength > MAX_FRAME_BYTES ? undefined : "binary"));
   // Length in UTF-16 units bounds the UTF-8 size by 3x; checking bytes exactly costs an encode.
   if (raw.length > MAX_FRAME_BYTES || new TextEncoder().encode(raw).length > MAX_FRAME_BYTES) {
     return fail(kaleyraError("frame_too_large"));
@@ -90,11 +93,13 @@ export function parseClientFrame(raw: string | ArrayBuffer): Result<ClientFrame>
   if (typeof o.type !== "string") return invalid("type");
   switch (o.type) {
     case "auth": {
-      const extra = onlyKeys(o, ["resume", "ticket"]);
+      const extra = onlyKeys(o, AUTH_FIELDS);
       if (extra !== undefined) return invalid(extra);
-      if ("resume" in o === "ticket" in o) return invalid("resume|ticket");
-      const field = "resume" in o ? "resume" : "ticket";
+      const fields = AUTH_FIELDS.filter((k) => k in o);
+      if (fields.length !== 1) return invalid(AUTH_FIELDS.join("|"));
+      const field = fields[0]!;
       const value = o[field];
+      if (field === "token") return isToken(value) ? ok({ type: "auth", token: value }) : invalid(field);
       if (typeof value !== "string" || value.length < 1 || value.length > MAX_CREDENTIAL_LENGTH) return invalid(field);
       return ok(field === "resume" ? { type: "auth", resume: value } : { type: "auth", ticket: value });
     }

@@ -81,6 +81,13 @@ export interface SessionState {
   startedAt?: number;
   /** The remote session's id while connected, so disconnect closes exactly that one. */
   remoteSessionId?: string;
+  /**
+   * Set while the session was started by an unproven socket's own token (core/attach.ts): that
+   * socket is its only token source and the app's server-side source waits (`serverTokens` is
+   * applied on success). It becomes a session when the remote accepts one of its tokens; any
+   * failure ends it with nothing left running.
+   */
+  proof?: { clientId: string; serverTokens?: ServerTokenOrder };
 }
 
 export type Credential =
@@ -88,7 +95,8 @@ export type Credential =
   | { kind: "access_link"; accessLink: string };
 
 export type SessionEvent =
-  | { type: "connect_token"; clientId?: string; userId: string; policy: RetryPolicy; serverTokens?: ServerTokenOrder }
+  /** With proofToken: an unproven socket (clientId) proves the user by connecting with this token. */
+  | { type: "connect_token"; clientId?: string; userId: string; policy: RetryPolicy; serverTokens?: ServerTokenOrder; proofToken?: string }
   | { type: "connect_link"; clientId?: string; accessLink: string; policy: RetryPolicy }
   | { type: "token_answer"; clientId?: string; requestId: string; token: string }
   | { type: "token_failure"; clientId?: string; requestId: string }
@@ -122,7 +130,15 @@ export type Effect =
   | { type: "broadcast" }
   | { type: "reply_error"; clientId?: string; code: "session_conflict" | "user_mismatch" | "token_request_stale"; requestId?: string }
   /** Delete everything stored for this session, server and client side. */
-  | { type: "clear_data" };
+  | { type: "clear_data" }
+  /** The prover's token connected the session: the socket is proven and the session is real. */
+  | { type: "proof_succeeded"; clientId: string }
+  /**
+   * The proof ended without a session: refused tokens (auth_failed), Kaleyra unreachable
+   * (unavailable), or overtaken by a proven client's connect or disconnect (auth_required: prove
+   * again, now against the running session).
+   */
+  | { type: "proof_failed"; clientId: string; code: "auth_failed" | "unavailable" | "auth_required" };
 
 export interface TransitionContext {
   now: number;

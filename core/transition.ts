@@ -6,6 +6,7 @@
  * one that fires after a restart) catches up on the schedule exactly as if it had fired on time, and
  * an event that arrives before a late alarm meets the state the on-time alarm would have left.
  */
+import { sameAccessLink } from "./access-link";
 import { reconnectDelay, tokenAttemptDelay } from "./policy";
 import { refreshTime } from "./refresh";
 import {
@@ -104,15 +105,21 @@ function apply(d: Draft, e: SessionEvent): void {
 function connect(d: Draft, e: Extract<SessionEvent, { type: "connect_token" | "connect_link" }>): void {
   const s = d.s;
   const mode = e.type === "connect_token" ? "token" : "access_link";
+  const proofToken = e.type === "connect_token" ? e.proofToken : undefined;
   if (s.status === "disconnecting") {
-    // The closing session must end first: starting anew here would drop the clear it may owe.
-    d.fx.push({ type: "reply_error", clientId: e.clientId, code: "session_conflict" });
+    // The closing session must end first: starting anew here would drop the clear it may owe. A
+    // prover learns only that it may retry.
+    if (proofToken !== undefined && e.clientId !== undefined) d.fx.push({ type: "proof_failed", clientId: e.clientId, code: "unavailable" });
+    else d.fx.push({ type: "reply_error", clientId: e.clientId, code: "session_conflict" });
     return;
   }
-  if (isActive(s)) {
+  // A proven client's connect takes over from a pending proof; the prover proves again.
+  if (s.proof && proofToken === undefined) endProof(d, "auth_required");
+  if (isActive(d.s)) {
+    const s = d.s;
     const same = mode === s.mode && (mode === "token"
       ? s.userId === (e as { userId: string }).userId
-      : s.accessLink === (e as { accessLink: string }).accessLink);
+      : sameAccessLink(s.accessLink ?? "", (e as { accessLink: string }).accessLink));
     // Another tab connecting the same session joins it; anything else must wait for disconnect.
     if (!same) d.fx.push({ type: "reply_error", clientId: e.clientId, code: "session_conflict" });
     return;
@@ -126,9 +133,17 @@ function connect(d: Draft, e: Extract<SessionEvent, { type: "connect_token" | "c
   fresh.policy = e.policy;
   if (e.type === "connect_token") {
     fresh.userId = e.userId;
-    if (e.serverTokens !== undefined) fresh.serverTokens = e.serverTokens;
+    if (proofToken !== undefined && e.clientId !== undefined) {
+      fresh.proof = e.serverTokens === undefined ? { clientId: e.clientId } : { clientId: e.clientId, serverTokens: e.serverTokens };
+    } else if (e.serverTokens !== undefined) fresh.serverTokens = e.serverTokens;
   } else fresh.accessLink = e.accessLink;
   d.s = fresh;
+  if (fresh.proof && proofToken !== undefined) {
+    // The token came with the proof: it is attempt 1, answered at once.
+    fresh.tokenAttempt = 1;
+    fresh.askedInCycle = [fresh.proof.clientId];
+    return openRemote(d, d.ctx.now, { kind: "token", userId: fresh.userId ?? "", token: proofToken });
+  }
   startAttempt(d, d.ctx.now);
 }
 
@@ -164,6 +179,9 @@ function startTokenAttempt(d: Draft, at: number): void {
  * else the first of all.
  */
 function pickClient(d: Draft, excluding?: string): string | undefined {
+  // A proof has one source: the socket proving itself.
+  const prover = d.s.proof?.clientId;
+  if (prover !== undefined) return prover !== excluding && d.ctx.clients.includes(prover) ? prover : undefined;
   const server = d.s.serverTokens === undefined ? [] : [SERVER_SOURCE];
   const ordered = d.s.serverTokens === "first" ? [...server, ...d.ctx.clients] : [...d.ctx.clients, ...server];
   const candidates = ordered.filter((c) => c !== excluding);
@@ -220,6 +238,12 @@ function remoteOpened(d: Draft, e: Extract<SessionEvent, { type: "remote_opened"
   s.expiresAt = s.mode === "token" ? expiresAt : undefined;
   s.remoteSessionId = e.remoteSessionId;
   s.refreshAt = s.expiresAt === undefined ? undefined : refreshTime(now, s.expiresAt);
+  const proof = s.proof;
+  if (proof) {
+    s.proof = undefined;
+    if (proof.serverTokens !== undefined) s.serverTokens = proof.serverTokens;
+    d.fx.push({ type: "proof_succeeded", clientId: proof.clientId });
+  }
 }
 
 /** `endAt` is when the open attempt ended: now for an answer, the deadline for a timeout. */
@@ -239,7 +263,8 @@ function remoteFailed(d: Draft, requestId: string, error: RemoteError, endAt = d
     case "invalid_access_link":
       return endSession(d, "unknown", "invalid_access_link");
     case "unavailable":
-      return cycleFailed(d, now);
+      // A proof does not enter the reconnect schedule: nothing is left running, the prover retries.
+      return s.proof ? endProof(d, "unavailable") : cycleFailed(d, now);
   }
 }
 
@@ -255,6 +280,7 @@ function tokenAttemptFailed(d: Draft, endAt: number): void {
 /** All token attempts failed, or the remote could not be reached: the reconnect schedule runs. */
 function cycleFailed(d: Draft, endAt: number): void {
   const s = d.s;
+  if (s.proof) return endProof(d, "auth_failed");
   clearDuties(d);
   s.expiresAt = undefined;
   s.remoteSessionId = undefined;
@@ -276,6 +302,7 @@ function startRefresh(d: Draft, at: number): void {
 }
 
 function clientAttached(d: Draft, clientId: string): void {
+  if (d.s.proof) return; // a proof's requests go to the prover only
   // A request that no source holds goes to the first client that arrives; it is the same attempt.
   // So does one whose holder is gone without a close event (the process restarted).
   const holder = d.s.pendingToken?.clientId;
@@ -284,6 +311,8 @@ function clientAttached(d: Draft, clientId: string): void {
 }
 
 function clientLeft(d: Draft, clientId: string): void {
+  // A prover that leaves takes its proof with it: nothing is left running.
+  if (d.s.proof?.clientId === clientId) return endProof(d);
   // The request moves to another client at once, keeping its attempt number and deadline.
   if (d.s.pendingToken?.clientId === clientId) askClient(d, pickClient(d, clientId));
 }
@@ -319,11 +348,26 @@ function clearDuties(d: Draft): void {
 
 /** A final disconnect decided by the remote: no retry loop. */
 function endSession(d: Draft, error: SessionState["error"], reason: SessionState["reason"]): void {
+  if (d.s.proof) return endProof(d, "auth_failed");
   finishDisconnect(d, reason);
   d.s.error = error;
 }
 
+/** The proof ends without a session: back to a blank state, as if it had never started. */
+function endProof(d: Draft, code?: Extract<Effect, { type: "proof_failed" }>["code"]): void {
+  const prover = d.s.proof?.clientId;
+  clearDuties(d);
+  const next = initialState();
+  next.seq = d.s.seq;
+  next.nonce = d.s.nonce;
+  d.s = next;
+  if (prover !== undefined && code !== undefined) d.fx.push({ type: "proof_failed", clientId: prover, code });
+}
+
 function finishDisconnect(d: Draft, reason: SessionState["reason"] = "requested"): void {
+  // A proven client's disconnect ends a pending proof too; the prover may prove again.
+  const prover = d.s.proof?.clientId;
+  if (prover !== undefined) d.fx.push({ type: "proof_failed", clientId: prover, code: "auth_required" });
   const clear = d.s.clearOnDisconnect;
   clearDuties(d);
   const next = initialState();

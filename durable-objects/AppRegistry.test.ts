@@ -29,7 +29,7 @@ describe("AppRegistry", () => {
       ok: true,
       value: {
         created: true,
-        record: { appId, environment: "sandbox", region: "eu", secrets: NO_SECRETS, createdAt: 1_700_000_000_000, updatedAt: 1_700_000_000_000 },
+        record: { appId, environment: "sandbox", region: "eu", secrets: NO_SECRETS, epoch: expect.any(String), createdAt: 1_700_000_000_000, updatedAt: 1_700_000_000_000 },
       },
     });
     expect(await registry().getApp(appId)).toEqual(result.ok && result.value.record);
@@ -42,9 +42,19 @@ describe("AppRegistry", () => {
     await registry().putApp(appId, SANDBOX_EU);
     vi.setSystemTime(5_000);
     const result = await registry().putApp(appId, { environment: "production", region: "us" });
-    const expected = { appId, environment: "production", region: "us", secrets: NO_SECRETS, createdAt: 1_000, updatedAt: 5_000 };
+    const expected = { appId, environment: "production", region: "us", secrets: NO_SECRETS, epoch: expect.any(String), createdAt: 1_000, updatedAt: 5_000 };
     expect(result).toEqual({ ok: true, value: { created: false, record: expected } });
     expect(await registry().getApp(appId)).toEqual(expected);
+  });
+
+  it("gives an app a new epoch at every registration: kept by updates, new after a delete", async () => {
+    const appId = freshAppId();
+    const first = await registry().putApp(appId, SANDBOX_EU);
+    const updated = await registry().putApp(appId, { environment: "production", region: "us" });
+    expect(first.ok && updated.ok && updated.value.record.epoch).toBe(first.ok && first.value.record.epoch);
+    await registry().deleteApp(appId);
+    const again = await registry().putApp(appId, SANDBOX_EU);
+    expect(again.ok && again.value.record.epoch).not.toBe(first.ok && first.value.record.epoch);
   });
 
   it("stores a retry policy merged over the defaults, and drops it when a later write omits it", async () => {

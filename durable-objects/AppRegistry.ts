@@ -27,6 +27,11 @@ export interface AppRecord extends AppSettings {
   appId: string;
   /** Which write-only secrets are set; never their values. */
   secrets: { [K in keyof AppSecrets]-?: boolean };
+  /**
+   * New at every registration (a delete then a PUT makes a new one): resume credentials are bound
+   * to it, so none survives the app's removal.
+   */
+  epoch: string;
   /** Milliseconds since the epoch. */
   createdAt: number;
   updatedAt: number;
@@ -47,6 +52,7 @@ type AppRow = {
   kaleyra_api_key: string | null;
   token_webhook_secret: string | null;
   attach_ticket_secret: string | null;
+  epoch: string;
   created_at: number;
   updated_at: number;
 };
@@ -63,8 +69,12 @@ export class AppRegistry extends DurableObject<Env> {
       token_webhook_secret TEXT,
       attach_ticket_secret TEXT,
       created_at INTEGER NOT NULL,
-      updated_at INTEGER NOT NULL
+      updated_at INTEGER NOT NULL,
+      epoch TEXT NOT NULL DEFAULT ''
     )`);
+    // Tables made before apps had an epoch get the column; such rows get one at their next write.
+    const columns = ctx.storage.sql.exec<{ name: string }>("PRAGMA table_info(apps)").toArray();
+    if (!columns.some((c) => c.name === "epoch")) ctx.storage.sql.exec("ALTER TABLE apps ADD COLUMN epoch TEXT NOT NULL DEFAULT ''");
     // Which access-link sessions are in which Kaleyra room, so a room-ended webhook reaches them.
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS room_sessions (
       app_id TEXT NOT NULL,
@@ -193,7 +203,7 @@ export class AppRegistry extends DurableObject<Env> {
   // Synchronous from read to write, so no other call interleaves and `created` is exact.
   private write(appId: string, input: AppSettings, update: AppSecretsUpdate, existing: "replace" | "keep"): Result<AppWrite> {
     if (!isAppId(appId)) return fail(kaleyraError("bad_request", "appId"));
-    const parsed = parseAppSettings(input);
+    const parsed = parseAppSettings(input, { allowLocalWebhooks: this.env.ALLOW_LOCAL_WEBHOOKS === "1" });
     if (!parsed.ok) return parsed;
     const settings = parsed.value;
     const beforeRow = this.row(appId);
@@ -209,10 +219,11 @@ export class AppRegistry extends DurableObject<Env> {
     if (missing !== undefined) return fail(kaleyraError("bad_request", missing));
     const now = Date.now();
     const createdAt = beforeRow?.created_at ?? now;
+    const epoch = beforeRow?.epoch || crypto.randomUUID();
     const { environment, region, ...rest } = settings;
     this.ctx.storage.sql.exec(
       `INSERT OR REPLACE INTO apps (app_id, environment, region, settings, kaleyra_api_key, token_webhook_secret,
-        attach_ticket_secret, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        attach_ticket_secret, created_at, updated_at, epoch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       appId,
       environment,
       region,
@@ -222,6 +233,7 @@ export class AppRegistry extends DurableObject<Env> {
       secrets.attachTicketSecret ?? null,
       createdAt,
       now,
+      epoch,
     );
     return ok({ record: toRecord(this.row(appId)!), created: beforeRow === undefined });
   }
@@ -247,5 +259,5 @@ function toRecord(row: AppRow): AppRecord {
     tokenWebhookSecret: row.token_webhook_secret !== null,
     attachTicketSecret: row.attach_ticket_secret !== null,
   };
-  return { appId: row.app_id, ...settings, secrets, createdAt: row.created_at, updatedAt: row.updated_at };
+  return { appId: row.app_id, ...settings, secrets, epoch: row.epoch, createdAt: row.created_at, updatedAt: row.updated_at };
 }

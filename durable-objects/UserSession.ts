@@ -1,42 +1,32 @@
 /**
- * One user's session (or one access link's): glue between core/transition and the Workers runtime.
+ * One user's session (or one access link's): glue between core/ and the Workers runtime.
  * Invariants:
  * - Storage is the truth: the state is written in the same turn as the transition that made it,
  *   before any effect is performed, so eviction at any instant loses nothing.
- * - One alarm, armed for the earliest due duty (core's nextDue). No timers: they block hibernation.
- * - Sockets are hibernatable; each carries its client id (also its tag) and route in its attachment.
- *   A token-session socket is a client only once it proved who it is (attach-gate.ts).
- * - This class decides nothing about the session: every rule is in core/.
+ * - One alarm, armed for the earliest duty: the session's (core's nextDue) or an unproven socket's
+ *   proof deadline (core/attach.ts). No timers: they block hibernation.
+ * - Sockets are hibernatable; each carries its client id (also its tag), route and proof in its
+ *   attachment. Only proven sockets are clients (core/attach.ts decides what a socket may do).
+ * - This class decides nothing: every rule is in core/.
  */
 import { DurableObject } from "cloudflare:workers";
-import { DEFAULT_MAX_SESSIONS } from "../core/app";
+import { DEFAULT_ATTACH_MODES, DEFAULT_MAX_SESSIONS } from "../core/app";
+import { admit, gate, nextProofDeadline, overdueSockets, type SocketInfo } from "../core/attach";
 import { errorFrame, parseClientFrame, type ClientFrame, type ServerFrame } from "../core/protocol";
 import { DEFAULT_RETRY_POLICY } from "../core/policy";
 import { initialState, isActive, nextDue, SERVER_SOURCE, view, type Effect, type SessionEvent, type SessionState } from "../core/session";
 import { transition } from "../core/transition";
 import { createRemote } from "../remote";
-import type { CloseSessionRequest, KaleyraRemote, OpenSessionResult, ServerTokenMinter } from "../remote/port";
-import { fetchServerToken } from "../remote/server-tokens";
+import type { KaleyraRemote, ServerTokenMinter } from "../remote/port";
 import { registryStub } from "../worker/registry";
 import type { Env } from "../worker/env";
-import { AttachGate, attachModes } from "./attach-gate";
+import { attachProofs, ProofChecks } from "./attach-gate";
 import { issueResume, newResumeKey } from "./attach-proof";
 import { SessionClock } from "./clock";
 import { closeWithError, refuseUpgrade } from "./refuse";
+import { RemoteCalls } from "./remote-calls";
 import { SESSION_ROUTE_HEADER, type SessionRoute } from "./session-route";
-import {
-  attachmentOf,
-  FrameRateLimit,
-  isClient,
-  MAX_SOCKETS_PER_SESSION,
-  MAX_UNPROVEN_SOCKETS,
-  PING,
-  PONG,
-  send,
-  sendAll,
-  updateAttachment,
-  type Attachment,
-} from "./sockets";
+import { answerClose, attachmentOf, FrameRateLimit, isOpen, PING, PONG, send, sendAll, updateAttachment, type Attachment } from "./sockets";
 
 const STATE_KEY = "session";
 const ROUTE_KEY = "route";
@@ -47,7 +37,8 @@ export class UserSession extends DurableObject<Env> {
   remote: KaleyraRemote & ServerTokenMinter;
   readonly clock: SessionClock;
   private state: SessionState;
-  private readonly gate: AttachGate;
+  private readonly checks: ProofChecks;
+  private readonly calls: RemoteCalls;
   private readonly frameRate = new FrameRateLimit();
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -57,14 +48,23 @@ export class UserSession extends DurableObject<Env> {
     this.state = ctx.storage.kv.get<SessionState>(STATE_KEY) ?? initialState();
     // Clients detect a dead socket with "ping"; the runtime answers without waking this object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
-    this.gate = new AttachGate({
-      remote: this.remote,
-      now: () => this.clock.now(),
-      resumeKey: () => this.ctx.storage.kv.get<string>(RESUME_KEY),
-      appSecrets: (appId) => registryStub(this.env).getAppSecrets(appId),
-      verified: (ws, attachment) => this.onVerified(ws, attachment),
-      sessionActive: () => isActive(this.state),
-      startProvisional: (ws, attachment) => this.startProvisional(ws, attachment),
+    const appSecrets = (appId: string) => registryStub(this.env).getAppSecrets(appId);
+    const now = () => this.clock.now();
+    // A getter, so a test that swaps this.remote swaps it for the checks and calls too.
+    const session = this;
+    const remote = { get remote() { return session.remote; } };
+    this.checks = new ProofChecks(Object.assign(remote, { now, resumeKey: () => this.ctx.storage.kv.get<string>(RESUME_KEY), appSecrets }));
+    this.calls = new RemoteCalls({
+      get remote() {
+        return session.remote;
+      },
+      now,
+      state: () => this.state,
+      route: () => this.currentRoute(),
+      dispatch: (event) => this.dispatch(event),
+      appSecrets,
+      indexRoom: (appId, roomId) => registryStub(this.env).indexRoomSession(appId, roomId, this.ctx.id.toString()),
+      allowLocalWebhooks: env.ALLOW_LOCAL_WEBHOOKS === "1",
     });
   }
 
@@ -73,36 +73,66 @@ export class UserSession extends DurableObject<Env> {
     if (!route || request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return new Response("UserSession only accepts WebSocket upgrades routed by the Worker", { status: 400 });
     }
-    this.closeOldestUnproven();
-    if (this.ctx.getWebSockets().length >= MAX_SOCKETS_PER_SESSION) return refuseUpgrade("too_many_sockets");
+    const admission = admit(this.socketInfos());
+    if (admission.refuse) return refuseUpgrade("too_many_sockets");
+    if (admission.evict !== undefined) for (const ws of this.ctx.getWebSockets(admission.evict)) closeWithError(ws, "auth_required", 4401);
     const { 0: client, 1: server } = new WebSocketPair();
     const clientId = crypto.randomUUID();
     this.ctx.acceptWebSocket(server, [clientId]);
-    // An access link is its own proof, for its own call only.
-    const attachment: Attachment = { clientId, attachedAt: Date.now(), route, verified: route.key.kind === "access_link" };
-    server.serializeAttachment(attachment);
-    if (attachment.verified) await this.welcome(server, attachment);
-    else send(server, { type: "auth_required", modes: [...attachModes(attachment)] });
+    server.serializeAttachment({ clientId, attachedAt: this.clock.now(), route, proven: false } satisfies Attachment);
+    send(server, { type: "auth_required", modes: attachProofs(route) });
+    // Its proof deadline is a duty on the one alarm.
+    await this.armAlarm();
     return new Response(null, { status: 101, webSocket: client });
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    const attachment = attachmentOf(ws);
-    if (!this.frameRate.allow(attachment.clientId, Date.now())) return closeWithError(ws, "rate_limited");
+    if (!isOpen(ws)) return; // a socket whose close has started can do nothing more
+    const a = attachmentOf(ws);
+    if (!this.frameRate.allow(a.clientId, Date.now())) return closeWithError(ws, "rate_limited");
     const parsed = parseClientFrame(message);
     if (!parsed.ok) {
       // An oversized frame closes only this socket (1009: message too big); other bad frames don't.
       if (parsed.error.code === "frame_too_large") return closeWithError(ws, "frame_too_large", 1009);
       return send(ws, errorFrame(parsed.error.code, { field: parsed.error.field }));
     }
-    if (!isClient(attachment) || (!attachment.verified && parsed.value.type === "auth")) return this.gate.onFrame(ws, parsed.value);
-    if (parsed.value.type === "auth") return; // already a client: nothing more to prove
-    // A provisional socket proves itself by the token it gives: remember which request it answered.
-    if (!attachment.verified && parsed.value.type === "token") updateAttachment(ws, { suppliedRequestId: parsed.value.requestId });
-    await this.onClientFrame(ws, parsed.value, attachment);
+    const frame = parsed.value;
+    const decision = gate(frame, {
+      route: a.route.key.kind,
+      modes: a.route.app.attachModes ?? DEFAULT_ATTACH_MODES,
+      proven: a.proven,
+      proving: this.state.proof?.clientId === a.clientId,
+      sessionRunning: isActive(this.state),
+    });
+    switch (decision.kind) {
+      case "ignore":
+        return;
+      case "refuse":
+        return send(ws, errorFrame(decision.code, decision.field === undefined ? {} : { field: decision.field }));
+      case "session":
+      case "proof_answer":
+        return this.onClientFrame(ws, frame, a);
+      case "check_resume":
+        return this.settleProof(ws, "resume", await this.checks.resume(a.route, decision.credential));
+      case "check_ticket":
+        return this.settleProof(ws, "ticket", await this.checks.ticket(a.route, decision.ticket));
+      case "check_token": {
+        const result = await this.checks.token(a.route, decision.token);
+        if (result === "unavailable") return send(ws, errorFrame("unavailable"));
+        return this.settleProof(ws, "token", result === "ok");
+      }
+      case "check_link":
+        if (!(await this.checks.link(a.route, decision.accessLink))) return send(ws, errorFrame("auth_failed", { field: "accessLink" }));
+        await this.prove(ws);
+        return this.onClientFrame(ws, frame, attachmentOf(ws));
+      case "start_proof":
+        return this.startProof(a, decision.token);
+    }
   }
 
-  override async webSocketClose(ws: WebSocket): Promise<void> {
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    // Answering the close frame completes the handshake at once; without it the peer waits.
+    answerClose(ws, code, reason);
     await this.onSocketGone(ws);
   }
 
@@ -111,7 +141,11 @@ export class UserSession extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
+    for (const id of overdueSockets(this.socketInfos(), this.clock.now())) {
+      for (const ws of this.ctx.getWebSockets(id)) closeWithError(ws, "auth_timeout", 4401);
+    }
     await this.dispatch({ type: "alarm" });
+    await this.armAlarm();
   }
 
   /** RPC for the remote side (webhooks, a session check) saying the current token expired. */
@@ -129,9 +163,12 @@ export class UserSession extends DurableObject<Env> {
     await this.dispatch({ type: "call_ended" });
   }
 
-  /** RPC for the admin API: the app was removed, so the session ends and its data goes. */
+  /** RPC for the admin API: the app was removed, so the session ends, its data goes (clients are told), then every socket closes. */
   async appRemoved(): Promise<void> {
     await this.dispatch({ type: "disconnect", clearSavedData: true });
+    // A connected session clears once Kaleyra's side is closed, after these sockets are gone: tell
+    // the clients now (a session that was not connected has cleared, and told them, already).
+    if (this.state.status !== "disconnected") sendAll(this.clients(), { type: "data_cleared" });
     for (const ws of this.ctx.getWebSockets()) ws.close(4404, "app_id_invalid");
   }
 
@@ -145,69 +182,77 @@ export class UserSession extends DurableObject<Env> {
     return structuredClone(this.state);
   }
 
-  /**
-   * Unproven sockets hold no session data but take slots; with no timers to expire them, the
-   * oldest makes room once MAX_UNPROVEN_SOCKETS wait, so strangers cannot fill a session's slots.
-   */
-  private closeOldestUnproven(): void {
-    const unproven = this.ctx
+  /** The open sockets as the gate sees them. */
+  private socketInfos(): SocketInfo[] {
+    const prover = this.state.proof?.clientId;
+    return this.ctx
       .getWebSockets()
-      .filter((ws) => !isClient(attachmentOf(ws)))
-      .sort((a, b) => attachmentOf(a).attachedAt - attachmentOf(b).attachedAt);
-    if (unproven.length >= MAX_UNPROVEN_SOCKETS) closeWithError(unproven[0]!, "auth_required", 4401);
+      .filter(isOpen)
+      .map((ws) => {
+        const a = attachmentOf(ws);
+        return { id: a.clientId, attachedAt: a.attachedAt, proven: a.proven, proving: a.clientId === prover };
+      });
   }
 
   private async onSocketGone(ws: WebSocket): Promise<void> {
-    const attachment = attachmentOf(ws);
-    this.frameRate.forget(attachment.clientId);
-    if (isClient(attachment)) await this.dispatch({ type: "client_left", clientId: attachment.clientId });
+    const a = attachmentOf(ws);
+    this.frameRate.forget(a.clientId);
+    if (a.proven || this.state.proof?.clientId === a.clientId) await this.dispatch({ type: "client_left", clientId: a.clientId });
   }
 
-  /** A new client: its first state (and resume credential), then the session may ask it for tokens. */
-  private async welcome(ws: WebSocket, attachment: Attachment): Promise<void> {
+  private async settleProof(ws: WebSocket, field: "resume" | "ticket" | "token", ok: boolean): Promise<void> {
+    if (!ok) return send(ws, errorFrame("auth_failed", { field }));
+    await this.prove(ws);
+  }
+
+  /** The socket proved who it is: it becomes a client, with its first state (and resume credential). */
+  private async prove(ws: WebSocket): Promise<void> {
+    const a = updateAttachment(ws, { proven: true });
     send(ws, { type: "state", state: view(this.state) });
     const resume = await this.resumeFrame();
     if (resume) send(ws, resume);
-    await this.dispatch({ type: "client_attached", clientId: attachment.clientId });
-  }
-
-  private async onVerified(ws: WebSocket, attachment: Attachment): Promise<void> {
-    await this.welcome(ws, attachment);
-    if (!attachment.pendingConnect || attachment.route.key.kind !== "token") return;
-    const a = updateAttachment(ws, { pendingConnect: false });
-    await this.onClientFrame(ws, { type: "connect", userId: attachment.route.key.userId }, a);
-  }
-
-  private async startProvisional(ws: WebSocket, attachment: Attachment): Promise<void> {
-    if (attachment.route.key.kind !== "token") return;
-    const a = updateAttachment(ws, { provisional: true, pendingConnect: false });
-    send(ws, { type: "state", state: view(this.state) });
     await this.dispatch({ type: "client_attached", clientId: a.clientId });
-    await this.onClientFrame(ws, { type: "connect", userId: attachment.route.key.userId }, a);
   }
 
-  /**
-   * When the session connects, a provisional socket whose token did it is proven; the others
-   * lose their place and must prove themselves like any newcomer.
-   */
-  private settleProvisional(event: SessionEvent, state: SessionState): void {
-    if (event.type !== "remote_opened" || state.status !== "connected") return;
-    for (const ws of this.ctx.getWebSockets()) {
-      const a = attachmentOf(ws);
-      if (a.verified || !a.provisional) continue;
-      if (a.suppliedRequestId === event.requestId) updateAttachment(ws, { verified: true, provisional: false });
-      else {
-        updateAttachment(ws, { provisional: false });
-        send(ws, { type: "auth_required", modes: [...attachModes(a)] });
-      }
+  /** No session runs: the socket's token proves the user by connecting it (core/transition). */
+  private async startProof(a: Attachment, token: string): Promise<void> {
+    if (a.route.key.kind !== "token") return;
+    const event: Extract<SessionEvent, { type: "connect_token" }> = {
+      type: "connect_token",
+      clientId: a.clientId,
+      userId: a.route.key.userId,
+      policy: a.route.app.retryPolicy ?? DEFAULT_RETRY_POLICY,
+      proofToken: token,
+    };
+    const serverTokens = a.route.app.serverTokens?.order;
+    await this.dispatch(serverTokens === undefined ? event : { ...event, serverTokens });
+  }
+
+  /** The proof connected the session: it is a real session now, with a slot and a stored route. */
+  private async proofSucceeded(clientId: string): Promise<void> {
+    const ws = this.ctx.getWebSockets(clientId).find(isOpen);
+    if (!ws) return;
+    const route = attachmentOf(ws).route;
+    this.ctx.storage.kv.put(ROUTE_KEY, route);
+    await this.prove(ws);
+    const max = route.app.maxSessions ?? DEFAULT_MAX_SESSIONS;
+    if (!(await registryStub(this.env).claimSession(route.appId, this.ctx.id.toString(), max))) {
+      send(ws, errorFrame("too_many_sessions"));
+      await this.dispatch({ type: "disconnect", clearSavedData: false });
     }
   }
 
   private async onClientFrame(ws: WebSocket, frame: ClientFrame, attachment: Attachment): Promise<void> {
     const { clientId, route } = attachment;
+    // A link socket proved one call; every connect it sends must name that call.
+    if (route.key.kind === "access_link" && frame.type === "connect" && "accessLink" in frame && !(await this.checks.link(route, frame.accessLink))) {
+      return send(ws, errorFrame("user_mismatch"));
+    }
     const event = this.eventFor(frame, clientId, route);
     if ("refused" in event) return send(ws, errorFrame(event.refused));
-    if ((event.type === "connect_token" || event.type === "connect_link") && !isActive(this.state)) {
+    // A pending proof is not a session yet: a proven client's connect starts the real one.
+    const startsSession = !isActive(this.state) || this.state.proof !== undefined;
+    if ((event.type === "connect_token" || event.type === "connect_link") && startsSession) {
       const max = route.app.maxSessions ?? DEFAULT_MAX_SESSIONS;
       if (!(await registryStub(this.env).claimSession(route.appId, this.ctx.id.toString(), max))) {
         return send(ws, errorFrame("too_many_sessions"));
@@ -227,11 +272,12 @@ export class UserSession extends DurableObject<Env> {
     return key;
   }
 
-  /** A fresh resume credential while this is a token session (never after a clear: no key is made). */
+  /** A fresh resume credential while this is a real token session (never after a clear: no key is made). */
   private async resumeFrame(): Promise<ServerFrame | undefined> {
     const route = this.currentRoute();
-    if (this.state.mode !== "token" || this.state.userId === undefined || !route) return undefined;
-    const { credential, expiresAt } = await issueResume(this.resumeKey(), route.appId, this.state.userId, this.clock.now());
+    const { mode, userId, proof } = this.state;
+    if (mode !== "token" || userId === undefined || proof !== undefined || !route) return undefined;
+    const { credential, expiresAt } = await issueResume(this.resumeKey(), { appId: route.appId, userId, epoch: route.appEpoch }, this.clock.now());
     return { type: "resume", credential, expiresAt };
   }
 
@@ -239,7 +285,7 @@ export class UserSession extends DurableObject<Env> {
   private eventFor(frame: ClientFrame, clientId: string, route: SessionRoute): SessionEvent | { refused: "session_conflict" | "wrong_endpoint" | "user_mismatch" } {
     switch (frame.type) {
       case "auth":
-        return { refused: "user_mismatch" }; // unreachable: auth frames never get here
+        return { refused: "user_mismatch" }; // unreachable: the gate keeps auth frames
       case "connect": {
         const kind = "userId" in frame ? "token" : "access_link";
         // The socket's route fixes the session kind: the other kind is the seed's exclusion rule.
@@ -252,7 +298,6 @@ export class UserSession extends DurableObject<Env> {
             ? { type: "connect_token", clientId, userId: frame.userId, policy }
             : { type: "connect_token", clientId, userId: frame.userId, policy, serverTokens };
         }
-        if (route.key.kind !== "access_link" || frame.accessLink !== route.key.accessLink) return { refused: "user_mismatch" };
         return { type: "connect_link", clientId, accessLink: frame.accessLink, policy };
       }
       case "token":
@@ -264,27 +309,33 @@ export class UserSession extends DurableObject<Env> {
     }
   }
 
-  /** The open sockets that are the session's clients (verified or provisional), oldest first. */
+  /** The open sockets that are the session's clients (proven), oldest first. */
   private clients(): WebSocket[] {
     return this.ctx
       .getWebSockets()
-      .filter((ws) => ws.readyState === WebSocket.OPEN && isClient(attachmentOf(ws)))
+      .filter((ws) => isOpen(ws) && attachmentOf(ws).proven)
       .sort((a, b) => attachmentOf(a).attachedAt - attachmentOf(b).attachedAt);
   }
 
   private async dispatch(event: SessionEvent): Promise<void> {
-    const clients = this.clients()
-      .map((ws) => attachmentOf(ws).clientId)
+    const prover = this.state.proof?.clientId;
+    // The token sources core may ask: the proven clients, and a prover for its own proof.
+    const sources = this.ctx
+      .getWebSockets()
+      .filter(isOpen)
+      .map(attachmentOf)
+      .filter((a) => a.proven || a.clientId === prover)
+      .sort((x, y) => x.attachedAt - y.attachedAt)
+      .map((a) => a.clientId)
       .filter((id) => event.type !== "client_left" || id !== event.clientId);
     const before = this.state;
-    const { state, effects } = transition(before, event, { now: this.clock.now(), random: Math.random, clients });
+    const { state, effects } = transition(before, event, { now: this.clock.now(), random: Math.random, clients: sources });
     const changed = JSON.stringify(state) !== JSON.stringify(before);
     this.state = state;
     // An event that changes nothing writes nothing: a webhook for a user with no session must not
     // leave an object with storage behind.
     if (changed && !effects.some((fx) => fx.type === "clear_data")) this.ctx.storage.kv.put(STATE_KEY, state);
-    if (isActive(before) && !isActive(state)) this.releaseSessionSlot();
-    this.settleProvisional(event, state);
+    if (holdsSlot(before) && !holdsSlot(state)) this.releaseSessionSlot();
     for (const fx of effects) await this.perform(fx, state);
   }
 
@@ -297,11 +348,7 @@ export class UserSession extends DurableObject<Env> {
   private async perform(fx: Effect, state: SessionState): Promise<void> {
     switch (fx.type) {
       case "request_token": {
-        if (fx.clientId === SERVER_SOURCE) {
-          void this.askServer(fx);
-          return;
-        }
-
+        if (fx.clientId === SERVER_SOURCE) return void this.calls.askServer(fx);
         // No source available: the request waits for a client to attach, or the attempt times out.
         if (fx.clientId === undefined) return;
         const frame: ServerFrame = { type: "token_request", requestId: fx.requestId, userId: fx.userId, attempt: fx.attempt };
@@ -309,23 +356,18 @@ export class UserSession extends DurableObject<Env> {
         for (const ws of this.ctx.getWebSockets(fx.clientId)) send(ws, frame);
         return;
       }
-      // Not awaited: the answer comes back as an event. If the object is evicted meanwhile, the
-      // call's deadline (a duty in the state) turns the lost answer into "unavailable".
       case "open_remote":
-        void this.openRemote(fx);
-        return;
+        return void this.calls.open(fx);
       case "close_remote":
-        void this.closeRemote(fx);
-        return;
+        return void this.calls.close(fx);
       case "set_alarm":
         return this.armAlarm();
       case "broadcast": {
         const clients = this.clients();
         sendAll(clients, { type: "state", state: view(state) });
         // Keeps every client's resume credential fresh while the session lives.
-        const verified = clients.filter((ws) => attachmentOf(ws).verified);
-        const resume = state === this.state && verified.length > 0 ? await this.resumeFrame() : undefined;
-        if (resume) sendAll(verified, resume);
+        const resume = state === this.state && clients.length > 0 ? await this.resumeFrame() : undefined;
+        if (resume) sendAll(clients, resume);
         return;
       }
       case "reply_error": {
@@ -333,118 +375,52 @@ export class UserSession extends DurableObject<Env> {
         for (const ws of fx.clientId === undefined ? [] : this.ctx.getWebSockets(fx.clientId)) send(ws, frame);
         return;
       }
+      case "proof_succeeded":
+        return this.proofSucceeded(fx.clientId);
+      case "proof_failed":
+        for (const ws of this.ctx.getWebSockets(fx.clientId)) {
+          if (fx.code === "auth_required") send(ws, { type: "auth_required", modes: attachProofs(attachmentOf(ws).route) });
+          else send(ws, errorFrame(fx.code, fx.code === "auth_failed" ? { field: "token" } : {}));
+        }
+        // The socket waits like any unproven one again: its proof deadline applies.
+        return this.armAlarm();
       case "clear_data":
+        // Told first: the sockets may be closing right after this turn (the app was removed).
+        sendAll(this.clients(), { type: "data_cleared" });
         await this.ctx.storage.deleteAlarm();
         await this.ctx.storage.deleteAll();
-        sendAll(this.clients(), { type: "data_cleared" });
         return;
     }
   }
 
   /**
-   * Arms the alarm for the current state's earliest duty, not the effect's own time: a remote
-   * answer may run a newer transition while this one is still performing its effects.
+   * Arms the alarm for the earliest duty of the current state and of the waiting sockets, not the
+   * effect's own time: a remote answer may run a newer transition while this one performs effects.
    */
   private async armAlarm(): Promise<void> {
-    const at = nextDue(this.state);
-    if (at === undefined) return this.ctx.storage.deleteAlarm();
+    const dues = [nextDue(this.state), nextProofDeadline(this.socketInfos())].filter((t): t is number => t !== undefined);
+    if (dues.length === 0) return this.ctx.storage.deleteAlarm();
     // Alarms have whole-millisecond times, and local workerd drops one set for "now" from inside
     // alarm(): round up, and never arm in the past.
-    await this.ctx.storage.setAlarm(Math.max(Math.ceil(this.clock.toRealTime(at)), Date.now() + 1));
-  }
-
-  private async openRemote(fx: Extract<Effect, { type: "open_remote" }>): Promise<void> {
-    const route = this.currentRoute();
-    let event: SessionEvent;
-    let roomEnded = false;
-    try {
-      if (!route) throw new Error("no route stored for an active session");
-      const result = await this.remote.openSession({
-        appId: route.appId,
-        environment: route.app.environment,
-        region: route.app.region,
-        credential: fx.credential,
-        now: this.clock.now(),
-      });
-      if (result.ok && result.roomId !== undefined && fx.credential.kind === "access_link") {
-        // So Kaleyra's room-ended webhook can find this session (worker/webhooks.ts); a room that
-        // ended while this open was in flight ends the call as soon as it connects.
-        roomEnded = !(await registryStub(this.env).indexRoomSession(route.appId, result.roomId, this.ctx.id.toString()));
-      }
-      event = result.ok ? openedEvent(fx.requestId, result) : { type: "remote_failed", requestId: fx.requestId, error: result.error };
-    } catch (err) {
-      console.warn("remote open failed", { requestId: fx.requestId, error: String(err) });
-      event = { type: "remote_failed", requestId: fx.requestId, error: "unavailable" };
-    }
-    await this.dispatch(event);
-    if (roomEnded) await this.dispatch({ type: "call_ended" });
-  }
-
-  /** Asks the app's server-side token source; its answer comes back as the SERVER_SOURCE client's. */
-  private async askServer(fx: Extract<Effect, { type: "request_token" }>): Promise<void> {
-    const route = this.currentRoute();
-    const settings = route?.app.serverTokens;
-    const secrets = route && settings ? await registryStub(this.env).getAppSecrets(route.appId) : null;
-    const result =
-      route && settings && secrets
-        ? await fetchServerToken(
-            {
-              appId: route.appId,
-              userId: fx.userId,
-              requestId: fx.requestId,
-              environment: route.app.environment,
-              region: route.app.region,
-              settings,
-              secrets,
-              timeoutMs: this.state.policy?.tokenAttemptTimeoutMs ?? DEFAULT_RETRY_POLICY.tokenAttemptTimeoutMs,
-            },
-            { minter: this.remote, fetch: (request) => fetch(request), nowSec: () => this.clock.now() / 1_000 },
-          )
-        : { ok: false as const, reason: "no server-side token source configured" };
-    if (!result.ok) console.warn("server token attempt failed", { requestId: fx.requestId, reason: result.reason });
-    await this.dispatch(
-      result.ok
-        ? { type: "token_answer", clientId: SERVER_SOURCE, requestId: fx.requestId, token: result.token }
-        : { type: "token_failure", clientId: SERVER_SOURCE, requestId: fx.requestId },
-    );
-  }
-
-  private async closeRemote({ requestId, remoteSessionId }: Extract<Effect, { type: "close_remote" }>): Promise<void> {
-    const route = this.currentRoute();
-    try {
-      if (route) {
-        const request: CloseSessionRequest = { appId: route.appId, environment: route.app.environment, region: route.app.region };
-        if (this.state.userId !== undefined) request.userId = this.state.userId;
-        if (remoteSessionId !== undefined) request.sessionId = remoteSessionId;
-        await this.remote.closeSession(request);
-      }
-    } catch (err) {
-      // Closing is best effort: the remote session ends by itself when its token expires.
-      console.warn("remote close failed", { requestId, error: String(err) });
-    }
-    await this.dispatch({ type: "remote_closed", requestId });
+    await this.ctx.storage.setAlarm(Math.max(Math.ceil(this.clock.toRealTime(Math.min(...dues))), Date.now() + 1));
   }
 
   /** The stored route, or any attached socket's (storage is cleared by clearSavedData). */
   private currentRoute(): SessionRoute | undefined {
     return this.ctx.storage.kv.get<SessionRoute>(ROUTE_KEY) ?? this.ctx.getWebSockets().map(attachmentOf)[0]?.route;
   }
-
-
 }
 
-function openedEvent(requestId: string, result: Extract<OpenSessionResult, { ok: true }>): SessionEvent {
-  const event: Extract<SessionEvent, { type: "remote_opened" }> = { type: "remote_opened", requestId, userId: result.userId };
-  if (result.expiresAt !== undefined) event.expiresAt = result.expiresAt;
-  if (result.sessionId !== undefined) event.remoteSessionId = result.sessionId;
-  return event;
+/** A real session (not a pending proof) holds one of the app's session slots. */
+function holdsSlot(s: SessionState): boolean {
+  return isActive(s) && s.proof === undefined;
 }
 
 function parseRoute(header: string | null): SessionRoute | undefined {
   if (header === null) return undefined;
   try {
     const route = JSON.parse(header) as SessionRoute;
-    return typeof route.appId === "string" && typeof route.key === "object" && typeof route.app === "object" ? route : undefined;
+    return typeof route.appId === "string" && typeof route.appEpoch === "string" && typeof route.key === "object" && typeof route.app === "object" ? route : undefined;
   } catch {
     return undefined;
   }

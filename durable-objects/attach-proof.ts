@@ -1,9 +1,11 @@
 /**
  * Proofs a client gives to attach to a token session (see AttachMode in core/protocol.ts):
  * - a resume credential this session issued: `<payload>.<mac>`, payload = base64url(JSON
- *   `{ a: appId, u: userId, exp }`), mac = base64url(HMAC-SHA256(session key, payload)). The key is
- *   random per session object and deleted by clearSavedData, so a credential never works on
- *   another session, nor after a clear, nor after `exp`.
+ *   `{ a: appId, e: app epoch, u: userId, exp }`), mac = base64url(HMAC-SHA256(session key,
+ *   payload)). The key is random per session object and deleted by clearSavedData, so a credential
+ *   never works on another session, nor after a clear, nor after `exp`. The app's epoch is new each
+ *   time the app is registered, so deleting an app voids every credential of its sessions, idle
+ *   ones included, even if the app is registered again.
  * - a tenant-signed attach ticket: an HS256 JWT with claims `appId`, `userId`, `exp` (seconds),
  *   signed with the app's attachTicketSecret.
  * Invariant: checks never throw; they answer false for anything malformed.
@@ -19,22 +21,30 @@ export function newResumeKey(): string {
   return base64UrlEncode(crypto.getRandomValues(new Uint8Array(32)));
 }
 
-export async function issueResume(key: string, appId: string, userId: string, now: number): Promise<{ credential: string; expiresAt: number }> {
+/** Whom a resume credential is for: one user of one registration of one app. */
+export interface ResumeSubject {
+  appId: string;
+  userId: string;
+  epoch: string;
+}
+
+export async function issueResume(key: string, subject: ResumeSubject, now: number): Promise<{ credential: string; expiresAt: number }> {
   const expiresAt = now + RESUME_TTL_MS;
-  const payload = base64UrlEncode(JSON.stringify({ a: appId, u: userId, exp: expiresAt }));
+  const payload = base64UrlEncode(JSON.stringify({ a: subject.appId, e: subject.epoch, u: subject.userId, exp: expiresAt }));
   const mac = await crypto.subtle.sign("HMAC", await hmacSha256Key(key, "sign"), encoder.encode(payload));
   return { credential: `${payload}.${base64UrlEncode(new Uint8Array(mac))}`, expiresAt };
 }
 
-export async function checkResume(key: string, credential: string, appId: string, userId: string, now: number): Promise<boolean> {
+export async function checkResume(key: string, credential: string, subject: ResumeSubject, now: number): Promise<boolean> {
   try {
     const [payload, mac, extra] = credential.split(".");
     const macBytes = mac === undefined ? undefined : base64UrlDecode(mac);
     if (payload === undefined || macBytes === undefined || extra !== undefined) return false;
     if (!(await crypto.subtle.verify("HMAC", await hmacSha256Key(key, "verify"), macBytes, encoder.encode(payload)))) return false;
     const bytes = base64UrlDecode(payload);
-    const claims = bytes === undefined ? undefined : (JSON.parse(decoder.decode(bytes)) as { a?: unknown; u?: unknown; exp?: unknown });
-    return claims?.a === appId && claims.u === userId && typeof claims.exp === "number" && claims.exp > now;
+    const claims = bytes === undefined ? undefined : (JSON.parse(decoder.decode(bytes)) as { a?: unknown; e?: unknown; u?: unknown; exp?: unknown });
+    const { appId, userId, epoch } = subject;
+    return claims?.a === appId && claims.e === epoch && claims.u === userId && typeof claims.exp === "number" && claims.exp > now;
   } catch {
     return false;
   }

@@ -6,19 +6,18 @@ import type { AppSettings } from "../core/app";
 
 export const SESSION_ROUTE_HEADER = "x-kaleyra-session-route";
 
-export type SessionKey = { kind: "token"; userId: string } | { kind: "access_link"; accessLink: string };
+/** A link session is named by the digest of its canonical link (core/access-link.ts), never the link. */
+export type SessionKey = { kind: "token"; userId: string } | { kind: "access_link"; linkDigest: string };
 
 export interface SessionRoute {
   appId: string;
+  /** The app registration's epoch (new at every registration): binds resume credentials to it. */
+  appEpoch: string;
   key: SessionKey;
   app: AppSettings;
 }
 
 /** The Durable Object name of a session: one per (appId, userId) or per (appId, access link). */
-export async function sessionObjectName(appId: string, key: SessionKey): Promise<string> {
-  if (key.kind === "token") return `token:${appId}:${key.userId}`;
-  // Hashed so the bearer link itself never becomes an object name that tooling may print.
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key.accessLink));
-  const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-  return `link:${appId}:${hex}`;
+export function sessionObjectName(appId: string, key: SessionKey): string {
+  return key.kind === "token" ? `token:${appId}:${key.userId}` : `link:${appId}:${key.linkDigest}`;
 }

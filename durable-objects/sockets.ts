@@ -1,35 +1,21 @@
 /**
  * The session's sockets: what each carries in its (hibernation-safe) attachment, sending, and the
  * per-socket frame rate limit.
- * Invariant: only verified and provisional sockets are session clients: they get state broadcasts
- * and token requests. Any other socket hears only about its own proof.
+ * Invariant: only proven sockets are session clients: they get state broadcasts and token requests.
+ * Any other socket hears only about its own proof.
  */
 import { encode, type ServerFrame } from "../core/protocol";
 import type { SessionRoute } from "./session-route";
 
 export interface Attachment {
   clientId: string;
-  /** When the socket attached: clients are asked for tokens oldest first. */
+  /** Session time the socket was accepted: its proof deadline runs from here, and clients are asked for tokens oldest first. */
   attachedAt: number;
   route: SessionRoute;
-  /** Proved who it is (access-link sockets are, by the link). */
-  verified: boolean;
-  /**
-   * Started the session itself, unproven: a client of that session until it connects. It is
-   * verified when the remote accepts a token it supplied, and loses its place otherwise.
-   */
-  provisional?: boolean;
-  /** The last token request this (provisional) socket answered with a token. */
-  suppliedRequestId?: string;
-  /** Sent `connect` before proving: connect once verified. */
-  pendingConnect?: boolean;
-  /** The verification token request this socket must answer (token proof). */
-  verifyRequestId?: string;
+  /** Proved who it is (core/attach.ts): only proven sockets are the session's clients. */
+  proven: boolean;
 }
 
-export const MAX_SOCKETS_PER_SESSION = 32;
-/** Sockets that have not proved who they are; a newcomer past this closes the oldest of them. */
-export const MAX_UNPROVEN_SOCKETS = 8;
 export const MAX_FRAMES_PER_SECOND = 20;
 /** Answered by the runtime without waking the object (hibernation-friendly keep-alive). */
 export const PING = "ping";
@@ -45,8 +31,18 @@ export function updateAttachment(ws: WebSocket, change: Partial<Attachment>): At
   return next;
 }
 
-export function isClient(a: Attachment): boolean {
-  return a.verified || a.provisional === true;
+/** Open: neither closing nor closed. A socket whose close has started counts for nothing. */
+export function isOpen(ws: WebSocket): boolean {
+  return ws.readyState === WebSocket.OPEN;
+}
+
+/** Answers a close frame (1005/1006/1015 only describe what arrived and cannot be sent back). */
+export function answerClose(ws: WebSocket, code: number, reason: string): void {
+  try {
+    ws.close(code === 1005 || code === 1006 || code === 1015 ? 1000 : code, reason);
+  } catch {
+    // Already closed.
+  }
 }
 
 export function send(ws: WebSocket, frame: ServerFrame): void {

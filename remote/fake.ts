@@ -13,10 +13,13 @@ export const fakeRemoteControls = {
   inactiveUsers: new Set<string>(),
   /** Every credential the fake was asked to open, in order (tests count remote requests). */
   opened: [] as string[],
+  /** The user of every server-side token minted, in order (tests count calls to the token source). */
+  minted: [] as string[],
   reset(): void {
     this.outage = "none";
     this.inactiveUsers.clear();
     this.opened.length = 0;
+    this.minted.length = 0;
   },
 };
 
@@ -49,6 +52,7 @@ export class FakeRemote implements KaleyraRemote, ServerTokenMinter {
 
   /** Any `ak_test_…`/`ak_live_…` key mints a fake token for the user. */
   async mintAccessToken(request: MintAccessTokenRequest): Promise<MintAccessTokenResult> {
+    fakeRemoteControls.minted.push(request.userId);
     if (fakeRemoteControls.outage !== "none") return { ok: false, error: "unavailable" };
     if (!/^ak_(live|test)_/.test(request.apiKey)) return { ok: false, error: "unauthorized" };
     const expiresAt = Date.now() + request.expiresInSec * 1_000;

@@ -8,13 +8,18 @@
  * `kaleyra-edge-signature: t=<unix seconds>,v0=<hex HMAC-SHA256 over "<t>.<raw body>">` keyed with the
  * app's tokenWebhookSecret (the same scheme as Kaleyra's `bandyer-signature`). Answer 200 JSON
  * `{ "access_token": "<token>" }`; anything else is a failed attempt.
+ * The call is guarded against server-side request forgery: the URL is checked again before every
+ * call (core/webhook-url.ts), redirects are not followed (a 3xx fails the attempt), and at most
+ * MAX_WEBHOOK_ANSWER_BYTES of the answer are read.
  */
 import type { AppSecrets, Environment, Region, ServerTokenSettings } from "../core/app";
+import { isWebhookUrl } from "../core/webhook-url";
 import { MAX_TOKEN_LENGTH } from "../core/protocol";
 import type { ServerTokenMinter } from "./port";
 import { signWebhook } from "./signature";
 
 export const TOKEN_WEBHOOK_SIGNATURE_HEADER = "kaleyra-edge-signature";
+export const MAX_WEBHOOK_ANSWER_BYTES = 16_384;
 /** Lifetime asked of Kaleyra for server-minted tokens; refreshed 60 s before expiry. */
 export const SERVER_TOKEN_LIFETIME_SEC = 3_600;
 
@@ -28,6 +33,8 @@ export interface ServerTokenRequest {
   secrets: AppSecrets;
   /** Bounds the webhook call; the session's attempt deadline bounds the attempt anyway. */
   timeoutMs: number;
+  /** The local composition's ALLOW_LOCAL_WEBHOOKS: a webhook on loopback may be called. */
+  allowLocal?: boolean;
 }
 
 export type ServerTokenResult = { ok: true; token: string } | { ok: false; reason: string };
@@ -63,6 +70,7 @@ async function fromWebhook(req: ServerTokenRequest, deps: ServerTokenDeps): Prom
   const secret = req.secrets.tokenWebhookSecret;
   const url = req.settings.webhookUrl;
   if (secret === undefined || url === undefined) return { ok: false, reason: "token webhook not configured" };
+  if (!isWebhookUrl(url, req.allowLocal === true)) return { ok: false, reason: "token webhook URL is not allowed (https to a public host only)" };
   const body = JSON.stringify({ type: "access_token_request", app_id: req.appId, user_id: req.userId, request_id: req.requestId });
   const signature = await signWebhook(secret, body, Math.floor(deps.nowSec()));
   const response = await deps.fetch(
@@ -70,17 +78,54 @@ async function fromWebhook(req: ServerTokenRequest, deps: ServerTokenDeps): Prom
       method: "POST",
       headers: { "content-type": "application/json", [TOKEN_WEBHOOK_SIGNATURE_HEADER]: signature },
       body,
+      redirect: "manual",
       signal: AbortSignal.timeout(req.timeoutMs),
     }),
   );
-  if (!response.ok) {
+  if (response.status !== 200) {
     await response.body?.cancel();
-    return { ok: false, reason: `token webhook answered ${response.status}` };
+    const redirected = response.status >= 300 && response.status < 400;
+    return { ok: false, reason: redirected ? `token webhook redirected (${response.status}); redirects are not followed` : `token webhook answered ${response.status}` };
   }
-  const answer = (await response.json().catch(() => null)) as { access_token?: unknown } | null;
+  const text = await readBounded(response, MAX_WEBHOOK_ANSWER_BYTES);
+  if (text === undefined) return { ok: false, reason: `token webhook answer is larger than ${MAX_WEBHOOK_ANSWER_BYTES} bytes` };
+  const answer = parseJson(text) as { access_token?: unknown } | null;
   const token = answer?.access_token;
   if (typeof token !== "string" || token.length === 0 || token.length > MAX_TOKEN_LENGTH || /\s/.test(token)) {
     return { ok: false, reason: "token webhook answer has no valid access_token" };
   }
   return { ok: true, token };
+}
+
+/** The body as text, or undefined once it exceeds `max` bytes (the rest is never read). */
+async function readBounded(response: Response, max: number): Promise<string | undefined> {
+  const reader = response.body?.getReader();
+  if (!reader) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.byteLength;
+  }
+  return new TextDecoder().decode(all);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
 }

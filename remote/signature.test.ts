@@ -13,7 +13,22 @@ describe("bandyer-signature", () => {
 
   it("verifies within the tolerance and tells the timestamp", async () => {
     const header = await signWebhook(KEY, BODY, 1_000);
-    expect(await verifyWebhookSignature(KEY, header, BODY, { nowSec: 1_300 })).toEqual({ ok: true, timestampSec: 1_000 });
+    expect(await verifyWebhookSignature(KEY, header, BODY, { nowSec: 1_300 })).toEqual({ ok: true, timestampSec: 1_000, delivery: expect.stringMatching(/^1000\.[0-9a-f]{64}$/) });
+  });
+
+  it("names one delivery the same however its header is spelled (spaces, order, repeated or unknown parts)", async () => {
+    const header = await signWebhook(KEY, BODY, 1_000);
+    const mac = header.split("v0=")[1]!;
+    const spellings = [header, ` v0=${mac} , t=1000 `, `t=1000,v0=${mac},v0=${mac}`, `t=1000,v1=zz,v0=${"0".repeat(64)},v0=${mac}`];
+    const deliveries = await Promise.all(spellings.map((h) => verifyWebhookSignature(KEY, h, BODY, { nowSec: 1_000 })));
+    expect(new Set(deliveries.map((d) => (d.ok ? d.delivery : d.reason)))).toEqual(new Set([`1000.${mac}`]));
+  });
+
+  it("takes t in milliseconds too: opaque text in the MAC, converted for the freshness check", async () => {
+    const ms = 1_700_000_000_123;
+    const header = await signWebhook(KEY, BODY, ms);
+    expect(await verifyWebhookSignature(KEY, header, BODY, { nowSec: 1_700_000_100 })).toMatchObject({ ok: true, timestampSec: 1_700_000_000 });
+    expect(await verifyWebhookSignature(KEY, header, BODY, { nowSec: 1_700_000_400 })).toEqual({ ok: false, reason: "stale" });
   });
 
   it("refuses a signature older or newer than the tolerance (replay)", async () => {

@@ -2,6 +2,8 @@
  * Kaleyra's webhook signature: header `bandyer-signature: t=<unix seconds>,v0=<hex>` where the hex
  * is HMAC-SHA256, keyed with the app's API key, over the exact string `<t>.<raw body>`.
  * The emulator signs with it; a receiver (and the tests) verify with it.
+ * Kaleyra's docs mix seconds and milliseconds for `t`: it is opaque text in the MAC, and either
+ * unit passes the freshness check.
  * Invariant: verification compares in constant time (crypto.subtle.verify) and never throws.
  */
 import { hmacSha256Key } from "./jwt";
@@ -12,8 +14,8 @@ export const DEFAULT_SIGNATURE_TOLERANCE_SEC = 300;
 
 const encoder = new TextEncoder();
 
-export function signedPayload(timestampSec: number, rawBody: string): string {
-  return `${timestampSec}.${rawBody}`;
+export function signedPayload(timestamp: number | string, rawBody: string): string {
+  return `${timestamp}.${rawBody}`;
 }
 
 /** The header value for this body at this time (unix seconds). */
@@ -23,8 +25,8 @@ export async function signWebhook(apiKey: string, rawBody: string, timestampSec:
   return `t=${timestampSec},v0=${toHex(mac)}`;
 }
 
-export function parseSignatureHeader(header: string): { t: number; v0: string[] } | undefined {
-  let t: number | undefined;
+export function parseSignatureHeader(header: string): { t: string; v0: string[] } | undefined {
+  let t: string | undefined;
   const v0: string[] = [];
   for (const part of header.split(",")) {
     const eq = part.indexOf("=");
@@ -32,8 +34,8 @@ export function parseSignatureHeader(header: string): { t: number; v0: string[] 
     const name = part.slice(0, eq).trim();
     const value = part.slice(eq + 1).trim();
     if (name === "t") {
-      if (!/^\d{1,12}$/.test(value) || t !== undefined) return undefined;
-      t = Number(value);
+      if (!/^\d{1,13}$/.test(value) || t !== undefined) return undefined;
+      t = value;
     } else if (name === "v0") {
       if (!/^[0-9a-f]{64}$/.test(value)) return undefined;
       v0.push(value);
@@ -42,7 +44,17 @@ export function parseSignatureHeader(header: string): { t: number; v0: string[] 
   return t === undefined || v0.length === 0 ? undefined : { t, v0 };
 }
 
-export type SignatureCheck = { ok: true; timestampSec: number } | { ok: false; reason: "malformed" | "stale" | "mismatch" };
+/**
+ * On success, `delivery` names the delivery by what was signed (timestamp text and the matching
+ * MAC), so a replay is recognised however the header is spelled (spaces, order, repeated parts).
+ */
+export type SignatureCheck = { ok: true; timestampSec: number; delivery: string } | { ok: false; reason: "malformed" | "stale" | "mismatch" };
+
+/** Seconds since the epoch from a `t` in seconds or milliseconds. */
+function timestampSeconds(t: string): number {
+  const n = Number(t);
+  return n >= 1e11 ? Math.floor(n / 1_000) : n;
+}
 
 export async function verifyWebhookSignature(
   apiKey: string,
@@ -52,11 +64,12 @@ export async function verifyWebhookSignature(
 ): Promise<SignatureCheck> {
   const parsed = header === null ? undefined : parseSignatureHeader(header);
   if (!parsed) return { ok: false, reason: "malformed" };
-  if (Math.abs(options.nowSec - parsed.t) > (options.toleranceSec ?? DEFAULT_SIGNATURE_TOLERANCE_SEC)) return { ok: false, reason: "stale" };
+  const timestampSec = timestampSeconds(parsed.t);
+  if (Math.abs(options.nowSec - timestampSec) > (options.toleranceSec ?? DEFAULT_SIGNATURE_TOLERANCE_SEC)) return { ok: false, reason: "stale" };
   const key = await hmacSha256Key(apiKey, "verify");
   const data = encoder.encode(signedPayload(parsed.t, rawBody));
   for (const hex of parsed.v0) {
-    if (await crypto.subtle.verify("HMAC", key, fromHex(hex), data)) return { ok: true, timestampSec: parsed.t };
+    if (await crypto.subtle.verify("HMAC", key, fromHex(hex), data)) return { ok: true, timestampSec, delivery: `${parsed.t}.${hex}` };
   }
   return { ok: false, reason: "mismatch" };
 }

@@ -9,7 +9,21 @@ import type { SessionState } from "../core/session";
 import type { UserSession } from "../durable-objects/UserSession";
 import { signHs256 } from "../remote/jwt";
 import { registryStub } from "../worker/registry";
+import { accessLinkDigest } from "../core/access-link";
 import { SESSION_ROUTE_HEADER, sessionObjectName, type SessionKey, type SessionRoute } from "../durable-objects/session-route";
+
+/** A session as a test names it: by user, or by the access link itself (routed by its digest). */
+export type TestKey = { kind: "token"; userId: string } | { kind: "access_link"; accessLink: string };
+
+export async function sessionKeyOf(key: TestKey): Promise<SessionKey> {
+  if (key.kind === "token") return key;
+  const linkDigest = await accessLinkDigest(key.accessLink);
+  if (linkDigest === undefined) throw new Error(`not an access link: ${key.accessLink}`);
+  return { kind: "access_link", linkDigest };
+}
+
+/** The epoch the test app's registration has (routes carry it, as the Worker's do). */
+let testAppEpoch = "";
 
 export const APP_ID = "mAppId_test";
 /** Test apps accept tickets too, so tests can attach a verified client without a token. */
@@ -26,6 +40,7 @@ async function registerTestApp(): Promise<void> {
   if (testAppRegistered) return;
   const put = await registryStub(env).putApp(APP_ID, SANDBOX_EU, { attachTicketSecret: TICKET_SECRET });
   if (!put.ok) throw new Error(`register test app: ${put.error.code}`);
+  testAppEpoch = put.value.record.epoch;
   testAppRegistered = true;
 }
 
@@ -34,9 +49,9 @@ export type SessionStub = DurableObjectStub<UserSession>;
 let objectCounter = 0;
 
 /** A stub for a fresh session object (unique per call, so tests never share state). */
-export async function sessionStub(key: SessionKey): Promise<SessionStub> {
+export async function sessionStub(key: TestKey): Promise<SessionStub> {
   objectCounter += 1;
-  const name = `${await sessionObjectName(APP_ID, key)}#${objectCounter}`;
+  const name = `${sessionObjectName(APP_ID, await sessionKeyOf(key))}#${objectCounter}`;
   return env.USER_SESSION.get(env.USER_SESSION.idFromName(name));
 }
 
@@ -99,9 +114,9 @@ export class TestClient {
 }
 
 /** Opens a socket to the session as the Worker routes it, without proving anything. */
-export async function openSocket(stub: SessionStub, key: SessionKey, app: AppSettings = SANDBOX_EU): Promise<TestClient> {
+export async function openSocket(stub: SessionStub, key: TestKey, app: AppSettings = SANDBOX_EU, appEpoch?: string): Promise<TestClient> {
   await registerTestApp();
-  const route: SessionRoute = { appId: APP_ID, key, app };
+  const route: SessionRoute = { appId: APP_ID, appEpoch: appEpoch ?? testAppEpoch, key: await sessionKeyOf(key), app };
   const res = await stub.fetch("http://session/socket", {
     headers: { Upgrade: "websocket", [SESSION_ROUTE_HEADER]: JSON.stringify(route) },
   });
@@ -112,13 +127,15 @@ export async function openSocket(stub: SessionStub, key: SessionKey, app: AppSet
   return client;
 }
 
-/** Opens a socket and, for a token session, proves the user with a ticket: a session client. */
-export async function attach(stub: SessionStub, key: SessionKey, app: AppSettings = SANDBOX_EU): Promise<TestClient> {
+/**
+ * Opens a socket and proves it: a token socket with a ticket (a client that started nothing), a
+ * link socket with its link (which also connects the link session: the link is its connect).
+ */
+export async function attach(stub: SessionStub, key: TestKey, app: AppSettings = SANDBOX_EU): Promise<TestClient> {
   const client = await openSocket(stub, key, app);
-  if (key.kind === "token") {
-    if (client.ofType("auth_required").length !== 1) throw new Error(`expected auth_required: ${JSON.stringify(client.frames)}`);
-    client.send({ type: "auth", ticket: await ticketFor(APP_ID, key.userId) });
-  }
+  if (client.ofType("auth_required").length !== 1) throw new Error(`expected auth_required: ${JSON.stringify(client.frames)}`);
+  if (key.kind === "token") client.send({ type: "auth", ticket: await ticketFor(APP_ID, key.userId) });
+  else client.send({ type: "connect", accessLink: key.accessLink });
   await client.waitFor((c) => c.ofType("state").length > 0, "first state frame");
   return client;
 }

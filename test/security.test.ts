@@ -74,12 +74,10 @@ describe("user X cannot attach to user Y's session", () => {
     const owner = await attach(stub, alice);
     await connect(stub, owner);
     const mallory = await openSocket(stub, alice);
-    mallory.send({ type: "connect", userId: "alice" });
-    const verify = await mallory.nextTokenRequest();
-    expect(verify.requestId).toMatch(/^verify\./);
-    mallory.send({ type: "token", requestId: verify.requestId, token: fakeToken("mallory", (await sessionNow(stub)) + HOUR) });
-    expect((await refusal(mallory)).code).toBe("auth_failed");
+    mallory.send({ type: "auth", token: fakeToken("mallory", (await sessionNow(stub)) + HOUR) });
+    expect(await refusal(mallory)).toMatchObject({ code: "auth_failed", field: "token" });
     expect(mallory.ofType("state")).toHaveLength(0);
+    expect(mallory.ofType("resume")).toHaveLength(0);
   });
 
   it("a token of the user proves a newcomer to a running session: state and a resume credential", async () => {
@@ -87,11 +85,10 @@ describe("user X cannot attach to user Y's session", () => {
     const owner = await attach(stub, alice);
     await connect(stub, owner);
     const device = await openSocket(stub, alice);
-    device.send({ type: "connect", userId: "alice" });
-    const verify = await device.nextTokenRequest();
-    device.send({ type: "token", requestId: verify.requestId, token: fakeToken("alice", (await sessionNow(stub)) + HOUR) });
+    device.send({ type: "auth", token: fakeToken("alice", (await sessionNow(stub)) + HOUR) });
     expect(await device.waitForStatus("connected")).toMatchObject({ userId: "alice" });
     await resumeOf(device);
+    expect(device.ofType("token_request")).toHaveLength(0);
   });
 });
 
@@ -293,11 +290,9 @@ describe("the Worker's own checks", () => {
       closeCode = e.code;
     });
     ws.accept();
-    ws.send(JSON.stringify({ type: "connect", userId: "alice" }));
+    // No session runs: the token proves alice and connects her session in one step.
+    ws.send(JSON.stringify({ type: "auth", token: fakeToken("alice", Date.now() + HOUR) }));
     const until = Date.now() + 2_000;
-    while (!frames.some((f) => f.type === "token_request") && Date.now() < until) await new Promise((r) => setTimeout(r, 2));
-    const request = frames.find((f) => f.type === "token_request")!;
-    ws.send(JSON.stringify({ type: "token", requestId: request.requestId, token: fakeToken("alice", Date.now() + HOUR) }));
     while (!frames.some((f) => f.state?.status === "connected") && Date.now() < until) await new Promise((r) => setTimeout(r, 2));
     expect(frames.some((f) => f.state?.status === "connected")).toBe(true);
 
@@ -305,6 +300,8 @@ describe("the Worker's own checks", () => {
     expect(del.status).toBe(204);
     while (closeCode === 0 && Date.now() < until + 2_000) await new Promise((r) => setTimeout(r, 2));
     expect(closeCode).toBe(4404);
+    // The client was told its saved data is gone before the socket closed.
+    expect(frames.map((f) => f.type)).toContain("data_cleared");
     const { sessionObjectName } = await import("../durable-objects/session-route");
     const stub = env.USER_SESSION.get(env.USER_SESSION.idFromName(await sessionObjectName(appId, alice)));
     const cleared = Date.now() + 2_000;

@@ -68,7 +68,7 @@ describe("PUT /v1/apps/:appId", () => {
     const created = await put(appId, { environment: "sandbox", region: "eu" });
     expect(created.status).toBe(201);
     const first = (await created.json()) as Record<string, unknown>;
-    expect(first).toEqual({ appId, environment: "sandbox", region: "eu", secrets: { kaleyraApiKey: false, tokenWebhookSecret: false, attachTicketSecret: false }, createdAt: expect.any(Number), updatedAt: expect.any(Number) });
+    expect(first).toEqual({ appId, environment: "sandbox", region: "eu", secrets: { kaleyraApiKey: false, tokenWebhookSecret: false, attachTicketSecret: false }, epoch: expect.any(String), createdAt: expect.any(Number), updatedAt: expect.any(Number) });
 
     const updated = await put(appId, { environment: "production", region: "in", retryPolicy: { jitterMaxMs: 0 } });
     expect(updated.status).toBe(200);

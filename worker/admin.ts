@@ -38,7 +38,7 @@ admin.put("/:appId", requireAdmin, requireAppId, limitBody, async (c) => {
   } catch {
     return errorResponse(kaleyraError("bad_request", "body"));
   }
-  const put = parseAppPut(body);
+  const put = parseAppPut(body, { allowLocalWebhooks: c.env.ALLOW_LOCAL_WEBHOOKS === "1" });
   if (!put.ok) return errorResponse(put.error);
   const written = await (await appRegistry(c.env)).putApp(c.req.param("appId"), put.value.settings, put.value.secrets);
   if (!written.ok) return errorResponse(written.error);

@@ -16,6 +16,8 @@ export interface Env {
   TEST_CLOCK?: string;
   /** Attach attempts allowed per client IP per minute (default 60). */
   ATTACH_LIMIT_PER_MINUTE?: string;
+  /** "1" only in the local composition: a tenant's token webhook may be http on 127.0.0.1/localhost. */
+  ALLOW_LOCAL_WEBHOOKS?: string;
   /** When set (by `npm start`), this app is registered at startup as a sandbox/eu demo app. */
   DEMO_APP_ID?: string;
   /** With DEMO_APP_ID: the demo app's Kaleyra API key, so its sessions get server-side tokens. */

@@ -1,5 +1,6 @@
 import { env, SELF } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
+import { accessLinkDigest } from "../core/access-link";
 import type { AppSettings } from "../core/app";
 import { DEFAULT_RETRY_POLICY } from "../core/policy";
 import type { AppRecord } from "../durable-objects/AppRegistry";
@@ -11,7 +12,8 @@ import { forwardedRequest, parseSocketRequest, type AppLookup } from "./socket";
 
 const APP_ID = "mAppId_socket";
 const LINK = "https://sandbox.bandyer.com/eu/direct-rest-call-handler/abc123";
-const RECORD: AppRecord = { appId: APP_ID, environment: "sandbox", region: "eu", secrets: { kaleyraApiKey: false, tokenWebhookSecret: false, attachTicketSecret: false }, createdAt: 1, updatedAt: 2 };
+const DIGEST = "d".repeat(64);
+const RECORD: AppRecord = { appId: APP_ID, environment: "sandbox", region: "eu", secrets: { kaleyraApiKey: false, tokenWebhookSecret: false, attachTicketSecret: false }, epoch: "epoch-1", createdAt: 1, updatedAt: 2 };
 const UPGRADE = { Upgrade: "websocket" };
 
 function socketRequest(query: string, init: RequestInit = { headers: UPGRADE }, appId = APP_ID): Request {
@@ -77,15 +79,20 @@ describe("parseSocketRequest: order and meaning of the checks", () => {
   });
 
   it.each([
-    ["neither userId nor accessLink", "", "userId|accessLink"],
-    ["both userId and accessLink", `userId=u1&accessLink=${encodeURIComponent(LINK)}`, "userId|accessLink"],
+    ["neither userId nor link", "", "userId|link"],
+    ["both userId and link", `userId=u1&link=${DIGEST}`, "userId|link"],
     ["an invalid userId", "userId=has%20space", "userId"],
     ["an empty userId", "userId=", "userId"],
     ["a too long userId", `userId=${"u".repeat(129)}`, "userId"],
-    ["an access link that is not a URL", "accessLink=not-a-link", "accessLink"],
-    ["an access link that is not http(s)", `accessLink=${encodeURIComponent("ftp://x.test/a")}`, "accessLink"],
+    ["a link digest that is not 64 hex digits", `link=${"d".repeat(63)}`, "link"],
+    ["a link digest in upper case", `link=${"D".repeat(64)}`, "link"],
   ])("refuses %s with bad_request naming the field", async (_name, keyQuery, field) => {
     expect(await parse(`environment=sandbox&region=eu&${keyQuery}`)).toEqual(refusal("bad_request", field));
+  });
+
+  it("refuses an access link in the URL (a bearer credential proxies and logs keep) with link_in_url", async () => {
+    expect(await parse(`environment=sandbox&region=eu&accessLink=${encodeURIComponent(LINK)}`)).toEqual(refusal("link_in_url", "accessLink"));
+    expect(await parse(`environment=sandbox&region=eu&link=${DIGEST}&accessLink=${encodeURIComponent(LINK)}`)).toEqual(refusal("link_in_url", "accessLink"));
   });
 
   it("refuses unknown and repeated query keys with bad_request naming the key, after the session key", async () => {
@@ -100,13 +107,13 @@ describe("parseSocketRequest: the route it builds", () => {
   it("routes a userId to a token session with the app's settings and nothing else of the record", async () => {
     expect(await parse("environment=sandbox&region=eu&userId=user.1@x")).toEqual({
       ok: true,
-      value: { appId: APP_ID, key: { kind: "token", userId: "user.1@x" }, app: { environment: "sandbox", region: "eu" } },
+      value: { appId: APP_ID, appEpoch: "epoch-1", key: { kind: "token", userId: "user.1@x" }, app: { environment: "sandbox", region: "eu" } },
     });
   });
 
-  it("routes an access link to an access-link session", async () => {
-    const result = await parse(`environment=sandbox&region=eu&accessLink=${encodeURIComponent(LINK)}`);
-    expect(result.ok && result.value.key).toEqual({ kind: "access_link", accessLink: LINK });
+  it("routes a link digest to an access-link session", async () => {
+    const result = await parse(`environment=sandbox&region=eu&link=${DIGEST}`);
+    expect(result.ok && result.value.key).toEqual({ kind: "access_link", linkDigest: DIGEST });
   });
 
   it("carries the app's retry policy when the app has one", async () => {
@@ -121,7 +128,7 @@ describe("forwardedRequest", () => {
     const original = socketRequest("environment=sandbox&region=eu&userId=u1", {
       headers: { ...UPGRADE, "Sec-WebSocket-Key": "abc==", [SESSION_ROUTE_HEADER]: '{"appId":"mAppId_forged"}' },
     });
-    const route = { appId: APP_ID, key: { kind: "token" as const, userId: "u1" }, app: { environment: "sandbox", region: "eu" } as AppSettings };
+    const route = { appId: APP_ID, appEpoch: "epoch-1", key: { kind: "token" as const, userId: "u1" }, app: { environment: "sandbox", region: "eu" } as AppSettings };
     const forwarded = forwardedRequest(original, route);
     expect(forwarded.url).toBe(original.url);
     expect(forwarded.method).toBe("GET");
@@ -192,16 +199,21 @@ describe("GET /v1/apps/:appId/socket", () => {
     const route = JSON.parse(sessions.requests[0]?.headers.get(SESSION_ROUTE_HEADER) ?? "null");
     expect(route).toEqual({
       appId,
+      appEpoch: expect.any(String),
       key: { kind: "token", userId: "u1" },
       app: { environment: "production", region: "in", retryPolicy: { ...DEFAULT_RETRY_POLICY, jitterMaxMs: 5 } },
     });
   });
 
-  it("forwards an access link to the object named by the hashed link", async () => {
+  it("forwards a link socket to the object named by the link's digest; the link is nowhere in the request", async () => {
     const appId = await registerApp();
     const sessions = withFakeSessions();
-    await sessions.fetch(socketRequest(`environment=sandbox&region=eu&accessLink=${encodeURIComponent(LINK)}`, { headers: UPGRADE }, appId));
-    expect(sessions.names).toEqual([await sessionObjectName(appId, { kind: "access_link", accessLink: LINK })]);
+    const digest = await accessLinkDigest(LINK);
+    await sessions.fetch(socketRequest(`environment=sandbox&region=eu&link=${digest}`, { headers: UPGRADE }, appId));
+    expect(sessions.names).toEqual([`link:${appId}:${digest}`]);
+    const forwarded = sessions.requests[0]!;
+    expect(forwarded.url).not.toContain("abc123");
+    expect([...forwarded.headers.values()].join(" ")).not.toContain("abc123");
   });
 
   it("touches no session object when it refuses", async () => {

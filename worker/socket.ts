@@ -3,12 +3,14 @@
  * forwards the upgrade to the user's session object. Checks run in a fixed order (upgrade,
  * configured, app, session key, query keys) so a client always sees the first thing to fix.
  * Unknown apps and mismatching environment/region give the same answer, so the route does not
- * reveal which apps exist. The query may carry an access link (a bearer secret): never log the URL.
+ * reveal which apps exist. Access links never travel in the URL: a link socket names its session by
+ * the link's digest (core/access-link.ts) and proves it with the link in its first frame.
  */
 import { Hono } from "hono";
 import { isAppId } from "../core/app";
 import { kaleyraError, type ErrorCode } from "../core/errors";
-import { isAccessLink, isUserId } from "../core/protocol";
+import { LINK_DIGEST_PATTERN } from "../core/access-link";
+import { isUserId } from "../core/protocol";
 import { fail, ok, type Result } from "../core/result";
 import type { AppRecord } from "../durable-objects/AppRegistry";
 import { SESSION_ROUTE_HEADER, sessionObjectName, type SessionKey, type SessionRoute } from "../durable-objects/session-route";
@@ -19,7 +21,7 @@ import { appRegistry } from "./registry";
 
 export type AppLookup = (appId: string) => Promise<AppRecord | null>;
 
-const QUERY_KEYS: readonly string[] = ["environment", "region", "userId", "accessLink"];
+const QUERY_KEYS: readonly string[] = ["environment", "region", "userId", "link"];
 
 const refuse = (code: ErrorCode, field?: string) => fail<SessionRoute>(kaleyraError(code, field));
 
@@ -36,16 +38,18 @@ export async function parseSocketRequest(request: Request, appId: string, lookup
   const app = isAppId(appId) ? await lookupApp(appId) : null;
   if (app === null || app.environment !== environment || app.region !== region) return refuse("app_id_invalid");
 
+  // A link in the URL is already exposed to every proxy and log on the way: refuse it loudly.
+  if (query.has("accessLink")) return refuse("link_in_url", "accessLink");
   const userId = query.get("userId");
-  const accessLink = query.get("accessLink");
-  if ((userId === null) === (accessLink === null)) return refuse("bad_request", "userId|accessLink");
+  const link = query.get("link");
+  if ((userId === null) === (link === null)) return refuse("bad_request", "userId|link");
   let key: SessionKey;
   if (userId !== null) {
     if (!isUserId(userId)) return refuse("bad_request", "userId");
     key = { kind: "token", userId };
   } else {
-    if (!isAccessLink(accessLink)) return refuse("bad_request", "accessLink");
-    key = { kind: "access_link", accessLink };
+    if (!LINK_DIGEST_PATTERN.test(link ?? "")) return refuse("bad_request", "link");
+    key = { kind: "access_link", linkDigest: link! };
   }
 
   for (const name of new Set(query.keys())) {
@@ -56,8 +60,8 @@ export async function parseSocketRequest(request: Request, appId: string, lookup
   const origin = request.headers.get("Origin");
   if (app.allowedOrigins !== undefined && origin !== null && !app.allowedOrigins.includes(origin)) return refuse("origin_not_allowed");
 
-  const { appId: _id, secrets: _secrets, createdAt: _c, updatedAt: _u, ...settings } = app;
-  return ok({ appId, key, app: settings });
+  const { appId: _id, secrets: _secrets, createdAt: _c, updatedAt: _u, epoch, ...settings } = app;
+  return ok({ appId, appEpoch: epoch, key, app: settings });
 }
 
 /** The upgrade as the session object receives it; a route header sent by the client is replaced. */

@@ -1,8 +1,10 @@
 /**
  * Kaleyra's webhooks: `POST /v1/webhooks/kaleyra/:appId`, signed with the app's API key
- * (`bandyer-signature`, see remote/signature.ts). Checks, in order: app and API key, body size,
- * signature (malformed or mismatching -> signature_invalid, more than 5 min off -> signature_stale),
- * replay (the same signature again -> webhook_replayed), then the payload. A refused webhook changes nothing. Handlers are idempotent, so a duplicate or
+ * (`bandyer-signature`, see remote/signature.ts). Checks, in order: body size, app and API key and
+ * signature (an unknown app, an app without a key, a malformed or mismatching signature all get the
+ * same signature_invalid, so the route does not reveal which apps exist; more than 5 min off ->
+ * signature_stale), replay (the same signed timestamp and MAC again, however the header is
+ * spelled -> webhook_replayed), then the payload. A refused webhook changes nothing. Handlers are idempotent, so a duplicate or
  * reordered delivery is harmless. Unknown events are acknowledged and ignored (Kaleyra sends many).
  */
 import { Hono } from "hono";
@@ -28,12 +30,12 @@ webhooks.post(
     const appId = c.req.param("appId");
     const registry = await appRegistry(c.env);
     const apiKey = isAppId(appId) ? (await registry.getAppSecrets(appId))?.kaleyraApiKey : undefined;
-    if (apiKey === undefined) return errorResponse(kaleyraError("app_id_invalid"));
     const raw = await c.req.text();
+    if (apiKey === undefined) return errorResponse(kaleyraError("signature_invalid"));
     const check = await verifyWebhookSignature(apiKey, c.req.header(SIGNATURE_HEADER) ?? null, raw, { nowSec: Date.now() / 1_000 });
     if (!check.ok) return errorResponse(kaleyraError(check.reason === "stale" ? "signature_stale" : "signature_invalid"));
     const nowSec = Math.floor(Date.now() / 1_000);
-    const signature = c.req.header(SIGNATURE_HEADER) ?? "";
+    const signature = check.delivery;
     if (!(await registry.markWebhookSeen(appId, signature, check.timestampSec, nowSec - 2 * DEFAULT_SIGNATURE_TOLERANCE_SEC))) {
       return errorResponse(kaleyraError("webhook_replayed"));
     }

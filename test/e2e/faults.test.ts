@@ -322,7 +322,7 @@ describe("webhooks duplicated or out of order", () => {
     const room = await createRoom(app, ["bob"]);
     const link = { kind: "access_link", accessLink: room.participants[0]!.access_link } as const;
     const stub = await stubFor(app.appId, link);
-    const client = await attachVia(app.appId, link);
+    const client = await attachVia(app.appId, link, { prove: false });
     // The remote answers the open; the room ends (and its webhook is handled) before that answer reaches the session.
     await runInDurableObject(stub, (o: UserSession) => {
       const remote = o.remote;

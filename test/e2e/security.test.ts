@@ -32,9 +32,7 @@ describe("tenant isolation", () => {
     await answerWithMinted(owner, b, "alice", 0);
     await owner.waitForStatus("connected");
     const intruder = await attachVia(b.appId, alice, { prove: false });
-    intruder.send({ type: "connect", userId: "alice" });
-    const verify = await intruder.nextTokenRequest();
-    intruder.send({ type: "token", requestId: verify.requestId, token });
+    intruder.send({ type: "auth", token });
     expect((await intruder.waitFor((c) => c.ofType("error")[0], "refusal")).code).toBe("auth_failed");
     expect(intruder.ofType("state")).toHaveLength(0);
   });
@@ -49,11 +47,11 @@ describe("tenant isolation", () => {
     const c1 = await attachVia(app.appId, link1);
     c1.send({ type: "connect", accessLink: link1.accessLink });
     await c1.waitForStatus("connected");
-    const c2 = await attachVia(app.appId, link2);
-    // The second link's socket sees its own (idle) session, not the first call's.
-    expect(c2.lastState()).toMatchObject({ status: "disconnected" });
+    // A socket routed to the second link's session cannot prove itself with the first link.
+    const c2 = await attachVia(app.appId, link2, { prove: false });
     c2.send({ type: "connect", accessLink: link1.accessLink });
-    expect((await c2.waitFor((c) => c.ofType("error")[0], "refusal")).code).toBe("user_mismatch");
+    expect(await c2.waitFor((c) => c.ofType("error")[0], "refusal")).toMatchObject({ code: "auth_failed", field: "accessLink" });
+    expect(c2.ofType("state")).toHaveLength(0);
   });
 });
 

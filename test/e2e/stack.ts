@@ -5,9 +5,9 @@
  */
 import { env, SELF } from "cloudflare:test";
 import { localWebhookUrl } from "../../dev/emulator";
-import { sessionObjectName, type SessionKey } from "../../durable-objects/session-route";
+import { sessionObjectName } from "../../durable-objects/session-route";
 import { call, createApp, resetEmulator, type TestApp } from "../../remote/emulator/testing";
-import { TestClient, TICKET_SECRET, ticketFor, type SessionStub } from "../harness";
+import { sessionKeyOf, TestClient, TICKET_SECRET, ticketFor, type SessionStub, type TestKey } from "../harness";
 
 export const ADMIN = { Authorization: "Bearer test-admin-token" };
 
@@ -29,23 +29,27 @@ export async function registerApp(settings: Record<string, unknown> = {}, withAp
   return app;
 }
 
-/** Opens a socket through the Worker; a token-session socket proves its user with a ticket. */
-export async function attachVia(appId: string, key: SessionKey, options: { prove?: boolean } = {}): Promise<TestClient> {
-  const who = key.kind === "token" ? `userId=${key.userId}` : `accessLink=${encodeURIComponent(key.accessLink)}`;
+/**
+ * Opens a socket through the Worker and proves it: a token socket with a ticket, a link socket with
+ * its link (the connect frame, which also connects the link session).
+ */
+export async function attachVia(appId: string, key: TestKey, options: { prove?: boolean } = {}): Promise<TestClient> {
+  const routed = await sessionKeyOf(key);
+  const who = routed.kind === "token" ? `userId=${routed.userId}` : `link=${routed.linkDigest}`;
   const res = await SELF.fetch(`http://edge.test/v1/apps/${appId}/socket?environment=sandbox&region=eu&${who}`, { headers: { Upgrade: "websocket" } });
   if (res.status !== 101 || !res.webSocket) throw new Error(`attach: ${res.status}`);
   res.webSocket.accept();
   const client = new TestClient(res.webSocket);
   await client.waitFor((c) => c.frames.length > 0, "first frame");
-  if (key.kind === "token" && options.prove !== false && client.ofType("auth_required").length === 1) {
-    client.send({ type: "auth", ticket: await ticketFor(appId, key.userId) });
+  if (options.prove !== false && client.ofType("auth_required").length === 1) {
+    client.send(key.kind === "token" ? { type: "auth", ticket: await ticketFor(appId, key.userId) } : { type: "connect", accessLink: key.accessLink });
     await client.waitFor((c) => c.ofType("state").length > 0 || c.ofType("error")[0], "state after proof");
   }
   return client;
 }
 
-export async function stubFor(appId: string, key: SessionKey): Promise<SessionStub> {
-  return env.USER_SESSION.get(env.USER_SESSION.idFromName(await sessionObjectName(appId, key)));
+export async function stubFor(appId: string, key: TestKey): Promise<SessionStub> {
+  return env.USER_SESSION.get(env.USER_SESSION.idFromName(sessionObjectName(appId, await sessionKeyOf(key))));
 }
 
 export async function mintToken(app: TestApp, userId: string, expiresIn = 3_600): Promise<string> {
