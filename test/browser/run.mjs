@@ -12,7 +12,8 @@
 //   4. an access-link connect while the token session is up shows session_conflict;
 //   5. an outage while connected says when the next refresh is due; a second tab's fault label
 //      follows without a reload;
-//   6. an emulator outage (the page's button) runs the reconnect schedule; outage off recovers;
+//   6. an emulator outage (the page's button) while connected with short tokens fails the next
+//      refresh and runs the reconnect schedule; outage off recovers;
 //   7. an access-link session connects, and ends with call_ended when its room ends;
 //   8. disconnect with clearSavedData in one tab ends the session in the other; reset unconfigures;
 //   9. the timeline's labels never overlap, at every zoom, at 1280 px and 390 px wide;
@@ -218,16 +219,23 @@ async function linkWhileTokenSession(tab) {
 }
 
 async function outageAndRecovery(browser) {
-  progress("6. an emulator outage runs the reconnect schedule; outage off recovers");
+  progress("6. an emulator outage hits the next refresh and runs the reconnect schedule; outage off recovers");
   const context = await browser.newContext({ viewport: VIEWPORT });
   const tab = await openDemo(context, "outage", { configure: true });
   try {
     await tab.selectOption("#window", "30000");
-    await tab.click("#outageOn");
-    await waitPage(tab, "outage shown", () => document.getElementById("faults").textContent.startsWith("outage: refuse"));
+    // A socket proves its user with a token before it attaches, so the outage must start while
+    // connected: short tokens make the next refresh (the first call to reach the emulator) ~5 s away.
+    await tab.check("#shortTokens");
+    await waitPage(tab, "short tokens shown", () => document.getElementById("faults").textContent.includes("tokens live 10 s"));
     await tab.fill("#userId", `outage-${run}`);
     await tab.click("#connect");
-    await waitPage(tab, "reconnect attempt 2", () => window.demo.kaleyra.state.value.reconnectAttempt >= 2, undefined, 20_000);
+    await connected(tab);
+    await tab.click("#outageOn");
+    await waitPage(tab, "outage shown", () => document.getElementById("faults").textContent.startsWith("outage: refuse"));
+    const note = await tab.locator("#faultNote").innerText();
+    assert(/next token refresh, due at|token refresh is running now/.test(note), `the note says when the outage will bite: "${note}"`);
+    await waitPage(tab, "reconnect attempt 2", () => window.demo.kaleyra.state.value.reconnectAttempt >= 2, undefined, 30_000);
     await waitPage(tab, "waits drawn on the timeline", () => document.querySelectorAll("#timeline .wait").length >= 2 && document.querySelectorAll("#timeline .attempt.reconnect").length >= 2);
     const s = await snapshot(tab);
     assert(s.status === "reconnecting", `reconnecting during the outage: ${JSON.stringify(s)}`);
@@ -235,8 +243,9 @@ async function outageAndRecovery(browser) {
     await outageTimelineLabels(tab);
   } finally {
     await tab.click("#outageOff");
+    await tab.uncheck("#shortTokens");
   }
-  await waitPage(tab, "outage off shown", () => document.getElementById("faults").textContent.startsWith("outage: none"));
+  await waitPage(tab, "outage off shown", () => document.getElementById("faults").textContent === "outage: none");
   await waitPage(tab, "recovery", () => document.body.dataset.status === "connected", undefined, 15_000);
   const s = await snapshot(tab);
   assert(s.reconnectAttempt === 0 && s.tokenAttempt === 0, `counters reset on connect: ${JSON.stringify(s)}`);

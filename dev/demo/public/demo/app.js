@@ -304,7 +304,12 @@ function renderFaultNote(s, now) {
 
 function outageEffect(s, now) {
   const then = "its token attempts will fail, then the session goes reconnecting and retries on its schedule until the outage ends";
-  if (s.status === "disconnected") return `Outage: the session is not running. A connect now reaches the emulator at once: ${then}.`;
+  // A socket proves its user with a token before it attaches: during an outage the proof fails.
+  const noProof = "a socket must prove its user with a token before it attaches, the provider fails during the outage, so the client reopens its socket with backoff until the outage ends";
+  if (s.status === "disconnected") return `Outage: no session is running. A connect now will not get through: ${noProof}.`;
+  if (s.status === "connecting" && s.transport !== "open") {
+    return `Outage: the connect cannot get through: ${noProof}${s.nextOpenAt ? ` (next socket at ${clock(s.nextOpenAt)}, in ${duration(s.nextOpenAt - now)})` : ""}.`;
+  }
   if (s.nextAttemptAt) {
     const what = s.tokenAttempt > 0 ? `token attempt ${s.tokenAttempt + 1}` : `reconnect attempt ${s.reconnectAttempt + 1}`;
     return `Outage: ${what} is due at ${clock(s.nextAttemptAt)} (in ${duration(s.nextAttemptAt - now)}); it will fail while the outage lasts.`;
