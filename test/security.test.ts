@@ -196,7 +196,9 @@ describe("limits close only the offending socket", () => {
     for (let i = 0; i < 8; i++) strangers.push(await openSocket(stub, alice));
     expect(strangers.some((s) => s.closed)).toBe(false);
     let closeCode = 0;
-    strangers[0]!.ws.addEventListener("close", (e) => (closeCode = e.code));
+    strangers[0]!.ws.addEventListener("close", (e) => {
+      closeCode = e.code;
+    });
     strangers.push(await openSocket(stub, alice));
     await strangers[0]!.waitFor((c) => c.closed, "the oldest stranger closed");
     expect(closeCode).toBe(4401);
@@ -283,8 +285,10 @@ describe("the Worker's own checks", () => {
     const ws = res.webSocket!;
     const frames: { type: string; requestId?: string; state?: { status: string } }[] = [];
     let closeCode = 0;
-    ws.addEventListener("message", (e) => frames.push(JSON.parse(e.data as string)));
-    ws.addEventListener("close", (e) => (closeCode = e.code));
+    ws.addEventListener("message", (e) => void frames.push(JSON.parse(e.data as string)));
+    ws.addEventListener("close", (e) => {
+      closeCode = e.code;
+    });
     ws.accept();
     // No session runs: the token proves alice and connects her session in one step.
     ws.send(JSON.stringify({ type: "auth", token: fakeToken("alice", Date.now() + HOUR) }));

@@ -333,7 +333,9 @@ describe("an oversized frame", () => {
     const other = await attach(stub, alice);
     const before = await snapshot(stub);
     let closeCode = 0;
-    sender.ws.addEventListener("close", (e) => (closeCode = e.code));
+    sender.ws.addEventListener("close", (e) => {
+      closeCode = e.code;
+    });
     sender.sendRaw(JSON.stringify({ type: "connect", userId: "a".repeat(20_000) }));
     const err = await sender.waitFor((c) => c.ofType("error")[0], "error frame");
     expect(err.code).toBe("frame_too_large");

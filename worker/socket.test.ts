@@ -176,7 +176,7 @@ describe("GET /v1/apps/:appId/socket", () => {
     const ws = res.webSocket!;
     const frames: string[] = [];
     const closed = new Promise<number>((resolve) => ws.addEventListener("close", (e) => resolve(e.code)));
-    ws.addEventListener("message", (e) => frames.push(e.data as string));
+    ws.addEventListener("message", (e) => void frames.push(e.data as string));
     ws.accept();
     const closeCode = await closed;
     expect(frames).toHaveLength(1);

@@ -10,13 +10,21 @@
 //   2. a reload re-attaches with no token request and comes back connected;
 //   3. offline -> online: the sockets drop, the clients wait for the network, reopen, re-attach;
 //   4. an access-link connect while the token session is up shows session_conflict;
-//   5. an emulator outage (the page's button) runs the reconnect schedule; outage off recovers;
-//   6. an access-link session connects, and ends with call_ended when its room ends;
-//   7. disconnect with clearSavedData in one tab ends the session in the other; reset unconfigures.
+//   5. an outage while connected says when the next refresh is due; a second tab's fault label
+//      follows without a reload;
+//   6. an emulator outage (the page's button) while connected with short tokens fails the next
+//      refresh and runs the reconnect schedule; outage off recovers;
+//   7. an access-link session connects, and ends with call_ended when its room ends;
+//   8. disconnect with clearSavedData in one tab ends the session in the other; reset unconfigures;
+//   9. the timeline's labels never overlap, at every zoom, at 1280 px and 390 px wide;
+//  10. disconnect in a tab with no session says there was nothing to end.
+// What a person reads is checked in demo-ui.mjs (5, 9, 10; 4 also checks the error banner clears
+// after a later successful action; 6 measures the timeline's labels during the outage).
 // Screenshots go to test-artifacts/ (gitignored). Every wait is bounded; exits 1 on any failure.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { bannerClears, disconnectWithoutSession, outageTimelineLabels, outageWhileConnected, timelineLabels } from "./demo-ui.mjs";
 import { assert, http, launchBrowser, newPage, onStop, progress, requireChromium, sleep, startForwarder, startServer, stopAll, until } from "./harness.mjs";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -207,27 +215,37 @@ async function linkWhileTokenSession(tab) {
   const s = await snapshot(tab);
   assert(s.status === "connected" && s.mode === "token", `the token session is untouched: ${JSON.stringify(s)}`);
   progress(`  shown: "${await errorText(tab)}"`);
+  await bannerClears(tab);
 }
 
 async function outageAndRecovery(browser) {
-  progress("5. an emulator outage runs the reconnect schedule; outage off recovers");
+  progress("6. an emulator outage hits the next refresh and runs the reconnect schedule; outage off recovers");
   const context = await browser.newContext({ viewport: VIEWPORT });
   const tab = await openDemo(context, "outage", { configure: true });
   try {
     await tab.selectOption("#window", "30000");
-    await tab.click("#outageOn");
-    await waitPage(tab, "outage shown", () => document.getElementById("faults").textContent.startsWith("outage: refuse"));
+    // A socket proves its user with a token before it attaches, so the outage must start while
+    // connected: short tokens make the next refresh (the first call to reach the emulator) ~5 s away.
+    await tab.check("#shortTokens");
+    await waitPage(tab, "short tokens shown", () => document.getElementById("faults").textContent.includes("tokens live 10 s"));
     await tab.fill("#userId", `outage-${run}`);
     await tab.click("#connect");
-    await waitPage(tab, "reconnect attempt 2", () => window.demo.kaleyra.state.value.reconnectAttempt >= 2, undefined, 20_000);
+    await connected(tab);
+    await tab.click("#outageOn");
+    await waitPage(tab, "outage shown", () => document.getElementById("faults").textContent.startsWith("outage: refuse"));
+    const note = await tab.locator("#faultNote").innerText();
+    assert(/next token refresh, due at|token refresh is running now/.test(note), `the note says when the outage will bite: "${note}"`);
+    await waitPage(tab, "reconnect attempt 2", () => window.demo.kaleyra.state.value.reconnectAttempt >= 2, undefined, 30_000);
     await waitPage(tab, "waits drawn on the timeline", () => document.querySelectorAll("#timeline .wait").length >= 2 && document.querySelectorAll("#timeline .attempt.reconnect").length >= 2);
     const s = await snapshot(tab);
     assert(s.status === "reconnecting", `reconnecting during the outage: ${JSON.stringify(s)}`);
     await screenshot(tab, "demo-outage.png");
+    await outageTimelineLabels(tab);
   } finally {
     await tab.click("#outageOff");
+    await tab.uncheck("#shortTokens");
   }
-  await waitPage(tab, "outage off shown", () => document.getElementById("faults").textContent.startsWith("outage: none"));
+  await waitPage(tab, "outage off shown", () => document.getElementById("faults").textContent === "outage: none");
   await waitPage(tab, "recovery", () => document.body.dataset.status === "connected", undefined, 15_000);
   const s = await snapshot(tab);
   assert(s.reconnectAttempt === 0 && s.tokenAttempt === 0, `counters reset on connect: ${JSON.stringify(s)}`);
@@ -238,7 +256,7 @@ async function outageAndRecovery(browser) {
 }
 
 async function linkSession(browser) {
-  progress("6. an access-link session connects, and ends with call_ended when its room ends");
+  progress("7. an access-link session connects, and ends with call_ended when its room ends");
   const context = await browser.newContext({ viewport: VIEWPORT });
   const tab = await openDemo(context, "link", { configure: true });
   await tab.fill("#userId", `linkuser-${run}`);
@@ -258,7 +276,7 @@ async function linkSession(browser) {
 }
 
 async function disconnectClearAndReset(tab1, tab2) {
-  progress("7. disconnect with clearSavedData ends the session in both tabs; reset unconfigures");
+  progress("8. disconnect with clearSavedData ends the session in both tabs; reset unconfigures");
   await tab1.click("#disconnectClear");
   await waitPage(tab1, "tab1 disconnected", () => document.body.dataset.status === "disconnected");
   await waitPage(tab2, "tab2 sees the end", () => document.body.dataset.status === "disconnected");
@@ -290,9 +308,12 @@ async function main() {
   await reloadReattaches(tab1, tokens);
   await offlineOnline(context, net, [tab1, tab2], tokens);
   await linkWhileTokenSession(tab1);
+  await outageWhileConnected(tab1, tab2, ARTIFACTS);
   await outageAndRecovery(browser);
   await linkSession(browser);
   await disconnectClearAndReset(tab1, tab2);
+  await timelineLabels(browser, openDemo, ARTIFACTS);
+  await disconnectWithoutSession(browser, openDemo);
 
   // Expected: sockets cut by the network test, and the provider's 503s during the outage.
   const expected = [/WebSocket connection to .* failed/, /^outage: console: Failed to load resource: .* 503/];

@@ -4,8 +4,8 @@
  * slowly; a token of another user; webhooks duplicated or racing a session. docs/reliability.md
  * lists every row with its expected outcome.
  */
-import { runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
-import { afterEach, describe, expect, it } from "vitest";
+import { env, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { DEFAULT_RETRY_POLICY, reconnectDelay, tokenAttemptDelay, type RetryPolicy } from "../../core/policy";
 import type { UserSession } from "../../durable-objects/UserSession";
 import { call, createRoom, createUser, emulator, heldRequests, setClockOffset, setFaults, waitUntil, type TestApp } from "../../remote/emulator/testing";
@@ -289,19 +289,27 @@ describe("webhooks duplicated or out of order", () => {
     client.send({ type: "connect", userId: "alice" });
     await answerWithMinted(client, app, "alice", 0);
     await client.waitForStatus("connected");
-    // The session fails once while handling the webhook (an eviction, an overloaded object).
-    await runInDurableObject(stub, (o: UserSession) => {
-      const target = o as unknown as { dispatch: (...args: unknown[]) => Promise<void> };
-      const original = target.dispatch;
-      target.dispatch = async () => {
-        target.dispatch = original;
-        throw new Error("injected: handler failed");
-      };
-    });
+    // The call to the session fails once while handling the webhook (an eviction, an overloaded
+    // object). Injected at the binding the Worker uses (the test shares its env), so the failure is
+    // a rejected call the route must handle, not an exception workerd reports as uncaught.
+    const sessions = env.USER_SESSION as unknown as { get(id: unknown): unknown };
+    const get = sessions.get;
+    sessions.get = () => {
+      sessions.get = get;
+      return { userDeactivated: () => Promise.reject(new Error("injected: handler failed")) };
+    };
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
     const body = JSON.stringify({ event: "on_user_deactivated", app_id: app.appId, data: { user_id: "alice" }, created_at: new Date().toISOString() });
     const signature = await signWebhook(app.apiKey, body, Math.floor(Date.now() / 1_000));
     const post = () => SELF.fetch(`http://edge.test/v1/webhooks/kaleyra/${app.appId}`, { method: "POST", headers: { "bandyer-signature": signature }, body });
-    expect((await post()).status).toBeGreaterThanOrEqual(500);
+    try {
+      expect((await post()).status).toBeGreaterThanOrEqual(500);
+      expect(sessions.get).toBe(get);
+      expect(logged).toHaveBeenCalledWith(expect.stringContaining("failed: injected: handler failed"));
+    } finally {
+      sessions.get = get;
+      logged.mockRestore();
+    }
     // The sender retries the same request, as HTTP clients do after a 5xx.
     const retry = await post();
     expect(retry.status).toBe(200);

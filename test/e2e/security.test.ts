@@ -108,6 +108,13 @@ describe("no token or secret in logs or admin responses", () => {
   afterEach(() => vi.restoreAllMocks());
 
   it("through connect, a failing server token source, webhooks and admin reads", async () => {
+    // The tenant's token webhook is unreachable: its fetch fails as a refused connection would,
+    // without a real connection (workerd reports a refused one as an uncaught exception).
+    const realFetch = globalThis.fetch;
+    const urlOf = (input: RequestInfo | URL) => (typeof input === "string" ? input : input instanceof URL ? input.href : input.url);
+    const fetched = vi.spyOn(globalThis, "fetch").mockImplementation((input, init) =>
+      urlOf(input).startsWith("http://127.0.0.1:9/") ? Promise.reject(new TypeError("Network connection lost.")) : realFetch(input, init),
+    );
     const ticketSecret = "whsec_e2e_ticket_secret_0123456789";
     const webhookSecret = "whsec_e2e_webhook_secret_0123456789";
     const app = await registerApp(
@@ -144,5 +151,6 @@ describe("no token or secret in logs or admin responses", () => {
     }
     // The flow did log (the failing server token source): the check above looked at real lines.
     expect(lines.some((l) => l.includes("server token attempt failed"))).toBe(true);
+    expect(fetched.mock.calls.some(([input]) => urlOf(input) === "http://127.0.0.1:9/tokens")).toBe(true);
   });
 });

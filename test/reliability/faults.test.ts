@@ -5,7 +5,7 @@
  * The same faults against the emulator are in test/e2e/faults.test.ts.
  */
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { DEFAULT_RETRY_POLICY } from "../../core/policy";
 import type { UserSession } from "../../durable-objects/UserSession";
 import { fakeRemoteControls, fakeToken } from "../../remote/fake";
@@ -312,6 +312,20 @@ describe("a remote that throws", () => {
       if (how === "sync") throw new Error("injected: remote threw");
       return Promise.reject(new Error("injected: remote rejected"));
     },
+  });
+  // The session logs each failed open: keep the injected failures out of the run's output, and
+  // check they were logged (and nothing else was).
+  let warned: ReturnType<typeof vi.spyOn>;
+  beforeEach(() => {
+    warned = vi.spyOn(console, "warn").mockImplementation(() => {});
+  });
+  afterEach(() => {
+    expect(warned.mock.calls.length).toBeGreaterThan(0);
+    for (const [message, detail] of warned.mock.calls) {
+      expect(message).toBe("remote open failed");
+      expect(String((detail as { error?: unknown }).error)).toMatch(/^Error: injected: remote (threw|rejected)$/);
+    }
+    warned.mockRestore();
   });
 
   it.each(["sync", "async"] as const)("a token open that throws (%s) counts as unreachable: the reconnect schedule runs, nothing is stuck", async (how) => {

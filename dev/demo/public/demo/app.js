@@ -2,12 +2,20 @@
 // (KaleyraVideo, bundled from client/ by dev/demo/build.mjs) and draws what the state frames say.
 // Everything the session does (token attempts, waits, reconnects, refreshes) happens in the
 // user's Durable Object; this page only answers token requests and renders.
+import { clock, duration, seconds } from "./format.js";
 import { KaleyraVideo } from "./kaleyra-client.js";
+import { drawTimeline } from "./timeline.js";
 
 const $ = (id) => document.getElementById(id);
 /** The client's saved configuration (docs/client.md, "Saved data"): fills the form after a reload. */
 const CONFIGURATION_KEY = "kaleyra.configuration";
+/** The client's saved session (a reload's disconnect() still ends it). */
+const SESSION_KEY = "kaleyra.session";
 const HISTORY_MS = 10 * 60_000;
+/** How often the fault label re-reads the emulator's faults, while this tab is visible. */
+const FAULTS_POLL_MS = 3_000;
+/** core/refresh.ts: a token is refreshed 60 s before it expires, or halfway when that is sooner. */
+const REFRESH_LEAD_MS = 60_000;
 
 /** Every state the client reported, with the local time it arrived: the timeline's data. */
 const history = [];
@@ -15,6 +23,8 @@ const history = [];
 const providerCalls = [];
 let lastError;
 let room;
+/** The emulator's faults as last read: { outage, tokenLifetimeSec, ... }. */
+let faults;
 
 const kaleyra = new KaleyraVideo({
   server: location.origin,
@@ -43,7 +53,7 @@ function connectToken(userId) {
   clearError();
   log(`connect("${userId}", provider)`);
   kaleyra.connect(userId, provider).then(
-    (user) => log(`connect resolved: connected as "${user.userId}"`),
+    (user) => succeeded(`connect resolved: connected as "${user.userId}"`),
     (error) => showError("connect", error),
   );
 }
@@ -52,7 +62,7 @@ function connectLink(link) {
   clearError();
   log("connect(accessLink)");
   kaleyra.connect(link).then(
-    (user) => log(`connect(accessLink) resolved: connected as "${user.userId}"`),
+    (user) => succeeded(`connect(accessLink) resolved: connected as "${user.userId}"`),
     (error) => showError("connect(accessLink)", error),
   );
 }
@@ -80,10 +90,12 @@ async function provider({ userId, expiresAt }) {
 }
 
 async function disconnect(clearSavedData) {
+  // The client resolves at once when it has no session and saved data names none: nothing was sent.
+  const hadSession = kaleyra.state.value.status !== "disconnected" || localStorage.getItem(SESSION_KEY) !== null;
   log(`disconnect({ clearSavedData: ${clearSavedData} })`);
   try {
     await kaleyra.disconnect({ clearSavedData });
-    log("disconnect resolved: the server took it");
+    succeeded(hadSession ? "disconnect resolved: the server took it" : "disconnect resolved: this tab had no session, nothing to end");
   } catch (error) {
     showError("disconnect", error);
   }
@@ -93,7 +105,7 @@ async function reset() {
   log("reset()");
   try {
     await kaleyra.reset();
-    log("reset resolved: disconnected, configuration dropped");
+    succeeded("reset resolved: disconnected, configuration dropped");
   } catch (error) {
     showError("reset", error);
   }
@@ -110,14 +122,14 @@ async function createRoom() {
   $("accessLink").value = mine.accessLink;
   $("endRoom").disabled = false;
   $("room").textContent = `room ${answer.roomId}: the link above is "${mine.userId}"'s; "${guest.userId}" can join from another tab with ${guest.accessLink}`;
-  log(`room ${answer.roomId} created with "${mine.userId}" and "${guest.userId}"`);
+  succeeded(`room ${answer.roomId} created with "${mine.userId}" and "${guest.userId}"`);
 }
 
 async function endRoom() {
   if (!room) return;
   const answer = await backend(`/demo/room/${encodeURIComponent(room.roomId)}/end`, { appId: appId() });
   if (!answer) return;
-  log(`room ${room.roomId} ended: its link sessions end with call_ended`);
+  succeeded(`room ${room.roomId} ended: its link sessions end with call_ended`);
   $("endRoom").disabled = true;
   $("room").textContent = `room ${room.roomId} ended`;
 }
@@ -126,20 +138,24 @@ async function setFaults(change) {
   try {
     const current = await (await fetch("/emulator/control/faults")).json();
     const res = await fetch("/emulator/control/faults", { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ ...current, ...change }) });
-    const faults = await res.json();
-    if (!res.ok) throw new Error(faults.message ?? `HTTP ${res.status}`);
-    log(`emulator faults: ${JSON.stringify(faults)}`);
-    renderFaults(faults);
+    const answer = await res.json();
+    if (!res.ok) throw new Error(answer.message ?? `HTTP ${res.status}`);
+    succeeded(`emulator faults: ${JSON.stringify(answer)}`);
+    faults = answer;
+    renderFaults();
   } catch (error) {
     showError("faults", { code: "emulator", message: error.message });
   }
 }
 
+/** Re-reads the faults: another tab (or a test, or curl) may have changed them. */
 async function loadFaults() {
   try {
-    renderFaults(await (await fetch("/emulator/control/faults")).json());
+    const res = await fetch("/emulator/control/faults");
+    if (res.ok) faults = await res.json();
+    renderFaults();
   } catch {
-    // The emulator answers once npm start is up; the buttons still work later.
+    // The emulator answers once npm start is up; the next poll tries again.
   }
 }
 
@@ -213,6 +229,12 @@ function clearError() {
   $("error").hidden = true;
 }
 
+/** An action worked: log it, and drop the banner of an earlier failure (it is no longer news). */
+function succeeded(text) {
+  log(text);
+  clearError();
+}
+
 // ---- rendering --------------------------------------------------------------------------------
 
 function render() {
@@ -232,14 +254,17 @@ function render() {
     ["tokenAttempt", s.tokenAttempt],
     ["reconnectAttempt", s.reconnectAttempt],
     ["refreshing", s.refreshing],
-    ["nextAttemptAt", s.nextAttemptAt ? `${clock(s.nextAttemptAt)} (in ${seconds(s.nextAttemptAt - now)})` : "–"],
-    ["expiresAt", s.expiresAt ? `${clock(s.expiresAt)} (in ${seconds(s.expiresAt - now)})` : "–"],
+    ["nextAttemptAt", s.nextAttemptAt ? `${clock(s.nextAttemptAt)} (in ${duration(s.nextAttemptAt - now)})` : "–"],
+    ["expiresAt", s.expiresAt ? `${clock(s.expiresAt)} (in ${duration(s.expiresAt - now)})` : "–"],
     ["error / reason", [s.error, s.reason].filter(Boolean).join(" / ") || "–"],
     ["client failure", s.failure ? s.failure.code : "–"],
+    // Why the session is failing, as the server words it (present only while there is one).
+    ...(s.lastError ? [["lastError", s.lastError]] : []),
     ["provider calls (this tab)", `${providerCalls.length}`],
   ];
   $("state").replaceChildren(...rows.map(([k, v]) => {
     const tr = document.createElement("tr");
+    if (k === "lastError") tr.className = "last-error";
     const th = document.createElement("th");
     const td = document.createElement("td");
     th.textContent = k;
@@ -247,7 +272,8 @@ function render() {
     tr.append(th, td);
     return tr;
   }));
-  drawTimeline(now);
+  drawTimeline($("timeline"), { history, providerCalls, span: Number($("window").value), now });
+  renderFaultNote(s, now);
 }
 
 function renderConfigured() {
@@ -256,137 +282,49 @@ function renderConfigured() {
   pill.classList.toggle("on", kaleyra.isConfigured);
 }
 
-function renderFaults(f) {
+function renderFaults() {
+  const f = faults;
+  if (!f) return;
   $("faults").textContent = `outage: ${f.outage}${f.tokenLifetimeSec ? ` · tokens live ${f.tokenLifetimeSec} s` : ""}${f.latencyMs ? ` · latency ${f.latencyMs} ms` : ""}${f.errorRate ? ` · error rate ${f.errorRate}` : ""}`;
   $("faults").classList.toggle("alert", f.outage !== "none");
   $("shortTokens").checked = f.tokenLifetimeSec !== null;
-}
-
-const SVG = "http://www.w3.org/2000/svg";
-const LANES = { status: 22, token: 66, reconnect: 110, socket: 154 };
-const LANE_H = 20;
-const AXIS_Y = 184;
-
-function el(name, attrs, text) {
-  const node = document.createElementNS(SVG, name);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
-  if (text !== undefined) node.textContent = text;
-  return node;
+  renderFaultNote(kaleyra.state.value, Date.now());
 }
 
 /**
- * Four lanes on a time axis: the status and the socket as colored spans; token and reconnect
- * attempts as markers, each wait as a hatched bar from the state that announced it to its
- * nextAttemptAt (a token wait while tokenAttempt > 0, else a reconnect wait).
+ * During an outage, what it will do to this session and when: only token attempts (refreshes)
+ * and reconnects reach the emulator, so a connected session shows nothing until its next refresh.
  */
-function drawTimeline(now) {
-  const svg = $("timeline");
-  const width = svg.clientWidth || 900;
-  const span = Number($("window").value);
-  const t1 = now + span * 0.12;
-  const t0 = t1 - span;
-  const left = 92;
-  const right = width - 8;
-  const x = (t) => left + ((Math.min(Math.max(t, t0), t1) - t0) / (t1 - t0)) * (right - left);
-  const nodes = [
-    el("defs", {}),
-    ...Object.entries(LANES).map(([name, y]) => el("text", { x: 6, y: y + 14, class: "lane-label" }, name)),
-    ...Object.values(LANES).map((y) => el("rect", { x: left, y, width: right - left, height: LANE_H, class: "lane" })),
-  ];
-  // The time axis, under everything else.
-  const step = span <= 30_000 ? 5_000 : span <= 90_000 ? 10_000 : 30_000;
-  for (let t = Math.ceil(t0 / step) * step; t <= t1; t += step) {
-    nodes.push(el("line", { x1: x(t), x2: x(t), y1: LANES.status - 4, y2: AXIS_Y, class: "grid" }));
-    nodes.push(el("text", { x: x(t), y: AXIS_Y + 13, class: "tick" }, clock(t)));
-  }
-  nodes[0].innerHTML = '<pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" class="hatch-bg"/><line x1="0" y1="0" x2="0" y2="6" class="hatch-line"/></pattern>';
-
-  // Spans: the status (and whether a refresh runs) and the socket, one per unchanged stretch.
-  for (const part of stretches((s) => (s.refreshing ? `${s.status} (refresh)` : s.status), now)) {
-    if (part.end < t0) continue;
-    const w = x(part.end) - x(part.t);
-    nodes.push(el("rect", { x: x(part.t), y: LANES.status, width: Math.max(w, 1), height: LANE_H, class: `span ${part.s.status}` }));
-    if (w > 8 * part.key.length) nodes.push(el("text", { x: x(part.t) + 4, y: LANES.status + 14, class: "span-label" }, part.key));
-  }
-  for (const part of stretches((s) => s.transport, now)) {
-    if (part.end < t0) continue;
-    const w = x(part.end) - x(part.t);
-    nodes.push(el("rect", { x: x(part.t), y: LANES.socket, width: Math.max(w, 1), height: LANE_H, class: `span socket-${part.key}` }));
-    if (w > 8 * part.key.length) nodes.push(el("text", { x: x(part.t) + 4, y: LANES.socket + 14, class: "span-label" }, part.key));
-  }
-
-  // Waits: one bar per announced nextAttemptAt, from the first state that announced it.
-  for (let i = 0; i < history.length; i++) {
-    const { t, s } = history[i];
-    const p = history[i - 1]?.s;
-    if (!s.nextAttemptAt || p?.nextAttemptAt === s.nextAttemptAt) continue;
-    // A wait that was cut short (a disconnect) ends at the first state without it.
-    let until = s.nextAttemptAt;
-    for (let j = i + 1; j < history.length; j++) {
-      if (history[j].s.nextAttemptAt !== s.nextAttemptAt) {
-        until = Math.min(until, history[j].t);
-        break;
-      }
-    }
-    if (until < t0) continue;
-    const y = (s.tokenAttempt > 0 ? LANES.token : LANES.reconnect) + 3;
-    const w = Math.max(x(until) - x(t), 1);
-    nodes.push(el("rect", { x: x(t), y, width: w, height: LANE_H - 6, class: "wait", fill: "url(#hatch)" }));
-    if (w >= 44) nodes.push(el("text", { x: x(t) + 3, y: y - 5, class: "wait-label" }, `wait ${seconds(s.nextAttemptAt - t)}`));
-  }
-
-  // Attempt markers; a label is left out where it would overlap the previous one.
-  const lastLabel = { token: -Infinity, reconnect: -Infinity };
-  const attempt = (lane, cx, label, cls) => {
-    nodes.push(el("circle", { cx, cy: LANES[lane] + LANE_H / 2, r: 5, class: cls }));
-    if (cx - lastLabel[lane] < 8 * label.length + 10) return;
-    lastLabel[lane] = cx;
-    nodes.push(el("text", { x: cx + 7, y: LANES[lane] + 14, class: "marker-label" }, label));
-  };
-  for (let i = 1; i < history.length; i++) {
-    const { t, s } = history[i];
-    const p = history[i - 1].s;
-    if (t < t0) continue;
-    if (s.tokenAttempt > p.tokenAttempt) attempt("token", x(t), `${s.refreshing ? "↻" : ""}T${s.tokenAttempt}`, s.refreshing ? "attempt refresh" : "attempt");
-    if (s.reconnectAttempt > p.reconnectAttempt) attempt("reconnect", x(t), `R${s.reconnectAttempt}`, "attempt reconnect");
-  }
-
-  // This tab's provider calls, under the token lane.
-  for (const call of providerCalls) {
-    if ((call.end ?? now) < t0) continue;
-    const y = LANES.token + LANE_H + 9;
-    nodes.push(el("text", { x: x(call.t) - 4, y, class: "provider" }, "▲"));
-    if (call.end !== undefined) nodes.push(el("text", { x: x(call.end) + 3, y, class: call.ok ? "provider ok" : "provider failed" }, call.ok ? "✓" : "✗"));
-  }
-
-  // Now.
-  nodes.push(el("line", { x1: x(now), x2: x(now), y1: 10, y2: AXIS_Y, class: "now" }));
-  nodes.push(el("text", { x: x(now) + 3, y: 12, class: "now-label" }, "now"));
-  svg.setAttribute("viewBox", `0 0 ${width} ${AXIS_Y + 18}`);
-  svg.replaceChildren(...nodes);
+function renderFaultNote(s, now) {
+  const note = $("faultNote");
+  const text = faults && faults.outage !== "none" ? outageEffect(s, now) : "";
+  note.hidden = !text;
+  note.textContent = text;
 }
 
-/** The history as stretches of equal `key(state)`: { key, s, t, end }. */
-function stretches(key, now) {
-  const out = [];
-  for (const { t, s } of history) {
-    const k = key(s);
-    const last = out.at(-1);
-    if (last?.key === k) continue;
-    if (last) last.end = t;
-    out.push({ key: k, s, t, end: now });
+function outageEffect(s, now) {
+  const then = "its token attempts will fail, then the session goes reconnecting and retries on its schedule until the outage ends";
+  // A socket proves its user with a token before it attaches: during an outage the proof fails.
+  const noProof = "a socket must prove its user with a token before it attaches, the provider fails during the outage, so the client reopens its socket with backoff until the outage ends";
+  if (s.status === "disconnected") return `Outage: no session is running. A connect now will not get through: ${noProof}.`;
+  if (s.status === "connecting" && s.transport !== "open") {
+    return `Outage: the connect cannot get through: ${noProof}${s.nextOpenAt ? ` (next socket at ${clock(s.nextOpenAt)}, in ${duration(s.nextOpenAt - now)})` : ""}.`;
   }
-  return out;
+  if (s.nextAttemptAt) {
+    const what = s.tokenAttempt > 0 ? `token attempt ${s.tokenAttempt + 1}` : `reconnect attempt ${s.reconnectAttempt + 1}`;
+    return `Outage: ${what} is due at ${clock(s.nextAttemptAt)} (in ${duration(s.nextAttemptAt - now)}); it will fail while the outage lasts.`;
+  }
+  if (s.status !== "connected") return `Outage: the session is ${s.status}; ${then}.`;
+  if (s.refreshing) return `Outage: a token refresh is running now; ${then}.`;
+  if (s.mode !== "token" || !s.expiresAt) return "Outage: this session has no token to refresh, so it stays connected; it reaches the emulator again only if it must reconnect.";
+  const due = refreshDue(s.expiresAt);
+  return `Outage: the session stays connected until its next token refresh, due at ${clock(due)} (in ${duration(due - now)}; the token expires at ${clock(s.expiresAt)}). Only refreshes and reconnects reach the emulator: then ${then}.`;
 }
 
-function clock(ms, withMillis = false) {
-  const d = new Date(ms);
-  const hms = d.toLocaleTimeString([], { hour12: false });
-  return withMillis ? `${hms}.${String(d.getMilliseconds()).padStart(3, "0")}` : hms;
-}
-
-function seconds(ms) {
-  return `${(Math.max(0, ms) / 1000).toFixed(1)} s`;
+/** When the session refreshes a token expiring at `expiresAt` (core/refresh.ts), counted from when this tab first saw it. */
+function refreshDue(expiresAt) {
+  const since = history.find((h) => h.s.expiresAt === expiresAt)?.t ?? Date.now();
+  return expiresAt - Math.min(REFRESH_LEAD_MS, Math.floor(Math.max(0, expiresAt - since) / 2));
 }
 
 // ---- wiring -----------------------------------------------------------------------------------
@@ -414,8 +352,11 @@ function init() {
     if (e.target.checked) log("tokens minted from now on live 10 s, so the session refreshes about every 5 s (a token minted before lives on: connect now, or wait for its refresh)");
   };
   $("window").onchange = render;
-  // Another tab (or a test) may have changed the faults meanwhile.
+  // Another tab (or a test, or curl) may change the faults at any time: keep the label live.
   window.addEventListener("focus", () => void loadFaults());
+  document.addEventListener("visibilitychange", () => void (document.visibilityState === "visible" && loadFaults()));
+  // (Not while offline: the request would only fail.)
+  setInterval(() => void (document.visibilityState === "visible" && navigator.onLine && loadFaults()), FAULTS_POLL_MS);
   $("clearTimeline").onclick = () => {
     history.splice(0, history.length - 1);
     history[0].t = Date.now();
@@ -430,6 +371,6 @@ function init() {
 }
 
 // For the browser tests (test/browser) and for poking at the session from the console.
-window.demo = { kaleyra, history, providerCalls, get lastError() { return lastError; } };
+window.demo = { kaleyra, history, providerCalls, render, get lastError() { return lastError; } };
 
 init();
