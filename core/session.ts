@@ -17,6 +17,14 @@ export type DisconnectReason =
   | "invalid_access_link"
   | "call_ended";
 
+/**
+ * Why the session is not connected right now: the last failure of the current token or reconnect
+ * cycle. `token_timeout`: the asked source gave no answer in time; `token_failed`: the source said
+ * it has no token; `token_expired` / `token_invalid`: Kaleyra refused the token; `unavailable`:
+ * Kaleyra could not be reached; `remote_lost`: the connection to Kaleyra dropped.
+ */
+export type LastError = "token_timeout" | "token_failed" | "token_expired" | "token_invalid" | "unavailable" | "remote_lost";
+
 /** What Kaleyra's services can answer when a session is opened (the remote port's errors). */
 export type RemoteError = "token_expired" | "token_invalid" | "user_inactive" | "unavailable" | "invalid_access_link";
 
@@ -81,6 +89,8 @@ export interface SessionState {
   startedAt?: number;
   /** The remote session's id while connected, so disconnect closes exactly that one. */
   remoteSessionId?: string;
+  /** The last failure since the session was last connected; cleared when it connects. */
+  lastError?: LastError;
   /**
    * Set while the session was started by an unproven socket's own token (core/attach.ts): that
    * socket is its only token source and the app's server-side source waits (`serverTokens` is
@@ -160,6 +170,8 @@ export interface SessionView {
   /** When the next token or reconnect attempt starts, if one is waiting. */
   nextAttemptAt?: number;
   expiresAt?: number;
+  /** Why the session is not connected: the last failure of the current cycle (see LastError). */
+  lastError?: LastError;
 }
 
 export function initialState(): SessionState {
@@ -190,6 +202,7 @@ export function view(s: SessionState): SessionView {
   const next = s.nextTokenAttemptAt ?? s.nextReconnectAt;
   if (next !== undefined) v.nextAttemptAt = next;
   if (s.expiresAt !== undefined) v.expiresAt = s.expiresAt;
+  if (s.lastError !== undefined) v.lastError = s.lastError;
   return v;
 }
 

@@ -16,6 +16,7 @@ import {
   nextDue,
   view,
   type Effect,
+  type LastError,
   type RemoteError,
   type SessionEvent,
   type SessionState,
@@ -65,7 +66,7 @@ function apply(d: Draft, e: SessionEvent): void {
       if (d.s.pendingToken?.requestId !== e.requestId || d.s.pendingToken.clientId !== e.clientId) {
         return stale(d, e.requestId, e.clientId);
       }
-      return tokenAttemptFailed(d, d.ctx.now);
+      return tokenAttemptFailed(d, d.ctx.now, "token_failed");
     case "remote_opened":
       return remoteOpened(d, e);
     case "remote_failed":
@@ -75,7 +76,7 @@ function apply(d: Draft, e: SessionEvent): void {
       return;
     case "remote_lost":
       // The remote session dropped while up: the reconnect schedule runs, as when it is unreachable.
-      if (d.s.status === "connected") cycleFailed(d, d.ctx.now);
+      if (d.s.status === "connected") cycleFailed(d, d.ctx.now, "remote_lost");
       return;
     case "remote_token_expired":
       if (d.s.status === "connected" && d.s.mode === "token" && !d.s.refreshing) startRefresh(d, d.ctx.now);
@@ -233,6 +234,7 @@ function remoteOpened(d: Draft, e: Extract<SessionEvent, { type: "remote_opened"
   s.userId = userId;
   s.error = undefined;
   s.reason = undefined;
+  s.lastError = undefined;
   s.tokenAttempt = 0;
   s.reconnectAttempt = 0;
   s.refreshing = false;
@@ -259,30 +261,32 @@ function remoteFailed(d: Draft, requestId: string, error: RemoteError, endAt = d
     case "token_expired":
     case "token_invalid":
       // The provider's token was refused: that attempt failed, and the cycle goes on.
-      return s.mode === "token" ? tokenAttemptFailed(d, now) : cycleFailed(d, now);
+      return s.mode === "token" ? tokenAttemptFailed(d, now, error) : cycleFailed(d, now, error);
     case "user_inactive":
       return endSession(d, "user_inactive", "user_inactive");
     case "invalid_access_link":
       return endSession(d, "unknown", "invalid_access_link");
     case "unavailable":
       // A proof does not enter the reconnect schedule: nothing is left running, the prover retries.
-      return s.proof ? endProof(d, "unavailable") : cycleFailed(d, now);
+      return s.proof ? endProof(d, "unavailable") : cycleFailed(d, now, "unavailable");
   }
 }
 
 /** A token attempt ended without a token the remote accepted; `endAt` is when it ended. */
-function tokenAttemptFailed(d: Draft, endAt: number): void {
+function tokenAttemptFailed(d: Draft, endAt: number, why: LastError): void {
   const s = d.s;
   s.pendingToken = undefined;
+  s.lastError = why;
   const wait = tokenAttemptDelay(policyOf(s), s.tokenAttempt, d.ctx.random);
-  if (wait === undefined) return cycleFailed(d, endAt);
+  if (wait === undefined) return cycleFailed(d, endAt, why);
   s.nextTokenAttemptAt = endAt + wait;
 }
 
 /** All token attempts failed, or the remote could not be reached: the reconnect schedule runs. */
-function cycleFailed(d: Draft, endAt: number): void {
+function cycleFailed(d: Draft, endAt: number, why: LastError): void {
   const s = d.s;
   if (s.proof) return endProof(d, "auth_failed");
+  s.lastError = why;
   clearDuties(d);
   s.expiresAt = undefined;
   s.remoteSessionId = undefined;
@@ -404,7 +408,7 @@ function runDue(d: Draft): void {
       // No answer in time: the remote could not be reached (or, when closing, is gone anyway).
       if (s.pendingRemote.purpose === "close") finishDisconnect(d);
       else remoteFailed(d, s.pendingRemote.requestId, "unavailable", at);
-    } else if (s.pendingToken?.deadline === at) tokenAttemptFailed(d, at);
+    } else if (s.pendingToken?.deadline === at) tokenAttemptFailed(d, at, "token_timeout");
     else if (s.nextTokenAttemptAt === at) startTokenAttempt(d, at);
     else if (s.nextReconnectAt === at) startReconnect(d, at);
     else if (s.refreshAt === at) startRefresh(d, at);
