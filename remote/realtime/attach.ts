@@ -11,7 +11,14 @@ export interface ListenableSocket {
 }
 
 export function attachSocket(socket: ListenableSocket, connection: RealtimeConnection): void {
-  socket.addEventListener("message", (event) => connection.receive(event.data));
-  socket.addEventListener("close", (event) => connection.socketClosed(`close ${event.code}`));
-  socket.addEventListener("error", () => connection.socketClosed("socket error"));
+  // Braces: a listener must not return a value (workerd warns about it).
+  socket.addEventListener("message", (event) => {
+    connection.receive(event.data);
+  });
+  socket.addEventListener("close", (event) => {
+    connection.socketClosed(`close ${event.code}`);
+  });
+  socket.addEventListener("error", () => {
+    connection.socketClosed("socket error");
+  });
 }
