@@ -45,11 +45,11 @@ async function rawSocket() {
 }
 
 /** Our client against the emulator, its reports collected. */
-async function client(credential: RealtimeCredential, appId = app.appId) {
+async function client(credential: RealtimeCredential, appId = app.appId, info = INFO) {
   const opened = await openRealtimeSocket(SOCKET_URL.replace("http:", "ws:"), { fetch: (request) => emulator().fetch(request) });
   if (!opened.ok) throw new Error(opened.message);
   const reports: RealtimeReport[] = [];
-  const connection = new RealtimeConnection({ socket: opened.socket, auth: realtimeAuth(appId, credential, INFO), now: Date.now, report: (r) => reports.push(r) });
+  const connection = new RealtimeConnection({ socket: opened.socket, auth: realtimeAuth(appId, credential, info), now: Date.now, report: (r) => reports.push(r) });
   attachSocket(opened.socket, connection);
   const waitFor = async (type: RealtimeReport["type"]) => {
     await waitUntil(async () => reports.some((r) => r.type === type), `report ${type}`);
@@ -153,14 +153,10 @@ describe("our realtime client against the emulator", () => {
       credential = { kind: "token", userId: "alice", token: (await mint(other, "alice")).access_token };
     }
     if (what === "a token for another user") credential = { ...credential, userId: "bob" } as RealtimeCredential;
-    if (what === "a token of a user that does not exist") {
-      const now = Math.floor(Date.now() / 1000);
-      const claims = { user: "ghost", companyId: app.companyId, allowCamera: true, iat: now, exp: now + 600, iss: "@switchboard-core", sub: `ghost#${app.companyId}` };
-      credential = { kind: "token", userId: "ghost", token: await forgeHs256(claims, app.signingSecret) };
-    }
+    if (what === "a token of a user that does not exist") credential = await forgeToken("ghost");
     if (what === "an unknown app") appId = "mAppId_nobody";
     if (what === "an unknown access link") credential = { kind: "access_link", accessLink: "https://sandbox.bandyer.com/eu/direct-rest-call-handler/nope" };
-    const c = what === "an sdk-version that is not a version" ? await clientWithVersion(credential, "latest") : await client(credential, appId);
+    const c = await client(credential, appId, what === "an sdk-version that is not a version" ? { ...INFO, sdkVersion: "latest" } : INFO);
     expect(await c.waitFor("refused")).toEqual({ type: "refused", name });
   });
 
@@ -202,6 +198,18 @@ describe("our realtime client against the emulator", () => {
     expect(again.reports.map((r) => r.type)).toEqual(["connected", "force_disconnect"]);
   });
 
+  it("tells a connection its token expired (switchboard:access_token:expired) on the alarm after exp", async () => {
+    const c = await client(await token());
+    await c.waitFor("connected");
+    await runDurableObjectAlarm(emulator());
+    expect(c.reports.map((r) => r.type)).toEqual(["connected"]);
+    await setClockOffset(3_600_000);
+    await runDurableObjectAlarm(emulator());
+    await c.waitFor("token_expired");
+    await runDurableObjectAlarm(emulator());
+    expect(c.reports.map((r) => r.type)).toEqual(["connected", "token_expired"]);
+  });
+
   it("a dropped connection is lost", async () => {
     const c = await client(await token());
     await c.waitFor("connected");
@@ -210,23 +218,9 @@ describe("our realtime client against the emulator", () => {
   });
 });
 
+/** A token the emulator would mint, for a user it may not know. */
 async function forgeToken(userId: string): Promise<RealtimeCredential> {
   const now = Math.floor(Date.now() / 1000);
   const claims = { user: userId, companyId: app.companyId, allowCamera: true, iat: now, exp: now + 600, iss: "@switchboard-core", sub: `${userId}#${app.companyId}` };
   return { kind: "token", userId, token: await forgeHs256(claims, app.signingSecret) };
-}
-
-async function clientWithVersion(credential: RealtimeCredential, sdkVersion: string) {
-  const opened = await openRealtimeSocket(SOCKET_URL, { fetch: (request) => emulator().fetch(request) });
-  if (!opened.ok) throw new Error(opened.message);
-  const reports: RealtimeReport[] = [];
-  const connection = new RealtimeConnection({ socket: opened.socket, auth: realtimeAuth(app.appId, credential, { ...INFO, sdkVersion }), now: Date.now, report: (r) => reports.push(r) });
-  attachSocket(opened.socket, connection);
-  return {
-    reports,
-    waitFor: async (type: RealtimeReport["type"]) => {
-      await waitUntil(async () => reports.some((r) => r.type === type), `report ${type}`);
-      return reports.find((r) => r.type === type) as RealtimeReport;
-    },
-  };
 }

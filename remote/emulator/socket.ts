@@ -2,7 +2,8 @@
  * The emulator's Socket.IO endpoint (`/sdk/socket/`, WebSocket transport only), server side of
  * Kaleyra's realtime connection as KALEYRA-FACTS.md describes it: Engine.IO open packet, CONNECT
  * with the `auth` payload judged like Kaleyra (credentials.ts), `switchboard:connected`, acks for
- * `switchboard:access_token:update`, server events pushed through the control API.
+ * `switchboard:access_token:update`, `switchboard:access_token:expired` when a connection's token
+ * runs out (checked on the alarm), other server events pushed through the control API.
  * Sockets are hibernatable (ctx.acceptWebSocket); each one's state lives in its attachment, so
  * nothing is lost when the object sleeps. The heartbeat is driven by the object's alarm (no
  * interval timer): every socket is pinged at its pingInterval and closed when its pong is late.
@@ -10,6 +11,14 @@
  * closes the socket; every attachment write merges into the latest attachment (messages interleave
  * across the awaits of token checks).
  */
+import {
+  EVENT_CLIENT_DEPRECATED,
+  EVENT_CONNECTED,
+  EVENT_FORCE_DISCONNECT,
+  EVENT_TOKEN_ABOUT_TO_EXPIRE,
+  EVENT_TOKEN_EXPIRED,
+  EVENT_TOKEN_UPDATE,
+} from "../realtime/events";
 import { decodeFrame, encodeEngine, socketFrame, type SocketPacket } from "../socketio";
 import { judgeLink, judgeToken } from "./credentials";
 import type { EmulatorHost } from "./http";
@@ -42,15 +51,16 @@ export interface SocketState {
   nextAckId: number;
   /** The ack id of a user:force_disconnect sent; the socket is closed when it is acknowledged. */
   forceAckId?: number;
+  /** `switchboard:access_token:expired` was sent for the current token. */
+  expiredSent?: boolean;
 }
 
 export const SOCKET_EVENTS = {
-  aboutToExpire: "switchboard:access_token:is_about_to_expire",
-  expired: "switchboard:access_token:expired",
-  forceDisconnect: "user:force_disconnect",
-  deprecated: "switchboard:client:deprecated",
+  aboutToExpire: EVENT_TOKEN_ABOUT_TO_EXPIRE,
+  expired: EVENT_TOKEN_EXPIRED,
+  forceDisconnect: EVENT_FORCE_DISCONNECT,
+  deprecated: EVENT_CLIENT_DEPRECATED,
 } as const;
-const TOKEN_UPDATE = "switchboard:access_token:update";
 export const MAX_PAYLOAD = 1_000_000;
 
 export class EmulatorSockets {
@@ -103,14 +113,25 @@ export class EmulatorSockets {
     }
   }
 
-  /** Pings every socket that is due, closes those whose pong is late, re-arms for the next due time. */
+  /**
+   * Pings every socket that is due, closes those whose pong is late, tells a connection whose token
+   * ran out (`switchboard:access_token:expired`, once per token), re-arms for the next due time.
+   */
   async heartbeat(): Promise<void> {
     const now = this.sockets.realNow();
+    const emulatorNow = this.host.now();
     const stopPinging = this.host.store.realtimeFaults().stopPinging;
     let next = Infinity;
     for (const ws of this.sockets.sockets()) {
       const s = stateOf(ws);
-      if (!s) continue;
+      if (!s || ws.readyState !== WebSocket.OPEN) continue;
+      if (s.state === "connected" && s.expiresAt != null && !s.expiredSent) {
+        if (emulatorNow >= s.expiresAt) {
+          if (send(ws, socketFrame({ type: "event", nsp: "/", name: EVENT_TOKEN_EXPIRED, args: [] }))) update(ws, { expiredSent: true });
+        } else {
+          next = Math.min(next, now + (s.expiresAt - emulatorNow)); // the emulator's clock may be offset
+        }
+      }
       const awaitingPong = s.lastPingAt !== null && (s.lastPongAt === null || s.lastPongAt < s.lastPingAt);
       if (awaitingPong && now >= (s.lastPingAt as number) + s.pingTimeoutMs) {
         close(ws, 4000, "pong timeout");
@@ -186,7 +207,7 @@ export class EmulatorSockets {
         }
         return;
       case "event":
-        if (packet.name === TOKEN_UPDATE && packet.id !== undefined) return this.onTokenUpdate(ws, s, packet.id, packet.args[0]);
+        if (packet.name === EVENT_TOKEN_UPDATE && packet.id !== undefined) return this.onTokenUpdate(ws, s, packet.id, packet.args[0]);
         if (packet.id !== undefined) send(ws, socketFrame({ type: "ack", nsp: "/", id: packet.id, args: [{ error: "unknown_event" }] }));
         return;
       default:
@@ -234,7 +255,7 @@ export class EmulatorSockets {
       sioSid,
     });
     send(ws, socketFrame({ type: "connect", nsp: "/", data: { sid: sioSid } }));
-    send(ws, socketFrame({ type: "event", nsp: "/", name: "switchboard:connected", args: [{ user: { userId: target?.userId ?? userId }, company: { id: app.company_id } }] }));
+    send(ws, socketFrame({ type: "event", nsp: "/", name: EVENT_CONNECTED, args: [{ user: { userId: target?.userId ?? userId }, company: { id: app.company_id } }] }));
     if (!judged.ok) this.emit(app.app_id, stateOf(ws)?.userId ?? "", SOCKET_EVENTS.forceDisconnect, { reason: "user_disabled" });
   }
 
@@ -247,7 +268,7 @@ export class EmulatorSockets {
     if (typeof token !== "string" || !app || s.kind !== "token") return void answer({ error: "access_token_invalid" });
     const judged = await judgeToken(this.host.store, app, token, s.userId, this.host.now());
     if (!judged.ok) return void answer({ error: judged.name });
-    update(ws, { expiresAt: judged.expiresAt });
+    update(ws, { expiresAt: judged.expiresAt, expiredSent: false });
     answer({ status: 200, data: { expiresAt: new Date(judged.expiresAt as number).toISOString() } });
   }
 }

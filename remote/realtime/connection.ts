@@ -12,19 +12,21 @@
  */
 import { decodeFrame, encodeEngine, socketFrame, type EngineOpen, type SocketPacket } from "../socketio";
 import type { RealtimeAuth } from "./auth";
+import {
+  connectErrorName,
+  EVENT_CLIENT_DEPRECATED,
+  EVENT_CONNECTED,
+  EVENT_FORCE_DISCONNECT,
+  EVENT_TOKEN_ABOUT_TO_EXPIRE,
+  EVENT_TOKEN_EXPIRED,
+  EVENT_TOKEN_UPDATE,
+} from "./events";
 
 /** The part of a WebSocket this class writes to. */
 export interface RealtimeSocket {
   send(text: string): void;
   close(code?: number, reason?: string): void;
 }
-
-export const EVENT_CONNECTED = "switchboard:connected";
-export const EVENT_TOKEN_ABOUT_TO_EXPIRE = "switchboard:access_token:is_about_to_expire";
-export const EVENT_TOKEN_EXPIRED = "switchboard:access_token:expired";
-export const EVENT_TOKEN_UPDATE = "switchboard:access_token:update";
-export const EVENT_FORCE_DISCONNECT = "user:force_disconnect";
-export const EVENT_CLIENT_DEPRECATED = "switchboard:client:deprecated";
 
 /** Kaleyra answers acks within 10 s [web]; the handshake gets the same bound (our choice). */
 export const ACK_TIMEOUT_MS = 10_000;
@@ -286,21 +288,6 @@ export class RealtimeConnection {
     this.options.report(report);
   }
 }
-
-/**
- * The error name of a CONNECT_ERROR: `{message}` as a Socket.IO server writes `next(new Error(name))`,
- * or a bare string, or `{name}` / `{data: {name}}`. Which of these Kaleyra sends is not documented.
- */
-export function connectErrorName(data: unknown): string {
-  const candidates = isObject(data)
-    ? [isObject(data.data) ? data.data.name : data.data, data.name, data.message]
-    : [data];
-  const strings = candidates.filter((v): v is string => typeof v === "string" && v.length > 0 && v.length <= 200);
-  return strings.find((v) => ERROR_NAME.test(v)) ?? strings[0] ?? "unknown";
-}
-
-/** Kaleyra's error names are snake_case words (access_token_expired, app_id_invalid, ...). */
-const ERROR_NAME = /^[a-z][a-z0-9]*(_[a-z0-9]+)*$/;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
