@@ -88,10 +88,24 @@ describe("handshake", () => {
     expect(reports).toMatchObject([{ type: "lost", reason }]);
   });
 
-  it("refuses an event before switchboard:connected and a CONNECT without sid", () => {
+  it("refuses a CONNECT without sid, and an event before CONNECT's answer", () => {
     conn.receive(OPEN);
     conn.receive("40");
     expect(reports).toMatchObject([{ type: "lost", reason: "protocol_error" }]);
+    const other = new RealtimeConnection({ socket: new FakeSocket(), auth: AUTH, now: () => now, report: (r) => reports.push(r) });
+    other.receive(OPEN);
+    other.receive('42["switchboard:connected",{}]');
+    expect(reports.at(-1)).toMatchObject({ type: "lost", reason: "protocol_error" });
+  });
+
+  it("reports an event that comes between CONNECT and switchboard:connected, and stays connecting", () => {
+    conn.receive(OPEN);
+    conn.receive('40{"sid":"sio1"}');
+    conn.receive('42["switchboard:client:deprecated",{"deprecationDate":"2026-01-01"}]');
+    expect(conn.state).toBe("connecting");
+    conn.receive('42["switchboard:connected",{}]');
+    conn.receive('42["switchboard:connected",{}]');
+    expect(reports.map((r) => r.type)).toEqual(["client_deprecated", "connected"]);
   });
 });
 

@@ -6,6 +6,8 @@
  *
  * Handshake: Engine.IO open -> CONNECT with the auth payload -> Socket.IO CONNECT (socket id) ->
  * `switchboard:connected {user, company}` = connected. A CONNECT_ERROR is "refused" with its name.
+ * Other events arriving between CONNECT and switchboard:connected are reported as they come (the
+ * order Kaleyra uses is not documented); any event before CONNECT's answer is a protocol error.
  * Invariants: exactly one terminal report (refused, lost, or force_disconnect) and nothing after
  * it; after it the socket is closed and every pending token update is settled. Pings are answered
  * at once; no ping within pingInterval + pingTimeout of the open packet or the last ping is lost.
@@ -217,12 +219,12 @@ export class RealtimeConnection {
   private onEvent(name: string, args: unknown[], ackId: number | undefined): void {
     const data = args[0];
     const field = (key: string): unknown => (isObject(data) ? data[key] : undefined);
-    if (this.currentState === "connecting") {
-      if (name !== EVENT_CONNECTED || this.sid === undefined) return this.lose("protocol_error", `event '${name}' before ${EVENT_CONNECTED}`);
-      this.currentState = "connected";
-      return this.options.report({ type: "connected", user: field("user"), company: field("company"), socketId: this.sid });
-    }
+    if (this.sid === undefined) return this.lose("protocol_error", `event '${name}' before the Socket.IO CONNECT answer`);
     switch (name) {
+      case EVENT_CONNECTED:
+        if (this.currentState !== "connecting") return; // a repeat changes nothing
+        this.currentState = "connected";
+        return this.options.report({ type: "connected", user: field("user"), company: field("company"), socketId: this.sid });
       case EVENT_FORCE_DISCONNECT:
         if (ackId !== undefined) this.write({ type: "ack", nsp: "/", id: ackId, args: [] });
         return this.finish({ type: "force_disconnect", ...(field("reason") === undefined ? {} : { reason: field("reason") }) });
