@@ -102,8 +102,11 @@ export class EmulatorSockets {
     if (!decoded.ok) return close(ws, 1002, `protocol error: ${decoded.error.code}`);
     const frame = decoded.frame;
     switch (frame.type) {
-      case "pong":
-        return void update(ws, { lastPongAt: this.sockets.realNow() });
+      case "pong": {
+        const s = update(ws, { lastPongAt: this.sockets.realNow() });
+        if (s) await this.sockets.wakeAt(s.nextPingAt); // the alarm may be waiting for the pong deadline
+        return;
+      }
       case "close":
         return close(ws, 1000, "client closed");
       case "socket":
@@ -137,12 +140,17 @@ export class EmulatorSockets {
         close(ws, 4000, "pong timeout");
         continue;
       }
+      if (awaitingPong) {
+        // As Engine.IO servers do: no next ping until this one is answered or timed out.
+        next = Math.min(next, (s.lastPingAt as number) + s.pingTimeoutMs);
+        continue;
+      }
       if (now >= s.nextPingAt) {
         const patch: Partial<SocketState> = { nextPingAt: now + s.pingIntervalMs };
         if (!stopPinging && send(ws, "2")) patch.lastPingAt = now;
         Object.assign(s, update(ws, patch));
       }
-      const pongDue = s.lastPingAt !== null && (s.lastPongAt === null || s.lastPongAt < s.lastPingAt) ? s.lastPingAt + s.pingTimeoutMs : Infinity;
+      const pongDue = s.lastPingAt === now ? now + s.pingTimeoutMs : Infinity;
       next = Math.min(next, s.nextPingAt, pongDue);
     }
     if (next !== Infinity) await this.sockets.wakeAt(next);
