@@ -145,7 +145,7 @@ export class KaleyraAdapter implements KaleyraRemote, ServerTokenMinter {
 
   /** One request with the call budget; the answer's body is read (and parsed) within it too. */
   private async exchange(url: string, init: { method: string; headers?: Record<string, string>; body?: string }): Promise<Exchange> {
-    let timer: number | null = null;
+    let timer: ReturnType<typeof setTimeout> | null = null;
     const abort = new AbortController();
     const timeout = new Promise<Exchange>((resolve) => {
       timer = setTimeout(() => {

@@ -1,8 +1,9 @@
 /**
- * The emulator's HTTP surface: Kaleyra's REST API v2 at /v2, the invented realtime endpoint at
- * /realtime, the local control API at /control (see docs/remote.md).
- * Invariants: faults apply to /v2 and /realtime only, before authentication; the demo app exists
- * before any route runs.
+ * The emulator's HTTP surface: Kaleyra's REST API v2 at /v2, the Socket.IO endpoint at /sdk/socket/,
+ * the legacy invented realtime endpoint at /realtime, the local control API at /control (see
+ * docs/remote.md).
+ * Invariants: the HTTP faults apply to /v2, /sdk and /realtime only, before authentication; the
+ * demo app exists before any route runs.
  */
 import { Hono } from "hono";
 import { controlRoutes } from "./control";
@@ -27,12 +28,15 @@ export function createEmulatorApp(host: EmulatorHost): Hono<EmulatorEnv> {
   };
   app.use("/v2/*", faulted);
   app.use("/realtime/*", faulted);
+  app.use("/sdk/*", faulted);
 
   app.get("/", (c) =>
     c.json({ name: "kaleyra-emulator", demo: { appId: DEMO_APP_ID, apiKey: DEMO_API_KEY }, docs: "docs/remote.md" }),
   );
   app.route("/v2", restRoutes(host));
   app.route("/realtime", realtimeRoutes(host));
+  app.get("/sdk/socket/", (c) => host.sockets.upgrade(c.req.raw));
+  app.get("/sdk/socket", (c) => host.sockets.upgrade(c.req.raw));
   app.route("/control", controlRoutes(host));
 
   app.notFound((c) => errorJson(c, 404, "not_found", `nothing at ${c.req.method} ${new URL(c.req.url).pathname}`));

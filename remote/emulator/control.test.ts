@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { DEFAULT_FAULTS } from "./faults";
+import { DEFAULT_FAULTS, DEFAULT_REALTIME_FAULTS } from "./faults";
 import { DEMO_API_KEY, DEMO_APP_ID } from "./store";
 import { call, createApp, createUser, resetEmulator, setFaults } from "./testing";
 
@@ -91,6 +91,44 @@ describe("/control/faults", () => {
     expect(answer.status).toBe(400);
     expect(answer.json).toMatchObject({ error: "bad_request", field });
     expect((await call("GET", "/control/faults")).json.latencyMs).toBe(7);
+  });
+});
+
+describe("/control/realtime", () => {
+  it("starts with Socket.IO's default heartbeat and no faults; PUT replaces, reset restores", async () => {
+    expect((await call("GET", "/control/realtime")).json).toEqual(DEFAULT_REALTIME_FAULTS);
+    const set = await call("PUT", "/control/realtime", { body: { pingIntervalMs: 100, connectRefusal: "app_id_invalid" } });
+    expect(set.json).toEqual({ ...DEFAULT_REALTIME_FAULTS, pingIntervalMs: 100, connectRefusal: "app_id_invalid" });
+    await call("PUT", "/control/realtime", { body: { stopPinging: true } });
+    expect((await call("GET", "/control/realtime")).json).toEqual({ ...DEFAULT_REALTIME_FAULTS, stopPinging: true });
+    await call("POST", "/control/reset");
+    expect((await call("GET", "/control/realtime")).json).toEqual(DEFAULT_REALTIME_FAULTS);
+  });
+
+  it.each([
+    [{ pingIntervalMs: 10 }, "pingIntervalMs"],
+    [{ pingTimeoutMs: 300_001 }, "pingTimeoutMs"],
+    [{ connectRefusal: "Not Authorized" }, "connectRefusal"],
+    [{ tokenUpdateRefusal: 5 }, "tokenUpdateRefusal"],
+    [{ connectHang: "yes" }, "connectHang"],
+    [{ chaos: true }, "chaos"],
+  ])("answers 400 for %j and keeps the settings", async (body, field) => {
+    await call("PUT", "/control/realtime", { body: { pingIntervalMs: 70 } });
+    const answer = await call("PUT", "/control/realtime", { body });
+    expect(answer.status).toBe(400);
+    expect(answer.json).toMatchObject({ error: "bad_request", field });
+    expect((await call("GET", "/control/realtime")).json.pingIntervalMs).toBe(70);
+  });
+});
+
+describe("/control/connections", () => {
+  it("refuses emit and drop for an unknown app or a bad body", async () => {
+    expect((await call("POST", "/control/connections/emit", { body: { appId: "mAppId_none", userId: "a", event: "expired" } })).status).toBe(404);
+    const app = await createApp();
+    expect((await call("POST", "/control/connections/emit", { body: { appId: app.appId, userId: "a", event: "expired", data: [1] } })).json.field).toBe("data");
+    expect((await call("POST", "/control/connections/emit", { body: { appId: app.appId, userId: "a", event: "expired" } })).json).toEqual({ event: "switchboard:access_token:expired", delivered: 0 });
+    expect((await call("POST", "/control/connections/drop", { body: { appId: app.appId, userId: 3 } })).status).toBe(400);
+    expect((await call("GET", "/control/connections")).json).toEqual({ connections: [] });
   });
 });
 

@@ -1,6 +1,7 @@
 /**
  * The control API: local only and unauthenticated (the emulator never runs deployed). Creates apps,
- * sets webhook URLs, injects faults, moves the clock, shows the webhook outbox, resets everything.
+ * sets webhook URLs, injects faults, moves the clock, shows the webhook outbox, resets everything
+ * (closing every realtime socket); the realtime endpoint's controls are in socket-control.ts.
  * Invariant: every body is validated; a refused request changes nothing.
  */
 import { Hono } from "hono";
@@ -9,6 +10,7 @@ import { parseFaults } from "./faults";
 import { errorJson, isHttpUrl, jsonObject, type EmulatorEnv, type EmulatorHost } from "./http";
 import { randomSecret, type AppRow } from "./store";
 import { outboxJson } from "./webhooks";
+import { socketControlRoutes } from "./socket-control";
 
 export const API_KEY_PATTERN = /^ak_(test|live)_[A-Za-z0-9_]{8,120}$/;
 export const MAX_CLOCK_OFFSET_MS = 10 * 365 * 86_400_000;
@@ -98,7 +100,10 @@ export function controlRoutes(host: EmulatorHost): Hono<EmulatorEnv> {
     return c.body(null, 204);
   });
 
+  control.route("/", socketControlRoutes(host));
+
   control.post("/reset", (c) => {
+    for (const { ws } of host.sockets.list()) ws.close(1001, "emulator reset");
     store.reset();
     store.ensureDemoApp(host.now());
     gate.release();

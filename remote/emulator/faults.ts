@@ -112,3 +112,62 @@ export class FaultGate {
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * Faults and settings of the Socket.IO endpoint (`/control/realtime`), kept apart from the HTTP
+ * faults above. `connectRefusal`: answer every CONNECT with this CONNECT_ERROR name.
+ * `connectHang`: never answer CONNECT. `stopPinging`: send no Engine.IO pings.
+ * `tokenUpdateRefusal`: refuse every `switchboard:access_token:update` with this error.
+ * `pingIntervalMs`/`pingTimeoutMs`: the heartbeat announced in the open packet of new connections.
+ */
+export interface RealtimeFaults {
+  connectRefusal: string | null;
+  connectHang: boolean;
+  stopPinging: boolean;
+  tokenUpdateRefusal: string | null;
+  pingIntervalMs: number;
+  pingTimeoutMs: number;
+}
+
+/** Socket.IO's server defaults. */
+export const DEFAULT_REALTIME_FAULTS: RealtimeFaults = Object.freeze({
+  connectRefusal: null,
+  connectHang: false,
+  stopPinging: false,
+  tokenUpdateRefusal: null,
+  pingIntervalMs: 25_000,
+  pingTimeoutMs: 20_000,
+});
+export const MIN_HEARTBEAT_MS = 50;
+export const MAX_HEARTBEAT_MS = 300_000;
+const ERROR_NAME = /^[a-z][a-z0-9_]{0,63}$/;
+
+/** PUT replaces: a field left out takes its default. */
+export function parseRealtimeFaults(input: unknown): { ok: true; faults: RealtimeFaults } | { ok: false; field: string; message: string } {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) return { ok: false, field: "body", message: "the body must be a JSON object" };
+  const o = input as Record<string, unknown>;
+  const extra = Object.keys(o).find((k) => !(k in DEFAULT_REALTIME_FAULTS));
+  if (extra !== undefined) return { ok: false, field: extra, message: `unknown field '${extra}'` };
+  const faults: RealtimeFaults = { ...DEFAULT_REALTIME_FAULTS };
+  for (const field of ["connectRefusal", "tokenUpdateRefusal"] as const) {
+    const v = o[field];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== "string" || !ERROR_NAME.test(v)) return { ok: false, field, message: `${field} must be null or an error name (snake_case, 1..64 characters)` };
+    faults[field] = v;
+  }
+  for (const field of ["connectHang", "stopPinging"] as const) {
+    const v = o[field];
+    if (v === undefined) continue;
+    if (typeof v !== "boolean") return { ok: false, field, message: `${field} must be a boolean` };
+    faults[field] = v;
+  }
+  for (const field of ["pingIntervalMs", "pingTimeoutMs"] as const) {
+    const v = o[field];
+    if (v === undefined) continue;
+    if (!Number.isInteger(v) || (v as number) < MIN_HEARTBEAT_MS || (v as number) > MAX_HEARTBEAT_MS) {
+      return { ok: false, field, message: `${field} must be an integer in ${MIN_HEARTBEAT_MS}..${MAX_HEARTBEAT_MS}` };
+    }
+    faults[field] = v as number;
+  }
+  return { ok: true, faults };
+}

@@ -6,12 +6,15 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { FaultGate } from "./faults";
+import type { EmulatorSockets } from "./socket";
 import type { AppRow, EmulatorStore } from "./store";
 import type { WebhookEvent } from "./webhooks";
 
 export interface EmulatorHost {
   readonly store: EmulatorStore;
   readonly gate: FaultGate;
+  /** The Socket.IO endpoint's open sockets (control and REST push events through it). */
+  readonly sockets: EmulatorSockets;
   /** The emulator's clock: Date.now() plus the control API's offset. */
   now(): number;
   /** Signs, records in the outbox and delivers one webhook; resolves once delivery settled. */

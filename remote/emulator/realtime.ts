@@ -1,18 +1,15 @@
 /**
- * The realtime session endpoint. Kaleyra does not publish its realtime protocol; this is a small
- * invented stand-in (docs/remote.md) that judges credentials the way Kaleyra's clients report it,
- * with Kaleyra's error names. A session opened with a token ends when the token expires; one opened
+ * The legacy REST stand-in for the realtime connection (`/realtime/v1/sessions`): Kaleyra has no
+ * such endpoint. The production adapter still uses it until sessions move to the Socket.IO
+ * endpoint (socket.ts); then it goes. Credentials are judged as there (credentials.ts). A session opened with a token ends when the token expires; one opened
  * with an access link ends when the room ends.
- * Check order for a token: app, signature and shape, expiry, user claims, user exists, user active.
+ * Check order: app, then credentials.ts.
  */
 import { Hono } from "hono";
 import { USER_ID_PATTERN } from "../../core/protocol";
-import { verifyHs256 } from "../jwt";
+import { judgeLink, judgeToken, type JudgedError } from "./credentials";
 import { errorJson, iso, jsonObject, type EmulatorEnv, type EmulatorHost } from "./http";
-import { EMULATOR_ISSUER } from "./rest";
 import { randomCode, type SessionRow } from "./store";
-
-const LINK_CODE = /\/direct-rest-call-handler\/([A-Za-z0-9_-]{1,64})\/?$/;
 
 export function sessionJson(s: SessionRow) {
   return {
@@ -46,31 +43,12 @@ export function realtimeRoutes(host: EmulatorHost): Hono<EmulatorEnv> {
     if (!app) return errorJson(c, 404, "app_id_invalid", "no app has this app_id");
     const now = host.now();
 
-    let session: SessionRow;
-    if (typeof access_token === "string") {
-      const verified = await verifyHs256(access_token, app.signing_secret);
-      if (!verified.ok) return errorJson(c, 401, "access_token_invalid", `the access token is not valid for this app (${verified.reason})`);
-      const { user, companyId, iat, exp, iss, sub } = verified.claims;
-      if (typeof user !== "string" || typeof companyId !== "string" || !isSeconds(iat) || !isSeconds(exp) || iss !== EMULATOR_ISSUER || typeof sub !== "string") {
-        return errorJson(c, 401, "access_token_invalid", "the access token lacks a claim or has a wrong one");
-      }
-      if (companyId !== app.company_id) return errorJson(c, 401, "access_token_invalid", "the access token belongs to another company");
-      if (Math.floor(now / 1000) >= exp) return errorJson(c, 401, "access_token_expired", "the access token has expired");
-      if (sub !== `${user}#${companyId}` || (user_id !== undefined && user_id !== user)) {
-        return errorJson(c, 401, "access_token_invalid_user", "the access token belongs to another user");
-      }
-      const row = store.user(app.app_id, user);
-      if (!row) return errorJson(c, 404, "user_not_found", "the token's user does not exist");
-      if (row.active !== 1) return errorJson(c, 403, "user_inactive", "the user is deactivated");
-      session = newSession(app.app_id, user, "token", null, exp * 1000, now);
-    } else {
-      const code = linkCode(access_link as string);
-      const participant = code === undefined ? undefined : store.participantByCode(app.app_id, code);
-      const room = participant && store.room(app.app_id, participant.room_id);
-      if (!participant || !room || room.ended_at !== null) return errorJson(c, 404, "invalid_access_link", "the access link is unknown or its room has ended");
-      if (store.user(app.app_id, participant.user_id)?.active !== 1) return errorJson(c, 403, "user_inactive", "the user is deactivated");
-      session = newSession(app.app_id, participant.user_id, "access_link", room.room_id, null, now);
+    const judged = typeof access_token === "string" ? await judgeToken(store, app, access_token, user_id as string | undefined, now) : judgeLink(store, app, access_link as string);
+    if (!judged.ok) {
+      const [status, name] = REST_ANSWER[judged.name];
+      return errorJson(c, status, name, judged.message);
     }
+    const session = newSession(app.app_id, judged.userId, judged.kind, judged.roomId, judged.expiresAt, now);
     store.insertSession(session);
     return c.json(sessionJson(session));
   });
@@ -100,15 +78,13 @@ function newSession(appId: string, userId: string, kind: "token" | "access_link"
   return { session_id: `rs_${randomCode(18)}`, app_id: appId, user_id: userId, kind, room_id: roomId, expires_at: expiresAt, created_at: now, closed_at: null };
 }
 
-function isSeconds(v: unknown): v is number {
-  return typeof v === "number" && Number.isInteger(v) && v >= 0;
-}
-
-function linkCode(link: string): string | undefined {
-  if (link.length > 2_048) return undefined;
-  try {
-    return LINK_CODE.exec(new URL(link).pathname)?.[1];
-  } catch {
-    return undefined;
-  }
-}
+/** The stand-in's status and error name for each judgement (a bad signature was always "invalid" here). */
+const REST_ANSWER: Record<JudgedError, [401 | 403 | 404, string]> = {
+  access_token_invalid: [401, "access_token_invalid"],
+  access_token_invalid_signature: [401, "access_token_invalid"],
+  access_token_expired: [401, "access_token_expired"],
+  access_token_invalid_user: [401, "access_token_invalid_user"],
+  user_not_found: [404, "user_not_found"],
+  user_inactive: [403, "user_inactive"],
+  invalid_access_link: [404, "invalid_access_link"],
+};

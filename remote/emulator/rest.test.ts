@@ -1,7 +1,7 @@
 import { SELF } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { DEMO_API_KEY, DEMO_APP_ID } from "./store";
-import { ACCESS_LINK_BASE, EMULATOR_ISSUER } from "./rest";
+import { ACCESS_LINK_BASE } from "./rest";
 import { call, createApp, createRoom, createUser, decodeAndVerifyHs256, mint, resetEmulator, setClockOffset, setFaults, type TestApp } from "./testing";
 
 let app: TestApp;
@@ -153,7 +153,7 @@ describe("POST /v2/sdk/credentials", () => {
     const { header, claims, signatureValid } = await decodeAndVerifyHs256(answer.json.access_token, app.signingSecret);
     expect(signatureValid).toBe(true);
     expect(header).toEqual({ alg: "HS256", typ: "JWT" });
-    expect(claims).toMatchObject({ user: "alice", companyId: app.companyId, iss: EMULATOR_ISSUER, sub: `alice#${app.companyId}` });
+    expect(claims).toMatchObject({ user: "alice", companyId: app.companyId, allowCamera: true, iss: "@switchboard-core", sub: `alice#${app.companyId}` });
     expect(claims.iat).toBeGreaterThanOrEqual(before);
     expect(claims.iat).toBeLessThanOrEqual(before + 5);
     expect(claims.exp - claims.iat).toBe(3_600);

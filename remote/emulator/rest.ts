@@ -7,6 +7,7 @@ import { Hono } from "hono";
 import { USER_ID_PATTERN } from "../../core/protocol";
 import { signHs256 } from "../jwt";
 import { errorJson, iso, jsonObject, type EmulatorEnv, type EmulatorHost } from "./http";
+import { SOCKET_EVENTS } from "./socket";
 import { randomCode, type AppRow, type ParticipantRow, type RoomRow, type UserRow } from "./store";
 
 export const ROLES = ["plus", "basic"] as const;
@@ -15,8 +16,8 @@ export const MAX_EXPIRES_IN_SEC = 86_400;
 export const MAX_PAGE_LIMIT = 100;
 export const DEFAULT_PAGE_LIMIT = 20;
 export const MAX_PARTICIPANTS = 50;
-/** The `iss` claim of every token the emulator mints; realtime refuses tokens with another. */
-export const EMULATOR_ISSUER = "https://emulator.bandyer.local";
+/** The `iss` claim of every token, as in Kaleyra's tokens [doc]; realtime refuses tokens with another. */
+export const EMULATOR_ISSUER = "@switchboard-core";
 /** Access links look like Kaleyra's sandbox links; the last path segment is the code. */
 export const ACCESS_LINK_BASE = "https://sandbox.bandyer.com/eu/direct-rest-call-handler/";
 
@@ -109,6 +110,7 @@ export function restRoutes(host: EmulatorHost): Hono<EmulatorEnv> {
     };
     store.updateUser(updated);
     if (user.active === 1 && updated.active === 0) {
+      host.sockets.emit(app.app_id, user.user_id, SOCKET_EVENTS.forceDisconnect, { reason: "user_disabled" });
       await host.sendWebhook(app, "on_user_deactivated", { user_id: user.user_id, deactivated_at: iso(now) });
     }
     return c.json(userJson(updated));
@@ -172,6 +174,7 @@ export function restRoutes(host: EmulatorHost): Hono<EmulatorEnv> {
     if (room.ended_at !== null) return errorJson(c, 409, "room_already_ended", "the room has already ended");
     const ended: RoomRow = { ...room, ended_at: host.now() };
     store.endRoom(room.room_id, ended.ended_at as number);
+    host.sockets.endRoom(app.app_id, room.room_id);
     const participants = store.participants(room.room_id);
     await host.sendWebhook(app, "on_room_ended", {
       room_id: room.room_id,
@@ -185,7 +188,7 @@ export function restRoutes(host: EmulatorHost): Hono<EmulatorEnv> {
 }
 
 export function tokenClaims(app: AppRow, user: string, iat: number, exp: number) {
-  return { user, companyId: app.company_id, iat, exp, iss: EMULATOR_ISSUER, sub: `${user}#${app.company_id}` };
+  return { user, companyId: app.company_id, allowCamera: true, iat, exp, iss: EMULATOR_ISSUER, sub: `${user}#${app.company_id}` };
 }
 
 function isName(v: unknown): v is string {

@@ -1,11 +1,11 @@
 /**
  * The emulator's state in the Durable Object's SQLite storage: apps, users, rooms and their access
- * links, realtime sessions, the webhook outbox; faults and the clock offset in the sync KV.
+ * links, realtime sessions, the webhook outbox; faults (HTTP and realtime) and the clock offset in the sync KV.
  * Invariants: every method is synchronous (one turn, so a request sees a consistent state), and
  * times are on the emulator's clock (ms since epoch) as passed in by the caller.
  */
 import { base64UrlEncode } from "../jwt";
-import { DEFAULT_FAULTS, type Faults } from "./faults";
+import { DEFAULT_FAULTS, DEFAULT_REALTIME_FAULTS, type Faults, type RealtimeFaults } from "./faults";
 
 export const DEMO_APP_ID = "mAppId_demo";
 export const DEMO_API_KEY = "ak_test_demo_key";
@@ -71,6 +71,7 @@ const SCHEMA = [
 const TABLES = ["apps", "users", "rooms", "participants", "sessions", "outbox"];
 
 const FAULTS_KEY = "faults";
+const REALTIME_FAULTS_KEY = "realtimeFaults";
 const CLOCK_KEY = "clockOffsetMs";
 
 export class EmulatorStore {
@@ -97,6 +98,7 @@ export class EmulatorStore {
   reset(): void {
     for (const table of TABLES) this.sql.exec(`DELETE FROM ${table}`);
     this.kv.delete(FAULTS_KEY);
+    this.kv.delete(REALTIME_FAULTS_KEY);
     this.kv.delete(CLOCK_KEY);
   }
 
@@ -262,6 +264,14 @@ export class EmulatorStore {
 
   setFaults(faults: Faults): void {
     this.kv.put(FAULTS_KEY, faults);
+  }
+
+  realtimeFaults(): RealtimeFaults {
+    return this.kv.get<RealtimeFaults>(REALTIME_FAULTS_KEY) ?? DEFAULT_REALTIME_FAULTS;
+  }
+
+  setRealtimeFaults(faults: RealtimeFaults): void {
+    this.kv.put(REALTIME_FAULTS_KEY, faults);
   }
 
   clockOffsetMs(): number {

@@ -110,7 +110,7 @@ export async function waitUntil(check: () => Promise<boolean>, what: string, tim
 
 /** Resolves with the promise's value, or "pending" if it has not settled within `ms`. */
 export async function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | "pending"> {
-  let timer: number | null = null;
+  let timer: ReturnType<typeof setTimeout> | null = null;
   try {
     return await Promise.race([promise, new Promise<"pending">((r) => (timer = setTimeout(() => r("pending"), ms)))]);
   } finally {

@@ -37,7 +37,7 @@ export async function sendWebhook(sender: WebhookSender, app: AppRow, event: Web
     created_at: now,
   });
   if (url === null) return;
-  let timer: number | null = null;
+  let timer: ReturnType<typeof setTimeout> | null = null;
   try {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no answer within ${DELIVERY_TIMEOUT_MS} ms`)), DELIVERY_TIMEOUT_MS);
