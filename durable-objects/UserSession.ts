@@ -17,7 +17,7 @@ import { transition } from "../core/transition";
 import { createRemote } from "../remote";
 import type { CloseSessionRequest, KaleyraRemote, OpenSessionResult, ServerTokenMinter } from "../remote/port";
 import { fetchServerToken } from "../remote/server-tokens";
-import { registryStub } from "../worker/registry";
+import { registryStub, reportSessionStatus } from "../worker/registry";
 import type { Env } from "../worker/env";
 import { AttachGate, attachModes } from "./attach-gate";
 import { issueResume, newResumeKey } from "./attach-proof";
@@ -280,6 +280,7 @@ export class UserSession extends DurableObject<Env> {
     const { state, effects } = transition(before, event, { now: this.clock.now(), random: Math.random, clients });
     const changed = JSON.stringify(state) !== JSON.stringify(before);
     this.state = state;
+    reportSessionStatus(this.env, this.currentRoute(), this.ctx.id.toString(), before, state);
     // An event that changes nothing writes nothing: a webhook for a user with no session must not
     // leave an object with storage behind.
     if (changed && !effects.some((fx) => fx.type === "clear_data")) this.ctx.storage.kv.put(STATE_KEY, state);
@@ -429,6 +430,21 @@ export class UserSession extends DurableObject<Env> {
   private currentRoute(): SessionRoute | undefined {
     return this.ctx.storage.kv.get<SessionRoute>(ROUTE_KEY) ?? this.ctx.getWebSockets().map(attachmentOf)[0]?.route;
   }
+
+  // ---- tenant API (worker/tenant.ts): begin --------------------------------------------------
+
+  /** The session as its clients see it, and how many clients are attached. */
+  describe(): { view: ReturnType<typeof view>; clients: number } {
+    return { view: view(this.state), clients: this.clients().length };
+  }
+
+  /** Ends the session as a client's disconnect(clearSavedData) would; answers the result. */
+  async end(clearSavedData: boolean): Promise<{ view: ReturnType<typeof view>; clients: number }> {
+    await this.dispatch({ type: "disconnect", clearSavedData: clearSavedData === true });
+    return this.describe();
+  }
+
+  // ---- tenant API: end -----------------------------------------------------------------------
 
 
 }

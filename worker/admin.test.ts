@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_RETRY_POLICY } from "../core/policy";
 import { MAX_ADMIN_BODY_BYTES } from "./admin";
 import { app } from "./app";
+import { appState } from "./registry";
 
 const TOKEN = "test-admin-token";
 const AUTH = { Authorization: `Bearer ${TOKEN}` };
@@ -175,8 +176,7 @@ describe("write-only secrets", () => {
       expect(text).not.toContain(WEBHOOK_SECRET);
       expect(JSON.parse(text).secrets).toEqual({ kaleyraApiKey: true, tokenWebhookSecret: true, attachTicketSecret: false });
     }
-    const stub = env.APP_REGISTRY.get(env.APP_REGISTRY.idFromName("registry"));
-    expect(await stub.getAppSecrets(appId)).toEqual({ kaleyraApiKey: API_KEY, tokenWebhookSecret: WEBHOOK_SECRET });
+    expect(await appState(env, appId).getAppSecrets()).toEqual({ kaleyraApiKey: API_KEY, tokenWebhookSecret: WEBHOOK_SECRET });
   });
 
   it("keeps a stored secret when a PUT omits it, and deletes it on null", async () => {

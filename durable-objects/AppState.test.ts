@@ -2,11 +2,12 @@ import { env, evictDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { AppSettings } from "../core/app";
 import { DEFAULT_RETRY_POLICY } from "../core/policy";
-import { REGISTRY_NAME } from "./AppRegistry";
+import { appState, registryStub } from "../worker/registry";
 
 const NO_SECRETS = { kaleyraApiKey: false, tokenWebhookSecret: false, attachTicketSecret: false };
 
-const registry = () => env.APP_REGISTRY.get(env.APP_REGISTRY.idFromName(REGISTRY_NAME));
+/** Through the facade the Worker and sessions use: every call goes to the app's own AppState. */
+const registry = () => registryStub(env);
 let counter = 0;
 const freshAppId = () => `mAppId_registry${++counter}_${crypto.randomUUID().slice(0, 8)}`;
 const SANDBOX_EU: AppSettings = { environment: "sandbox", region: "eu" };
@@ -15,7 +16,7 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-describe("AppRegistry", () => {
+describe("AppState: an app's settings and secrets", () => {
   it("returns null for an app that was never registered", async () => {
     expect(await registry().getApp(freshAppId())).toBeNull();
   });
@@ -96,7 +97,7 @@ describe("AppRegistry", () => {
   it("keeps apps across an eviction of the object (storage is the truth)", async () => {
     const appId = freshAppId();
     await registry().putApp(appId, SANDBOX_EU);
-    await evictDurableObject(registry());
+    await evictDurableObject(appState(env, appId));
     expect(await registry().getApp(appId)).toMatchObject({ appId, ...SANDBOX_EU });
   });
 });
