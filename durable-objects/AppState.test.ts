@@ -1,8 +1,8 @@
-import { env, evictDurableObject } from "cloudflare:test";
+import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { AppSettings } from "../core/app";
 import { DEFAULT_RETRY_POLICY } from "../core/policy";
-import { appState, registryStub } from "../worker/registry";
+import { appList, appState, registryStub } from "../worker/registry";
 
 const NO_SECRETS = { kaleyraApiKey: false, tokenWebhookSecret: false, attachTicketSecret: false };
 
@@ -99,5 +99,84 @@ describe("AppState: an app's settings and secrets", () => {
     await registry().putApp(appId, SANDBOX_EU);
     await evictDurableObject(appState(env, appId));
     expect(await registry().getApp(appId)).toMatchObject({ appId, ...SANDBOX_EU });
+  });
+});
+
+describe("AppState: an app's sessions, rooms and webhooks, in its own object", () => {
+  const OBJ = (c: string) => c.repeat(64);
+
+  it("a lookup of an unknown app leaves no storage behind, and every method answers as for an absent app", async () => {
+    const appId = freshAppId();
+    const state = appState(env, appId);
+    expect(await state.getApp()).toBeNull();
+    expect(await state.claimSession(OBJ("a"), 10)).toBe(false);
+    expect(await state.indexRoomSession("room", OBJ("a"))).toBe(true);
+    expect(await state.markWebhookSeen("t=1,v0=ab", 1, 0)).toBe(false);
+    expect(await state.tenantKeyValid("00")).toBe(false);
+    expect(await state.addTenantKey("0123456789ab", "00")).toBeNull();
+    await runInDurableObject(state, async (_o, ctx) => {
+      expect(ctx.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\'").toArray()).toEqual([]);
+    });
+  });
+
+  it("counts session slots per app: the max-th is refused, a release frees one, a claim is idempotent", async () => {
+    const appId = freshAppId();
+    await registry().putApp(appId, SANDBOX_EU);
+    const other = freshAppId();
+    await registry().putApp(other, SANDBOX_EU);
+    expect(await registry().claimSession(appId, OBJ("1"), 2)).toBe(true);
+    expect(await registry().claimSession(appId, OBJ("1"), 2)).toBe(true);
+    expect(await registry().claimSession(appId, OBJ("2"), 2)).toBe(true);
+    expect(await registry().claimSession(appId, OBJ("3"), 2)).toBe(false);
+    // Another app's slots are its own.
+    expect(await registry().claimSession(other, OBJ("3"), 2)).toBe(true);
+    await registry().releaseSession(appId, OBJ("1"));
+    expect(await registry().claimSession(appId, OBJ("3"), 2)).toBe(true);
+  });
+
+  it("keeps the newest status report, and a report after the release does not bring the slot back", async () => {
+    const appId = freshAppId();
+    await registry().putApp(appId, SANDBOX_EU);
+    const state = appState(env, appId);
+    await state.claimSession(OBJ("1"), 10);
+    await state.sessionStatus(OBJ("1"), "connected", { kind: "token", userId: "u" }, Date.now() + 10);
+    await state.sessionStatus(OBJ("1"), "connecting", { kind: "token", userId: "u" }, Date.now());
+    expect((await state.listSessions(undefined, undefined, 10)).sessions).toEqual([{ status: "connected", kind: "token", userId: "u", updatedAt: expect.any(Number) }]);
+    await state.releaseSession(OBJ("1"));
+    await state.sessionStatus(OBJ("1"), "reconnecting", { kind: "token", userId: "u" }, Date.now() + 20);
+    expect(await state.listSessions(undefined, undefined, 10)).toEqual({ sessions: [] });
+  });
+
+  it("removing the app returns its sessions and forgets everything: keys, rooms, webhooks", async () => {
+    const appId = freshAppId();
+    await registry().putApp(appId, SANDBOX_EU);
+    await registry().claimSession(appId, OBJ("1"), 10);
+    await registry().indexRoomSession(appId, "room1", OBJ("1"));
+    expect(await registry().markWebhookSeen(appId, "sig", 100, 0)).toBe(true);
+    expect(await registry().markWebhookSeen(appId, "sig", 100, 0)).toBe(false);
+    expect(await registry().takeAppSessions(appId)).toEqual([OBJ("1")]);
+    expect(await registry().deleteApp(appId)).toBe(true);
+    await registry().putApp(appId, SANDBOX_EU);
+    expect(await registry().takeRoomSessions(appId, "room1")).toEqual([]);
+    expect(await registry().markWebhookSeen(appId, "sig", 100, 0)).toBe(true);
+    expect(await appState(env, appId).listTenantKeys()).toEqual([]);
+  });
+
+  it("the deployment-wide registry lists the apps the admin created, a page at a time", async () => {
+    const ids = [freshAppId(), freshAppId(), freshAppId()].sort();
+    for (const id of ids) await registry().putApp(id, SANDBOX_EU);
+    const list = appList(env);
+    const all: string[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 1_000; page++) {
+      const got = await list.listApps(cursor, 2);
+      all.push(...got.apps.map((a) => a.appId));
+      if (got.nextCursor === undefined) break;
+      cursor = got.nextCursor;
+    }
+    expect(all).toEqual(expect.arrayContaining(ids));
+    expect(all).toEqual([...all].sort());
+    await registry().deleteApp(ids[0]!);
+    expect((await list.listApps(undefined, 100)).apps.map((a) => a.appId)).not.toContain(ids[0]);
   });
 });
