@@ -63,6 +63,22 @@ describe("the edge cache of app settings", () => {
     expect(await worker.attach(appId)).toBe("app_id_invalid");
   });
 
+  it("a secret replaced elsewhere is used for at most APP_CACHE_TTL_MS; one replaced here at once", async () => {
+    let now = 20_000_000;
+    appCacheClock.now = () => now;
+    const appId = freshAppId();
+    const settings = { environment: "sandbox", region: "eu", attachModes: ["ticket"] } as const;
+    await registryStub(env).putApp(appId, { ...settings, attachModes: [...settings.attachModes] }, { attachTicketSecret: "first-secret-0123456789" });
+    expect(await registryStub(env).getAppSecrets(appId)).toEqual({ attachTicketSecret: "first-secret-0123456789" });
+    await appState(env, appId).putApp(appId, { ...settings, attachModes: [...settings.attachModes] }, { attachTicketSecret: "second-secret-0123456789" });
+    now += APP_CACHE_TTL_MS - 1;
+    expect(await registryStub(env).getAppSecrets(appId)).toEqual({ attachTicketSecret: "first-secret-0123456789" });
+    now += 1;
+    expect(await registryStub(env).getAppSecrets(appId)).toEqual({ attachTicketSecret: "second-secret-0123456789" });
+    await registryStub(env).putApp(appId, { ...settings, attachModes: [...settings.attachModes] }, { attachTicketSecret: "third-secret-0123456789" });
+    expect(await registryStub(env).getAppSecrets(appId)).toEqual({ attachTicketSecret: "third-secret-0123456789" });
+  });
+
   it("an unknown app is remembered as unknown for the bound too, and a created one is seen at once here", async () => {
     appCacheClock.now = () => 9_000_000;
     const appId = freshAppId();

@@ -12,7 +12,7 @@ import { isAppId, type AppSecretsUpdate, type AppSettings } from "../core/app";
 import { REGISTRY_NAME, type AppRecord } from "../durable-objects/AppRegistry";
 import type { ActiveStatus } from "../durable-objects/AppState";
 import type { SessionRoute } from "../durable-objects/session-route";
-import { forgetCachedApp } from "./app-cache";
+import { cachedSecrets, forgetCachedApp } from "./app-cache";
 import type { Env } from "./env";
 
 export const DEMO_APP_SETTINGS: AppSettings = { environment: "sandbox", region: "eu" };
@@ -30,7 +30,8 @@ export function appList(env: Env) {
 export function registryStub(env: Env) {
   return {
     getApp: (appId: string) => appState(env, appId).getApp(),
-    getAppSecrets: (appId: string) => appState(env, appId).getAppSecrets(),
+    /** Cached in the isolate like the settings (worker/app-cache.ts): a ticket check costs no call. */
+    getAppSecrets: (appId: string) => cachedSecrets(appId, (id) => appState(env, id).getAppSecrets()),
     async putApp(appId: string, settings: AppSettings, secrets: AppSecretsUpdate = {}) {
       const written = await appState(env, appId).putApp(appId, settings, secrets);
       forgetCachedApp(appId);

@@ -17,32 +17,34 @@ import { PeerClient } from "../lib/peer.mjs";
 import { sleep } from "../lib/proc.mjs";
 import { round, summary } from "../lib/stats.mjs";
 
+/**
+ * Burst then probes for one kind of client (see the module comment); `make(i)` builds client i.
+ * Exported for the many-apps stage (bench/metrics/apps.mjs), which measures the same way.
+ */
+export async function measureAttach(ctx, label, make, { n, probes, concurrency }) {
+  const { say } = ctx;
+  say(`attach: ${label}: burst: opening ${n} sockets, ${concurrency} attaches in flight`);
+  const t0 = Date.now();
+  const held = await openMany(n, concurrency, make, { timeoutMs: 180_000, progress: { every: Math.max(100, Math.floor(n / 4)), say: (d) => say(`attach: ${label}: ${d}/${n}`) } });
+  const wall = Date.now() - t0;
+  const ok = held.filter((c) => c.tFirstState !== undefined);
+  const burst = { sessions: n, attached: ok.length, failed: n - ok.length, concurrency, wallMs: wall, attachesPerSecond: round((ok.length * 1000) / wall, 1), latencyMs: summary(ok.map((c) => c.tFirstState - c.tOpenStart)), firstFrameMs: summary(ok.map((c) => c.tFirstFrame - c.tOpenStart)) };
+  say(`attach: ${label}: burst p50 ${burst.latencyMs.p50} ms, p99 ${burst.latencyMs.p99} ms, ${burst.attachesPerSecond} attaches/s; now ${probes} attaches one at a time with ${ok.length} sessions held`);
+  await sleep(1_000);
+  const probeClients = await openMany(probes, 1, (i) => make(n + i), { timeoutMs: 120_000 });
+  const pok = probeClients.filter((c) => c.tFirstState !== undefined);
+  const probe = { heldSessions: ok.length, attaches: probes, attached: pok.length, latencyMs: summary(pok.map((c) => c.tFirstState - c.tOpenStart)), firstFrameMs: summary(pok.map((c) => c.tFirstFrame - c.tOpenStart)) };
+  say(`attach: ${label}: with ${ok.length} held: p50 ${probe.latencyMs.p50} ms, p99 ${probe.latencyMs.p99} ms`);
+  await closeAll([...held, ...probeClients], 1_000);
+  return { gated: held.some((c) => c.gated), probe, burst };
+}
+
 export async function runAttach(ctx) {
-  const { prod, peer, size, say } = ctx;
-  const n = size.attachSessions;
-  const probes = size.attachProbes;
-  const concurrency = size.attachConcurrency;
+  const { prod, peer, size } = ctx;
+  const sizes = { n: size.attachSessions, probes: size.attachProbes, concurrency: size.attachConcurrency };
   const app = await registerApp(prod, ctx.adminToken, "mAppId_bench_attach");
-
-  const measure = async (label, make) => {
-    say(`attach: ${label}: burst: opening ${n} sockets, ${concurrency} attaches in flight`);
-    const t0 = Date.now();
-    const held = await openMany(n, concurrency, make, { timeoutMs: 180_000, progress: { every: Math.max(100, Math.floor(n / 4)), say: (d) => say(`attach: ${label}: ${d}/${n}`) } });
-    const wall = Date.now() - t0;
-    const ok = held.filter((c) => c.tFirstState !== undefined);
-    const burst = { sessions: n, attached: ok.length, failed: n - ok.length, concurrency, wallMs: wall, attachesPerSecond: round((ok.length * 1000) / wall, 1), latencyMs: summary(ok.map((c) => c.tFirstState - c.tOpenStart)), firstFrameMs: summary(ok.map((c) => c.tFirstFrame - c.tOpenStart)) };
-    say(`attach: ${label}: burst p50 ${burst.latencyMs.p50} ms, p99 ${burst.latencyMs.p99} ms, ${burst.attachesPerSecond} attaches/s; now ${probes} attaches one at a time with ${ok.length} sessions held`);
-    await sleep(1_000);
-    const probeClients = await openMany(probes, 1, (i) => make(n + i), { timeoutMs: 120_000 });
-    const pok = probeClients.filter((c) => c.tFirstState !== undefined);
-    const probe = { heldSessions: ok.length, attaches: probes, attached: pok.length, latencyMs: summary(pok.map((c) => c.tFirstState - c.tOpenStart)), firstFrameMs: summary(pok.map((c) => c.tFirstFrame - c.tOpenStart)) };
-    say(`attach: ${label}: with ${ok.length} held: p50 ${probe.latencyMs.p50} ms, p99 ${probe.latencyMs.p99} ms`);
-    await closeAll([...held, ...probeClients], 1_000);
-    return { gated: held.some((c) => c.gated), probe, burst };
-  };
-
-  const product = await measure("kaleyra-edge", (i) => new Client(prod, app, `attach-${i}`, { connect: false }));
-  const partyserver = await measure("partyserver peer", (i) => new PeerClient(peer, `attach-${i}`));
+  const product = await measureAttach(ctx, "kaleyra-edge", (i) => new Client(prod, app, `attach-${i}`, { connect: false }), sizes);
+  const partyserver = await measureAttach(ctx, "partyserver peer", (i) => new PeerClient(peer, `attach-${i}`), sizes);
   return {
     attach_p50_ms: product.probe.latencyMs.p50,
     attach_p99_ms: product.probe.latencyMs.p99,

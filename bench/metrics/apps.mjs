@@ -1,0 +1,36 @@
+/**
+ * 1b. Attach with many apps: the same measurement as the attach stage (bench/metrics/attach.mjs:
+ * a burst, then attaches one at a time with the burst's sessions held), but client i belongs to
+ * app i mod M, so every app's settings are looked up (one AppState call per app and isolate per
+ * cache period, docs/architecture.md) and every ticket proof reads its own app's secret. Beside
+ * it, in the same stage, one app and the partyserver peer, so the three figures share the noise.
+ */
+import { Client, registerApp } from "../lib/kaleyra.mjs";
+import { PeerClient } from "../lib/peer.mjs";
+import { measureAttach } from "./attach.mjs";
+
+export async function runApps(ctx) {
+  const { prod, peer, size, say } = ctx;
+  const m = size.appsCount;
+  const sizes = { n: size.attachSessions, probes: size.attachProbes, concurrency: size.attachConcurrency };
+  say(`apps: registering ${m} apps (admin API and emulator)`);
+  const apps = [];
+  for (let i = 0; i < m; i++) apps.push(await registerApp(prod, ctx.adminToken, `mAppId_bench_apps_${i}`));
+  const single = await registerApp(prod, ctx.adminToken, "mAppId_bench_apps_single");
+  const many = await measureAttach(ctx, `kaleyra-edge, ${m} apps`, (i) => new Client(prod, apps[i % m], `apps-${i}`, { connect: false }), sizes);
+  const one = await measureAttach(ctx, "kaleyra-edge, 1 app", (i) => new Client(prod, single, `apps-one-${i}`, { connect: false }), sizes);
+  const partyserver = await measureAttach(ctx, "partyserver peer", (i) => new PeerClient(peer, `apps-${i}`), sizes);
+  return {
+    apps: m,
+    apps_attach_p50_ms: many.probe.latencyMs.p50,
+    apps_attach_p99_ms: many.probe.latencyMs.p99,
+    apps_attaches_per_second: many.burst.attachesPerSecond,
+    one_app_attach_p50_ms: one.probe.latencyMs.p50,
+    one_app_attach_p99_ms: one.probe.latencyMs.p99,
+    one_app_attaches_per_second: one.burst.attachesPerSecond,
+    peer_attach_p50_ms: partyserver.probe.latencyMs.p50,
+    peer_attach_p99_ms: partyserver.probe.latencyMs.p99,
+    peer_attaches_per_second: partyserver.burst.attachesPerSecond,
+    detail: { many, one, peer: partyserver },
+  };
+}
