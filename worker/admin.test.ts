@@ -198,3 +198,32 @@ describe("write-only secrets", () => {
     expect(await (await get(appId)).json()).toEqual(before);
   });
 });
+
+describe("GET /v1/apps", () => {
+  it("lists the registered apps in appId order, a page at a time, and not the removed ones", async () => {
+    const ids = [freshAppId(), freshAppId()].sort();
+    for (const id of ids) expect((await put(id, { environment: "sandbox", region: "eu" })).status).toBe(201);
+    const seen: string[] = [];
+    let cursor = "";
+    for (let page = 0; page < 500; page++) {
+      const res = await SELF.fetch(`https://edge.test/v1/apps?limit=3${cursor ? `&cursor=${cursor}` : ""}`, { headers: AUTH });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { apps: { appId: string; createdAt: number }[]; nextCursor?: string };
+      expect(body.apps.length).toBeLessThanOrEqual(3);
+      seen.push(...body.apps.map((a) => a.appId));
+      if (body.nextCursor === undefined) break;
+      cursor = body.nextCursor;
+    }
+    expect(seen).toEqual(expect.arrayContaining(ids));
+    expect(seen).toEqual([...seen].sort());
+    await del(ids[0]!);
+    const after = (await (await SELF.fetch("https://edge.test/v1/apps?limit=100&cursor=" + ids[0]!.slice(0, -1), { headers: AUTH })).json()) as { apps: { appId: string }[] };
+    expect(after.apps.map((a) => a.appId)).not.toContain(ids[0]);
+    expect(after.apps.map((a) => a.appId)).toContain(ids[1]);
+  });
+
+  it("needs the admin token and refuses a bad limit with the field", async () => {
+    await expectError(await SELF.fetch("https://edge.test/v1/apps"), 401, "unauthorized");
+    await expectError(await SELF.fetch("https://edge.test/v1/apps?limit=0", { headers: AUTH }), 400, "bad_request", "limit");
+  });
+});
