@@ -7,10 +7,14 @@
  * the admin API deleted it. A crash between the two writes leaves at most a listed app whose
  * AppState is gone (GET answers app_id_invalid; DELETE unlists it) or an unlisted live app (a PUT
  * lists it again).
+ * Migration from v1 (where this object held every app's state): on construction, apps left in the
+ * v1 tables are copied into their AppState objects (AppState.importV1) and listed, one app at a
+ * time, each removed from the v1 tables once copied, so an interrupted migration resumes.
  */
 import { DurableObject } from "cloudflare:workers";
 import { isAppId } from "../core/app";
 import type { Env } from "../worker/env";
+import type { V1App } from "./AppState-schema";
 
 export type { AppRecord, AppWrite } from "./AppState-schema";
 
@@ -27,6 +31,10 @@ export class AppRegistry extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS app_list (app_id TEXT PRIMARY KEY, created_at INTEGER NOT NULL)");
+    if (hasTable(ctx, "apps")) {
+      // A failed copy is logged and retried by the next construction; the app stays in v1's tables.
+      void ctx.blockConcurrencyWhile(() => migrateV1(ctx, env).catch((err) => console.error(`v1 app migration stopped: ${String(err)}`)));
+    }
   }
 
   /** Lists the app; idempotent (a listed app keeps its first createdAt). */
@@ -48,4 +56,32 @@ export class AppRegistry extends DurableObject<Env> {
     const apps = rows.slice(0, n).map((r) => ({ appId: r.app_id, createdAt: r.created_at }));
     return rows.length > n ? { apps, nextCursor: apps[n - 1]!.appId } : { apps };
   }
+}
+
+function hasTable(ctx: DurableObjectState, name: string): boolean {
+  return ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", name).toArray().length > 0;
+}
+
+/** v1's tables, as v1 wrote them (every table keyed by app_id). */
+type V1AppRow = V1App & { app_id: string };
+
+async function migrateV1(ctx: DurableObjectState, env: Env): Promise<void> {
+  const sql = ctx.storage.sql;
+  for (const row of sql.exec<V1AppRow>("SELECT * FROM apps").toArray()) {
+    const sessions = hasTable(ctx, "app_sessions")
+      ? sql.exec<{ object_id: string }>("SELECT object_id FROM app_sessions WHERE app_id = ?", row.app_id).toArray().map((r) => r.object_id)
+      : [];
+    const rooms = hasTable(ctx, "room_sessions")
+      ? sql.exec<{ room_id: string; object_id: string }>("SELECT room_id, object_id FROM room_sessions WHERE app_id = ?", row.app_id).toArray()
+      : [];
+    const endedRooms = hasTable(ctx, "ended_rooms")
+      ? sql.exec<{ room_id: string; ended_at: number }>("SELECT room_id, ended_at FROM ended_rooms WHERE app_id = ?", row.app_id).toArray()
+      : [];
+    await env.APP_STATE.get(env.APP_STATE.idFromName(row.app_id)).importV1(row.app_id, row, sessions, rooms, endedRooms);
+    sql.exec("INSERT OR IGNORE INTO app_list (app_id, created_at) VALUES (?, ?)", row.app_id, row.created_at);
+    for (const table of ["apps", "app_sessions", "room_sessions", "ended_rooms", "webhooks_seen"]) {
+      if (hasTable(ctx, table)) sql.exec(`DELETE FROM ${table} WHERE app_id = ?`, row.app_id);
+    }
+  }
+  for (const table of ["apps", "app_sessions", "room_sessions", "ended_rooms", "webhooks_seen"]) sql.exec(`DROP TABLE IF EXISTS ${table}`);
 }

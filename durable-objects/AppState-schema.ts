@@ -54,6 +54,19 @@ export type AppRow = {
   updated_at: number;
 };
 
+/** An app as v1's deployment-wide registry stored it (for the one-time copy, AppRegistry.ts). */
+export type V1App = {
+  environment: string;
+  region: string;
+  /** JSON of the settings beyond environment and region. */
+  settings: string;
+  kaleyra_api_key: string | null;
+  token_webhook_secret: string | null;
+  attach_ticket_secret: string | null;
+  created_at: number;
+  updated_at: number;
+};
+
 export const SCHEMA: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS app (
     app_id TEXT PRIMARY KEY,

@@ -180,3 +180,44 @@ describe("AppState: an app's sessions, rooms and webhooks, in its own object", (
     expect((await list.listApps(undefined, 100)).apps.map((a) => a.appId)).not.toContain(ids[0]);
   });
 });
+
+describe("migration from v1's deployment-wide registry", () => {
+  it("copies every v1 app (settings, secrets, slots, rooms) into its AppState and lists it, then drops v1's tables", async () => {
+    const appId = freshAppId();
+    const registryOf = () => env.APP_REGISTRY.get(env.APP_REGISTRY.idFromName(`v1-${appId}`));
+    await runInDurableObject(registryOf(), async (_o, ctx) => {
+      const sql = ctx.storage.sql;
+      // v1's schema, as v1 created it.
+      sql.exec(`CREATE TABLE apps (app_id TEXT PRIMARY KEY, environment TEXT NOT NULL, region TEXT NOT NULL, settings TEXT NOT NULL,
+        kaleyra_api_key TEXT, token_webhook_secret TEXT, attach_ticket_secret TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)`);
+      sql.exec("CREATE TABLE app_sessions (app_id TEXT NOT NULL, object_id TEXT NOT NULL, PRIMARY KEY (app_id, object_id))");
+      sql.exec("CREATE TABLE room_sessions (app_id TEXT NOT NULL, room_id TEXT NOT NULL, object_id TEXT NOT NULL, PRIMARY KEY (app_id, room_id, object_id))");
+      sql.exec("CREATE TABLE ended_rooms (app_id TEXT NOT NULL, room_id TEXT NOT NULL, ended_at INTEGER NOT NULL, PRIMARY KEY (app_id, room_id))");
+      sql.exec("CREATE TABLE webhooks_seen (app_id TEXT NOT NULL, signature TEXT NOT NULL, signed_at INTEGER NOT NULL, PRIMARY KEY (app_id, signature))");
+      sql.exec("INSERT INTO apps VALUES (?, 'production', 'us', ?, 'ak_test_v1_key_0001', NULL, 'v1-ticket-secret-0123456789', 111, 222)", appId, JSON.stringify({ attachModes: ["ticket"], maxSessions: 7 }));
+      sql.exec("INSERT INTO app_sessions VALUES (?, ?)", appId, "e".repeat(64));
+      sql.exec("INSERT INTO room_sessions VALUES (?, 'room-a', ?)", appId, "f".repeat(64));
+      sql.exec("INSERT INTO ended_rooms VALUES (?, 'room-b', ?)", appId, Date.now());
+    });
+    await evictDurableObject(registryOf());
+    // The next call constructs the registry anew, which migrates before answering.
+    expect((await registryOf().listApps(undefined, 10)).apps).toEqual([{ appId, createdAt: 111 }]);
+    expect(await appState(env, appId).getApp()).toEqual({
+      appId,
+      environment: "production",
+      region: "us",
+      attachModes: ["ticket"],
+      maxSessions: 7,
+      secrets: { kaleyraApiKey: true, tokenWebhookSecret: false, attachTicketSecret: true },
+      createdAt: 111,
+      updatedAt: 222,
+    });
+    expect(await appState(env, appId).getAppSecrets()).toEqual({ kaleyraApiKey: "ak_test_v1_key_0001", attachTicketSecret: "v1-ticket-secret-0123456789" });
+    expect(await appState(env, appId).takeRoomSessions("room-a")).toEqual(["f".repeat(64)]);
+    expect(await appState(env, appId).indexRoomSession("room-b", "0".repeat(64))).toBe(false);
+    expect(await appState(env, appId).takeAppSessions()).toEqual(["e".repeat(64)]);
+    await runInDurableObject(registryOf(), async (_o, ctx) => {
+      expect(ctx.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('apps', 'app_sessions', 'room_sessions')").toArray()).toEqual([]);
+    });
+  });
+});

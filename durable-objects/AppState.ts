@@ -26,7 +26,7 @@ import { kaleyraError } from "../core/errors";
 import { fail, ok, type Result } from "../core/result";
 import { signHs256 } from "../remote/jwt";
 import type { Env } from "../worker/env";
-import { SCHEMA, type ActiveStatus, type AppRecord, type AppRow, type AppWrite, type SessionPage, type SessionSummary, type TenantKeyInfo } from "./AppState-schema";
+import { SCHEMA, type ActiveStatus, type AppRecord, type AppRow, type AppWrite, type SessionPage, type SessionSummary, type TenantKeyInfo, type V1App } from "./AppState-schema";
 
 export type { ActiveStatus, AppRecord, AppWrite, SessionPage, SessionSummary, TenantKeyInfo } from "./AppState-schema";
 
@@ -227,6 +227,29 @@ export class AppState extends DurableObject<Env> {
     const exp = Math.floor(nowSec) + ttl;
     const ticket = await signHs256({ appId: row.app_id, userId, exp }, row.attach_ticket_secret);
     return ok({ ticket, expiresAt: exp * 1_000 });
+  }
+
+  // --- migration from v1 ---------------------------------------------------------------------
+
+  /**
+   * Takes over an app from v1's deployment-wide registry (AppRegistry's migration): its settings
+   * and secrets (only if this object has no app yet, so a resumed migration changes nothing),
+   * its session slots (status unknown until each session's next change: listed as connecting),
+   * and its room index. Settings that no longer parse are refused, and the copy of that app stops.
+   */
+  importV1(appId: string, app: V1App, sessions: string[], rooms: { room_id: string; object_id: string }[], endedRooms: { room_id: string; ended_at: number }[]): Result<null> {
+    if (this.row() === undefined) {
+      const settings = { ...(JSON.parse(app.settings) as object), environment: app.environment, region: app.region } as AppSettings;
+      const secrets: AppSecretsUpdate = { kaleyraApiKey: app.kaleyra_api_key, tokenWebhookSecret: app.token_webhook_secret, attachTicketSecret: app.attach_ticket_secret };
+      const written = this.write(appId, settings, secrets, "keep");
+      if (!written.ok) return written;
+      this.ctx.storage.sql.exec("UPDATE app SET created_at = ?, updated_at = ?", app.created_at, app.updated_at);
+    }
+    const sql = this.ctx.storage.sql;
+    for (const objectId of sessions) sql.exec("INSERT OR IGNORE INTO sessions (object_id, status, updated_at) VALUES (?, 'connecting', 0)", objectId);
+    for (const r of rooms) sql.exec("INSERT OR IGNORE INTO room_sessions (room_id, object_id) VALUES (?, ?)", r.room_id, r.object_id);
+    for (const r of endedRooms) sql.exec("INSERT OR IGNORE INTO ended_rooms (room_id, ended_at) VALUES (?, ?)", r.room_id, r.ended_at);
+    return ok(null);
   }
 
   // --- storage -------------------------------------------------------------------------------
