@@ -3,11 +3,12 @@
  * a burst, then attaches one at a time with the burst's sessions held), but client i belongs to
  * app i mod M, so every app's settings are looked up (one AppState call per app and isolate per
  * cache period, docs/architecture.md) and every ticket proof reads its own app's secret. Beside
- * it, in the same stage, one app and the partyserver peer, so the three figures share the noise.
+ * it, in the same stage and interleaved with it, one app and the partyserver peer, so the three
+ * figures share the noise.
  */
 import { Client, registerApp } from "../lib/kaleyra.mjs";
 import { PeerClient } from "../lib/peer.mjs";
-import { measureAttach } from "./attach.mjs";
+import { measureInterleaved } from "./attach.mjs";
 
 export async function runApps(ctx) {
   const { prod, peer, size, say } = ctx;
@@ -17,9 +18,15 @@ export async function runApps(ctx) {
   const apps = [];
   for (let i = 0; i < m; i++) apps.push(await registerApp(prod, ctx.adminToken, `mAppId_bench_apps_${i}`));
   const single = await registerApp(prod, ctx.adminToken, "mAppId_bench_apps_single");
-  const many = await measureAttach(ctx, `kaleyra-edge, ${m} apps`, (i) => new Client(prod, apps[i % m], `apps-${i}`, { connect: false }), sizes);
-  const one = await measureAttach(ctx, "kaleyra-edge, 1 app", (i) => new Client(prod, single, `apps-one-${i}`, { connect: false }), sizes);
-  const partyserver = await measureAttach(ctx, "partyserver peer", (i) => new PeerClient(peer, `apps-${i}`), sizes);
+  const [many, one, partyserver] = await measureInterleaved(
+    ctx,
+    [
+      { label: `kaleyra-edge, ${m} apps`, make: (i) => new Client(prod, apps[i % m], `apps-${i}`, { connect: false }) },
+      { label: "kaleyra-edge, 1 app", make: (i) => new Client(prod, single, `apps-one-${i}`, { connect: false }) },
+      { label: "partyserver peer", make: (i) => new PeerClient(peer, `apps-${i}`) },
+    ],
+    sizes,
+  );
   return {
     apps: m,
     apps_attach_p50_ms: many.probe.latencyMs.p50,
