@@ -66,7 +66,7 @@ admin.openapi(
 );
 
 admin.openapi(
-  bodyRoute(admin as never, {
+  bodyRoute(admin, {
     method: "put",
     path: "/v1/apps/{appId}",
     tags,

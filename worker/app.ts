@@ -21,7 +21,7 @@ app.route("/", socket);
 app.route("/", admin);
 app.route("/", tenant);
 app.route("/", webhooks);
-describeOtherRoutes(app as never);
+describeOtherRoutes(app);
 app.doc31(OPENAPI_PATH, OPENAPI_INFO);
 
 app.notFound(() => errorResponse(kaleyraError("not_found")));

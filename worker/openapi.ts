@@ -17,7 +17,7 @@ const SOCKET_CLOSE_CODES = Object.entries(ERROR_STATUS)
   .map(([code, status]) => `${4000 + status} ${code}`)
   .join(", ");
 
-export function describeOtherRoutes(app: OpenAPIHono<never>): void {
+export function describeOtherRoutes(app: Pick<OpenAPIHono, "openAPIRegistry">): void {
   const registry = app.openAPIRegistry;
   registry.registerComponent("securitySchemes", "adminToken", { type: "http", scheme: "bearer", description: "The operator's ADMIN_TOKEN." });
   registry.registerComponent("securitySchemes", "tenantKey", { type: "http", scheme: "bearer", description: "An app's tenant key (kte_…), from POST /v1/apps/{appId}/tenant-keys." });

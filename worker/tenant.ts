@@ -106,7 +106,7 @@ tenant.openapi(
 );
 
 tenant.openapi(
-  bodyRoute(tenant as never, {
+  bodyRoute(tenant, {
     method: "post",
     path: "/v1/tenant/apps/{appId}/users/{userId}/session/end",
     tags,
@@ -124,7 +124,7 @@ tenant.openapi(
 );
 
 tenant.openapi(
-  bodyRoute(tenant as never, {
+  bodyRoute(tenant, {
     method: "post",
     path: "/v1/tenant/apps/{appId}/users/{userId}/tickets",
     tags,

@@ -87,7 +87,7 @@ export function bodyOf<S extends z.ZodType>(c: Context, _schema: S): z.output<S>
  * library's own body validator would refuse a body sent without a JSON Content-Type (415), which
  * the API has always accepted.
  */
-export function bodyRoute<R extends RouteConfig & { request: { body: unknown } }>(app: OpenAPIHono<never>, route: R): Omit<R, "request"> & { request: Omit<R["request"], "body">; hide: true } {
+export function bodyRoute<R extends RouteConfig & { request: { body: unknown } }>(app: Pick<OpenAPIHono, "openAPIRegistry">, route: R): Omit<R, "request"> & { request: Omit<R["request"], "body">; hide: true } {
   const { middleware: _middleware, ...documented } = route;
   app.openAPIRegistry.registerPath(documented as RouteConfig);
   const { body: _body, ...request } = route.request;
