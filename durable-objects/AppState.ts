@@ -33,6 +33,7 @@ export type { ActiveStatus, AppRecord, AppWrite, SessionPage, SessionSummary, Te
 /** Live tenant keys per app: creating one more revokes the oldest (rotation with overlap). */
 export const MAX_TENANT_KEYS = 2;
 export const MAX_TICKET_TTL_SEC = 3_600;
+export const MAX_SESSIONS_PAGE = 100;
 const WEEK_MS = 7 * 86_400_000;
 
 export class AppState extends DurableObject<Env> {
@@ -105,8 +106,9 @@ export class AppState extends DurableObject<Env> {
   }
 
   /** The app's active sessions in object-id order, `limit` at a time after `cursor`. */
-  listSessions(status: ActiveStatus | undefined, cursor: string | undefined, limit: number): SessionPage {
+  listSessions(status: ActiveStatus | undefined, cursor: string | undefined, pageSize: number): SessionPage {
     if (!this.ready) return { sessions: [] };
+    const limit = Math.min(Math.max(1, Math.floor(pageSize) || 1), MAX_SESSIONS_PAGE);
     const rows = this.ctx.storage.sql
       .exec<{ object_id: string; status: ActiveStatus; kind: string | null; user_id: string | null; updated_at: number }>(
         `SELECT object_id, status, kind, user_id, updated_at FROM sessions
