@@ -43,10 +43,8 @@ export interface TenantKeyInfo {
   createdAt: number;
 }
 
-export type AppRow = {
-  app_id: string;
-  /** JSON of the AppSettings (parseAppSettings's output). */
-  settings: string;
+/** The secrets and timestamps columns, the same in v1's registry and in AppState. */
+type SecretsAndTimes = {
   kaleyra_api_key: string | null;
   token_webhook_secret: string | null;
   attach_ticket_secret: string | null;
@@ -54,17 +52,18 @@ export type AppRow = {
   updated_at: number;
 };
 
+export type AppRow = SecretsAndTimes & {
+  app_id: string;
+  /** JSON of the AppSettings (parseAppSettings's output). */
+  settings: string;
+};
+
 /** An app as v1's deployment-wide registry stored it (for the one-time copy, AppRegistry.ts). */
-export type V1App = {
+export type V1App = SecretsAndTimes & {
   environment: string;
   region: string;
   /** JSON of the settings beyond environment and region. */
   settings: string;
-  kaleyra_api_key: string | null;
-  token_webhook_secret: string | null;
-  attach_ticket_secret: string | null;
-  created_at: number;
-  updated_at: number;
 };
 
 export const SCHEMA: readonly string[] = [

@@ -4,7 +4,7 @@
  * path, then the body; a refused request changes nothing. Paths, queries and bodies are validated
  * by the zod schemas /openapi.json is generated from.
  */
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, z, type RouteConfig } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { SECRET_KEYS, type AppSecretsUpdate, type AppSettings } from "../core/app";
 import { kaleyraError } from "../core/errors";
@@ -26,22 +26,20 @@ const limitBody = bodyLimit({
 
 const AppParams = z.object({ appId: AppIdParam });
 const KeyParams = z.object({ appId: AppIdParam, keyId: KeyIdParam });
-const security = [{ adminToken: [] }];
-const tags = ["admin"];
+/** A route of this API: its tag and security scheme in the document. */
+const adminRoute = <const R extends Omit<RouteConfig, "tags" | "security">>(route: R) => ({ ...route, tags: ["admin"], security: [{ adminToken: [] }] });
 
 export const admin = new OpenAPIHono<{ Bindings: Env }>({ defaultHook });
 
 admin.openapi(
-  createRoute({
+  createRoute(adminRoute({
     method: "get",
     path: "/v1/apps",
-    tags,
-    security,
     summary: "List the registered apps, in appId order",
     middleware: [requireAdmin] as const,
     request: { query: AppListQuery },
     responses: { 200: json(AppListSchema, "A page of apps"), ...errors(400, 401, 503) },
-  }),
+  })),
   async (c) => {
     const { cursor, limit } = c.req.valid("query");
     return c.json(await appList(c.env).listApps(cursor, limit), 200);
@@ -49,16 +47,14 @@ admin.openapi(
 );
 
 admin.openapi(
-  createRoute({
+  createRoute(adminRoute({
     method: "get",
     path: "/v1/apps/{appId}",
-    tags,
-    security,
     summary: "Read an app's settings (secrets only as set / not set)",
     middleware: [requireAdmin, validPath(AppParams)] as const,
     request: { params: AppParams },
     responses: { 200: json(AppRecordSchema, "The app"), ...errors(400, 401, 404, 503) },
-  }),
+  })),
   async (c) => {
     const record = await (await appRegistry(c.env)).getApp(c.req.valid("param").appId);
     return record === null ? refuse(kaleyraError("app_id_invalid")) : c.json(record, 200);
@@ -66,16 +62,14 @@ admin.openapi(
 );
 
 admin.openapi(
-  bodyRoute(admin, {
+  bodyRoute(admin, adminRoute({
     method: "put",
     path: "/v1/apps/{appId}",
-    tags,
-    security,
     summary: "Create or replace an app; secrets are write-only (absent: kept, null: deleted)",
     middleware: [requireAdmin, validPath(AppParams), limitBody, jsonBody(AppPutSchema)] as const,
     request: { params: AppParams, body: { content: { "application/json": { schema: AppPutSchema } }, required: true } },
     responses: { 200: json(AppRecordSchema, "Replaced"), 201: json(AppRecordSchema, "Created"), ...errors(400, 401, 413, 503) },
-  } as const),
+  } as const)),
   async (c) => {
     const body = bodyOf(c, AppPutSchema);
     const secrets: AppSecretsUpdate = {};
@@ -93,16 +87,14 @@ admin.openapi(
 
 // Removing an app ends its sessions and deletes their data (as disconnect(clearSavedData: true)).
 admin.openapi(
-  createRoute({
+  createRoute(adminRoute({
     method: "delete",
     path: "/v1/apps/{appId}",
-    tags,
-    security,
     summary: "Remove an app: its sessions end with their data cleared, its tenant keys stop working",
     middleware: [requireAdmin, validPath(AppParams)] as const,
     request: { params: AppParams },
     responses: { 204: { description: "Removed" }, ...errors(400, 401, 404, 503) },
-  }),
+  })),
   async (c) => {
     const { appId } = c.req.valid("param");
     const registry = await appRegistry(c.env);
@@ -118,16 +110,14 @@ admin.openapi(
 );
 
 admin.openapi(
-  createRoute({
+  createRoute(adminRoute({
     method: "post",
     path: "/v1/apps/{appId}/tenant-keys",
-    tags,
-    security,
     summary: "Create a tenant API key, shown once; past two live keys the oldest is revoked (rotation)",
     middleware: [requireAdmin, validPath(AppParams)] as const,
     request: { params: AppParams },
     responses: { 201: json(TenantKeyCreatedSchema, "The new key (only its hash is kept)"), ...errors(400, 401, 404, 503) },
-  }),
+  })),
   async (c) => {
     const { appId } = c.req.valid("param");
     const created = await newTenantKey();
@@ -139,16 +129,14 @@ admin.openapi(
 );
 
 admin.openapi(
-  createRoute({
+  createRoute(adminRoute({
     method: "get",
     path: "/v1/apps/{appId}/tenant-keys",
-    tags,
-    security,
     summary: "List an app's live tenant keys (ids and creation times, never the keys)",
     middleware: [requireAdmin, validPath(AppParams)] as const,
     request: { params: AppParams },
     responses: { 200: json(TenantKeyListSchema, "The live keys"), ...errors(400, 401, 404, 503) },
-  }),
+  })),
   async (c) => {
     const { appId } = c.req.valid("param");
     if ((await appState(c.env, appId).getApp()) === null) return refuse(kaleyraError("app_id_invalid"));
@@ -157,16 +145,14 @@ admin.openapi(
 );
 
 admin.openapi(
-  createRoute({
+  createRoute(adminRoute({
     method: "delete",
     path: "/v1/apps/{appId}/tenant-keys/{keyId}",
-    tags,
-    security,
     summary: "Revoke a tenant key at once",
     middleware: [requireAdmin, validPath(KeyParams)] as const,
     request: { params: KeyParams },
     responses: { 204: { description: "Revoked" }, ...errors(400, 401, 404, 503) },
-  }),
+  })),
   async (c) => {
     const { appId, keyId } = c.req.valid("param");
     return (await appState(c.env, appId).revokeTenantKey(keyId)) ? c.body(null, 204) : refuse(kaleyraError("tenant_key_unknown"));

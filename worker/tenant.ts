@@ -6,7 +6,7 @@
  * before anything else is read); an unknown app, a malformed appId and a wrong key get the same
  * 401, so a key does not reveal which other apps exist; access links are never shown.
  */
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, z, type RouteConfig } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { isAppId } from "../core/app";
@@ -45,8 +45,8 @@ const limitBody = bodyLimit({ maxSize: MAX_TENANT_BODY_BYTES, onError: () => err
 
 const AppParams = z.object({ appId: AppIdParam });
 const UserParams = z.object({ appId: AppIdParam, userId: UserIdParam });
-const security = [{ tenantKey: [] }];
-const tags = ["tenant"];
+/** A route of this API: its tag and security scheme in the document. */
+const tenantRoute = <const R extends Omit<RouteConfig, "tags" | "security">>(route: R) => ({ ...route, tags: ["tenant"], security: [{ tenantKey: [] }] });
 
 async function userSession(env: Env, appId: string, userId: string) {
   return env.USER_SESSION.get(env.USER_SESSION.idFromName(await sessionObjectName(appId, { kind: "token", userId })));
@@ -55,16 +55,14 @@ async function userSession(env: Env, appId: string, userId: string) {
 export const tenant = new OpenAPIHono<{ Bindings: Env }>({ defaultHook });
 
 tenant.openapi(
-  createRoute({
+  createRoute(tenantRoute({
     method: "get",
     path: "/v1/tenant/apps/{appId}",
-    tags,
-    security,
     summary: "Read the app's settings (secrets only as set / not set)",
     middleware: [requireTenant] as const,
     request: { params: AppParams },
     responses: { 200: json(AppRecordSchema, "The app"), ...errors(401) },
-  }),
+  })),
   async (c) => {
     const record = await appState(c.env, c.req.valid("param").appId).getApp();
     return record === null ? refuse(kaleyraError("tenant_unauthorized")) : c.json(record, 200);
@@ -72,16 +70,14 @@ tenant.openapi(
 );
 
 tenant.openapi(
-  createRoute({
+  createRoute(tenantRoute({
     method: "get",
     path: "/v1/tenant/apps/{appId}/sessions",
-    tags,
-    security,
     summary: "List the app's active sessions (connecting, connected, reconnecting), a page at a time",
     middleware: [requireTenant] as const,
     request: { params: AppParams, query: SessionListQuery },
     responses: { 200: json(SessionPageSchema, "A page of sessions"), ...errors(400, 401) },
-  }),
+  })),
   async (c) => {
     const { status, cursor, limit } = c.req.valid("query");
     return c.json(await appState(c.env, c.req.valid("param").appId).listSessions(status, cursor, limit), 200);
@@ -89,16 +85,14 @@ tenant.openapi(
 );
 
 tenant.openapi(
-  createRoute({
+  createRoute(tenantRoute({
     method: "get",
     path: "/v1/tenant/apps/{appId}/users/{userId}/session",
-    tags,
-    security,
     summary: "Read a user's session: its view (with lastError) and how many clients are attached",
     middleware: [requireTenant, validPath(UserParams)] as const,
     request: { params: UserParams },
     responses: { 200: json(SessionDescriptionSchema, "The session; a user without one is disconnected"), ...errors(400, 401) },
-  }),
+  })),
   async (c) => {
     const { appId, userId } = c.req.valid("param");
     return c.json(await (await userSession(c.env, appId, userId)).describe(), 200);
@@ -106,16 +100,14 @@ tenant.openapi(
 );
 
 tenant.openapi(
-  bodyRoute(tenant, {
+  bodyRoute(tenant, tenantRoute({
     method: "post",
     path: "/v1/tenant/apps/{appId}/users/{userId}/session/end",
-    tags,
-    security,
     summary: "End a user's session, as disconnect(clearSavedData) (default true: its saved data is deleted)",
     middleware: [requireTenant, validPath(UserParams), limitBody, jsonBody(EndSessionSchema, {})] as const,
     request: { params: UserParams, body: { content: { "application/json": { schema: EndSessionSchema } }, required: false } },
     responses: { 200: json(SessionDescriptionSchema, "The session after the disconnect"), ...errors(400, 401, 413) },
-  } as const),
+  } as const)),
   async (c) => {
     const { appId, userId } = c.req.valid("param");
     const { clearSavedData } = bodyOf(c, EndSessionSchema);
@@ -124,16 +116,14 @@ tenant.openapi(
 );
 
 tenant.openapi(
-  bodyRoute(tenant, {
+  bodyRoute(tenant, tenantRoute({
     method: "post",
     path: "/v1/tenant/apps/{appId}/users/{userId}/tickets",
-    tags,
-    security,
     summary: "Mint an attach ticket for the user (HS256 with the app's attachTicketSecret)",
     middleware: [requireTenant, validPath(UserParams), limitBody, jsonBody(TicketRequestSchema, {})] as const,
     request: { params: UserParams, body: { content: { "application/json": { schema: TicketRequestSchema } }, required: false } },
     responses: { 201: json(TicketSchema, "The ticket"), ...errors(400, 401, 409, 413) },
-  } as const),
+  } as const)),
   async (c) => {
     const { appId, userId } = c.req.valid("param");
     const minted = await appState(c.env, appId).mintTicket(userId, bodyOf(c, TicketRequestSchema).ttlSeconds, Date.now() / 1_000);
