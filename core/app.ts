@@ -17,7 +17,8 @@ export interface SettingsPolicy {
 }
 
 export const ENVIRONMENTS = ["production", "sandbox"] as const;
-export const REGIONS = ["eu", "in", "us"] as const;
+/** Kaleyra's regions; `me` is the Middle East (the iOS SDK's `.middleEast`). */
+export const REGIONS = ["eu", "in", "us", "me"] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
 export type Region = (typeof REGIONS)[number];
 

@@ -21,6 +21,8 @@ export const ERROR_MESSAGES = {
   rate_limited: "Too many frames or attach attempts; slow down and retry later.",
   too_many_sockets: "This session has the most sockets it allows; close another tab or device first.",
   too_many_sessions: "The app has the most sessions it allows; disconnect a session first.",
+  // Kaleyra's notices
+  client_deprecated: "Kaleyra deprecated this client's version; update kaleyra-edge before the end-of-support date.",
   // frames
   frame_too_large: "The frame is larger than the limit; send a smaller frame.",
   malformed_json: "The frame is not valid JSON.",

@@ -47,7 +47,9 @@ export type ServerFrame =
   | { type: "state"; state: SessionView }
   | { type: "token_request"; requestId: string; userId: string; attempt: number; expiresAt?: number }
   | { type: "error"; code: ErrorCode; message: string; requestId?: string; field?: string }
-  | { type: "data_cleared" };
+  | { type: "data_cleared" }
+  /** Kaleyra said something clients should show (`client_deprecated`: update before endOfSupportDate). */
+  | { type: "warning"; code: "client_deprecated"; message: string; deprecationDate?: string; endOfSupportDate?: string };
 
 export function isUserId(v: unknown): v is string {
   return typeof v === "string" && USER_ID_PATTERN.test(v);

@@ -15,18 +15,20 @@ export type DisconnectReason =
   | "requested"
   | "user_inactive"
   | "invalid_access_link"
-  | "call_ended";
+  | "call_ended"
+  | "unsupported_version";
 
 /**
  * Why the session is not connected right now: the last failure of the current token or reconnect
  * cycle. `token_timeout`: the asked source gave no answer in time; `token_failed`: the source said
- * it has no token; `token_expired` / `token_invalid`: Kaleyra refused the token; `unavailable`:
+ * it has no token; `token_expired` / `token_invalid`: Kaleyra refused the token; `user_not_found`:
+ * Kaleyra knows no such user (create it, or fix the user id); `unavailable`:
  * Kaleyra could not be reached; `remote_lost`: the connection to Kaleyra dropped.
  */
-export type LastError = "token_timeout" | "token_failed" | "token_expired" | "token_invalid" | "unavailable" | "remote_lost";
+export type LastError = "token_timeout" | "token_failed" | "token_expired" | "token_invalid" | "user_not_found" | "unavailable" | "remote_lost";
 
 /** What Kaleyra's services can answer when a session is opened (the remote port's errors). */
-export type RemoteError = "token_expired" | "token_invalid" | "user_inactive" | "unavailable" | "invalid_access_link";
+export type RemoteError = "token_expired" | "token_invalid" | "user_not_found" | "user_inactive" | "unavailable" | "invalid_access_link" | "unsupported_version";
 
 /**
  * The pseudo client id of the app's server-side token source (Kaleyra's credentials call with the
@@ -52,7 +54,8 @@ export interface PendingToken {
 export interface PendingRemote {
   requestId: string;
   deadline: number;
-  purpose: "open" | "close";
+  /** open: connect to Kaleyra; update: a refreshed token on the live connection; close: disconnect. */
+  purpose: "open" | "update" | "close";
 }
 
 export interface SessionState {
@@ -85,6 +88,8 @@ export interface SessionState {
   nextReconnectAt?: number;
   refreshAt?: number;
   expiresAt?: number;
+  /** While connected: when to check that the Kaleyra connection is still alive (core/refresh.ts). */
+  livenessCheckAt?: number;
   /** When this session was connected (the connect event), to ignore notices about an older one. */
   startedAt?: number;
   /** The remote session's id while connected, so disconnect closes exactly that one. */
@@ -117,6 +122,10 @@ export type SessionEvent =
   | { type: "remote_lost" }
   /** The remote says the current token expired while the session is up. */
   | { type: "remote_token_expired" }
+  /** The remote says the current token is about to expire: refresh now unless already refreshing. */
+  | { type: "remote_token_expiring" }
+  /** The live connection took the refreshed token. */
+  | { type: "remote_updated"; requestId: string; expiresAt?: number }
   /** Kaleyra deactivated the user (a signed webhook): final, like a user_inactive answer. */
   | { type: "user_deactivated"; at?: number }
   /** The access-link call ended. */
@@ -133,6 +142,10 @@ export type Effect =
    */
   | { type: "request_token"; requestId: string; userId: string; attempt: number; clientId?: string; expiresAt?: number }
   | { type: "open_remote"; requestId: string; credential: Credential }
+  /** Give the live connection a refreshed token (a refresh is not a reconnect). */
+  | { type: "update_remote"; requestId: string; remoteSessionId: string; token: string }
+  /** Is the live connection still there? The object answers remote_lost when it is not. */
+  | { type: "check_remote"; remoteSessionId: string }
   | { type: "close_remote"; requestId: string; remoteSessionId?: string }
   /** Arm the one alarm for this time, or clear it (null). */
   | { type: "set_alarm"; at: number | null }
@@ -214,6 +227,7 @@ export function nextDue(s: SessionState): number | undefined {
     s.nextTokenAttemptAt,
     s.nextReconnectAt,
     s.refreshAt,
+    s.livenessCheckAt,
   ].filter((t): t is number => t !== undefined);
   return dues.length === 0 ? undefined : Math.min(...dues);
 }

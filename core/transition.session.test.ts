@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { DEFAULT_RETRY_POLICY } from "./policy";
-import { refreshTime } from "./refresh";
+import { refreshTime, spreadOf } from "./refresh";
 import { initialState, nextDue, view, type SessionEvent, type SessionState } from "./session";
 import { connectLink, connectToken, deepFreeze, Driver, LINK, NONCE, one, ofType, seq } from "./testing";
 import { transition } from "./transition";
@@ -316,38 +316,53 @@ describe("access-link sessions", () => {
 });
 
 describe("refresh before expiry", () => {
-  it("refreshTime is 60 s before expiry, or half the remaining lifetime when shorter, never in the past", () => {
+  it("refreshTime: the window ends 60 s before expiry (or halfway when shorter) and opens a tenth of the lifetime (at most 5 min) earlier; never in the past", () => {
     expect(refreshTime(T0, T0 + HOUR)).toBe(T0 + HOUR - 60_000);
+    expect(refreshTime(T0, T0 + HOUR, 0.5)).toBe(T0 + HOUR - 60_000 - 150_000);
+    expect(refreshTime(T0, T0 + HOUR, 0.999_999)).toBe(T0 + HOUR - 60_000 - 299_999);
     expect(refreshTime(T0, T0 + 120_000)).toBe(T0 + 60_000);
+    expect(refreshTime(T0, T0 + 120_000, 0.5)).toBe(T0 + 60_000 - 6_000);
     expect(refreshTime(T0, T0 + 60_000)).toBe(T0 + 30_000);
     expect(refreshTime(T0, T0 + 1_001)).toBe(T0 + 501);
     expect(refreshTime(T0, T0)).toBe(T0);
     expect(refreshTime(T0, T0 - 5)).toBe(T0);
   });
 
-  it("after connect with expiresAt, the alarm is armed for refreshTime", () => {
+  it("sessions that connect in the same second refresh at different times, each inside its window", () => {
+    const times = [0.001, 0.2, 0.45, 0.7, 0.95].map((r) => connectedToken(T0 + HOUR, seq(r)).state.refreshAt!);
+    expect(new Set(times).size).toBe(5);
+    for (const t of times) {
+      expect(t).toBeGreaterThanOrEqual(T0 + HOUR - 60_000 - 300_000);
+      expect(t).toBeLessThanOrEqual(T0 + HOUR - 60_000);
+    }
+    expect(spreadOf(connectedToken(T0 + HOUR, seq(0.2)).state.nonce)).toBeCloseTo(0.2, 6);
+  });
+
+  it("after connect with expiresAt, the alarm is armed for refreshTime with the session's spread", () => {
     const d = connectedToken(T0 + HOUR);
-    expect(d.state).toMatchObject({ expiresAt: T0 + HOUR, refreshAt: T0 + HOUR - 60_000 });
-    expect(one(d.effects, "set_alarm").at).toBe(T0 + HOUR - 60_000);
+    const at = refreshTime(T0 + 1_000, T0 + HOUR, spreadOf(d.state.nonce));
+    expect(d.state).toMatchObject({ expiresAt: T0 + HOUR, refreshAt: at });
+    expect(one(d.effects, "set_alarm").at).toBe(at);
 
     const short = connectedToken(T0 + 61_000);
-    expect(short.state.refreshAt).toBe(T0 + 1_000 + 30_000);
+    expect(short.state.refreshAt).toBe(refreshTime(T0 + 1_000, T0 + 61_000, spreadOf(short.state.nonce)));
   });
 
   it("at refreshAt a token cycle starts while connected, refreshing, with the current expiry", () => {
     const d = connectedToken(T0 + HOUR);
-    expect(ofType(d.alarm(T0 + HOUR - 60_001), "request_token")).toEqual([]);
-    const effects = d.alarm(T0 + HOUR - 60_000);
+    const t = d.state.refreshAt!;
+    expect(ofType(d.alarm(t - 1), "request_token")).toEqual([]);
+    const effects = d.alarm(t);
     expect(one(effects, "request_token")).toMatchObject({ attempt: 1, userId: "alice", clientId: "tab", expiresAt: T0 + HOUR });
     expect(effects).toContainEqual({ type: "broadcast" });
     expect(d.state).toMatchObject({ status: "connected", refreshing: true, tokenAttempt: 1 });
     expect(d.state.refreshAt).toBeUndefined();
-    expect(d.state.pendingToken?.deadline).toBe(T0 + HOUR - 60_000 + 15_000);
+    expect(d.state.pendingToken?.deadline).toBe(t + 15_000);
   });
 
   it("a successful refresh updates expiresAt and the next refreshAt", () => {
     const d = connectedToken(T0 + HOUR);
-    const t = T0 + HOUR - 60_000;
+    const t = d.state.refreshAt!;
     d.alarm(t);
     const requestId = d.requestId;
     d.send(t + 100, { type: "token_answer", clientId: "tab", requestId, token: "t2" });
@@ -358,13 +373,13 @@ describe("refresh before expiry", () => {
       refreshing: false,
       tokenAttempt: 0,
       expiresAt: t + 2 * HOUR,
-      refreshAt: t + 2 * HOUR - 60_000,
+      refreshAt: refreshTime(t + 200, t + 2 * HOUR, spreadOf(d.state.nonce)),
     });
   });
 
   it("a refresh retries like any token cycle, staying connected; when it is spent, reconnect runs", () => {
     const d = connectedToken(T0 + HOUR, seq(NONCE, 0, 0));
-    const t = T0 + HOUR - 60_000;
+    const t = d.state.refreshAt!;
     d.alarm(t);
     d.send(t, { type: "token_failure", clientId: "tab", requestId: d.requestId });
     expect(d.state).toMatchObject({ status: "connected", refreshing: true, nextTokenAttemptAt: t + 1_000 });

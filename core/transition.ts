@@ -8,7 +8,7 @@
  */
 import { sameAccessLink } from "./access-link";
 import { reconnectDelay, tokenAttemptDelay } from "./policy";
-import { refreshTime } from "./refresh";
+import { LIVENESS_CHECK_MS, refreshTime, spreadOf } from "./refresh";
 import {
   SERVER_SOURCE,
   initialState,
@@ -79,8 +79,12 @@ function apply(d: Draft, e: SessionEvent): void {
       if (d.s.status === "connected") cycleFailed(d, d.ctx.now, "remote_lost");
       return;
     case "remote_token_expired":
+    case "remote_token_expiring":
+      // Kaleyra's word comes before the session's own refresh time, whichever is first.
       if (d.s.status === "connected" && d.s.mode === "token" && !d.s.refreshing) startRefresh(d, d.ctx.now);
       return;
+    case "remote_updated":
+      return remoteUpdated(d, e.requestId, e.expiresAt);
     case "user_deactivated":
       // A (retried) notice older than this session is about an earlier one: the user was active again.
       if (e.at !== undefined && d.s.startedAt !== undefined && e.at < d.s.startedAt) return;
@@ -89,6 +93,7 @@ function apply(d: Draft, e: SessionEvent): void {
     case "call_ended":
       if (d.s.mode === "access_link" && d.s.status !== "disconnected") {
         d.s.clearOnDisconnect = true;
+        if (d.s.status !== "disconnecting") dropLiveConnection(d);
         finishDisconnect(d, "call_ended");
       }
       return;
@@ -206,7 +211,25 @@ function tokenAnswer(d: Draft, requestId: string, token: string, clientId?: stri
   // A proof is answered only by the prover: its token proves the user, nobody else's may.
   if (s.proof && clientId !== s.proof.clientId) return stale(d, requestId, clientId);
   s.pendingToken = undefined;
+  // A refresh gives the live connection its new token; anything else opens the connection.
+  if (s.status === "connected" && s.remoteSessionId !== undefined) {
+    s.pendingRemote = { requestId, deadline: d.ctx.now + policyOf(s).tokenAttemptTimeoutMs, purpose: "update" };
+    d.fx.push({ type: "update_remote", requestId, remoteSessionId: s.remoteSessionId, token });
+    return;
+  }
   openRemote(d, d.ctx.now, { kind: "token", userId: s.userId ?? "", token }, requestId);
+}
+
+function remoteUpdated(d: Draft, requestId: string, expiresAt?: number): void {
+  const s = d.s;
+  if (s.pendingRemote?.purpose !== "update" || s.pendingRemote.requestId !== requestId) return;
+  s.pendingRemote = undefined;
+  s.refreshing = false;
+  s.tokenAttempt = 0;
+  s.askedInCycle = [];
+  s.lastError = undefined;
+  if (expiresAt !== undefined) s.expiresAt = expiresAt;
+  s.refreshAt = s.expiresAt === undefined ? undefined : refreshTime(d.ctx.now, s.expiresAt, spreadOf(s.nonce));
 }
 
 function stale(d: Draft, requestId: string, clientId?: string): void {
@@ -241,7 +264,8 @@ function remoteOpened(d: Draft, e: Extract<SessionEvent, { type: "remote_opened"
   s.askedInCycle = [];
   s.expiresAt = s.mode === "token" ? expiresAt : undefined;
   s.remoteSessionId = e.remoteSessionId;
-  s.refreshAt = s.expiresAt === undefined ? undefined : refreshTime(now, s.expiresAt);
+  s.refreshAt = s.expiresAt === undefined ? undefined : refreshTime(now, s.expiresAt, spreadOf(s.nonce));
+  s.livenessCheckAt = s.remoteSessionId === undefined ? undefined : now + LIVENESS_CHECK_MS;
   const proof = s.proof;
   if (proof) {
     s.proof = undefined;
@@ -260,10 +284,13 @@ function remoteFailed(d: Draft, requestId: string, error: RemoteError, endAt = d
   switch (error) {
     case "token_expired":
     case "token_invalid":
-      // The provider's token was refused: that attempt failed, and the cycle goes on.
-      return s.mode === "token" ? tokenAttemptFailed(d, now, error) : cycleFailed(d, now, error);
+    case "user_not_found":
+      // The provider's token was refused (a refused update too): that attempt failed, the cycle goes on.
+      return s.mode === "token" ? tokenAttemptFailed(d, now, error) : cycleFailed(d, now, "unavailable");
     case "user_inactive":
       return endSession(d, "user_inactive", "user_inactive");
+    case "unsupported_version":
+      return endSession(d, "unsupported_version", "unsupported_version");
     case "invalid_access_link":
       return endSession(d, "unknown", "invalid_access_link");
     case "unavailable":
@@ -287,6 +314,7 @@ function cycleFailed(d: Draft, endAt: number, why: LastError): void {
   const s = d.s;
   if (s.proof) return endProof(d, "auth_failed");
   s.lastError = why;
+  dropLiveConnection(d);
   clearDuties(d);
   s.expiresAt = undefined;
   s.remoteSessionId = undefined;
@@ -349,12 +377,20 @@ function clearDuties(d: Draft): void {
   s.nextTokenAttemptAt = undefined;
   s.nextReconnectAt = undefined;
   s.refreshAt = undefined;
+  s.livenessCheckAt = undefined;
   s.refreshing = false;
+}
+
+/** A live connection the session gives up (reconnecting, or ended by Kaleyra) is closed; nobody waits for the answer. */
+function dropLiveConnection(d: Draft): void {
+  const id = d.s.remoteSessionId;
+  if (id !== undefined) d.fx.push({ type: "close_remote", requestId: `${d.s.nonce}.drop`, remoteSessionId: id });
 }
 
 /** A final disconnect decided by the remote: no retry loop. */
 function endSession(d: Draft, error: SessionState["error"], reason: SessionState["reason"]): void {
   if (d.s.proof) return endProof(d, "auth_failed");
+  dropLiveConnection(d);
   finishDisconnect(d, reason);
   d.s.error = error;
 }
@@ -412,6 +448,11 @@ function runDue(d: Draft): void {
     else if (s.nextTokenAttemptAt === at) startTokenAttempt(d, at);
     else if (s.nextReconnectAt === at) startReconnect(d, at);
     else if (s.refreshAt === at) startRefresh(d, at);
+    else if (s.livenessCheckAt === at) {
+      // Counted from now, not from the due time: a late alarm checks once, it does not catch up.
+      s.livenessCheckAt = d.ctx.now + LIVENESS_CHECK_MS;
+      if (s.remoteSessionId !== undefined) d.fx.push({ type: "check_remote", remoteSessionId: s.remoteSessionId });
+    }
   }
 }
 

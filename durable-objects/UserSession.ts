@@ -18,7 +18,8 @@ import { DEFAULT_RETRY_POLICY } from "../core/policy";
 import { initialState, isActive, nextDue, SERVER_SOURCE, view, type Effect, type SessionEvent, type SessionState } from "../core/session";
 import { transition } from "../core/transition";
 import { createRemote } from "../remote";
-import type { KaleyraRemote, ServerTokenMinter } from "../remote/port";
+import type { KaleyraRemote, RemoteNotice, ServerTokenMinter } from "../remote/port";
+import { kaleyraError } from "../core/errors";
 import { registryStub, reportSessionStatus } from "../worker/registry";
 import type { Env } from "../worker/env";
 import { attachProofs, ProofChecks } from "./attach-gate";
@@ -63,6 +64,7 @@ export class UserSession extends DurableObject<Env> {
     this.state = ctx.storage.kv.get<SessionState>(STATE_KEY) ?? initialState();
     // Clients detect a dead socket with "ping"; the runtime answers without waking this object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
+    this.remote.listen((sessionId, notice) => void this.onRemoteNotice(sessionId, notice));
     const appSecrets = (appId: string) => registryStub(this.env).getAppSecrets(appId);
     const now = () => this.clock.now();
     // A getter, so a test that swaps this.remote swaps it for the checks and calls too.
@@ -156,11 +158,33 @@ export class UserSession extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
+    // The live connection's own deadlines (handshake, token-update acks, heartbeat) run here.
+    this.remote.check();
     for (const id of overdueSockets(this.socketInfos(), this.clock.now())) {
       for (const ws of this.ctx.getWebSockets(id)) closeWithError(ws, "auth_timeout", 4401);
     }
     await this.dispatch({ type: "alarm" });
     await this.armAlarm();
+  }
+
+  /** What Kaleyra says on the live connection; notices about an earlier connection are ignored. */
+  private async onRemoteNotice(sessionId: string, notice: RemoteNotice): Promise<void> {
+    if (sessionId !== this.state.remoteSessionId) return;
+    switch (notice.type) {
+      case "lost":
+        // Kaleyra ends a link's connection when its call ends (docs/remote.md); any other loss reconnects.
+        return this.dispatch(notice.byServer && this.state.mode === "access_link" ? { type: "call_ended" } : { type: "remote_lost" });
+      case "token_expiring":
+        return this.dispatch({ type: "remote_token_expiring" });
+      case "token_expired":
+        return this.dispatch({ type: "remote_token_expired" });
+      case "user_inactive":
+        return this.dispatch({ type: "user_deactivated" });
+      case "deprecated": {
+        const { type: _t, ...dates } = notice;
+        return sendAll(this.clients(), { type: "warning", code: "client_deprecated", message: kaleyraError("client_deprecated").message, ...dates });
+      }
+    }
   }
 
   /** RPC for the remote side (webhooks, a session check) saying the current token expired. */
@@ -328,6 +352,12 @@ export class UserSession extends DurableObject<Env> {
         return void this.calls.open(fx);
       case "close_remote":
         return void this.calls.close(fx);
+      case "update_remote":
+        return void this.calls.update(fx);
+      case "check_remote":
+        // An adapter made after an eviction or restart holds no connection: this is how it finds out.
+        if (!this.remote.isAlive(fx.remoteSessionId)) await this.dispatch({ type: "remote_lost" });
+        return;
       case "set_alarm":
         return this.armAlarm();
       case "broadcast": {

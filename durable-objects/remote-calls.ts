@@ -73,6 +73,23 @@ export class RemoteCalls {
     await this.host.dispatch({ type: "remote_closed", requestId });
   }
 
+  /** A refreshed token for the live connection; Kaleyra's ack comes back as remote_updated or remote_failed. */
+  async update(fx: Extract<Effect, { type: "update_remote" }>): Promise<void> {
+    let event: SessionEvent;
+    try {
+      const result = await this.host.remote.updateToken(fx.remoteSessionId, fx.token);
+      event = result.ok
+        ? result.expiresAt === undefined
+          ? { type: "remote_updated", requestId: fx.requestId }
+          : { type: "remote_updated", requestId: fx.requestId, expiresAt: result.expiresAt }
+        : { type: "remote_failed", requestId: fx.requestId, error: result.error };
+    } catch (err) {
+      console.warn("remote token update failed", { requestId: fx.requestId, error: String(err) });
+      event = { type: "remote_failed", requestId: fx.requestId, error: "unavailable" };
+    }
+    await this.host.dispatch(event);
+  }
+
   /** Asks the app's server-side token source; its answer comes back as the SERVER_SOURCE client's. */
   async askServer(fx: Extract<Effect, { type: "request_token" }>): Promise<void> {
     const route = this.host.route();

@@ -5,7 +5,17 @@
  * Tokens are `fake:<userId>:<expiresAtMs>` (see fakeToken). Access links are URLs whose path holds
  * `/direct-rest-call-handler/<code>`, like Kaleyra's; the link's user is `guest-<code>`.
  */
-import type { KaleyraRemote, MintAccessTokenRequest, MintAccessTokenResult, OpenSessionRequest, OpenSessionResult, ServerTokenMinter } from "./port";
+import type {
+  KaleyraRemote,
+  MintAccessTokenRequest,
+  MintAccessTokenResult,
+  OpenSessionRequest,
+  OpenSessionResult,
+  RemoteListener,
+  RemoteNotice,
+  ServerTokenMinter,
+  UpdateTokenResult,
+} from "./port";
 
 export const fakeRemoteControls = {
   /** "refuse": every call answers unavailable; "hang": every call never answers. */
@@ -15,13 +25,32 @@ export const fakeRemoteControls = {
   opened: [] as string[],
   /** The user of every server-side token minted, in order (tests count calls to the token source). */
   minted: [] as string[],
+  /** Every token given to a live connection (a refresh), in order. */
+  updated: [] as string[],
+  /** Connections that died without a word (no heartbeat): isAlive answers false for them. */
+  dead: new Set<string>(),
+  /** Connections that were closed, by the session or by a notice. */
+  closed: new Set<string>(),
+  /** Every fake's listener, so a test can play Kaleyra speaking on a connection. */
+  listeners: new Set<RemoteListener>(),
+  /** Kaleyra says something on the connection (every session object's fake hears it; only the holder acts). */
+  notify(sessionId: string, notice: RemoteNotice): void {
+    if (notice.type === "lost" || notice.type === "user_inactive") this.closed.add(sessionId);
+    for (const listener of this.listeners) listener(sessionId, notice);
+  },
   reset(): void {
     this.outage = "none";
     this.inactiveUsers.clear();
     this.opened.length = 0;
     this.minted.length = 0;
+    this.updated.length = 0;
+    this.dead.clear();
+    this.closed.clear();
+    this.listeners.clear();
   },
 };
+
+let nextSessionId = 0;
 
 export function fakeToken(userId: string, expiresAt: number): string {
   return `fake:${userId}:${expiresAt}`;
@@ -31,24 +60,47 @@ const TOKEN = /^fake:([A-Za-z0-9_.@+-]{1,128}):(\d{1,16})$/;
 const LINK_PATH = /\/direct-rest-call-handler\/([A-Za-z0-9_-]{1,64})\/?$/;
 
 export class FakeRemote implements KaleyraRemote, ServerTokenMinter {
+  /** The connections this instance opened: like a real adapter's, gone with an eviction. */
+  private readonly mine = new Set<string>();
+
   async openSession(request: OpenSessionRequest): Promise<OpenSessionResult> {
     const c = request.credential;
     fakeRemoteControls.opened.push(c.kind === "token" ? c.token : c.accessLink);
     if (fakeRemoteControls.outage === "refuse") return { ok: false, error: "unavailable" };
     if (fakeRemoteControls.outage === "hang") return new Promise(() => {});
+    const sessionId = `fake-${++nextSessionId}`;
+    this.mine.add(sessionId);
     if (c.kind === "access_link") {
       const code = LINK_PATH.exec(new URL(c.accessLink).pathname)?.[1];
-      return code === undefined ? { ok: false, error: "invalid_access_link" } : { ok: true, userId: `guest-${code}` };
+      return code === undefined ? { ok: false, error: "invalid_access_link" } : { ok: true, userId: `guest-${code}`, sessionId };
     }
-    const m = TOKEN.exec(c.token);
-    if (!m) return { ok: false, error: "token_invalid" };
-    const [, userId = "", exp = "0"] = m;
-    if (fakeRemoteControls.inactiveUsers.has(userId)) return { ok: false, error: "user_inactive" };
-    if (Number(exp) <= request.now) return { ok: false, error: "token_expired" };
-    return { ok: true, userId, expiresAt: Number(exp) };
+    const checked = checkToken(c.token, request.now);
+    if (!checked.ok) return checked;
+    if (fakeRemoteControls.inactiveUsers.has(checked.userId)) return { ok: false, error: "user_inactive" };
+    return { ok: true, userId: checked.userId, expiresAt: checked.expiresAt, sessionId };
   }
 
-  async closeSession(): Promise<void> {}
+  async closeSession(request: { sessionId?: string }): Promise<void> {
+    if (request.sessionId !== undefined) fakeRemoteControls.closed.add(request.sessionId);
+  }
+
+  async updateToken(sessionId: string, token: string): Promise<UpdateTokenResult> {
+    fakeRemoteControls.updated.push(token);
+    if (fakeRemoteControls.outage === "refuse" || !this.isAlive(sessionId)) return { ok: false, error: "unavailable" };
+    if (fakeRemoteControls.outage === "hang") return new Promise(() => {});
+    const checked = checkToken(token, Date.now());
+    return checked.ok ? { ok: true, expiresAt: checked.expiresAt } : { ok: false, error: "token_invalid" };
+  }
+
+  isAlive(sessionId: string): boolean {
+    return this.mine.has(sessionId) && !fakeRemoteControls.dead.has(sessionId) && !fakeRemoteControls.closed.has(sessionId);
+  }
+
+  listen(listener: RemoteListener): void {
+    fakeRemoteControls.listeners.add(listener);
+  }
+
+  check(): void {}
 
   /** Any `ak_test_…`/`ak_live_…` key mints a fake token for the user. */
   async mintAccessToken(request: MintAccessTokenRequest): Promise<MintAccessTokenResult> {
@@ -58,4 +110,12 @@ export class FakeRemote implements KaleyraRemote, ServerTokenMinter {
     const expiresAt = Date.now() + request.expiresInSec * 1_000;
     return { ok: true, token: fakeToken(request.userId, expiresAt), expiresAt };
   }
+}
+
+function checkToken(token: string, now: number): { ok: true; userId: string; expiresAt: number } | { ok: false; error: "token_invalid" | "token_expired" } {
+  const m = TOKEN.exec(token);
+  if (!m) return { ok: false, error: "token_invalid" };
+  const [, userId = "", exp = "0"] = m;
+  if (Number(exp) <= now) return { ok: false, error: "token_expired" };
+  return { ok: true, userId, expiresAt: Number(exp) };
 }

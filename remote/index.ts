@@ -12,6 +12,7 @@ import type { KaleyraRemote, ServerTokenMinter } from "./port";
 
 /** The base URL the "emulator" remote uses; requests never leave the process. */
 export const EMULATOR_BASE_URL = "http://emulator.local";
+export const EMULATOR_REALTIME_BASE = "http://127.0.0.1";
 
 export type RemoteEnv = Pick<Env, "REMOTE" | "KALEYRA_EMULATOR">;
 
@@ -27,7 +28,9 @@ export function createRemote(env: RemoteEnv): Remote {
       const namespace = env.KALEYRA_EMULATOR;
       if (!namespace) throw new Error('REMOTE "emulator" needs the KALEYRA_EMULATOR binding (wrangler.local.toml)');
       const stub = namespace.get(namespace.idFromName(EMULATOR_OBJECT_NAME));
-      return new KaleyraAdapter({ baseUrl: EMULATOR_BASE_URL, fetch: (request) => stub.fetch(request) });
+      const fetch = (request: Request) => stub.fetch(request);
+      // The stub's fetch ignores the host: the loopback base only satisfies the realtime URL rules.
+      return new KaleyraAdapter({ baseUrl: EMULATOR_BASE_URL, fetch, realtime: { fetch, baseUrl: () => EMULATOR_REALTIME_BASE, allowLocal: true } });
     }
     default:
       throw new Error(`REMOTE must be "fake", "kaleyra" or "emulator" (got ${JSON.stringify(env.REMOTE)})`);

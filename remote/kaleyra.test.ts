@@ -15,11 +15,12 @@ import {
   resetEmulator,
   setClockOffset,
   setFaults,
+  waitUntil,
   type TestApp,
 } from "./emulator/testing";
 import { FakeRemote } from "./fake";
 import { createRemote, EMULATOR_BASE_URL } from "./index";
-import { KaleyraAdapter, kaleyraBaseUrl, openErrorFor } from "./kaleyra";
+import { KaleyraAdapter, kaleyraBaseUrl } from "./kaleyra";
 import type { OpenSessionRequest } from "./port";
 
 const BASE = "http://emulator.local";
@@ -49,8 +50,15 @@ function recordingFetch(request: Request): Promise<Response> {
   })();
 }
 
+/** Every realtime socket the adapter opened (the upgrade requests). */
+let sockets: Request[];
+
 function adapter(timeoutMs = 2_000): KaleyraAdapter {
-  return new KaleyraAdapter({ baseUrl: BASE, fetch: recordingFetch, timeoutMs });
+  const socketFetch = (r: Request) => {
+    sockets.push(r);
+    return emulatorFetch(r);
+  };
+  return new KaleyraAdapter({ baseUrl: BASE, fetch: recordingFetch, timeoutMs, realtime: { fetch: socketFetch, baseUrl: () => "http://127.0.0.1", allowLocal: true } });
 }
 
 function request(credential: Credential): OpenSessionRequest {
@@ -66,6 +74,7 @@ beforeEach(async () => {
   await createUser(app, "alice");
   await createUser(app, "bob");
   exchanges = [];
+  sockets = [];
 });
 
 afterEach(async () => {
@@ -73,197 +82,105 @@ afterEach(async () => {
   await resetEmulator();
 });
 
-describe("openSession with an access token, against the emulator", () => {
-  it("opens with a minted token: ok, the user, and the token's expiry in ms", async () => {
+describe("openSession: the realtime connection, against the emulator's Socket.IO endpoint", () => {
+  it("connects with a minted token: ok on switchboard:connected, the user, the token's exp in ms, a live connection", async () => {
     const { access_token } = await mint(app, "alice", 3_600);
     const { claims } = await decodeAndVerifyHs256(access_token, app.signingSecret);
-    const result = await adapter().openSession(request(token("alice", access_token)));
-    expect(result).toEqual({ ok: true, userId: "alice", expiresAt: claims.exp * 1000, sessionId: expect.stringMatching(/^rs_/) });
-    expect(exchanges).toHaveLength(1);
-    expect(exchanges[0]).toMatchObject({ method: "POST", url: `${BASE}/realtime/v1/sessions`, status: 200 });
-    expect(JSON.parse(exchanges[0]?.body ?? "")).toEqual({ app_id: app.appId, user_id: "alice", access_token });
+    const remote = adapter();
+    const result = await remote.openSession(request(token("alice", access_token)));
+    expect(result).toEqual({ ok: true, userId: "alice", expiresAt: claims.exp * 1000, sessionId: expect.any(String) });
+    const sessionId = result.ok ? result.sessionId! : "";
+    expect(remote.isAlive(sessionId)).toBe(true);
+    // The credential went in the CONNECT packet, not in the URL.
+    expect(sockets.map((r) => r.url)).toEqual([expect.stringMatching(/\/sdk\/socket\/\?api-version=2\.1\.0&EIO=4&transport=websocket$/)]);
+    expect(sockets[0]!.url).not.toContain(access_token);
+    const held = await call("GET", `/control/connections?appId=${app.appId}&userId=alice`);
+    expect(held.json.connections).toHaveLength(1);
+    await remote.closeSession({ appId: app.appId, sessionId });
+    expect(remote.isAlive(sessionId)).toBe(false);
   });
 
-  it("answers token_expired for an expired token", async () => {
-    const { access_token } = await mint(app, "alice", 360);
-    await setClockOffset(361_000);
-    expect(await adapter().openSession(request(token("alice", access_token)))).toEqual({ ok: false, error: "token_expired" });
+  it.each([
+    ["an expired token", "token_expired"],
+    ["a malformed token", "token_invalid"],
+    ["another user's token", "token_invalid"],
+    ["a token of a user Kaleyra does not know", "user_not_found"],
+  ] as const)("a CONNECT_ERROR for %s answers %s", async (what, error) => {
+    let value = "garbage";
+    let userId = "alice";
+    if (what === "an expired token") {
+      value = (await mint(app, "alice", 360)).access_token;
+      await setClockOffset(361_000);
+    } else if (what === "another user's token") value = (await mint(app, "bob")).access_token;
+    else if (what.includes("does not know")) {
+      const now = Math.floor(Date.now() / 1000);
+      userId = "ghost";
+      value = await forgeHs256({ user: "ghost", companyId: app.companyId, iat: now, exp: now + 600, iss: EMULATOR_ISSUER, sub: `ghost#${app.companyId}` }, app.signingSecret);
+    }
+    expect(await adapter().openSession(request(token(userId, value)))).toEqual({ ok: false, error });
   });
 
-  it("answers token_invalid for a malformed token and for one signed with another secret", async () => {
-    expect(await adapter().openSession(request(token("alice", "garbage")))).toEqual({ ok: false, error: "token_invalid" });
-    const now = Math.floor(Date.now() / 1000);
-    const forged = await forgeHs256(
-      { user: "alice", companyId: app.companyId, iat: now, exp: now + 600, iss: EMULATOR_ISSUER, sub: `alice#${app.companyId}` },
-      "not-the-apps-secret-at-all",
-    );
-    expect(await adapter().openSession(request(token("alice", forged)))).toEqual({ ok: false, error: "token_invalid" });
-  });
-
-  it("answers token_invalid for another user's token", async () => {
-    const { access_token } = await mint(app, "bob");
-    expect(await adapter().openSession(request(token("alice", access_token)))).toEqual({ ok: false, error: "token_invalid" });
-    expect(exchanges[0]?.answer).toContain("access_token_invalid_user");
-  });
-
-  it("answers token_invalid for a well-signed token of a user Kaleyra does not know (user_not_found)", async () => {
-    const now = Math.floor(Date.now() / 1000);
-    const ghost = await forgeHs256(
-      { user: "ghost", companyId: app.companyId, iat: now, exp: now + 600, iss: EMULATOR_ISSUER, sub: `ghost#${app.companyId}` },
-      app.signingSecret,
-    );
-    expect(await adapter().openSession(request(token("ghost", ghost)))).toEqual({ ok: false, error: "token_invalid" });
-    expect(exchanges[0]?.answer).toContain("user_not_found");
-  });
-
-  it("answers user_inactive for a deactivated user", async () => {
+  it("an app Kaleyra does not know (app_id_invalid) is unavailable: the reconnect schedule, not a token failure", async () => {
     const { access_token } = await mint(app, "alice");
-    await call("PATCH", "/v2/users/alice", { apiKey: app.apiKey, body: { active: false } });
-    expect(await adapter().openSession(request(token("alice", access_token)))).toEqual({ ok: false, error: "user_inactive" });
+    expect(await adapter().openSession({ ...request(token("alice", access_token)), appId: "mAppId_unknown" })).toEqual({ ok: false, error: "unavailable" });
   });
 
-  it("answers unavailable for an app Kaleyra does not know (app_id_invalid)", async () => {
+  it("sdk_version_unsupported ends the session (unsupported_version)", async () => {
+    await call("PUT", "/control/realtime", { body: { connectRefusal: "sdk_version_unsupported" } });
     const { access_token } = await mint(app, "alice");
-    const result = await adapter().openSession({ ...request(token("alice", access_token)), appId: "mAppId_unknown" });
-    expect(result).toEqual({ ok: false, error: "unavailable" });
-    expect(exchanges[0]?.answer).toContain("app_id_invalid");
+    expect(await adapter().openSession(request(token("alice", access_token)))).toEqual({ ok: false, error: "unsupported_version" });
   });
-});
 
-describe("openSession with an access link, against the emulator", () => {
-  it("opens with a valid link: ok, the participant, no expiry", async () => {
+  it("a live connection tells the listener what Kaleyra says: about to expire, expired, forced out (final)", async () => {
+    const { access_token } = await mint(app, "alice");
+    const remote = adapter();
+    const notices: unknown[] = [];
+    remote.listen((id, notice) => notices.push([id, notice.type]));
+    const opened = await remote.openSession(request(token("alice", access_token)));
+    const id = opened.ok ? opened.sessionId : "";
+    for (const event of ["is_about_to_expire", "expired", "force_disconnect"]) {
+      await call("POST", "/control/connections/emit", { body: { appId: app.appId, userId: "alice", event } });
+    }
+    await waitUntil(async () => notices.length === 3, "three notices");
+    expect(notices).toEqual([[id, "token_expiring"], [id, "token_expired"], [id, "user_inactive"]]);
+    expect(remote.isAlive(id!)).toBe(false);
+  });
+
+  it("a refreshed token goes over the live connection (switchboard:access_token:update); a refused one is token_invalid", async () => {
+    const remote = adapter();
+    const opened = await remote.openSession(request(token("alice", (await mint(app, "alice")).access_token)));
+    const id = opened.ok ? opened.sessionId! : "";
+    const fresh = await mint(app, "alice", 7_200);
+    const { claims } = await decodeAndVerifyHs256(fresh.access_token, app.signingSecret);
+    expect(await remote.updateToken(id, fresh.access_token)).toEqual({ ok: true, expiresAt: claims.exp * 1000 });
+    await call("PUT", "/control/realtime", { body: { tokenUpdateRefusal: "access_token_invalid" } });
+    expect(await remote.updateToken(id, fresh.access_token)).toEqual({ ok: false, error: "token_invalid" });
+    expect(await remote.updateToken("no-such-connection", fresh.access_token)).toEqual({ ok: false, error: "unavailable" });
+  });
+
+  it("a dropped connection is lost (the listener hears it, isAlive is false)", async () => {
+    const remote = adapter();
+    const notices: string[] = [];
+    remote.listen((_id, notice) => notices.push(notice.type));
+    const opened = await remote.openSession(request(token("alice", (await mint(app, "alice")).access_token)));
+    await call("POST", "/control/connections/drop", { body: { appId: app.appId, userId: "alice" } });
+    await waitUntil(async () => notices.includes("lost"), "lost");
+    expect(remote.isAlive(opened.ok ? opened.sessionId! : "")).toBe(false);
+  });
+
+  it("connects with an access link (no token, no expiry) and refuses one never issued or of an ended room", async () => {
     const room = await createRoom(app, ["alice", "bob"]);
-    const result = await adapter().openSession(request(link(room.participants[1]?.access_link ?? "")));
-    // No expiry for a link; the room id lets the room-ended webhook find the session.
-    expect(result).toEqual({ ok: true, userId: "bob", sessionId: expect.stringMatching(/^rs_/), roomId: room.room_id });
-    expect(JSON.parse(exchanges[0]?.body ?? "")).toEqual({ app_id: app.appId, access_link: room.participants[1]?.access_link });
-  });
-
-  it("answers invalid_access_link once the room ended", async () => {
-    const room = await createRoom(app, ["alice"]);
-    const accessLink = room.participants[0]?.access_link ?? "";
-    expect((await adapter().openSession(request(link(accessLink)))).ok).toBe(true);
+    const accessLink = room.participants[1]?.access_link ?? "";
+    expect(await adapter().openSession(request(link(accessLink)))).toMatchObject({ ok: true, userId: "bob", sessionId: expect.any(String) });
+    expect(await adapter().openSession(request(link("https://sandbox.bandyer.com/eu/direct-rest-call-handler/neverIssued")))).toEqual({ ok: false, error: "invalid_access_link" });
     await call("POST", `/v2/rooms/${room.room_id}/end`, { apiKey: app.apiKey });
     expect(await adapter().openSession(request(link(accessLink)))).toEqual({ ok: false, error: "invalid_access_link" });
   });
 
-  it("answers invalid_access_link for a link that was never issued", async () => {
-    const result = await adapter().openSession(request(link("https://sandbox.bandyer.com/eu/direct-rest-call-handler/neverIssued")));
-    expect(result).toEqual({ ok: false, error: "invalid_access_link" });
-  });
-});
-
-describe("openSession when Kaleyra fails", () => {
-  it("answers unavailable during an outage (503)", async () => {
+  it("answers unavailable, never throws, during an outage (the upgrade is refused)", async () => {
     const { access_token } = await mint(app, "alice");
     await setFaults({ outage: "refuse" });
     expect(await adapter().openSession(request(token("alice", access_token)))).toEqual({ ok: false, error: "unavailable" });
-    expect(exchanges[0]?.status).toBe(503);
-  });
-
-  it("answers unavailable for injected 5xx errors (errorRate 1)", async () => {
-    const { access_token } = await mint(app, "alice");
-    await setFaults({ errorRate: 1 });
-    expect(await adapter().openSession(request(token("alice", access_token)))).toEqual({ ok: false, error: "unavailable" });
-  });
-
-  it("answers unavailable within timeoutMs when Kaleyra hangs", async () => {
-    const { access_token } = await mint(app, "alice");
-    await setFaults({ outage: "hang" });
-    const started = Date.now();
-    const result = await adapter(150).openSession(request(token("alice", access_token)));
-    const elapsed = Date.now() - started;
-    expect(result).toEqual({ ok: false, error: "unavailable" });
-    expect(elapsed).toBeGreaterThanOrEqual(150);
-    expect(elapsed).toBeLessThan(2_000);
-  });
-
-  it("answers unavailable, never throws, when the network fails", async () => {
-    const broken = new KaleyraAdapter({ baseUrl: BASE, fetch: () => Promise.reject(new TypeError("network down")) });
-    expect(await broken.openSession(request(token("alice", "t")))).toEqual({ ok: false, error: "unavailable" });
-    const throwing = new KaleyraAdapter({
-      baseUrl: BASE,
-      fetch: () => {
-        throw new Error("sync failure");
-      },
-    });
-    expect(await throwing.openSession(request(token("alice", "t")))).toEqual({ ok: false, error: "unavailable" });
-  });
-
-  it.each([
-    ["an HTML page", 200, "<html>maintenance</html>"],
-    ["JSON without a session id", 200, JSON.stringify({ user_id: "alice" })],
-    ["a non-numeric expires_at", 200, JSON.stringify({ session_id: "s", user_id: "alice", expires_at: "soon" })],
-    ["a 502 naming a token error", 502, JSON.stringify({ error: "access_token_expired" })],
-    ["a 400 with an unknown error", 400, JSON.stringify({ error: "something_new" })],
-    ["a 401 without a body", 401, ""],
-  ])("answers unavailable for %s", async (_what, status, body) => {
-    const fixed = new KaleyraAdapter({ baseUrl: BASE, fetch: async () => new Response(body, { status }) });
-    expect(await fixed.openSession(request(token("alice", "t")))).toEqual({ ok: false, error: "unavailable" });
-  });
-
-  it("answers token_invalid when Kaleyra opens the session for another user than asked", async () => {
-    const fixed = new KaleyraAdapter({ baseUrl: BASE, fetch: async () => Response.json({ session_id: "s", user_id: "mallory" }) });
-    expect(await fixed.openSession(request(token("alice", "t")))).toEqual({ ok: false, error: "token_invalid" });
-  });
-});
-
-describe("the error table", () => {
-  it.each([
-    [401, "access_token_expired", "token_expired"],
-    [401, "access_token_invalid", "token_invalid"],
-    [401, "access_token_invalid_user", "token_invalid"],
-    [404, "user_not_found", "token_invalid"],
-    [403, "user_inactive", "user_inactive"],
-    [404, "invalid_access_link", "invalid_access_link"],
-    [404, "app_id_invalid", "unavailable"],
-    [401, "toString", "unavailable"],
-    [500, "access_token_invalid", "unavailable"],
-    [503, "unavailable", "unavailable"],
-  ])("%s %s -> %s", (status, error, expected) => {
-    expect(openErrorFor(status, { error })).toBe(expected);
-  });
-});
-
-describe("closeSession", () => {
-  async function sessionIdOfLastOpen(): Promise<string> {
-    const opened = exchanges.filter((e) => e.method === "POST" && e.status === 200).pop();
-    return JSON.parse(opened?.answer ?? "{}").session_id;
-  }
-
-  it("closes the session it opened for the app and user", async () => {
-    const remote = adapter();
-    const { access_token } = await mint(app, "alice");
-    await remote.openSession(request(token("alice", access_token)));
-    const sessionId = await sessionIdOfLastOpen();
-    expect((await call("GET", `/realtime/v1/sessions/${sessionId}`)).status).toBe(200);
-    await remote.closeSession({ appId: app.appId, userId: "alice" });
-    expect(exchanges.at(-1)).toMatchObject({ method: "DELETE", url: `${BASE}/realtime/v1/sessions/${sessionId}`, status: 204 });
-    expect((await call("GET", `/realtime/v1/sessions/${sessionId}`)).json.error).toBe("session_not_found");
-  });
-
-  it("closes a session by the id the caller kept", async () => {
-    const { access_token } = await mint(app, "alice");
-    const opened = (await call("POST", "/realtime/v1/sessions", { body: { app_id: app.appId, access_token } })).json;
-    await adapter().closeSession({ appId: app.appId, sessionId: opened.session_id });
-    expect((await call("GET", `/realtime/v1/sessions/${opened.session_id}`)).status).toBe(404);
-  });
-
-  it("sends nothing when it knows no session", async () => {
-    await adapter().closeSession({ appId: app.appId, userId: "alice" });
-    expect(exchanges).toEqual([]);
-  });
-
-  it("is best effort: an outage or a hang neither throws nor outlasts the timeout", async () => {
-    const remote = adapter(150);
-    const { access_token } = await mint(app, "alice");
-    await remote.openSession(request(token("alice", access_token)));
-    await setFaults({ outage: "refuse" });
-    await expect(remote.closeSession({ appId: app.appId, userId: "alice" })).resolves.toBeUndefined();
-    await setFaults({ outage: "hang" });
-    const started = Date.now();
-    await expect(remote.closeSession({ appId: app.appId, sessionId: "rs_any" })).resolves.toBeUndefined();
-    expect(Date.now() - started).toBeLessThan(2_000);
   });
 });
 
@@ -343,39 +260,30 @@ describe("secrets stay out of logs", () => {
 
 describe("base URLs", () => {
   const pairs = ENVIRONMENTS.flatMap((environment) => REGIONS.map((region) => [environment, region] as [Environment, Region]));
-  const expected: Record<string, string> = {
-    "production/eu": "https://api.eu.bandyer.com",
-    "production/in": "https://api.in.bandyer.com",
-    "production/us": "https://api.us.bandyer.com",
-    "sandbox/eu": "https://api.sandbox.eu.bandyer.com",
-    "sandbox/in": "https://api.sandbox.in.bandyer.com",
-    "sandbox/us": "https://api.sandbox.us.bandyer.com",
-  };
+  const host = (environment: Environment, region: Region) => (environment === "sandbox" ? `sandbox.${region}` : region);
 
-  it("covers every environment and region", () => {
-    expect(pairs.map(([e, r]) => `${e}/${r}`).sort()).toEqual(Object.keys(expected).sort());
+  it("covers every environment and region, Middle East included", () => {
+    expect(pairs.map(([e, r]) => `${e}/${r}`).sort()).toEqual(["eu", "in", "me", "us"].flatMap((r) => [`production/${r}`, `sandbox/${r}`]).sort());
   });
 
-  it.each(pairs)("%s/%s: realtime and credentials calls go to Kaleyra's address for that pair", async (environment, region) => {
-    const base = expected[`${environment}/${region}`];
-    expect(kaleyraBaseUrl(environment, region)).toBe(base);
+  it.each(pairs)("%s/%s: the realtime socket goes to cs.…bandyer.com/sdk/socket/, credentials to api.…bandyer.com", async (environment, region) => {
+    expect(kaleyraBaseUrl(environment, region)).toBe(`https://api.${host(environment, region)}.bandyer.com`);
     const urls: string[] = [];
-    const capture = new KaleyraAdapter({
-      fetch: async (req) => {
-        urls.push(req.url);
-        return new Response("", { status: 503 });
-      },
-    });
-    await capture.openSession({ appId: "mAppId_x", environment, region, credential: token("alice", "t"), now: 0 });
+    const refuse = async (req: Request) => (urls.push(req.url), new Response("", { status: 503 }));
+    const capture = new KaleyraAdapter({ fetch: refuse, realtime: { fetch: refuse } });
+    expect(await capture.openSession({ appId: "mAppId_x", environment, region, credential: token("alice", "t"), now: 0 })).toEqual({ ok: false, error: "unavailable" });
     await capture.mintAccessToken({ environment, region, apiKey: "ak_live_key_12345", userId: "alice", expiresInSec: 600 });
-    expect(urls).toEqual([`${base}/realtime/v1/sessions`, `${base}/v2/sdk/credentials`]);
+    expect(urls).toEqual([
+      `https://cs.${host(environment, region)}.bandyer.com/sdk/socket/?api-version=2.1.0&EIO=4&transport=websocket`,
+      `https://api.${host(environment, region)}.bandyer.com/v2/sdk/credentials`,
+    ]);
   });
 
-  it("an explicit baseUrl overrides the derived one (trailing slash ignored)", async () => {
+  it("an explicit baseUrl overrides the derived REST one (trailing slash ignored)", async () => {
     const urls: string[] = [];
     const capture = new KaleyraAdapter({ baseUrl: "http://localhost:8787/emulator/", fetch: async (req) => (urls.push(req.url), new Response("", { status: 503 })) });
-    await capture.openSession({ appId: "mAppId_x", environment: "production", region: "us", credential: token("alice", "t"), now: 0 });
-    expect(urls).toEqual(["http://localhost:8787/emulator/realtime/v1/sessions"]);
+    await capture.mintAccessToken({ environment: "production", region: "us", apiKey: "ak_live_key_12345", userId: "alice", expiresInSec: 600 });
+    expect(urls).toEqual(["http://localhost:8787/emulator/v2/sdk/credentials"]);
   });
 });
 

@@ -1,16 +1,17 @@
 /**
- * The production adapter to Kaleyra Video: realtime sessions (POST/DELETE
- * `${baseUrl}/realtime/v1/sessions`) and server-side token minting (POST `${baseUrl}/v2/sdk/credentials`).
+ * The production adapter to Kaleyra Video: the user's realtime connection (Socket.IO to
+ * `cs[.sandbox].{region}.bandyer.com/sdk/socket/`, remote/kaleyra-realtime.ts) and server-side token
+ * minting (REST `POST ${baseUrl}/v2/sdk/credentials` with the app's API key).
  * Invariants:
  * - Never throws and never rejects: every refusal, 5xx, network error, timeout or unreadable
  *   answer becomes a result value ("unavailable" when nothing better is known).
- * - Every call ends within timeoutMs, whatever the remote does.
+ * - Every REST call ends within timeoutMs, whatever the remote does.
  * - Tokens, access links and API keys are never logged.
  */
 import type { Environment, Region } from "../core/app";
 import { USER_ID_PATTERN } from "../core/protocol";
-import type { RemoteError } from "../core/session";
 import { decodeJwt } from "./jwt";
+import { RealtimeSessions, type RealtimeSessionsOptions } from "./kaleyra-realtime";
 import type {
   CloseSessionRequest,
   KaleyraRemote,
@@ -18,21 +19,24 @@ import type {
   MintAccessTokenResult,
   OpenSessionRequest,
   OpenSessionResult,
+  RemoteListener,
   ServerTokenMinter,
+  UpdateTokenResult,
 } from "./port";
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const MIN_EXPIRES_IN_SEC = 360;
 export const MAX_EXPIRES_IN_SEC = 86_400;
-export const REALTIME_SESSIONS_PATH = "/realtime/v1/sessions";
 export const CREDENTIALS_PATH = "/v2/sdk/credentials";
 
 export interface KaleyraAdapterOptions {
-  /** Overrides the address derived from environment and region (tests: the emulator). */
+  /** Overrides the REST address derived from environment and region (tests: the emulator). */
   baseUrl?: string;
   fetch?: (request: Request) => Promise<Response>;
-  /** Each call's budget, answer body included. Keep it below the session's remote deadline. */
+  /** Each REST call's budget, answer body included. Keep it below the session's remote deadline. */
   timeoutMs?: number;
+  /** The realtime connection's options (socket opener, base URL override, local addresses). */
+  realtime?: RealtimeSessionsOptions;
 }
 
 /** Kaleyra's REST address for an app's environment and region. */
@@ -40,82 +44,49 @@ export function kaleyraBaseUrl(environment: Environment, region: Region): string
   return environment === "sandbox" ? `https://api.sandbox.${region}.bandyer.com` : `https://api.${region}.bandyer.com`;
 }
 
-/** How an error answer to an open maps to the port's errors; anything unlisted is "unavailable". */
-export const OPEN_ERROR_MAP: Readonly<Record<string, RemoteError>> = Object.freeze({
-  access_token_expired: "token_expired",
-  access_token_invalid: "token_invalid",
-  access_token_invalid_user: "token_invalid",
-  user_not_found: "token_invalid",
-  user_inactive: "user_inactive",
-  invalid_access_link: "invalid_access_link",
-  app_id_invalid: "unavailable",
-});
-
-/** The port error for a non-2xx answer to an open: 5xx is always "unavailable". */
-export function openErrorFor(status: number, body: unknown): RemoteError {
-  if (status < 400 || status >= 500) return "unavailable";
-  const name = errorName(body);
-  return (name !== undefined && Object.hasOwn(OPEN_ERROR_MAP, name) ? OPEN_ERROR_MAP[name] : undefined) ?? "unavailable";
-}
-
 type Exchange = { kind: "answer"; status: number; body: unknown } | { kind: "failed"; reason: "network" | "timeout" };
 
 /** Marks a body that was not JSON. */
 const UNPARSEABLE = Symbol("unparseable");
 
-interface OpenedSession {
-  sessionId: string;
-  baseUrl: string;
-}
-
 export class KaleyraAdapter implements KaleyraRemote, ServerTokenMinter {
   private readonly send: (request: Request) => Promise<Response>;
   private readonly timeoutMs: number;
-  /** The last session opened per app and user, so closeSession works without a session id. */
-  private readonly opened = new Map<string, OpenedSession>();
+  private readonly realtime: RealtimeSessions;
 
   constructor(private readonly options: KaleyraAdapterOptions = {}) {
     this.send = options.fetch ?? ((request) => fetch(request));
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.realtime = new RealtimeSessions(options.realtime);
   }
 
   baseUrl(environment: Environment, region: Region): string {
     return (this.options.baseUrl ?? kaleyraBaseUrl(environment, region)).replace(/\/+$/, "");
   }
 
-  async openSession(request: OpenSessionRequest): Promise<OpenSessionResult> {
-    const baseUrl = this.baseUrl(request.environment, request.region);
-    const credential = request.credential;
-    const body =
-      credential.kind === "token"
-        ? { app_id: request.appId, user_id: credential.userId, access_token: credential.token }
-        : { app_id: request.appId, access_link: credential.accessLink };
-    const answer = await this.exchange(`${baseUrl}${REALTIME_SESSIONS_PATH}`, { method: "POST", body: JSON.stringify(body) });
-    if (answer.kind === "failed") return { ok: false, error: "unavailable" };
-    if (answer.status < 200 || answer.status > 299) return { ok: false, error: openErrorFor(answer.status, answer.body) };
-    const session = parseSession(answer.body);
-    if (!session) return { ok: false, error: "unavailable" };
-    if (credential.kind === "token" && session.userId !== credential.userId) return { ok: false, error: "token_invalid" };
-    this.opened.set(sessionKey(request.appId, session.userId), { sessionId: session.sessionId, baseUrl });
-    return { ok: true, ...session };
+  openSession(request: OpenSessionRequest): Promise<OpenSessionResult> {
+    return this.realtime.open(request);
   }
 
-  /** Best effort: the remote session also ends by itself when its token expires or its room ends. */
+  /** Closes the live connection; nothing to do when it is already gone. */
   async closeSession(request: CloseSessionRequest): Promise<void> {
-    const key = request.userId === undefined ? undefined : sessionKey(request.appId, request.userId);
-    const remembered = key === undefined ? undefined : this.opened.get(key);
-    const sessionId = request.sessionId ?? remembered?.sessionId;
-    if (sessionId === undefined) return;
-    const isRemembered = remembered?.sessionId === sessionId;
-    if (isRemembered && key !== undefined) this.opened.delete(key);
-    const baseUrl = isRemembered ? remembered?.baseUrl : this.closeBaseUrl(request);
-    if (baseUrl === undefined) return;
-    await this.exchange(`${baseUrl}${REALTIME_SESSIONS_PATH}/${encodeURIComponent(sessionId)}`, { method: "DELETE" });
+    if (request.sessionId !== undefined) this.realtime.close(request.sessionId);
   }
 
-  private closeBaseUrl(request: CloseSessionRequest): string | undefined {
-    if (this.options.baseUrl !== undefined) return this.options.baseUrl.replace(/\/+$/, "");
-    return request.environment === undefined || request.region === undefined ? undefined : kaleyraBaseUrl(request.environment, request.region);
+  updateToken(sessionId: string, token: string): Promise<UpdateTokenResult> {
+    return this.realtime.updateToken(sessionId, token);
+  }
+
+  isAlive(sessionId: string): boolean {
+    return this.realtime.isAlive(sessionId);
+  }
+
+  listen(listener: RemoteListener): void {
+    this.realtime.listen(listener);
+  }
+
+  check(): void {
+    this.realtime.check();
   }
 
   async mintAccessToken(request: MintAccessTokenRequest): Promise<MintAccessTokenResult> {
@@ -170,27 +141,6 @@ export class KaleyraAdapter implements KaleyraRemote, ServerTokenMinter {
       clearTimeout(timer);
     }
   }
-}
-
-function sessionKey(appId: string, userId: string): string {
-  return `${appId}\u0000${userId}`;
-}
-
-function parseSession(body: unknown): { sessionId: string; userId: string; expiresAt?: number; roomId?: string } | undefined {
-  if (!isObject(body)) return undefined;
-  const { session_id, user_id, expires_at, room_id } = body;
-  if (typeof session_id !== "string" || session_id.length === 0 || session_id.length > 256) return undefined;
-  if (typeof user_id !== "string" || !USER_ID_PATTERN.test(user_id)) return undefined;
-  const session: { sessionId: string; userId: string; expiresAt?: number; roomId?: string } = { sessionId: session_id, userId: user_id };
-  if (expires_at !== undefined && expires_at !== null) {
-    if (typeof expires_at !== "number" || !Number.isFinite(expires_at) || expires_at <= 0) return undefined;
-    session.expiresAt = expires_at;
-  }
-  if (room_id !== undefined && room_id !== null) {
-    if (typeof room_id !== "string" || room_id.length === 0 || room_id.length > 128) return undefined;
-    session.roomId = room_id;
-  }
-  return session;
 }
 
 /** Kaleyra documents an ISO 8601 string; a number is taken as ms (or s when too small for ms). */

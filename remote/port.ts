@@ -1,5 +1,9 @@
 /**
- * The port to Kaleyra's realtime services: open a session with a credential, close it.
+ * The port to Kaleyra's realtime service: the user's one live connection. `openSession` opens it
+ * and settles once Kaleyra said connected (or refused); the connection then lives in the adapter,
+ * which tells the session what Kaleyra says on it through the listener (`listen`), replaces its
+ * token in place (`updateToken`), and answers whether it is still alive (`isAlive`: an adapter
+ * made after an eviction or restart holds no connection, so every earlier one is dead).
  * Adapters answer with data, never throw for a remote refusal; a thrown error or a rejected
  * promise is treated by the session as "unavailable".
  */
@@ -27,9 +31,37 @@ export type OpenSessionResult =
     }
   | { ok: false; error: RemoteError };
 
+export type UpdateTokenResult = { ok: true; expiresAt?: number } | { ok: false; error: "token_invalid" | "unavailable" };
+
+/** What Kaleyra says on a live connection, other than answers to our own calls. */
+export type RemoteNotice =
+  /** The connection ended: dropped, no ping in time, or closed by Kaleyra (`byServer`). */
+  | { type: "lost"; byServer: boolean }
+  /** `switchboard:access_token:is_about_to_expire`. */
+  | { type: "token_expiring" }
+  /** `switchboard:access_token:expired`. */
+  | { type: "token_expired" }
+  /** `user:force_disconnect` (already acknowledged): the user was disabled or deleted; final. */
+  | { type: "user_inactive" }
+  /** `switchboard:client:deprecated`. */
+  | { type: "deprecated"; deprecationDate?: string; endOfSupportDate?: string };
+
+export type RemoteListener = (sessionId: string, notice: RemoteNotice) => void;
+
 export interface KaleyraRemote {
   openSession(request: OpenSessionRequest): Promise<OpenSessionResult>;
   closeSession(request: CloseSessionRequest): Promise<void>;
+  /** Replaces the token on the live connection (`switchboard:access_token:update`, acked). */
+  updateToken(sessionId: string, token: string): Promise<UpdateTokenResult>;
+  /** False when the connection is gone; checks its heartbeat first (no ping in time is lost). */
+  isAlive(sessionId: string): boolean;
+  /** Where notices go; one listener, the session object. */
+  listen(listener: RemoteListener): void;
+  /**
+   * Runs the connections' own deadlines (handshake, token-update acks, heartbeat) with no timer of
+   * their own: the session object calls it on every alarm.
+   */
+  check(): void;
 }
 
 export interface CloseSessionRequest {

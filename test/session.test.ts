@@ -23,8 +23,11 @@ describe("token session", () => {
     client.send({ type: "token", requestId: request.requestId, token: fakeToken("alice", expiresAt) });
     const state = await client.waitForStatus("connected");
     expect(state).toMatchObject({ mode: "token", userId: "alice", expiresAt, tokenAttempt: 0, reconnectAttempt: 0 });
-    // The one alarm is armed for the refresh, 60 s before expiry.
-    expect((await storageOf(stub)).alarmAt).toBe(expiresAt - 60_000);
+    // The one alarm is armed for the earliest duty: the connection's liveness check, before the refresh.
+    const s = await snapshot(stub);
+    expect(s.refreshAt).toBeLessThanOrEqual(expiresAt - 60_000);
+    expect(s.refreshAt).toBeGreaterThanOrEqual(expiresAt - 60_000 - 5 * 60_000);
+    expect((await storageOf(stub)).alarmAt).toBe(s.livenessCheckAt);
   });
 
   it("an alarm runs token attempt 2 after a 15 s silence, 1 s + jitter later", async () => {
@@ -200,14 +203,20 @@ describe("eviction loses nothing", () => {
     expect(client.ofType("token_request")).toHaveLength(1);
   });
 
-  it("connected: state and refresh alarm survive", async () => {
+  it("connected: the state and its duties survive; the Kaleyra connection does not, and the liveness check finds out and reconnects", async () => {
     const stub = await sessionStub(alice);
     const client = await attach(stub, alice);
     const expiresAt = await connectAlice(stub, client, HOUR);
+    const before = await snapshot(stub);
     await evictDurableObject(stub);
-    expect(await snapshot(stub)).toMatchObject({ status: "connected", expiresAt, refreshAt: expiresAt - 60_000 });
-    expect((await storageOf(stub)).alarmAt).toBe(expiresAt - 60_000);
+    expect(await snapshot(stub)).toMatchObject({ status: "connected", expiresAt, refreshAt: before.refreshAt, livenessCheckAt: before.livenessCheckAt });
+    expect((await storageOf(stub)).alarmAt).toBe(before.livenessCheckAt);
     expect(client.ofType("token_request")).toHaveLength(1);
+    // An outbound socket does not hibernate: the object made after the eviction holds no connection.
+    await advance(stub, before.livenessCheckAt! - (await sessionNow(stub)));
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await client.nextTokenRequest(1)).toMatchObject({ attempt: 1 });
+    expect(await snapshot(stub)).toMatchObject({ status: "reconnecting", reconnectAttempt: 1, lastError: "remote_lost" });
   });
 
   it("connecting with the remote call lost in flight: the deadline alarm moves on to reconnect", async () => {

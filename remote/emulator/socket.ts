@@ -263,7 +263,10 @@ export class EmulatorSockets {
       sioSid,
     });
     send(ws, socketFrame({ type: "connect", nsp: "/", data: { sid: sioSid } }));
-    send(ws, socketFrame({ type: "event", nsp: "/", name: EVENT_CONNECTED, args: [{ user: { userId: target?.userId ?? userId }, company: { id: app.company_id } }] }));
+    // A link connection's user names its room (our choice [none]: Kaleyra's payload is not documented),
+    // so the session can index the room for the room webhooks.
+    const user = { userId: target?.userId ?? userId, ...(target?.kind === "access_link" && target.roomId ? { roomId: target.roomId } : {}) };
+    send(ws, socketFrame({ type: "event", nsp: "/", name: EVENT_CONNECTED, args: [{ user, company: { id: app.company_id } }] }));
     if (!judged.ok) this.emit(app.app_id, stateOf(ws)?.userId ?? "", SOCKET_EVENTS.forceDisconnect, { reason: "user_disabled" });
   }
 

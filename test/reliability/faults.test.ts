@@ -270,7 +270,7 @@ describe("alarms are at-least-once: every duty is idempotent", () => {
     const { stub, client } = await connected();
     await runInDurableObject(stub, (o: UserSession) => {
       // A remote whose close never answers: the close deadline ends the disconnect.
-      o.remote = { ...o.remote, openSession: o.remote.openSession.bind(o.remote), mintAccessToken: o.remote.mintAccessToken.bind(o.remote), closeSession: () => new Promise<void>(() => {}) };
+      o.remote = Object.assign(Object.create(o.remote) as UserSession["remote"], { closeSession: () => new Promise<void>(() => {}) });
     });
     client.send({ type: "disconnect" });
     const s = await waitForSnapshot(stub, (x) => x.status === "disconnecting", "disconnecting");
@@ -331,7 +331,7 @@ describe("a remote that throws", () => {
   it.each(["sync", "async"] as const)("a token open that throws (%s) counts as unreachable: the reconnect schedule runs, nothing is stuck", async (how) => {
     const { stub, client } = await connecting();
     await runInDurableObject(stub, (o: UserSession) => {
-      o.remote = { ...o.remote, closeSession: o.remote.closeSession.bind(o.remote), mintAccessToken: o.remote.mintAccessToken.bind(o.remote), ...throwing(how) };
+      o.remote = Object.assign(Object.create(o.remote) as UserSession["remote"], throwing(how));
     });
     client.send({ type: "token", requestId: client.ofType("token_request")[0]!.requestId, token: fakeToken("alice", (await sessionNow(stub)) + HOUR) });
     expect((await client.nextTokenRequest(1)).attempt).toBe(1);
@@ -346,7 +346,7 @@ describe("a remote that throws", () => {
     client.send({ type: "connect", accessLink: link.accessLink });
     const waiting = await waitForSnapshot(stub, (s) => s.nextReconnectAt !== undefined && s.reconnectAttempt === 1, "reconnect 1 failed");
     await runInDurableObject(stub, (o: UserSession) => {
-      o.remote = { ...o.remote, closeSession: o.remote.closeSession.bind(o.remote), mintAccessToken: o.remote.mintAccessToken.bind(o.remote), ...throwing("sync") };
+      o.remote = Object.assign(Object.create(o.remote) as UserSession["remote"], throwing("sync"));
     });
     await fireAt(stub, waiting.nextReconnectAt!);
     const next = await waitForSnapshot(stub, (s) => s.reconnectAttempt === 2 && s.nextReconnectAt !== undefined, "reconnect 2 failed");

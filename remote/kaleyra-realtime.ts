@@ -1,0 +1,202 @@
+/**
+ * The user's live realtime connections to Kaleyra, as one session object's adapter holds them
+ * (remote/port.ts): Socket.IO over an outbound WebSocket (remote/realtime), one per open session.
+ * `open` settles on `switchboard:connected` (or the CONNECT_ERROR, or the socket failing); what
+ * Kaleyra says afterwards goes to the listener as notices.
+ * Invariants:
+ * - Connections live in memory only: an outbound WebSocket does not hibernate, and an adapter made
+ *   after an eviction or a restart holds none, so `isAlive` is false for every earlier id.
+ * - No timer of its own: `check()` (called on the session's alarms) and `isAlive` run the
+ *   connections' deadlines; heartbeats are judged in real time (Date.now), not the session clock.
+ * - Credentials travel only in the CONNECT packet; nothing here logs them.
+ */
+import { connectRefusal } from "../core/remote-errors";
+import type { RemoteError } from "../core/session";
+import { decodeJwt } from "./jwt";
+import type { OpenSessionRequest, OpenSessionResult, RemoteListener, RemoteNotice, UpdateTokenResult } from "./port";
+import {
+  attachSocket,
+  openRealtimeSocket,
+  RealtimeConnection,
+  realtimeAuth,
+  realtimeUrl,
+  type RealtimeClientInfo,
+  type RealtimeReport,
+  type SocketFetch,
+} from "./realtime";
+
+/** What kaleyra-edge says it is in the auth payload (our choice [none]; docs/remote.md). */
+export const CLIENT_INFO: RealtimeClientInfo = {
+  sdkName: "kaleyra-edge",
+  sdkVersion: "0.1.0",
+  clientName: "kaleyra-edge",
+  client: "server",
+  userAgent: "kaleyra-edge (Cloudflare Workers)",
+};
+
+export interface RealtimeSessionsOptions {
+  /** Opens the outbound socket (tests and the local composition pass the emulator's stub fetch). */
+  fetch?: SocketFetch;
+  /** The app's `kaleyra.realtimeUrl`, or a fixed base for the emulator. */
+  baseUrl?: (request: OpenSessionRequest) => string | undefined;
+  /** ws:// and http:// to loopback: the local composition only. */
+  allowLocal?: boolean;
+  now?: () => number;
+}
+
+export class RealtimeSessions {
+  private readonly live = new Map<string, RealtimeConnection>();
+  private listener: RemoteListener | undefined;
+  private readonly now: () => number;
+
+  constructor(private readonly options: RealtimeSessionsOptions = {}) {
+    this.now = options.now ?? Date.now;
+  }
+
+  listen(listener: RemoteListener): void {
+    this.listener = listener;
+  }
+
+  async open(request: OpenSessionRequest): Promise<OpenSessionResult> {
+    const region = request.region as "eu" | "in" | "us" | "me";
+    const baseUrl = this.options.baseUrl?.(request);
+    const url = realtimeUrl({ environment: request.environment, region, ...(baseUrl === undefined ? {} : { baseUrl }), allowLocal: this.options.allowLocal === true });
+    if (!url.ok) {
+      console.warn("realtime URL refused", { reason: url.message });
+      return { ok: false, error: "unavailable" };
+    }
+    const opened = await openRealtimeSocket(url.url, this.options.fetch === undefined ? {} : { fetch: this.options.fetch });
+    if (!opened.ok) return { ok: false, error: "unavailable" };
+    const credential = request.credential;
+    const auth = realtimeAuth(request.appId, credential, CLIENT_INFO);
+    const id = crypto.randomUUID();
+    return new Promise<OpenSessionResult>((resolve) => {
+      let settled = false;
+      const settle = (result: OpenSessionResult) => {
+        if (settled) return;
+        settled = true;
+        resolve(result);
+      };
+      const connection: RealtimeConnection = new RealtimeConnection({
+        socket: opened.socket,
+        auth,
+        now: this.now,
+        report: (report) => {
+          if (!settled) return this.beforeConnected(report, id, connection, request, settle);
+          this.notice(id, report);
+        },
+      });
+      attachSocket(opened.socket, connection);
+    });
+  }
+
+  /** Reports until `switchboard:connected`: they settle the open. */
+  private beforeConnected(report: RealtimeReport, id: string, connection: RealtimeConnection, request: OpenSessionRequest, settle: (r: OpenSessionResult) => void): void {
+    const credential = request.credential;
+    switch (report.type) {
+      case "connected": {
+        this.live.set(id, connection);
+        const userId = credential.kind === "token" ? credential.userId : userIdOf(report.user) ?? "guest";
+        const expiresAt = credential.kind === "token" ? expiryOf(credential.token) : undefined;
+        const roomId = credential.kind === "access_link" ? roomIdOf(report.user, report.company) : undefined;
+        return settle({ ok: true, userId, sessionId: id, ...(expiresAt === undefined ? {} : { expiresAt }), ...(roomId === undefined ? {} : { roomId }) });
+      }
+      case "refused":
+        return settle({ ok: false, error: errorOf(report.name) });
+      case "force_disconnect":
+        return settle({ ok: false, error: "user_inactive" });
+      case "lost":
+        return settle({ ok: false, error: "unavailable" });
+      default:
+        return; // events before switchboard:connected are Kaleyra's business
+    }
+  }
+
+  private notice(id: string, report: RealtimeReport): void {
+    let notice: RemoteNotice | undefined;
+    switch (report.type) {
+      case "lost":
+        this.live.delete(id);
+        if (report.reason === "closed_by_owner") return;
+        notice = { type: "lost", byServer: report.reason === "server_disconnect" || report.reason === "server_close" };
+        break;
+      case "force_disconnect":
+        this.live.delete(id);
+        notice = { type: "user_inactive" };
+        break;
+      case "token_about_to_expire":
+        notice = { type: "token_expiring" };
+        break;
+      case "token_expired":
+        notice = { type: "token_expired" };
+        break;
+      case "client_deprecated":
+        notice = { type: "deprecated", ...(report.deprecationDate === undefined ? {} : { deprecationDate: report.deprecationDate }), ...(report.endOfSupportDate === undefined ? {} : { endOfSupportDate: report.endOfSupportDate }) };
+        break;
+      default:
+        return; // other events are for the relay (a later issue)
+    }
+    this.listener?.(id, notice);
+  }
+
+  close(id: string): void {
+    const connection = this.live.get(id);
+    this.live.delete(id);
+    connection?.close();
+  }
+
+  async updateToken(id: string, token: string): Promise<UpdateTokenResult> {
+    const connection = this.live.get(id);
+    if (!connection) return { ok: false, error: "unavailable" };
+    const answer = await connection.updateToken(token);
+    if (answer.ok) {
+      const expiresAt = expiryOf(token);
+      return expiresAt === undefined ? { ok: true } : { ok: true, expiresAt };
+    }
+    return { ok: false, error: answer.reason === "refused" ? "token_invalid" : "unavailable" };
+  }
+
+  isAlive(id: string): boolean {
+    this.live.get(id)?.check(this.now());
+    return this.live.has(id);
+  }
+
+  check(): void {
+    const now = this.now();
+    for (const connection of [...this.live.values()]) connection.check(now);
+  }
+}
+
+/** What a refused CONNECT means (core/remote-errors.ts), as the port's error. */
+function errorOf(name: string): RemoteError {
+  const refusal = connectRefusal(name);
+  if (refusal.outcome === "token_failed") return refusal.error;
+  if (refusal.outcome === "session_ends") return refusal.reason;
+  return "unavailable";
+}
+
+/** A tenant can read a token's `exp` (it cannot verify the signature: the key is Kaleyra's). */
+function expiryOf(token: string): number | undefined {
+  const exp = decodeJwt(token)?.claims.exp;
+  return typeof exp === "number" && Number.isFinite(exp) && exp > 0 ? exp * 1_000 : undefined;
+}
+
+/** The user of `switchboard:connected`; its shape is not documented [none]: userId, id or a string. */
+function userIdOf(user: unknown): string | undefined {
+  if (typeof user === "string") return user;
+  if (typeof user !== "object" || user === null) return undefined;
+  const u = user as Record<string, unknown>;
+  const id = u.userId ?? u.user_id ?? u.id;
+  return typeof id === "string" && /^[A-Za-z0-9_.@+-]{1,128}$/.test(id) ? id : undefined;
+}
+
+/** A link connection's room, when Kaleyra names it in `switchboard:connected` [none]: then room webhooks find the session. */
+function roomIdOf(...parts: unknown[]): string | undefined {
+  for (const p of parts) {
+    if (typeof p !== "object" || p === null) continue;
+    const o = p as Record<string, unknown>;
+    const room = o.roomId ?? o.room_id ?? (typeof o.room === "object" && o.room !== null ? (o.room as Record<string, unknown>).id : undefined);
+    if (typeof room === "string" && /^[A-Za-z0-9_-]{1,128}$/.test(room)) return room;
+  }
+  return undefined;
+}
