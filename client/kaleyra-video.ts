@@ -15,11 +15,11 @@ import { isAppId, isEnvironment, isRegion } from "../core/app";
 import { accessLinkDigest } from "../core/access-link";
 import { isAccessLink, isUserId, type ClientFrame, type ServerFrame } from "../core/protocol";
 import type { SessionView } from "../core/session";
-import { KaleyraError } from "./errors";
+import { KaleyraError, type KaleyraErrorCode } from "./errors";
 import { ObservableValue, type Observable } from "./observable";
 import { hostOnlineStatus, hostStorage, hostTimers, hostWebSocket, type StorageLike, type Timers } from "./platform";
 import { CONFIGURATION_KEY, readSaved, SESSION_KEY, writeSaved, type SavedSession } from "./saved-data";
-import { ReconnectingSocket } from "./transport";
+import { reconnectingSocket, type ReconnectingSocket } from "./transport";
 import type { ClientState, Configuration, ConnectedUser, KaleyraVideoOptions, TokenProvider } from "./types";
 
 export { PING_EVERY_MS, reopenDelay, type Transport } from "./transport";
@@ -48,6 +48,8 @@ function deferred<T>(): Deferred<T> {
   d.promise = new Promise<T>((resolve, reject) => Object.assign(d, { resolve, reject }));
   return d;
 }
+
+const refuse = (code: KaleyraErrorCode, field?: string) => Promise.reject(new KaleyraError(code, undefined, field));
 
 /** The protocol's token rule (1..8,192 characters, no whitespace), checked before sending. */
 const isToken = (v: unknown): v is string => typeof v === "string" && /^\S{1,8192}$/.test(v);
@@ -95,7 +97,7 @@ export class KaleyraVideo {
     this.#storage = options.storage === undefined ? hostStorage() : options.storage ?? undefined;
     this.#timers = options.timers ?? hostTimers;
     this.#now = options.now ?? Date.now;
-    this.#socket = new ReconnectingSocket(WebSocket, this.#timers, options.online ?? hostOnlineStatus, options.random ?? Math.random, this.#now, {
+    this.#socket = reconnectingSocket(WebSocket, this.#timers, options.online ?? hostOnlineStatus, options.random ?? Math.random, this.#now, {
       url: () => this.#url(),
       status: (change) => {
         if (change.transport === "opening") this.#attached = false;
@@ -140,17 +142,15 @@ export class KaleyraVideo {
   connect(userId: string, provider: TokenProvider): Promise<ConnectedUser>;
   connect(accessLink: string): Promise<ConnectedUser>;
   connect(id: string, provider?: TokenProvider): Promise<ConnectedUser> {
-    if (!this.#config) return Promise.reject(new KaleyraError("not_configured"));
+    if (!this.#config) return refuse("not_configured");
     const byLink = provider === undefined;
     if (byLink ? !isAccessLink(id) : !isUserId(id) || typeof provider !== "function") {
-      return Promise.reject(new KaleyraError("bad_request", undefined, byLink ? "accessLink" : isUserId(id) ? "provider" : "userId"));
+      return refuse("bad_request", byLink ? "accessLink" : isUserId(id) ? "provider" : "userId");
     }
     const t = this.#target;
     if (t) {
       // One session at a time: the same one again joins it, anything else must wait for disconnect.
-      if (this.#intent !== "connect" || (byLink ? t.accessLink : t.userId) !== id) {
-        return Promise.reject(new KaleyraError("session_conflict"));
-      }
+      if (this.#intent !== "connect" || (byLink ? t.accessLink : t.userId) !== id) return refuse("session_conflict");
       if (provider) t.provider = provider;
       return this.#user ? Promise.resolve(this.#user) : (this.#connecting ??= deferred()).promise;
     }
@@ -158,11 +158,8 @@ export class KaleyraVideo {
     this.#intent = "connect";
     this.#sawActive = false;
     this.#connecting = deferred();
-    if (!byLink) {
-      const prior = this.#savedSession();
-      const resume = prior?.userId === id ? prior.resume : undefined;
-      writeSaved(this.#storage, SESSION_KEY, { appId: this.#config.appId, userId: id, ...(resume ? { resume } : {}) } satisfies SavedSession);
-    }
+    // A saved session of this user keeps its resume credential.
+    if (!byLink) this.#saveSession(this.#ownSaved() ?? { appId: this.#config.appId, userId: id });
     this.#view.set({ ...IDLE, status: "connecting", transport: "opening", ...(byLink ? { mode: "access_link" } : { mode: "token", userId: id }) });
     const target = this.#target as { accessLink: string; digest?: string };
     if (byLink) {
@@ -182,7 +179,7 @@ export class KaleyraVideo {
   disconnect(options: { clearSavedData?: boolean } = {}): Promise<void> {
     const clear = options.clearSavedData === true;
     const saved = this.#savedSession();
-    if (clear) writeSaved(this.#storage, SESSION_KEY);
+    if (clear) this.#saveSession();
     this.#connecting?.reject(new KaleyraError("disconnected"));
     this.#connecting = undefined;
     if (this.#disconnecting) {
@@ -231,8 +228,18 @@ export class KaleyraVideo {
     const s = readSaved(this.#storage, SESSION_KEY) as Partial<SavedSession> | undefined;
     if (!this.#config || s?.appId !== this.#config.appId || !isUserId(s.userId)) return undefined;
     const r = s.resume;
-    const resume = typeof r?.credential === "string" && typeof r.expiresAt === "number" ? { credential: r.credential, expiresAt: r.expiresAt } : undefined;
-    return resume ? { appId: s.appId, userId: s.userId, resume } : { appId: s.appId, userId: s.userId };
+    return { appId: s.appId, userId: s.userId, ...(typeof r?.credential === "string" && typeof r.expiresAt === "number" && { resume: { credential: r.credential, expiresAt: r.expiresAt } }) };
+  }
+
+  /** The saved session when it is the target's. */
+  #ownSaved(): SavedSession | undefined {
+    const s = this.#savedSession();
+    return s && s.userId === this.#target?.userId ? s : undefined;
+  }
+
+  /** Saves the token session for a reload, or forgets it. */
+  #saveSession(session?: SavedSession): void {
+    writeSaved(this.#storage, SESSION_KEY, session);
   }
 
   /** The server asks who this socket is: the link, the saved resume credential, else a token. */
@@ -241,8 +248,7 @@ export class KaleyraVideo {
     const link = this.#target?.accessLink;
     // On a link socket the connect frame carries the link: it proves the socket and connects.
     if (link !== undefined) return this.#send({ type: "connect", accessLink: link });
-    const saved = this.#savedSession();
-    const resume = saved?.userId === this.#target?.userId ? saved?.resume : undefined;
+    const resume = this.#ownSaved()?.resume;
     if (resume && resume.expiresAt > this.#now() && modes.includes("resume")) {
       this.#proving = "resume";
       return this.#send({ type: "auth", resume: resume.credential });
@@ -283,14 +289,14 @@ export class KaleyraVideo {
   }
 
   #keepResume(resume: { credential: string; expiresAt: number }): void {
-    const saved = this.#savedSession();
-    if (this.#intent === "connect" && saved && saved.userId === this.#target?.userId) writeSaved(this.#storage, SESSION_KEY, { ...saved, resume });
+    const saved = this.#ownSaved();
+    if (this.#intent === "connect" && saved) this.#saveSession({ ...saved, resume });
   }
 
   #url(): string {
     const { appId, environment, region } = this.#config!;
     const t = this.#target!;
-    const query = new URLSearchParams(t.accessLink === undefined ? { environment, region, userId: t.userId } : { environment, region, link: t.digest! });
+    const query = new URLSearchParams({ environment, region, ...(t.accessLink === undefined ? { userId: t.userId } : { link: t.digest! }) });
     return `${this.#server}/v1/apps/${encodeURIComponent(appId)}/socket?${query}`;
   }
 
@@ -316,7 +322,7 @@ export class KaleyraVideo {
         // A refused resume credential (expired, or its session was cleared): prove with a token.
         if (frame.code === "auth_failed" && this.#proving === "resume") {
           const saved = this.#savedSession();
-          if (saved) writeSaved(this.#storage, SESSION_KEY, { appId: saved.appId, userId: saved.userId });
+          if (saved) this.#saveSession({ appId: saved.appId, userId: saved.userId });
           return this.#proveWithToken();
         }
         if (this.#proving === "token" && /^(auth_failed|unavailable|auth_pending)$/.test(frame.code)) {
@@ -327,7 +333,7 @@ export class KaleyraVideo {
         return this.#options.onError?.(error);
       }
       case "data_cleared":
-        writeSaved(this.#storage, SESSION_KEY);
+        this.#saveSession();
         if (this.#intent === "disconnect") this.#disconnected();
     }
   }
@@ -343,16 +349,16 @@ export class KaleyraVideo {
       if (attach && (!over || this.#clearSavedData)) this.#sendDisconnect(this.#clearSavedData);
       else if (over) return this.#disconnected();
     } else {
+      // Every state after the attach answers the connect (a refused link or an inactive user ends
+      // it at once); an ended attach state means the session this client saw running ended while
+      // the socket was away.
+      if (ended && (!attach || this.#sawActive)) return this.#fail(endError(s), s);
       if (attach) {
-        // The session this client saw running ended while the socket was away.
-        if (ended && this.#sawActive) return this.#fail(endError(s), s);
         // A link socket's proof was its connect; a token socket connects (or joins) now.
-        if (this.#target!.userId !== undefined) this.#send({ type: "connect", userId: this.#target!.userId });
+        const userId = this.#target!.userId;
+        if (userId !== undefined) this.#send({ type: "connect", userId });
         // The state from before this connect: keep showing "connecting".
         if (ended) return;
-      } else if (ended) {
-        // Every later state answers the connect: a refused link or an inactive user ends it at once.
-        return this.#fail(endError(s), s);
       }
       this.#sawActive = true;
       if (s.status === "connected") {
@@ -417,7 +423,7 @@ export class KaleyraVideo {
     this.#socket.close();
     this.#timers.clearTimeout(this.#disconnectTimer);
     this.#tokens.clear();
-    if (forgetSession) writeSaved(this.#storage, SESSION_KEY);
+    if (forgetSession) this.#saveSession();
     this.#view.set({ ...view, transport: "idle" });
   }
 }

@@ -9,21 +9,21 @@ export interface Observable<T> {
 }
 
 export class ObservableValue<T> implements Observable<T> {
-  private readonly listeners = new Set<(value: T) => void>();
+  readonly #listeners = new Set<(value: T) => void>();
 
   constructor(public value: T) {}
 
   subscribe(listener: (value: T) => void): () => void {
     // A wrapper per call, so subscribing one function twice gives two independent subscriptions.
     const entry = (v: T) => listener(v);
-    this.listeners.add(entry);
+    this.#listeners.add(entry);
     tell(entry, this.value);
-    return () => this.listeners.delete(entry);
+    return () => this.#listeners.delete(entry);
   }
 
   set(value: T): void {
     this.value = value;
-    for (const listener of [...this.listeners]) tell(listener, value);
+    for (const listener of [...this.#listeners]) tell(listener, value);
   }
 }
 

@@ -34,142 +34,131 @@ export function reopenDelay(attempt: number, random: () => number): number {
   return random() * Math.min(REOPEN_CAP_MS, REOPEN_BASE_MS * 2 ** attempt);
 }
 
-export class ReconnectingSocket {
-  #ws?: WebSocketLike;
-  #attempt = 0;
-  #reopenTimer?: unknown;
-  #stopWatchingOnline?: () => void;
-  #heartbeat?: unknown;
-  #awaitingPong = false;
-  /** While a socket is open: an `online` event means the network changed under it. */
-  #stopWatchingNetwork?: () => void;
-
-  readonly #WebSocket: WebSocketConstructor;
-  readonly #timers: Timers;
-  readonly #online: OnlineStatus;
-  readonly #random: () => number;
-  readonly #now: () => number;
-  readonly #events: SocketEvents;
-
-  constructor(WebSocket: WebSocketConstructor, timers: Timers, online: OnlineStatus, random: () => number, now: () => number, events: SocketEvents) {
-    this.#WebSocket = WebSocket;
-    this.#timers = timers;
-    this.#online = online;
-    this.#random = random;
-    this.#now = now;
-    this.#events = events;
-  }
-
+/** The socket as the facade drives it. */
+export interface ReconnectingSocket {
   /** A socket exists (opening or open); false while idle, waiting or offline. */
-  get active(): boolean {
-    return this.#ws !== undefined;
-  }
-
+  readonly active: boolean;
   /** Opens the socket now, or as soon as the device is back online. */
-  open(): void {
-    this.#stopWaiting();
-    if (!this.#online.isOnline()) {
-      this.#stopWatchingOnline = this.#online.onOnline(() => this.open());
-      return this.#events.status({ transport: "offline" });
-    }
-    let ws: WebSocketLike;
-    try {
-      ws = new this.#WebSocket(this.#events.url());
-    } catch {
-      return this.#reopen();
-    }
-    this.#ws = ws;
-    this.#events.status({ transport: "opening", nextOpenAt: undefined });
-    const current = <E>(handle: (event: E) => void) => (event: E) => void (ws === this.#ws && handle(event));
-    ws.addEventListener("open", current(() => this.#events.status({ transport: "open" })));
-    ws.addEventListener("message", current((e: { data: unknown }) => this.#onMessage(e.data)));
-    ws.addEventListener("close", current((e: { code: number }) => this.#onClose(e.code)));
-    this.#watch(ws);
-  }
-
+  open(): void;
   /** Sends on the open socket; a frame for a closed one is dropped (the server asks again). */
-  send(data: string): void {
-    if (this.#ws?.readyState === OPEN) this.#ws.send(data);
-  }
-
+  send(data: string): void;
   /** The server answered on this socket: the next drop starts the backoff over. */
-  settled(): void {
-    this.#attempt = 0;
-  }
-
+  settled(): void;
   /** This socket cannot serve now (its proof was refused or could not be checked): a new one after the backoff. */
-  retryLater(): void {
-    const ws = this.#ws;
-    this.#ws = undefined;
-    ws?.close(1000);
-    this.#unwatch();
-    this.#reopen();
-  }
-
+  retryLater(): void;
   /** No socket wanted: closes it and cancels every wait. */
-  close(): void {
-    const ws = this.#ws;
-    this.#ws = undefined;
-    ws?.close(1000);
-    this.#unwatch();
-    this.#stopWaiting();
-  }
+  close(): void;
+}
+
+// A closure rather than a class: its state is local variables, which keeps the bundle small.
+export function reconnectingSocket(WebSocket: WebSocketConstructor, timers: Timers, online: OnlineStatus, random: () => number, now: () => number, events: SocketEvents): ReconnectingSocket {
+  let ws: WebSocketLike | undefined;
+  let attempt = 0;
+  let reopenTimer: unknown;
+  let stopWatchingOnline: (() => void) | undefined;
+  let heartbeat: unknown;
+  let awaitingPong = false;
+  /** While a socket is open: an `online` event means the network changed under it. */
+  let stopWatchingNetwork: (() => void) | undefined;
+
+  const open = (): void => {
+    stopWaiting();
+    if (!online.isOnline()) {
+      stopWatchingOnline = online.onOnline(open);
+      return events.status({ transport: "offline" });
+    }
+    let socket: WebSocketLike;
+    try {
+      socket = new WebSocket(events.url());
+    } catch {
+      return reopen();
+    }
+    ws = socket;
+    events.status({ transport: "opening", nextOpenAt: undefined });
+    const current = <E>(handle: (event: E) => void) => (event: E) => void (socket === ws && handle(event));
+    socket.addEventListener("open", current(() => events.status({ transport: "open" })));
+    socket.addEventListener("message", current((e: { data: unknown }) => (e.data === "pong" ? (awaitingPong = false) : events.message(e.data))));
+    socket.addEventListener(
+      "close",
+      current((e: { code: number }) => {
+        drop();
+        // The server refused this socket for good; its error frame, when it sent one, was handled first.
+        if (e.code >= 4000 && e.code < 5000) return events.refused(e.code);
+        reopen();
+      }),
+    );
+    watch(socket);
+  };
+
+  /** Forgets the socket (it never reaches a handler again) and stops watching it; closes it when given a code. */
+  const drop = (code?: number): void => {
+    const old = ws;
+    ws = undefined;
+    if (code) old?.close(code);
+    unwatch();
+  };
 
   /**
    * A socket can die without a close (sleep, a network change): a keep-alive ping finds it, and
    * an `online` event replaces it at once. The session answers pings without waking up.
    */
-  #watch(ws: WebSocketLike): void {
-    this.#unwatch();
-    this.#stopWatchingNetwork = this.#online.onOnline(() => ws === this.#ws && this.#replace(ws));
-    const beat = () => {
-      if (ws !== this.#ws) return;
-      if (this.#awaitingPong) return this.#replace(ws);
-      this.#awaitingPong = true;
-      if (ws.readyState === OPEN) ws.send("ping");
-      this.#heartbeat = this.#timers.setTimeout(beat, PING_EVERY_MS);
+  const watch = (socket: WebSocketLike): void => {
+    unwatch();
+    stopWatchingNetwork = online.onOnline(() => socket === ws && replace());
+    const beat = (): void => {
+      if (socket !== ws) return;
+      if (awaitingPong) return replace();
+      awaitingPong = true;
+      if (socket.readyState === OPEN) socket.send("ping");
+      heartbeat = timers.setTimeout(beat, PING_EVERY_MS);
     };
-    this.#heartbeat = this.#timers.setTimeout(beat, PING_EVERY_MS);
-  }
+    heartbeat = timers.setTimeout(beat, PING_EVERY_MS);
+  };
 
-  #unwatch(): void {
-    this.#timers.clearTimeout(this.#heartbeat);
-    this.#stopWatchingNetwork?.();
-    this.#heartbeat = this.#stopWatchingNetwork = undefined;
-    this.#awaitingPong = false;
-  }
+  const unwatch = (): void => {
+    timers.clearTimeout(heartbeat);
+    stopWatchingNetwork?.();
+    heartbeat = stopWatchingNetwork = undefined;
+    awaitingPong = false;
+  };
 
-  #replace(ws: WebSocketLike): void {
-    this.#ws = undefined;
-    this.#unwatch();
-    ws.close(1000);
-    this.#attempt = 0;
-    this.open();
-  }
+  const replace = (): void => {
+    drop(1000);
+    attempt = 0;
+    open();
+  };
 
-  #onMessage(data: unknown): void {
-    if (data === "pong") this.#awaitingPong = false;
-    else this.#events.message(data);
-  }
+  const reopen = (): void => {
+    if (!online.isOnline()) return open();
+    const delay = reopenDelay(attempt++, random);
+    reopenTimer = timers.setTimeout(open, delay);
+    events.status({ transport: "waiting", nextOpenAt: now() + delay });
+  };
 
-  #onClose(code: number): void {
-    this.#ws = undefined;
-    this.#unwatch();
-    // The server refused this socket for good; its error frame, when it sent one, was handled first.
-    if (code >= 4000 && code < 5000) return this.#events.refused(code);
-    this.#reopen();
-  }
+  const stopWaiting = (): void => {
+    timers.clearTimeout(reopenTimer);
+    stopWatchingOnline?.();
+    reopenTimer = stopWatchingOnline = undefined;
+  };
 
-  #reopen(): void {
-    if (!this.#online.isOnline()) return this.open();
-    const delay = reopenDelay(this.#attempt++, this.#random);
-    this.#reopenTimer = this.#timers.setTimeout(() => this.open(), delay);
-    this.#events.status({ transport: "waiting", nextOpenAt: this.#now() + delay });
-  }
-
-  #stopWaiting(): void {
-    this.#timers.clearTimeout(this.#reopenTimer);
-    this.#stopWatchingOnline?.();
-    this.#reopenTimer = this.#stopWatchingOnline = undefined;
-  }
+  return {
+    get active() {
+      return ws !== undefined;
+    },
+    open,
+    send(data) {
+      if (ws?.readyState === OPEN) ws.send(data);
+    },
+    settled() {
+      attempt = 0;
+    },
+    retryLater() {
+      drop(1000);
+      reopen();
+    },
+    close() {
+      drop(1000);
+      stopWaiting();
+    },
+  };
 }

@@ -10,14 +10,12 @@
 
 /** A link's identity, or undefined when it is not an https URL without user info. */
 export function canonicalAccessLink(link: string): string | undefined {
-  let url: URL;
   try {
-    url = new URL(link);
+    const url = new URL(link);
+    if (url.protocol === "https:" && !url.username && !url.password) return `https://${url.host}${url.pathname.replace(/\/+$/, "")}`;
   } catch {
-    return undefined;
+    // Not a URL: no identity.
   }
-  if (url.protocol !== "https:" || url.username !== "" || url.password !== "") return undefined;
-  return `https://${url.host}${url.pathname.replace(/\/+$/, "")}`;
 }
 
 /** Lower-case hex SHA-256 of the canonical link: the `link` query value and the session's name. */
