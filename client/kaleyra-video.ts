@@ -17,7 +17,7 @@ import { isAccessLink, isUserId, type ClientFrame, type ServerFrame } from "../c
 import type { SessionView } from "../core/session";
 import { KaleyraError, type KaleyraErrorCode } from "./errors";
 import { ObservableValue, type Observable } from "./observable";
-import { hostOnlineStatus, hostStorage, hostTimers, hostWebSocket, type StorageLike, type Timers } from "./platform";
+import { host, hostOnlineStatus, hostStorage, hostTimers, type StorageLike, type Timers } from "./platform";
 import { CONFIGURATION_KEY, readSaved, SESSION_KEY, writeSaved, type SavedSession } from "./saved-data";
 import { reconnectingSocket, type ReconnectingSocket } from "./transport";
 import type { ClientState, Configuration, ConnectedUser, KaleyraVideoOptions, TokenProvider } from "./types";
@@ -91,7 +91,7 @@ export class KaleyraVideo {
     const server = options.server.replace(/\/+$/, "");
     if (!/^(http|ws)s?:\/\/./.test(server)) throw new TypeError("server must be an http(s) or ws(s) URL");
     this.#server = server.replace(/^http/, "ws");
-    const WebSocket = options.WebSocket ?? hostWebSocket();
+    const WebSocket = options.WebSocket ?? host.WebSocket;
     // Node 20 and some embedded runtimes have none: say so here, not as a TypeError in the bundle.
     if (!WebSocket) throw new KaleyraError("websocket_unavailable");
     this.#storage = options.storage === undefined ? hostStorage() : options.storage ?? undefined;
@@ -130,11 +130,10 @@ export class KaleyraVideo {
   configure(configuration: Configuration): boolean {
     const { appId, environment, region } = Object(configuration) as Partial<Configuration>;
     if (!isAppId(appId) || !isEnvironment(environment) || !isRegion(region)) return false;
-    const c = this.#config;
+    const config = { appId, environment, region };
     // The socket's URL carries the configuration: it cannot change under a live session.
-    if (this.#target && (c?.appId !== appId || c.environment !== environment || c.region !== region)) return false;
-    this.#config = { appId, environment, region };
-    writeSaved(this.#storage, CONFIGURATION_KEY, this.#config);
+    if (this.#target && JSON.stringify(config) !== JSON.stringify(this.#config)) return false;
+    writeSaved(this.#storage, CONFIGURATION_KEY, (this.#config = config));
     return true;
   }
 
@@ -284,7 +283,7 @@ export class KaleyraVideo {
   #ask(userId: string, expiresAt?: number): Promise<string | undefined> {
     const provider = this.#target!.provider!;
     return Promise.resolve()
-      .then(() => provider(expiresAt === undefined ? { userId } : { userId, expiresAt }))
+      .then(() => provider({ userId, ...(expiresAt !== undefined && { expiresAt }) }))
       .then((token) => (isToken(token) ? token : undefined), () => undefined);
   }
 
@@ -322,7 +321,7 @@ export class KaleyraVideo {
         // A refused resume credential (expired, or its session was cleared): prove with a token.
         if (frame.code === "auth_failed" && this.#proving === "resume") {
           const saved = this.#savedSession();
-          if (saved) this.#saveSession({ appId: saved.appId, userId: saved.userId });
+          if (saved) this.#saveSession({ ...saved, resume: undefined });
           return this.#proveWithToken();
         }
         if (this.#proving === "token" && /^(auth_failed|unavailable|auth_pending)$/.test(frame.code)) {
@@ -372,8 +371,7 @@ export class KaleyraVideo {
   }
 
   #answerToken({ requestId, userId, expiresAt }: Extract<ServerFrame, { type: "token_request" }>): void {
-    const provider = this.#intent === "connect" ? this.#target?.provider : undefined;
-    if (!provider) return;
+    if (this.#intent !== "connect" || !this.#target?.provider) return;
     const known = this.#tokens.get(requestId);
     // One provider call per request: a repeat (after a reopen, say) gets the same answer again.
     if (known) return this.#send(known);
@@ -399,8 +397,8 @@ export class KaleyraVideo {
 
   /** Changes some fields of the state; tells the listeners only when one really changed. */
   #patch(change: Partial<ClientState>): void {
-    const value = this.#view.value as unknown as Record<string, unknown>;
-    if (Object.entries(change).some(([k, v]) => value[k] !== v)) this.#view.set({ ...this.#view.value, ...change });
+    const value = this.#view.value;
+    if (Object.entries(change).some(([k, v]) => (value as unknown as Record<string, unknown>)[k] !== v)) this.#view.set({ ...value, ...change });
   }
 
   /** The server took the disconnect: it finishes the session by itself. */

@@ -44,7 +44,8 @@ interface Host {
   clearTimeout(handle: unknown): void;
 }
 
-const host = globalThis as unknown as Host;
+/** The globals: read when a client is made, so a WebSocket installed later is found. */
+export const host = globalThis as unknown as Host;
 
 export const hostTimers: Timers = {
   setTimeout: (callback, ms) => host.setTimeout(callback, ms),
@@ -59,10 +60,6 @@ export const hostOnlineStatus: OnlineStatus = {
     return () => host.removeEventListener?.("online", listener);
   },
 };
-
-export function hostWebSocket(): WebSocketConstructor | undefined {
-  return host.WebSocket;
-}
 
 /** localStorage when the page may use it (reading it throws in some sandboxed frames). */
 export function hostStorage(): StorageLike | undefined {
