@@ -293,10 +293,11 @@ export class KaleyraVideo {
   }
 
   #url(): string {
+    // appId passed isAppId (letters, digits, _ and -): it needs no escaping in a path.
     const { appId, environment, region } = this.#config!;
     const t = this.#target!;
     const query = new URLSearchParams({ environment, region, ...(t.accessLink === undefined ? { userId: t.userId } : { link: t.digest! }) });
-    return `${this.#server}/v1/apps/${encodeURIComponent(appId)}/socket?${query}`;
+    return `${this.#server}/v1/apps/${appId}/socket?${query}`;
   }
 
   #onMessage(data: unknown): void {
@@ -324,9 +325,8 @@ export class KaleyraVideo {
           if (saved) this.#saveSession({ ...saved, resume: undefined });
           return this.#proveWithToken();
         }
-        if (this.#proving === "token" && /^(auth_failed|unavailable|auth_pending)$/.test(frame.code)) {
-          return frame.code === "auth_pending" ? undefined : this.#proofFailed(error);
-        }
+        if (this.#proving === "token" && frame.code === "auth_pending") return;
+        if (this.#proving === "token" && (frame.code === "auth_failed" || frame.code === "unavailable")) return this.#proofFailed(error);
         // An error before the attach state is the server refusing this socket; it closes next.
         if (!this.#attached || (this.#connecting && frame.requestId === undefined)) return this.#fail(error);
         return this.#options.onError?.(error);
