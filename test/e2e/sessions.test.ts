@@ -248,6 +248,16 @@ describe("Kaleyra webhooks", () => {
       expect(await errorCode(again)).toMatchObject({ code: "webhook_replayed" });
     });
 
+    it("an earlier v0 event about the room (same MAC: it covers the room id only) does not make on_call_ended a replay", async () => {
+      const { app, stub, roomId } = await connectedLink();
+      const headers = { "room-id-hmac": await signRoomId(app.apiKey, roomId) };
+      const incoming = await post(app.appId, JSON.stringify({ event: "on_call_incoming", data: { room_id: roomId } }), headers);
+      expect(await incoming.json()).toEqual({ ok: true, ignored: "on_call_incoming" });
+      expect(await snapshot(stub)).toMatchObject({ status: "connected" });
+      expect((await post(app.appId, v0(roomId), headers)).status).toBe(200);
+      expect(await snapshot(stub)).toMatchObject({ status: "disconnected", reason: "call_ended" });
+    });
+
     it("the emulator's v0 call end reaches the session through its webhook", async () => {
       const { app, client, roomId } = await connectedLink();
       expect((await call("POST", `/control/apps/${app.appId}/rooms/${roomId}/end-call-v0`)).status).toBe(200);
