@@ -292,6 +292,43 @@ describe("webhooks duplicated or out of order", () => {
     expect(await retry.json()).toEqual({ ok: true, handled: "on_room_deleted" });
   });
 
+  it("one session failing to take the call's end does not keep the others in the room from ending", async () => {
+    const app = await registerApp({}, true);
+    await createUser(app, "bob");
+    await createUser(app, "carol");
+    const room = await createRoom(app, ["bob", "carol"]);
+    const clients: TestClient[] = [];
+    const stubs: SessionStub[] = [];
+    for (const participant of room.participants) {
+      const link = { kind: "access_link", accessLink: participant.access_link } as const;
+      stubs.push(await stubFor(app.appId, link));
+      const client = await attachVia(app.appId, link);
+      client.send({ type: "connect", accessLink: link.accessLink });
+      await client.waitForStatus("connected");
+      clients.push(client);
+    }
+    // The first session the route calls fails; the other must still be told.
+    const sessions = env.USER_SESSION as unknown as { get(id: unknown): unknown };
+    const get = sessions.get;
+    sessions.get = () => {
+      sessions.get = get;
+      return { callEnded: () => Promise.reject(new Error("injected: handler failed")) };
+    };
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    const body = JSON.stringify({ event: "on_room_deleted", event_version: "1.0", namespace: "room", timestamp: Date.now(), data: { room_id: room.room_id } });
+    const signature = await signWebhook(app.apiKey, body, Math.floor(Date.now() / 1_000));
+    try {
+      const res = await SELF.fetch(`http://edge.test/v1/webhooks/kaleyra/${app.appId}`, { method: "POST", headers: { "bandyer-signature": signature }, body });
+      expect(res.status).toBeGreaterThanOrEqual(500);
+    } finally {
+      sessions.get = get;
+      logged.mockRestore();
+    }
+    const states = await Promise.all(stubs.map((stub) => snapshot(stub)));
+    expect(states.map((s) => s.status).sort()).toEqual(["connected", "disconnected"]);
+    expect(states.find((s) => s.status === "disconnected")).toMatchObject({ reason: "call_ended" });
+  });
+
   it("a call-ended webhook handled while the link session's open is in flight ends the session as soon as it connects (call_ended)", async () => {
     const app = await registerApp({}, true);
     await createUser(app, "bob");
