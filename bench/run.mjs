@@ -5,7 +5,7 @@
  * that is killed on exit whatever happens, runs every benchmark beside its peer or baseline, prints
  * a table and writes bench/results.json.
  *
- * Options: --full; --only=attach,capacity,storm,refresh,schedule,wakeups,size (a subset);
+ * Options: --full; --only=attach,apps,capacity,storm,refresh,schedule,wakeups,size (a subset);
  * --out=<path> (default bench/results.json).
  */
 import { writeFileSync } from "node:fs";
@@ -13,6 +13,7 @@ import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { randomBytes } from "node:crypto";
+import { runApps } from "./metrics/apps.mjs";
 import { runAttach } from "./metrics/attach.mjs";
 import { runCapacity } from "./metrics/capacity.mjs";
 import { runRefresh } from "./metrics/refresh.mjs";
@@ -33,7 +34,7 @@ const full = args.includes("--full");
 const only = args.find((a) => a.startsWith("--only="))?.slice(7).split(",");
 const out = args.find((a) => a.startsWith("--out="))?.slice(6) ?? join(ROOT, "bench", "results.json");
 // Schedule first: its tail is sensitive to the runtime evicting the objects other stages left idle.
-const STAGES = ["size", "schedule", "attach", "refresh", "storm", "wakeups", "capacity"];
+const STAGES = ["size", "schedule", "attach", "apps", "refresh", "storm", "wakeups", "capacity"];
 const stages = only ?? STAGES;
 for (const s of stages) if (!STAGES.includes(s)) throw new Error(`unknown stage ${s} (have ${STAGES.join(", ")})`);
 
@@ -42,6 +43,7 @@ const SIZES = {
     attachSessions: 300,
     attachProbes: 100,
     attachConcurrency: 32,
+    appsCount: 50,
     capacityCap: 2_000,
     capacityStep: 500,
     stormSessions: 200,
@@ -57,6 +59,7 @@ const SIZES = {
     attachSessions: 1_000,
     attachProbes: 200,
     attachConcurrency: 32,
+    appsCount: 200,
     capacityCap: 10_000,
     capacityStep: 500,
     stormSessions: 1_000,
@@ -124,6 +127,7 @@ try {
   await stage("size", () => runSize(ctx));
   await stage("schedule", () => runSchedule(ctx));
   await stage("attach", () => runAttach(ctx));
+  await stage("apps", () => runApps(ctx));
   await stage("refresh", () => runRefresh(ctx));
   await stage("storm", () => runStorm(ctx));
   await stage("wakeups", () => runWakeups(ctx));
@@ -139,6 +143,11 @@ results.summary = {
   attach_p99_ms: pick("attach", "attach_p99_ms"),
   peer_attach_p50_ms: pick("attach", "peer_attach_p50_ms"),
   peer_attach_p99_ms: pick("attach", "peer_attach_p99_ms"),
+  attaches_per_second: pick("attach", "attaches_per_second"),
+  peer_attaches_per_second: pick("attach", "peer_attaches_per_second"),
+  apps_attach_p50_ms: pick("apps", "apps_attach_p50_ms"),
+  apps_attach_p99_ms: pick("apps", "apps_attach_p99_ms"),
+  apps_attaches_per_second: pick("apps", "apps_attaches_per_second"),
   max_sockets: pick("capacity", "max_sockets"),
   rss_per_socket_kb: pick("capacity", "rss_per_socket_kb"),
   herd_factor: pick("storm", "herd_factor"),

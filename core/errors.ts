@@ -36,6 +36,11 @@ export const ERROR_MESSAGES = {
   webhook_replayed: "This webhook delivery was already accepted; it was not applied again.",
   signature_stale: "The webhook signature's timestamp is more than 5 minutes from now; send a fresh one.",
   internal_error: "The service failed to handle the request; retry, and report it if it keeps failing.",
+  // tenant API
+  tenant_unauthorized: "Send this app's tenant API key as 'Authorization: Bearer <key>'; the operator creates one with POST /v1/apps/:appId/tenant-keys.",
+  tenant_key_unknown: "The app has no tenant key with that id; list its keys with GET /v1/apps/:appId/tenant-keys.",
+  ticket_secret_missing: "The app has no attachTicketSecret, so no ticket can be signed; the operator sets one with PUT /v1/apps/:appId.",
+  tickets_disabled: "The app does not accept attach tickets; the operator adds \"ticket\" to its attachModes with PUT /v1/apps/:appId.",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_MESSAGES;

@@ -8,7 +8,7 @@ import orchestrator from "../worker/index";
 import { EMULATOR_OBJECT_NAME } from "../remote/emulator/name";
 import { demo, type DevEnv } from "./demo/routes";
 
-export { AppRegistry, UserSession } from "../worker/index";
+export { AppRegistry, AppState, UserSession } from "../worker/index";
 export { KaleyraEmulator } from "./emulator";
 
 const EMULATOR_PREFIX = "/emulator";

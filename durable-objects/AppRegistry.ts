@@ -1,263 +1,87 @@
 /**
- * The deployment's registry of apps (tenants): one instance, named REGISTRY_NAME, backed by SQLite.
- * Invariants: every stored row passed isAppId and parseAppSettings (the methods re-check, because
- * RPC arguments are not type-checked at runtime); createdAt never changes after the first write;
- * a refused write changes nothing; secrets leave this object only through getAppSecrets (for the
- * Worker's webhook check and for sessions), never in an AppRecord.
+ * The deployment's list of apps, for the admin only: one instance, named REGISTRY_NAME. Each app's
+ * own state (settings, secrets, slots, rooms, webhooks, tenant keys) lives in its AppState object;
+ * nothing on a client's or a session's path calls this object (worker/registry.ts routes those
+ * calls to AppState, and a test counts that).
+ * Invariant: an app is listed once its AppState was created by the admin API, and unlisted when
+ * the admin API deleted it. A crash between the two writes leaves at most a listed app whose
+ * AppState is gone (GET answers app_id_invalid; DELETE unlists it) or an unlisted live app (a PUT
+ * lists it again).
+ * Migration from v1 (where this object held every app's state): on construction, apps left in the
+ * v1 tables are copied into their AppState objects (AppState.importV1) and listed, one app at a
+ * time, each removed from the v1 tables once copied, so an interrupted migration resumes.
  */
 import { DurableObject } from "cloudflare:workers";
-import {
-  isAppId,
-  parseAppSettings,
-  requiredSecretMissing,
-  SECRET_KEYS,
-  type AppSecrets,
-  type AppSecretsUpdate,
-  type AppSettings,
-  type Environment,
-  type Region,
-} from "../core/app";
-import { kaleyraError } from "../core/errors";
-import { fail, ok, type Result } from "../core/result";
+import { isAppId } from "../core/app";
 import type { Env } from "../worker/env";
+import type { V1App } from "./AppState-schema";
+
+export type { AppRecord, AppWrite } from "./AppState-schema";
 
 export const REGISTRY_NAME = "registry";
+export const MAX_APPS_PAGE = 100;
 
-export interface AppRecord extends AppSettings {
-  appId: string;
-  /** Which write-only secrets are set; never their values. */
-  secrets: { [K in keyof AppSecrets]-?: boolean };
-  /**
-   * New at every registration (a delete then a PUT makes a new one): resume credentials are bound
-   * to it, so none survives the app's removal.
-   */
-  epoch: string;
-  /** Milliseconds since the epoch. */
-  createdAt: number;
-  updatedAt: number;
+export interface AppList {
+  apps: { appId: string; createdAt: number }[];
+  /** Present when more apps follow: pass it as `cursor` for the next page. */
+  nextCursor?: string;
 }
-
-export interface AppWrite {
-  record: AppRecord;
-  /** True when the app did not exist before this call. */
-  created: boolean;
-}
-
-type AppRow = {
-  app_id: string;
-  environment: string;
-  region: string;
-  /** JSON of the settings beyond environment and region (retry policy, server tokens, ...). */
-  settings: string;
-  kaleyra_api_key: string | null;
-  token_webhook_secret: string | null;
-  attach_ticket_secret: string | null;
-  epoch: string;
-  created_at: number;
-  updated_at: number;
-};
 
 export class AppRegistry extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS apps (
-      app_id TEXT PRIMARY KEY,
-      environment TEXT NOT NULL,
-      region TEXT NOT NULL,
-      settings TEXT NOT NULL,
-      kaleyra_api_key TEXT,
-      token_webhook_secret TEXT,
-      attach_ticket_secret TEXT,
-      created_at INTEGER NOT NULL,
-      updated_at INTEGER NOT NULL,
-      epoch TEXT NOT NULL DEFAULT ''
-    )`);
-    // Tables made before apps had an epoch get the column; such rows get one at their next write.
-    const columns = ctx.storage.sql.exec<{ name: string }>("PRAGMA table_info(apps)").toArray();
-    if (!columns.some((c) => c.name === "epoch")) ctx.storage.sql.exec("ALTER TABLE apps ADD COLUMN epoch TEXT NOT NULL DEFAULT ''");
-    // Which access-link sessions are in which Kaleyra room, so a room-ended webhook reaches them.
-    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS room_sessions (
-      app_id TEXT NOT NULL,
-      room_id TEXT NOT NULL,
-      object_id TEXT NOT NULL,
-      PRIMARY KEY (app_id, room_id, object_id)
-    )`);
-    // Rooms whose end was handled: a link session that indexes one later learns it ended.
-    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS ended_rooms (
-      app_id TEXT NOT NULL,
-      room_id TEXT NOT NULL,
-      ended_at INTEGER NOT NULL,
-      PRIMARY KEY (app_id, room_id)
-    )`);
-    // Webhook signatures already accepted, within the signature tolerance: a replay is refused.
-    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS webhooks_seen (
-      app_id TEXT NOT NULL,
-      signature TEXT NOT NULL,
-      signed_at INTEGER NOT NULL,
-      PRIMARY KEY (app_id, signature)
-    )`);
-    // The app's active sessions, for its session limit and so removing the app ends them.
-    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS app_sessions (
-      app_id TEXT NOT NULL,
-      object_id TEXT NOT NULL,
-      PRIMARY KEY (app_id, object_id)
-    )`);
-  }
-
-  getApp(appId: string): AppRecord | null {
-    const row = this.row(appId);
-    return row === undefined ? null : toRecord(row);
-  }
-
-  /** The app's secrets, for the Worker's webhook check and for sessions' server-side tokens. */
-  getAppSecrets(appId: string): AppSecrets | null {
-    const row = this.row(appId);
-    return row === undefined ? null : secretsOf(row);
-  }
-
-  /** Creates or replaces the app's settings; secrets absent from `secrets` are kept. */
-  putApp(appId: string, settings: AppSettings, secrets: AppSecretsUpdate = {}): Result<AppWrite> {
-    return this.write(appId, settings, secrets, "replace");
-  }
-
-  /** Creates the app only if it is absent; an existing app is returned unchanged. */
-  ensureApp(appId: string, settings: AppSettings, secrets: AppSecretsUpdate = {}): Result<AppWrite> {
-    return this.write(appId, settings, secrets, "keep");
-  }
-
-  private row(appId: string): AppRow | undefined {
-    if (!isAppId(appId)) return undefined;
-    return this.ctx.storage.sql.exec<AppRow>("SELECT * FROM apps WHERE app_id = ?", appId).toArray()[0];
-  }
-
-  /**
-   * Records that the session object `objectId` is in the room; idempotent. False when the room
-   * already ended (its webhook came first): the session must end the call itself.
-   */
-  indexRoomSession(appId: string, roomId: string, objectId: string): boolean {
-    const sql = this.ctx.storage.sql;
-    if (sql.exec("SELECT 1 FROM ended_rooms WHERE app_id = ? AND room_id = ?", appId, roomId).toArray().length > 0) return false;
-    sql.exec("INSERT OR IGNORE INTO room_sessions (app_id, room_id, object_id) VALUES (?, ?, ?)", appId, roomId, objectId);
-    return true;
-  }
-
-  /** The session objects in the room, removed from the index; the room is remembered as ended. */
-  takeRoomSessions(appId: string, roomId: string): string[] {
-    const sql = this.ctx.storage.sql;
-    const rows = sql.exec<{ object_id: string }>("SELECT object_id FROM room_sessions WHERE app_id = ? AND room_id = ?", appId, roomId).toArray();
-    sql.exec("DELETE FROM room_sessions WHERE app_id = ? AND room_id = ?", appId, roomId);
-    const now = Date.now();
-    // An ended room's links stay invalid at Kaleyra; a week of memory covers any open in flight.
-    sql.exec("DELETE FROM ended_rooms WHERE ended_at < ?", now - 7 * 86_400_000);
-    sql.exec("INSERT OR IGNORE INTO ended_rooms (app_id, room_id, ended_at) VALUES (?, ?, ?)", appId, roomId, now);
-    return rows.map((r) => r.object_id);
-  }
-
-  /**
-   * Records a verified webhook signature; false when it was seen before (a replay). Signatures
-   * older than `forgetBeforeSec` are dropped: the signature check refuses them as stale anyway.
-   */
-  markWebhookSeen(appId: string, signature: string, signedAtSec: number, forgetBeforeSec: number): boolean {
-    const sql = this.ctx.storage.sql;
-    sql.exec("DELETE FROM webhooks_seen WHERE signed_at < ?", forgetBeforeSec);
-    if (sql.exec("SELECT 1 FROM webhooks_seen WHERE app_id = ? AND signature = ?", appId, signature).toArray().length > 0) return false;
-    sql.exec("INSERT INTO webhooks_seen (app_id, signature, signed_at) VALUES (?, ?, ?)", appId, signature, signedAtSec);
-    return true;
-  }
-
-  /** Forgets a signature whose handling failed, so the sender's retry is applied. */
-  forgetWebhook(appId: string, signature: string): void {
-    this.ctx.storage.sql.exec("DELETE FROM webhooks_seen WHERE app_id = ? AND signature = ?", appId, signature);
-  }
-
-  /** Takes a session slot of the app; false when the app already has `max` active sessions. */
-  claimSession(appId: string, objectId: string, max: number): boolean {
-    const sql = this.ctx.storage.sql;
-    if (sql.exec("SELECT 1 FROM app_sessions WHERE app_id = ? AND object_id = ?", appId, objectId).toArray().length > 0) return true;
-    const count = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM app_sessions WHERE app_id = ?", appId).one().n;
-    if (count >= max) return false;
-    sql.exec("INSERT INTO app_sessions (app_id, object_id) VALUES (?, ?)", appId, objectId);
-    return true;
-  }
-
-  releaseSession(appId: string, objectId: string): void {
-    this.ctx.storage.sql.exec("DELETE FROM app_sessions WHERE app_id = ? AND object_id = ?", appId, objectId);
-  }
-
-  /** The app's active session objects, removed from the index (the app is being removed). */
-  takeAppSessions(appId: string): string[] {
-    const sql = this.ctx.storage.sql;
-    const rows = sql.exec<{ object_id: string }>("SELECT object_id FROM app_sessions WHERE app_id = ?", appId).toArray();
-    sql.exec("DELETE FROM app_sessions WHERE app_id = ?", appId);
-    sql.exec("DELETE FROM room_sessions WHERE app_id = ?", appId);
-    sql.exec("DELETE FROM ended_rooms WHERE app_id = ?", appId);
-    return rows.map((r) => r.object_id);
-  }
-
-  /** True when the app existed. */
-  deleteApp(appId: string): boolean {
-    if (!isAppId(appId)) return false;
-    return this.ctx.storage.sql.exec("DELETE FROM apps WHERE app_id = ?", appId).rowsWritten > 0;
-  }
-
-  // Synchronous from read to write, so no other call interleaves and `created` is exact.
-  private write(appId: string, input: AppSettings, update: AppSecretsUpdate, existing: "replace" | "keep"): Result<AppWrite> {
-    if (!isAppId(appId)) return fail(kaleyraError("bad_request", "appId"));
-    const parsed = parseAppSettings(input, { allowLocalWebhooks: this.env.ALLOW_LOCAL_WEBHOOKS === "1" });
-    if (!parsed.ok) return parsed;
-    const settings = parsed.value;
-    const beforeRow = this.row(appId);
-    if (beforeRow !== undefined && existing === "keep") return ok({ record: toRecord(beforeRow), created: false });
-    const secrets = beforeRow === undefined ? {} : secretsOf(beforeRow);
-    for (const key of SECRET_KEYS) {
-      const value = update[key];
-      if (value === null) delete secrets[key];
-      else if (typeof value === "string") secrets[key] = value;
-      else if (value !== undefined) return fail(kaleyraError("bad_request", key));
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS app_list (app_id TEXT PRIMARY KEY, created_at INTEGER NOT NULL)");
+    if (hasTable(ctx, "apps")) {
+      // A failed copy is logged and retried by the next construction; the app stays in v1's tables.
+      void ctx.blockConcurrencyWhile(() => migrateV1(ctx, env).catch((err) => console.error(`v1 app migration stopped: ${String(err)}`)));
     }
-    const missing = requiredSecretMissing(settings, secrets);
-    if (missing !== undefined) return fail(kaleyraError("bad_request", missing));
-    const now = Date.now();
-    const createdAt = beforeRow?.created_at ?? now;
-    const epoch = beforeRow?.epoch || crypto.randomUUID();
-    const { environment, region, ...rest } = settings;
-    this.ctx.storage.sql.exec(
-      `INSERT OR REPLACE INTO apps (app_id, environment, region, settings, kaleyra_api_key, token_webhook_secret,
-        attach_ticket_secret, created_at, updated_at, epoch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      appId,
-      environment,
-      region,
-      JSON.stringify(rest),
-      secrets.kaleyraApiKey ?? null,
-      secrets.tokenWebhookSecret ?? null,
-      secrets.attachTicketSecret ?? null,
-      createdAt,
-      now,
-      epoch,
-    );
-    return ok({ record: toRecord(this.row(appId)!), created: beforeRow === undefined });
+  }
+
+  /** Lists the app; idempotent (a listed app keeps its first createdAt). */
+  listApp(appId: string, createdAt: number): void {
+    if (!isAppId(appId)) return;
+    this.ctx.storage.sql.exec("INSERT OR IGNORE INTO app_list (app_id, created_at) VALUES (?, ?)", appId, createdAt);
+  }
+
+  unlistApp(appId: string): void {
+    this.ctx.storage.sql.exec("DELETE FROM app_list WHERE app_id = ?", appId);
+  }
+
+  /** Apps in appId order, `limit` (1..MAX_APPS_PAGE) at a time after `cursor`. */
+  listApps(cursor: string | undefined, limit: number): AppList {
+    const n = Math.min(Math.max(1, Math.floor(limit)), MAX_APPS_PAGE);
+    const rows = this.ctx.storage.sql
+      .exec<{ app_id: string; created_at: number }>("SELECT app_id, created_at FROM app_list WHERE app_id > ? ORDER BY app_id LIMIT ?", cursor ?? "", n + 1)
+      .toArray();
+    const apps = rows.slice(0, n).map((r) => ({ appId: r.app_id, createdAt: r.created_at }));
+    return rows.length > n ? { apps, nextCursor: apps[n - 1]!.appId } : { apps };
   }
 }
 
-function secretsOf(row: AppRow): AppSecrets {
-  const secrets: AppSecrets = {};
-  if (row.kaleyra_api_key !== null) secrets.kaleyraApiKey = row.kaleyra_api_key;
-  if (row.token_webhook_secret !== null) secrets.tokenWebhookSecret = row.token_webhook_secret;
-  if (row.attach_ticket_secret !== null) secrets.attachTicketSecret = row.attach_ticket_secret;
-  return secrets;
+function hasTable(ctx: DurableObjectState, name: string): boolean {
+  return ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", name).toArray().length > 0;
 }
 
-function toRecord(row: AppRow): AppRecord {
-  // Only values that passed parseAppSettings are ever written (see write()).
-  const settings: AppSettings = {
-    ...(JSON.parse(row.settings) as Omit<AppSettings, "environment" | "region">),
-    environment: row.environment as Environment,
-    region: row.region as Region,
-  };
-  const secrets = {
-    kaleyraApiKey: row.kaleyra_api_key !== null,
-    tokenWebhookSecret: row.token_webhook_secret !== null,
-    attachTicketSecret: row.attach_ticket_secret !== null,
-  };
-  return { appId: row.app_id, ...settings, secrets, epoch: row.epoch, createdAt: row.created_at, updatedAt: row.updated_at };
+/** v1's tables, as v1 wrote them (every table keyed by app_id). */
+type V1AppRow = V1App & { app_id: string };
+
+async function migrateV1(ctx: DurableObjectState, env: Env): Promise<void> {
+  const sql = ctx.storage.sql;
+  for (const row of sql.exec<V1AppRow>("SELECT * FROM apps").toArray()) {
+    const sessions = hasTable(ctx, "app_sessions")
+      ? sql.exec<{ object_id: string }>("SELECT object_id FROM app_sessions WHERE app_id = ?", row.app_id).toArray().map((r) => r.object_id)
+      : [];
+    const rooms = hasTable(ctx, "room_sessions")
+      ? sql.exec<{ room_id: string; object_id: string }>("SELECT room_id, object_id FROM room_sessions WHERE app_id = ?", row.app_id).toArray()
+      : [];
+    const endedRooms = hasTable(ctx, "ended_rooms")
+      ? sql.exec<{ room_id: string; ended_at: number }>("SELECT room_id, ended_at FROM ended_rooms WHERE app_id = ?", row.app_id).toArray()
+      : [];
+    await env.APP_STATE.get(env.APP_STATE.idFromName(row.app_id)).importV1(row.app_id, row, sessions, rooms, endedRooms);
+    sql.exec("INSERT OR IGNORE INTO app_list (app_id, created_at) VALUES (?, ?)", row.app_id, row.created_at);
+    for (const table of ["apps", "app_sessions", "room_sessions", "ended_rooms", "webhooks_seen"]) {
+      if (hasTable(ctx, table)) sql.exec(`DELETE FROM ${table} WHERE app_id = ?`, row.app_id);
+    }
+  }
+  for (const table of ["apps", "app_sessions", "room_sessions", "ended_rooms", "webhooks_seen"]) sql.exec(`DROP TABLE IF EXISTS ${table}`);
 }

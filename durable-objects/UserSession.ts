@@ -19,7 +19,7 @@ import { initialState, isActive, nextDue, SERVER_SOURCE, view, type Effect, type
 import { transition } from "../core/transition";
 import { createRemote } from "../remote";
 import type { KaleyraRemote, ServerTokenMinter } from "../remote/port";
-import { registryStub } from "../worker/registry";
+import { registryStub, reportSessionStatus } from "../worker/registry";
 import type { Env } from "../worker/env";
 import { attachProofs, ProofChecks } from "./attach-gate";
 import { issueResume, newResumeKey } from "./attach-proof";
@@ -298,6 +298,8 @@ export class UserSession extends DurableObject<Env> {
     const { state, effects } = transition(before, event, { now: this.clock.now(), random: Math.random, clients: sources });
     const changed = JSON.stringify(state) !== JSON.stringify(before);
     this.state = state;
+    // A pending proof is nobody's session yet: tenants see real sessions only.
+    if (holdsSlot(state)) reportSessionStatus(this.env, this.currentRoute(), this.ctx.id.toString(), before, state);
     // An event that changes nothing writes nothing: a webhook for a user with no session must not
     // leave an object with storage behind.
     if (changed && !effects.some((fx) => fx.type === "clear_data")) this.ctx.storage.kv.put(STATE_KEY, state);
@@ -375,6 +377,21 @@ export class UserSession extends DurableObject<Env> {
   private currentRoute(): SessionRoute | undefined {
     return this.ctx.storage.kv.get<SessionRoute>(ROUTE_KEY) ?? this.ctx.getWebSockets().map(attachmentOf)[0]?.route;
   }
+
+  // ---- tenant API (worker/tenant.ts): begin --------------------------------------------------
+
+  /** The session as its clients see it, and how many clients are attached. */
+  describe(): { view: ReturnType<typeof view>; clients: number } {
+    return { view: view(this.state), clients: this.clients().length };
+  }
+
+  /** Ends the session as a client's disconnect(clearSavedData) would; answers the result. */
+  async end(clearSavedData: boolean): Promise<{ view: ReturnType<typeof view>; clients: number }> {
+    await this.dispatch({ type: "disconnect", clearSavedData: clearSavedData === true });
+    return this.describe();
+  }
+
+  // ---- tenant API: end -----------------------------------------------------------------------
 }
 
 /** A real session (not a pending proof) holds one of the app's session slots. */

@@ -1,9 +1,15 @@
 /**
- * HS256 JSON Web Tokens with WebCrypto, as Kaleyra's access tokens are. Used by the emulator to
- * mint and check tokens, and by tests to verify them.
- * Invariants: verification compares the signature with crypto.subtle.verify (constant time);
- * nothing here throws on untrusted input, it answers with a reason.
+ * HS256 JSON Web Tokens, as Kaleyra's access tokens and tenants' attach tickets are: signing and
+ * signature checks go through hono/jwt (a kept library, already the Worker's router); this module
+ * keeps the project's call shapes and answers (a reason instead of an exception), plus the
+ * base64url helpers the resume credentials use.
+ * Invariants: verification compares the signature with crypto.subtle.verify (constant time, inside
+ * hono/jwt); only alg HS256 is accepted; claims (exp, nbf, iat) are the caller's to check;
+ * nothing here throws on untrusted input.
  */
+import { sign, verify } from "hono/jwt";
+import { JwtTokenSignatureMismatched } from "hono/utils/jwt/types";
+
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
@@ -13,6 +19,10 @@ export function base64UrlEncode(input: Uint8Array | string): string {
   let binary = "";
   for (const b of bytes) binary += String.fromCharCode(b);
   return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+export function hexEncode(bytes: Uint8Array | ArrayBuffer): string {
+  return [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** Undefined when the text is not base64url (padding is not allowed). */
@@ -36,10 +46,7 @@ export async function hmacSha256Key(secret: string, usage: "sign" | "verify"): P
 export type JwtClaims = Record<string, unknown>;
 
 export async function signHs256(claims: JwtClaims, secret: string): Promise<string> {
-  const signingInput = `${base64UrlEncode(JSON.stringify({ alg: "HS256", typ: "JWT" }))}.${base64UrlEncode(JSON.stringify(claims))}`;
-  const key = await hmacSha256Key(secret, "sign");
-  const signature = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(signingInput)));
-  return `${signingInput}.${base64UrlEncode(signature)}`;
+  return sign(claims, secret, "HS256");
 }
 
 export interface DecodedJwt {
@@ -66,13 +73,17 @@ export type VerifyResult =
   | { ok: true; header: Record<string, unknown>; claims: JwtClaims }
   | { ok: false; reason: "malformed" | "unsupported_alg" | "bad_signature" };
 
+/** The signature only: exp, nbf and iat are left to the caller, which knows its own clock. */
 export async function verifyHs256(token: string, secret: string): Promise<VerifyResult> {
   const decoded = decodeJwt(token);
   if (!decoded) return { ok: false, reason: "malformed" };
   if (decoded.header.alg !== "HS256") return { ok: false, reason: "unsupported_alg" };
-  const key = await hmacSha256Key(secret, "verify");
-  const valid = await crypto.subtle.verify("HMAC", key, decoded.signature, encoder.encode(decoded.signingInput));
-  return valid ? { ok: true, header: decoded.header, claims: decoded.claims } : { ok: false, reason: "bad_signature" };
+  try {
+    await verify(token, secret, { alg: "HS256", exp: false, nbf: false, iat: false });
+    return { ok: true, header: decoded.header, claims: decoded.claims };
+  } catch (err) {
+    return { ok: false, reason: err instanceof JwtTokenSignatureMismatched ? "bad_signature" : "malformed" };
+  }
 }
 
 function parseJsonObject(bytes: Uint8Array | undefined): Record<string, unknown> | undefined {

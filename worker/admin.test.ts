@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_RETRY_POLICY } from "../core/policy";
 import { MAX_ADMIN_BODY_BYTES } from "./admin";
 import { app } from "./app";
+import { appState } from "./registry";
 
 const TOKEN = "test-admin-token";
 const AUTH = { Authorization: `Bearer ${TOKEN}` };
@@ -175,8 +176,7 @@ describe("write-only secrets", () => {
       expect(text).not.toContain(WEBHOOK_SECRET);
       expect(JSON.parse(text).secrets).toEqual({ kaleyraApiKey: true, tokenWebhookSecret: true, attachTicketSecret: false });
     }
-    const stub = env.APP_REGISTRY.get(env.APP_REGISTRY.idFromName("registry"));
-    expect(await stub.getAppSecrets(appId)).toEqual({ kaleyraApiKey: API_KEY, tokenWebhookSecret: WEBHOOK_SECRET });
+    expect(await appState(env, appId).getAppSecrets()).toEqual({ kaleyraApiKey: API_KEY, tokenWebhookSecret: WEBHOOK_SECRET });
   });
 
   it("keeps a stored secret when a PUT omits it, and deletes it on null", async () => {
@@ -207,4 +207,33 @@ describe("write-only secrets", () => {
       expect((await get(appId)).status).toBe(404);
     },
   );
+});
+
+describe("GET /v1/apps", () => {
+  it("lists the registered apps in appId order, a page at a time, and not the removed ones", async () => {
+    const ids = [freshAppId(), freshAppId()].sort();
+    for (const id of ids) expect((await put(id, { environment: "sandbox", region: "eu" })).status).toBe(201);
+    const seen: string[] = [];
+    let cursor = "";
+    for (let page = 0; page < 500; page++) {
+      const res = await SELF.fetch(`https://edge.test/v1/apps?limit=3${cursor ? `&cursor=${cursor}` : ""}`, { headers: AUTH });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { apps: { appId: string; createdAt: number }[]; nextCursor?: string };
+      expect(body.apps.length).toBeLessThanOrEqual(3);
+      seen.push(...body.apps.map((a) => a.appId));
+      if (body.nextCursor === undefined) break;
+      cursor = body.nextCursor;
+    }
+    expect(seen).toEqual(expect.arrayContaining(ids));
+    expect(seen).toEqual([...seen].sort());
+    await del(ids[0]!);
+    const after = (await (await SELF.fetch("https://edge.test/v1/apps?limit=100&cursor=" + ids[0]!.slice(0, -1), { headers: AUTH })).json()) as { apps: { appId: string }[] };
+    expect(after.apps.map((a) => a.appId)).not.toContain(ids[0]);
+    expect(after.apps.map((a) => a.appId)).toContain(ids[1]);
+  });
+
+  it("needs the admin token and refuses a bad limit with the field", async () => {
+    await expectError(await SELF.fetch("https://edge.test/v1/apps"), 401, "unauthorized");
+    await expectError(await SELF.fetch("https://edge.test/v1/apps?limit=0", { headers: AUTH }), 400, "bad_request", "limit");
+  });
 });

@@ -1,57 +1,160 @@
 /**
- * The admin API: register, read and remove apps. Every route checks, in order: the admin token,
- * the appId, then the body; a refused request changes nothing.
+ * The admin API (the operator's ADMIN_TOKEN): list, register, read and remove apps, and create,
+ * list and revoke each app's tenant API keys. Every route checks, in order: the admin token, the
+ * path, then the body; a refused request changes nothing. Paths, queries and bodies are validated
+ * by the zod schemas /openapi.json is generated from.
  */
-import { Hono } from "hono";
+import { createRoute, OpenAPIHono, z, type RouteConfig } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
-import { createMiddleware } from "hono/factory";
-import { isAppId, parseAppPut } from "../core/app";
+import { SECRET_KEYS, type AppSecretsUpdate, type AppSettings } from "../core/app";
 import { kaleyraError } from "../core/errors";
 import { requireAdmin } from "./auth";
 import type { Env } from "./env";
 import { errorResponse } from "./errors";
-import { appRegistry } from "./registry";
+import { errors, json } from "./openapi-responses";
+import { AppIdParam, AppListQuery, AppListSchema, AppPutSchema, AppRecordSchema, KeyIdParam, TenantKeyCreatedSchema, TenantKeyListSchema } from "./openapi-schemas";
+import { appList, appRegistry, appState } from "./registry";
+import { newTenantKey } from "./tenant-keys";
+import { bodyOf, bodyRoute, defaultHook, jsonBody, refuse, validPath } from "./validate";
 
 export const MAX_ADMIN_BODY_BYTES = 64 * 1024;
-
-const requireAppId = createMiddleware<{ Bindings: Env }>(async (c, next) => {
-  if (!isAppId(c.req.param("appId"))) return errorResponse(kaleyraError("bad_request", "appId"));
-  await next();
-});
 
 const limitBody = bodyLimit({
   maxSize: MAX_ADMIN_BODY_BYTES,
   onError: () => errorResponse(kaleyraError("bad_request", "body"), 413),
 });
 
-export const admin = new Hono<{ Bindings: Env }>();
+const AppParams = z.object({ appId: AppIdParam });
+const KeyParams = z.object({ appId: AppIdParam, keyId: KeyIdParam });
+/** A route of this API: its tag and security scheme in the document. */
+const adminRoute = <const R extends Omit<RouteConfig, "tags" | "security">>(route: R) => ({ ...route, tags: ["admin"], security: [{ adminToken: [] }] });
 
-admin.get("/:appId", requireAdmin, requireAppId, async (c) => {
-  const record = await (await appRegistry(c.env)).getApp(c.req.param("appId"));
-  return record === null ? errorResponse(kaleyraError("app_id_invalid")) : c.json(record);
-});
+export const admin = new OpenAPIHono<{ Bindings: Env }>({ defaultHook });
 
-admin.put("/:appId", requireAdmin, requireAppId, limitBody, async (c) => {
-  let body: unknown;
-  try {
-    body = JSON.parse(await c.req.text());
-  } catch {
-    return errorResponse(kaleyraError("bad_request", "body"));
-  }
-  const put = parseAppPut(body, { allowLocalWebhooks: c.env.ALLOW_LOCAL_WEBHOOKS === "1" });
-  if (!put.ok) return errorResponse(put.error);
-  const written = await (await appRegistry(c.env)).putApp(c.req.param("appId"), put.value.settings, put.value.secrets);
-  if (!written.ok) return errorResponse(written.error);
-  return c.json(written.value.record, written.value.created ? 201 : 200);
-});
+admin.openapi(
+  createRoute(adminRoute({
+    method: "get",
+    path: "/v1/apps",
+    summary: "List the registered apps, in appId order",
+    middleware: [requireAdmin] as const,
+    request: { query: AppListQuery },
+    responses: { 200: json(AppListSchema, "A page of apps"), ...errors(400, 401, 503) },
+  })),
+  async (c) => {
+    const { cursor, limit } = c.req.valid("query");
+    return c.json(await appList(c.env).listApps(cursor, limit), 200);
+  },
+);
+
+admin.openapi(
+  createRoute(adminRoute({
+    method: "get",
+    path: "/v1/apps/{appId}",
+    summary: "Read an app's settings (secrets only as set / not set)",
+    middleware: [requireAdmin, validPath(AppParams)] as const,
+    request: { params: AppParams },
+    responses: { 200: json(AppRecordSchema, "The app"), ...errors(400, 401, 404, 503) },
+  })),
+  async (c) => {
+    const record = await (await appRegistry(c.env)).getApp(c.req.valid("param").appId);
+    return record === null ? refuse(kaleyraError("app_id_invalid")) : c.json(record, 200);
+  },
+);
+
+admin.openapi(
+  bodyRoute(admin, adminRoute({
+    method: "put",
+    path: "/v1/apps/{appId}",
+    summary: "Create or replace an app; secrets are write-only (absent: kept, null: deleted)",
+    middleware: [requireAdmin, validPath(AppParams), limitBody, jsonBody(AppPutSchema)] as const,
+    request: { params: AppParams, body: { content: { "application/json": { schema: AppPutSchema } }, required: true } },
+    responses: { 200: json(AppRecordSchema, "Replaced"), 201: json(AppRecordSchema, "Created"), ...errors(400, 401, 413, 503) },
+  } as const)),
+  async (c) => {
+    const body = bodyOf(c, AppPutSchema);
+    const secrets: AppSecretsUpdate = {};
+    const settings: Record<string, unknown> = { ...body };
+    for (const key of SECRET_KEYS) {
+      if (body[key] !== undefined) secrets[key] = body[key];
+      delete settings[key];
+    }
+    const registry = await appRegistry(c.env);
+    const written = await registry.putApp(c.req.valid("param").appId, settings as unknown as AppSettings, secrets);
+    if (!written.ok) return refuse(written.error);
+    return c.json(written.value.record, written.value.created ? 201 : 200);
+  },
+);
 
 // Removing an app ends its sessions and deletes their data (as disconnect(clearSavedData: true)).
-admin.delete("/:appId", requireAdmin, requireAppId, async (c) => {
-  const appId = c.req.param("appId");
-  const registry = await appRegistry(c.env);
-  if ((await registry.getApp(appId)) === null) return errorResponse(kaleyraError("app_id_invalid"));
-  const sessions = await registry.takeAppSessions(appId);
-  await registry.deleteApp(appId);
-  await Promise.all(sessions.map((id) => c.env.USER_SESSION.get(c.env.USER_SESSION.idFromString(id)).appRemoved()));
-  return c.body(null, 204);
-});
+admin.openapi(
+  createRoute(adminRoute({
+    method: "delete",
+    path: "/v1/apps/{appId}",
+    summary: "Remove an app: its sessions end with their data cleared, its tenant keys stop working",
+    middleware: [requireAdmin, validPath(AppParams)] as const,
+    request: { params: AppParams },
+    responses: { 204: { description: "Removed" }, ...errors(400, 401, 404, 503) },
+  })),
+  async (c) => {
+    const { appId } = c.req.valid("param");
+    const registry = await appRegistry(c.env);
+    if ((await registry.getApp(appId)) === null) {
+      await appList(c.env).unlistApp(appId);
+      return refuse(kaleyraError("app_id_invalid"));
+    }
+    const sessions = await registry.takeAppSessions(appId);
+    await registry.deleteApp(appId);
+    await Promise.all(sessions.map((id) => c.env.USER_SESSION.get(c.env.USER_SESSION.idFromString(id)).appRemoved()));
+    return c.body(null, 204);
+  },
+);
+
+admin.openapi(
+  createRoute(adminRoute({
+    method: "post",
+    path: "/v1/apps/{appId}/tenant-keys",
+    summary: "Create a tenant API key, shown once; past two live keys the oldest is revoked (rotation)",
+    middleware: [requireAdmin, validPath(AppParams)] as const,
+    request: { params: AppParams },
+    responses: { 201: json(TenantKeyCreatedSchema, "The new key (only its hash is kept)"), ...errors(400, 401, 404, 503) },
+  })),
+  async (c) => {
+    const { appId } = c.req.valid("param");
+    const created = await newTenantKey();
+    const keys = await appState(c.env, appId).addTenantKey(created.id, created.hash);
+    if (keys === null) return refuse(kaleyraError("app_id_invalid"));
+    const createdAt = keys.find((k) => k.id === created.id)?.createdAt ?? Date.now();
+    return c.json({ id: created.id, key: created.key, createdAt, keys }, 201);
+  },
+);
+
+admin.openapi(
+  createRoute(adminRoute({
+    method: "get",
+    path: "/v1/apps/{appId}/tenant-keys",
+    summary: "List an app's live tenant keys (ids and creation times, never the keys)",
+    middleware: [requireAdmin, validPath(AppParams)] as const,
+    request: { params: AppParams },
+    responses: { 200: json(TenantKeyListSchema, "The live keys"), ...errors(400, 401, 404, 503) },
+  })),
+  async (c) => {
+    const { appId } = c.req.valid("param");
+    if ((await appState(c.env, appId).getApp()) === null) return refuse(kaleyraError("app_id_invalid"));
+    return c.json({ keys: await appState(c.env, appId).listTenantKeys() }, 200);
+  },
+);
+
+admin.openapi(
+  createRoute(adminRoute({
+    method: "delete",
+    path: "/v1/apps/{appId}/tenant-keys/{keyId}",
+    summary: "Revoke a tenant key at once",
+    middleware: [requireAdmin, validPath(KeyParams)] as const,
+    request: { params: KeyParams },
+    responses: { 204: { description: "Revoked" }, ...errors(400, 401, 404, 503) },
+  })),
+  async (c) => {
+    const { appId, keyId } = c.req.valid("param");
+    return (await appState(c.env, appId).revokeTenantKey(keyId)) ? c.body(null, 204) : refuse(kaleyraError("tenant_key_unknown"));
+  },
+);

@@ -14,7 +14,7 @@ describe("Worker HTTP surface", () => {
     expect(await res.json()).toEqual({ ok: true });
   });
 
-  it.each(["/", "/v1/apps", "/v1/apps/mAppId_x/other", "/healthz/x"])("answers %s with 404 not_found JSON", async (path) => {
+  it.each(["/", "/v1", "/v1/apps/mAppId_x/other", "/healthz/x"])("answers %s with 404 not_found JSON", async (path) => {
     const res = await SELF.fetch(`https://edge.test${path}`);
     expect(res.status).toBe(404);
     expect(await res.json()).toEqual({ error: { code: "not_found", message: expect.any(String) } });
@@ -25,7 +25,7 @@ describe("Worker HTTP surface", () => {
     for (const level of ["log", "info", "warn", "error", "debug"] as const) {
       vi.spyOn(console, level).mockImplementation((...args: unknown[]) => void logged.push(args));
     }
-    const broken = { ...env, APP_REGISTRY: undefined } as unknown as Env;
+    const broken = { ...env, APP_REGISTRY: undefined, APP_STATE: undefined } as unknown as Env;
     const request = new Request("https://edge.test/v1/apps/mAppId_x?secret=query-secret", {
       headers: { Authorization: "Bearer test-admin-token" },
     });

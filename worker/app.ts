@@ -1,22 +1,28 @@
 /**
  * The Worker's HTTP surface. Every error, including unknown routes and unexpected failures, is
  * `{ error: { code, message, field? } }`. Logs carry the method and path only: never headers
- * (the admin token) nor the query (access links are bearer secrets).
+ * (the admin token, tenant keys) nor the query (access links are bearer secrets).
  */
-import { Hono } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { kaleyraError } from "../core/errors";
 import { admin } from "./admin";
 import type { Env } from "./env";
 import { errorResponse } from "./errors";
+import { describeOtherRoutes, OPENAPI_INFO, OPENAPI_PATH } from "./openapi";
 import { socket } from "./socket";
+import { tenant } from "./tenant";
+import { defaultHook } from "./validate";
 import { webhooks } from "./webhooks";
 
-export const app = new Hono<{ Bindings: Env }>();
+export const app = new OpenAPIHono<{ Bindings: Env }>({ defaultHook });
 
 app.get("/healthz", (c) => c.json({ ok: true }));
 app.route("/", socket);
-app.route("/v1/apps", admin);
+app.route("/", admin);
+app.route("/", tenant);
 app.route("/", webhooks);
+describeOtherRoutes(app);
+app.doc31(OPENAPI_PATH, OPENAPI_INFO);
 
 app.notFound(() => errorResponse(kaleyraError("not_found")));
 

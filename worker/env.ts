@@ -1,11 +1,15 @@
 /** The Worker's bindings (wrangler.toml, secrets, and test-only bindings from vitest.config.ts). */
 import type { AppRegistry } from "../durable-objects/AppRegistry";
+import type { AppState } from "../durable-objects/AppState";
 import type { UserSession } from "../durable-objects/UserSession";
 import type { KaleyraEmulator } from "../remote/emulator/KaleyraEmulator";
 
 export interface Env {
   USER_SESSION: DurableObjectNamespace<UserSession>;
+  /** The deployment-wide list of apps, for the admin only. */
   APP_REGISTRY: DurableObjectNamespace<AppRegistry>;
+  /** One per app (named by its appId): settings, secrets, slots, rooms, webhooks, tenant keys. */
+  APP_STATE: DurableObjectNamespace<AppState>;
   /** Only in the local composition (wrangler.local.toml): the Kaleyra emulator's state and API. */
   KALEYRA_EMULATOR?: DurableObjectNamespace<KaleyraEmulator>;
   /** Bearer token of the admin API. A secret in production; `npm start` passes a local default. */

@@ -21,6 +21,10 @@ export const ERROR_STATUS = {
   upgrade_required: 426,
   internal_error: 500,
   admin_disabled: 503,
+  tenant_unauthorized: 401,
+  tenant_key_unknown: 404,
+  ticket_secret_missing: 409,
+  tickets_disabled: 409,
 } as const satisfies Partial<Record<ErrorCode, ContentfulStatusCode>>;
 
 export function statusOf(code: ErrorCode): ContentfulStatusCode {

@@ -3,6 +3,7 @@ import { app } from "./app";
 import type { Env } from "./env";
 
 export { AppRegistry } from "../durable-objects/AppRegistry";
+export { AppState } from "../durable-objects/AppState";
 export { UserSession } from "../durable-objects/UserSession";
 
 export default { fetch: app.fetch } satisfies ExportedHandler<Env>;

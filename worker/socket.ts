@@ -18,6 +18,7 @@ import type { Env } from "./env";
 import { errorResponse } from "./errors";
 import { refuseUpgrade } from "../durable-objects/refuse";
 import { appRegistry } from "./registry";
+import { cachedApp } from "./app-cache";
 
 export type AppLookup = (appId: string) => Promise<AppRecord | null>;
 
@@ -103,7 +104,7 @@ socket.all("/v1/apps/:appId/socket", async (c) => {
   if (!attachAllowed(c.req.header("CF-Connecting-IP") ?? "unknown", Date.now(), attachLimit(c.env))) {
     return refuseUpgrade(kaleyraError("rate_limited"));
   }
-  const lookupApp: AppLookup = async (appId) => (await appRegistry(c.env)).getApp(appId);
+  const lookupApp: AppLookup = (appId) => cachedApp(appId, async (id) => (await appRegistry(c.env)).getApp(id));
   const route = await parseSocketRequest(c.req.raw, c.req.param("appId"), lookupApp);
   if (!route.ok) {
     if (route.error.code === "upgrade_required") return errorResponse(route.error, undefined, { Upgrade: "websocket" });

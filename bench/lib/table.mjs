@@ -10,6 +10,12 @@ export function printTable(r) {
     add("attach p50 / p99 (open -> first state)", a.error ?? `${fmt(a.attach_p50_ms, " ms")} / ${fmt(a.attach_p99_ms, " ms")}`, `${fmt(a.peer_attach_p50_ms, " ms")} / ${fmt(a.peer_attach_p99_ms, " ms")} partyserver`, d ? `1 at a time, ${d.product.probe.heldSessions} sessions held${d.product.gated ? ", incl. ticket auth" : ""}` : "");
   }
   if (a?.detail) add("attach burst p99; attaches/s", `${fmt(a.attach_burst_p99_ms, " ms")}; ${fmt(a.attaches_per_second)}/s`, `${fmt(a.peer_attach_burst_p99_ms, " ms")}; ${fmt(a.peer_attaches_per_second)}/s`, `${a.detail.product.burst.sessions} sockets, ${a.detail.product.burst.concurrency} in flight`);
+  const ap = r.apps;
+  if (ap) {
+    add(`attach p50 / p99, ${fmt(ap.apps)} apps`, ap.error ?? `${fmt(ap.apps_attach_p50_ms, " ms")} / ${fmt(ap.apps_attach_p99_ms, " ms")} (1 app: ${fmt(ap.one_app_attach_p50_ms, " ms")} / ${fmt(ap.one_app_attach_p99_ms, " ms")})`, `${fmt(ap.peer_attach_p50_ms, " ms")} / ${fmt(ap.peer_attach_p99_ms, " ms")} partyserver`, "interleaved; clients spread over the apps");
+    add(`attach burst attaches/s, ${fmt(ap.apps)} apps`, ap.error ?? `${fmt(ap.apps_attaches_per_second)}/s (1 app: ${fmt(ap.one_app_attaches_per_second)}/s)`, `${fmt(ap.peer_attaches_per_second)}/s partyserver`, "");
+    add("first attach of each app (cold AppState)", ap.error ?? `p50 ${fmt(ap.first_attach_per_app_p50_ms, " ms")}, p99 ${fmt(ap.first_attach_per_app_p99_ms, " ms")}`, "n/a", "one at a time, before the measurement");
+  }
   const c = r.capacity;
   if (c) {
     const d = c.detail;

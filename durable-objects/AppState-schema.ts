@@ -1,0 +1,107 @@
+/**
+ * The shapes an AppState stores and answers with. One object per app, so no table has an app_id
+ * key except `app` (one row). The tables are created by the app's first write (AppState.write).
+ */
+import type { AppSecrets, AppSettings } from "../core/app";
+
+export interface AppRecord extends AppSettings {
+  appId: string;
+  /** Which write-only secrets are set; never their values. */
+  secrets: { [K in keyof AppSecrets]-?: boolean };
+  /**
+   * New at every registration (a delete then a PUT makes a new one): resume credentials are bound
+   * to it, so none survives the app's removal.
+   */
+  epoch: string;
+  /** Milliseconds since the epoch. */
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface AppWrite {
+  record: AppRecord;
+  /** True when the app did not exist before this call. */
+  created: boolean;
+}
+
+/** The statuses of a session that holds a slot (core's isActive). */
+export const ACTIVE_STATUSES = ["connecting", "connected", "reconnecting"] as const;
+export type ActiveStatus = (typeof ACTIVE_STATUSES)[number];
+
+/** One active session as the tenant API lists it. An access link is never shown (a bearer secret). */
+export interface SessionSummary {
+  status: ActiveStatus;
+  /** Absent until the session's first status report arrives. */
+  kind?: "token" | "access_link";
+  userId?: string;
+  updatedAt: number;
+}
+
+export interface SessionPage {
+  sessions: SessionSummary[];
+  /** Present when more sessions follow: pass it as `cursor` for the next page. */
+  nextCursor?: string;
+}
+
+export interface TenantKeyInfo {
+  id: string;
+  createdAt: number;
+}
+
+/** The secrets and timestamps columns, the same in v1's registry and in AppState. */
+type SecretsAndTimes = {
+  kaleyra_api_key: string | null;
+  token_webhook_secret: string | null;
+  attach_ticket_secret: string | null;
+  created_at: number;
+  updated_at: number;
+};
+
+export type AppRow = SecretsAndTimes & {
+  app_id: string;
+  epoch: string;
+  /** JSON of the AppSettings (parseAppSettings's output). */
+  settings: string;
+};
+
+/** An app as v1's deployment-wide registry stored it (for the one-time copy, AppRegistry.ts). */
+export type V1App = SecretsAndTimes & {
+  environment: string;
+  region: string;
+  /** JSON of the settings beyond environment and region. */
+  settings: string;
+};
+
+export const SCHEMA: readonly string[] = [
+  `CREATE TABLE IF NOT EXISTS app (
+    app_id TEXT PRIMARY KEY,
+    settings TEXT NOT NULL,
+    kaleyra_api_key TEXT,
+    token_webhook_secret TEXT,
+    attach_ticket_secret TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    epoch TEXT NOT NULL
+  )`,
+  // Active sessions: the app's session limit, removal of the app, and the tenant API's list.
+  `CREATE TABLE IF NOT EXISTS sessions (
+    object_id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    kind TEXT,
+    user_id TEXT,
+    updated_at INTEGER NOT NULL
+  )`,
+  "CREATE INDEX IF NOT EXISTS sessions_by_status ON sessions (status, object_id)",
+  // Which access-link sessions are in which Kaleyra room, so a room-ended webhook reaches them.
+  `CREATE TABLE IF NOT EXISTS room_sessions (
+    room_id TEXT NOT NULL,
+    object_id TEXT NOT NULL,
+    PRIMARY KEY (room_id, object_id)
+  )`,
+  // Rooms whose end was handled: a link session that indexes one later learns it ended.
+  "CREATE TABLE IF NOT EXISTS ended_rooms (room_id TEXT PRIMARY KEY, ended_at INTEGER NOT NULL)",
+  // Webhook signatures already accepted, within the signature tolerance: a replay is refused.
+  "CREATE TABLE IF NOT EXISTS webhooks_seen (signature TEXT PRIMARY KEY, signed_at INTEGER NOT NULL)",
+  // SHA-256 (hex) of each live tenant API key; the key itself is shown once and never stored.
+  "CREATE TABLE IF NOT EXISTS tenant_keys (key_id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL)",
+];

@@ -1,0 +1,320 @@
+/**
+ * One app's (tenant's) state, one object per appId (named by the appId, see worker/registry.ts):
+ * its settings and write-only secrets, its session slots (with each session's last reported
+ * status, for the tenant API), the room index for room-ended webhooks, the webhook deliveries
+ * already seen, and the hashes of its tenant API keys.
+ * Invariants:
+ * - Tables exist only once the app was written: a lookup of an unknown appId (a stranger probing
+ *   ids) leaves no storage behind, and every method answers as for an absent app.
+ * - Every stored app passed isAppId and parseAppSettings (re-checked here: RPC arguments are not
+ *   type-checked at runtime); createdAt never changes; a refused write changes nothing.
+ * - Secrets leave only through getAppSecrets (to the Worker's webhook check and to sessions) and
+ *   are used in place for mintTicket; tenant keys are stored as SHA-256 hashes only.
+ * - deleteApp deletes everything, so a re-created app starts with no keys, slots or rooms.
+ */
+import { DurableObject } from "cloudflare:workers";
+import {
+  isAppId,
+  parseAppSettings,
+  requiredSecretMissing,
+  SECRET_KEYS,
+  type AppSecrets,
+  type AppSecretsUpdate,
+  type AppSettings,
+} from "../core/app";
+import { kaleyraError } from "../core/errors";
+import { fail, ok, type Result } from "../core/result";
+import { signHs256 } from "../remote/jwt";
+import type { Env } from "../worker/env";
+import { SCHEMA, type ActiveStatus, type AppRecord, type AppRow, type AppWrite, type SessionPage, type SessionSummary, type TenantKeyInfo, type V1App } from "./AppState-schema";
+
+export type { ActiveStatus, AppRecord, AppWrite, SessionPage, SessionSummary, TenantKeyInfo } from "./AppState-schema";
+
+/** Live tenant keys per app: creating one more revokes the oldest (rotation with overlap). */
+export const MAX_TENANT_KEYS = 2;
+export const MAX_TICKET_TTL_SEC = 3_600;
+export const MAX_SESSIONS_PAGE = 100;
+const WEEK_MS = 7 * 86_400_000;
+
+export class AppState extends DurableObject<Env> {
+  private ready: boolean;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.ready = ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'app'").toArray().length > 0;
+  }
+
+  getApp(): AppRecord | null {
+    const row = this.row();
+    return row === undefined ? null : toRecord(row);
+  }
+
+  getAppSecrets(): AppSecrets | null {
+    const row = this.row();
+    return row === undefined ? null : secretsOf(row);
+  }
+
+  /** Creates or replaces the app's settings; secrets absent from `secrets` are kept. */
+  putApp(appId: string, settings: AppSettings, secrets: AppSecretsUpdate = {}): Result<AppWrite> {
+    return this.write(appId, settings, secrets, "replace");
+  }
+
+  /** Creates the app only if it is absent; an existing app is returned unchanged. */
+  ensureApp(appId: string, settings: AppSettings, secrets: AppSecretsUpdate = {}): Result<AppWrite> {
+    return this.write(appId, settings, secrets, "keep");
+  }
+
+  /** True when the app existed. Everything of the app goes: settings, secrets, keys, indexes. */
+  async deleteApp(): Promise<boolean> {
+    if (this.row() === undefined) return false;
+    this.ready = false;
+    await this.ctx.storage.deleteAll();
+    return true;
+  }
+
+  // --- session slots -------------------------------------------------------------------------
+
+  /** Takes a session slot; false when the app is absent or already has `max` active sessions. */
+  claimSession(objectId: string, max: number): boolean {
+    if (!this.ready) return false;
+    const sql = this.ctx.storage.sql;
+    if (sql.exec("SELECT 1 FROM sessions WHERE object_id = ?", objectId).toArray().length > 0) return true;
+    if (sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM sessions").one().n >= max) return false;
+    sql.exec("INSERT INTO sessions (object_id, status, updated_at) VALUES (?, 'connecting', ?)", objectId, Date.now());
+    return true;
+  }
+
+  releaseSession(objectId: string): void {
+    if (this.ready) this.ctx.storage.sql.exec("DELETE FROM sessions WHERE object_id = ?", objectId);
+  }
+
+  /**
+   * A session's status changed. Only updates a slot that exists (a late report after the release
+   * must not bring it back), and never with an older report than the one stored.
+   */
+  sessionStatus(objectId: string, status: ActiveStatus, who: { kind: "token" | "access_link"; userId?: string }, at: number): void {
+    if (!this.ready) return;
+    this.ctx.storage.sql.exec(
+      "UPDATE sessions SET status = ?, kind = ?, user_id = ?, updated_at = ? WHERE object_id = ? AND updated_at <= ?",
+      status,
+      who.kind,
+      who.kind === "token" ? (who.userId ?? null) : null,
+      at,
+      objectId,
+      at,
+    );
+  }
+
+  /** The app's active sessions in object-id order, `limit` at a time after `cursor`. */
+  listSessions(status: ActiveStatus | undefined, cursor: string | undefined, pageSize: number): SessionPage {
+    if (!this.ready) return { sessions: [] };
+    const limit = Math.min(Math.max(1, Math.floor(pageSize) || 1), MAX_SESSIONS_PAGE);
+    const rows = this.ctx.storage.sql
+      .exec<{ object_id: string; status: ActiveStatus; kind: string | null; user_id: string | null; updated_at: number }>(
+        `SELECT object_id, status, kind, user_id, updated_at FROM sessions
+          WHERE object_id > ? AND (? IS NULL OR status = ?) ORDER BY object_id LIMIT ?`,
+        cursor ?? "",
+        status ?? null,
+        status ?? null,
+        limit + 1,
+      )
+      .toArray();
+    const page = rows.slice(0, limit).map((r) => {
+      const summary: SessionSummary = { status: r.status, updatedAt: r.updated_at };
+      if (r.kind === "token" || r.kind === "access_link") summary.kind = r.kind;
+      if (r.user_id !== null) summary.userId = r.user_id;
+      return summary;
+    });
+    return rows.length > limit ? { sessions: page, nextCursor: rows[limit - 1]!.object_id } : { sessions: page };
+  }
+
+  /** The app's active session objects, removed from the index (the app is being removed). */
+  takeAppSessions(): string[] {
+    if (!this.ready) return [];
+    const sql = this.ctx.storage.sql;
+    const rows = sql.exec<{ object_id: string }>("SELECT object_id FROM sessions").toArray();
+    sql.exec("DELETE FROM sessions");
+    sql.exec("DELETE FROM room_sessions");
+    sql.exec("DELETE FROM ended_rooms");
+    return rows.map((r) => r.object_id);
+  }
+
+  // --- rooms and webhooks --------------------------------------------------------------------
+
+  /**
+   * Records that the session object `objectId` is in the room; idempotent. False when the room
+   * already ended (its webhook came first): the session must end the call itself.
+   */
+  indexRoomSession(roomId: string, objectId: string): boolean {
+    if (!this.ready) return true;
+    const sql = this.ctx.storage.sql;
+    if (sql.exec("SELECT 1 FROM ended_rooms WHERE room_id = ?", roomId).toArray().length > 0) return false;
+    sql.exec("INSERT OR IGNORE INTO room_sessions (room_id, object_id) VALUES (?, ?)", roomId, objectId);
+    return true;
+  }
+
+  /** The session objects in the room, removed from the index; the room is remembered as ended. */
+  takeRoomSessions(roomId: string): string[] {
+    if (!this.ready) return [];
+    const sql = this.ctx.storage.sql;
+    const rows = sql.exec<{ object_id: string }>("SELECT object_id FROM room_sessions WHERE room_id = ?", roomId).toArray();
+    sql.exec("DELETE FROM room_sessions WHERE room_id = ?", roomId);
+    const now = Date.now();
+    // An ended room's links stay invalid at Kaleyra; a week of memory covers any open in flight.
+    sql.exec("DELETE FROM ended_rooms WHERE ended_at < ?", now - WEEK_MS);
+    sql.exec("INSERT OR IGNORE INTO ended_rooms (room_id, ended_at) VALUES (?, ?)", roomId, now);
+    return rows.map((r) => r.object_id);
+  }
+
+  /**
+   * Records a verified webhook signature; false when it was seen before (a replay). Signatures
+   * older than `forgetBeforeSec` are dropped: the signature check refuses them as stale anyway.
+   */
+  markWebhookSeen(signature: string, signedAtSec: number, forgetBeforeSec: number): boolean {
+    if (!this.ready) return false;
+    const sql = this.ctx.storage.sql;
+    sql.exec("DELETE FROM webhooks_seen WHERE signed_at < ?", forgetBeforeSec);
+    if (sql.exec("SELECT 1 FROM webhooks_seen WHERE signature = ?", signature).toArray().length > 0) return false;
+    sql.exec("INSERT INTO webhooks_seen (signature, signed_at) VALUES (?, ?)", signature, signedAtSec);
+    return true;
+  }
+
+  /** Forgets a signature whose handling failed, so the sender's retry is applied. */
+  forgetWebhook(signature: string): void {
+    if (this.ready) this.ctx.storage.sql.exec("DELETE FROM webhooks_seen WHERE signature = ?", signature);
+  }
+
+  // --- tenant API ----------------------------------------------------------------------------
+
+  /** Stores a new key's hash; the oldest keys beyond MAX_TENANT_KEYS are revoked. Null: no app. */
+  addTenantKey(keyId: string, hash: string): TenantKeyInfo[] | null {
+    if (!this.ready) return null;
+    const sql = this.ctx.storage.sql;
+    sql.exec("INSERT INTO tenant_keys (key_id, hash, created_at) VALUES (?, ?, ?)", keyId, hash, Date.now());
+    sql.exec("DELETE FROM tenant_keys WHERE key_id NOT IN (SELECT key_id FROM tenant_keys ORDER BY created_at DESC, rowid DESC LIMIT ?)", MAX_TENANT_KEYS);
+    return this.listTenantKeys();
+  }
+
+  listTenantKeys(): TenantKeyInfo[] {
+    if (!this.ready) return [];
+    return this.ctx.storage.sql
+      .exec<{ key_id: string; created_at: number }>("SELECT key_id, created_at FROM tenant_keys ORDER BY created_at, rowid")
+      .toArray()
+      .map((r) => ({ id: r.key_id, createdAt: r.created_at }));
+  }
+
+  /** True when a key with that id existed. */
+  revokeTenantKey(keyId: string): boolean {
+    if (!this.ready) return false;
+    return this.ctx.storage.sql.exec("DELETE FROM tenant_keys WHERE key_id = ?", keyId).rowsWritten > 0;
+  }
+
+  /** Whether `hash` (SHA-256 of a presented key) is one of this app's live keys. */
+  tenantKeyValid(hash: string): boolean {
+    if (!this.ready) return false;
+    return this.ctx.storage.sql.exec("SELECT 1 FROM tenant_keys WHERE hash = ?", hash).toArray().length > 0;
+  }
+
+  /**
+   * An attach ticket for the user (HS256, claims appId, userId, exp), signed here so the app's
+   * attachTicketSecret never leaves this object.
+   */
+  async mintTicket(userId: string, ttlSec: number, nowSec: number): Promise<Result<{ ticket: string; expiresAt: number }>> {
+    const row = this.row();
+    if (row === undefined) return fail(kaleyraError("app_id_invalid"));
+    const settings = toRecord(row);
+    if (row.attach_ticket_secret === null) return fail(kaleyraError("ticket_secret_missing"));
+    if (!(settings.attachModes ?? []).includes("ticket")) return fail(kaleyraError("tickets_disabled"));
+    const ttl = Math.min(Math.max(1, Math.floor(ttlSec)), MAX_TICKET_TTL_SEC);
+    const exp = Math.floor(nowSec) + ttl;
+    const ticket = await signHs256({ appId: row.app_id, userId, exp }, row.attach_ticket_secret);
+    return ok({ ticket, expiresAt: exp * 1_000 });
+  }
+
+  // --- migration from v1 ---------------------------------------------------------------------
+
+  /**
+   * Takes over an app from v1's deployment-wide registry (AppRegistry's migration): its settings
+   * and secrets (only if this object has no app yet, so a resumed migration changes nothing),
+   * its session slots (status unknown until each session's next change: listed as connecting),
+   * and its room index. Settings that no longer parse are refused, and the copy of that app stops.
+   */
+  importV1(appId: string, app: V1App, sessions: string[], rooms: { room_id: string; object_id: string }[], endedRooms: { room_id: string; ended_at: number }[]): Result<null> {
+    if (this.row() === undefined) {
+      const settings = { ...(JSON.parse(app.settings) as object), environment: app.environment, region: app.region } as AppSettings;
+      const secrets: AppSecretsUpdate = { kaleyraApiKey: app.kaleyra_api_key, tokenWebhookSecret: app.token_webhook_secret, attachTicketSecret: app.attach_ticket_secret };
+      const written = this.write(appId, settings, secrets, "keep");
+      if (!written.ok) return written;
+      this.ctx.storage.sql.exec("UPDATE app SET created_at = ?, updated_at = ?", app.created_at, app.updated_at);
+    }
+    const sql = this.ctx.storage.sql;
+    for (const objectId of sessions) sql.exec("INSERT OR IGNORE INTO sessions (object_id, status, updated_at) VALUES (?, 'connecting', 0)", objectId);
+    for (const r of rooms) sql.exec("INSERT OR IGNORE INTO room_sessions (room_id, object_id) VALUES (?, ?)", r.room_id, r.object_id);
+    for (const r of endedRooms) sql.exec("INSERT OR IGNORE INTO ended_rooms (room_id, ended_at) VALUES (?, ?)", r.room_id, r.ended_at);
+    return ok(null);
+  }
+
+  // --- storage -------------------------------------------------------------------------------
+
+  private row(): AppRow | undefined {
+    if (!this.ready) return undefined;
+    return this.ctx.storage.sql.exec<AppRow>("SELECT * FROM app").toArray()[0];
+  }
+
+  // Synchronous from read to write, so no other call interleaves and `created` is exact.
+  private write(appId: string, input: AppSettings, update: AppSecretsUpdate, existing: "replace" | "keep"): Result<AppWrite> {
+    if (!isAppId(appId)) return fail(kaleyraError("bad_request", "appId"));
+    const parsed = parseAppSettings(input, { allowLocalWebhooks: this.env.ALLOW_LOCAL_WEBHOOKS === "1" });
+    if (!parsed.ok) return parsed;
+    const beforeRow = this.row();
+    if (beforeRow !== undefined && beforeRow.app_id !== appId) return fail(kaleyraError("bad_request", "appId"));
+    if (beforeRow !== undefined && existing === "keep") return ok({ record: toRecord(beforeRow), created: false });
+    const secrets = beforeRow === undefined ? {} : secretsOf(beforeRow);
+    for (const key of SECRET_KEYS) {
+      const value = update[key];
+      if (value === null) delete secrets[key];
+      else if (typeof value === "string") secrets[key] = value;
+      else if (value !== undefined) return fail(kaleyraError("bad_request", key));
+    }
+    const missing = requiredSecretMissing(parsed.value, secrets);
+    if (missing !== undefined) return fail(kaleyraError("bad_request", missing));
+    if (!this.ready) {
+      for (const statement of SCHEMA) this.ctx.storage.sql.exec(statement);
+      this.ready = true;
+    }
+    const now = Date.now();
+    this.ctx.storage.sql.exec(
+      `INSERT OR REPLACE INTO app (app_id, settings, kaleyra_api_key, token_webhook_secret, attach_ticket_secret, created_at, updated_at, epoch)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      appId,
+      JSON.stringify(parsed.value),
+      secrets.kaleyraApiKey ?? null,
+      secrets.tokenWebhookSecret ?? null,
+      secrets.attachTicketSecret ?? null,
+      beforeRow?.created_at ?? now,
+      now,
+      // Kept by updates; a deleted app's storage is wiped, so registering it again draws a new one.
+      beforeRow?.epoch ?? crypto.randomUUID(),
+    );
+    return ok({ record: toRecord(this.row()!), created: beforeRow === undefined });
+  }
+}
+
+function secretsOf(row: AppRow): AppSecrets {
+  const secrets: AppSecrets = {};
+  if (row.kaleyra_api_key !== null) secrets.kaleyraApiKey = row.kaleyra_api_key;
+  if (row.token_webhook_secret !== null) secrets.tokenWebhookSecret = row.token_webhook_secret;
+  if (row.attach_ticket_secret !== null) secrets.attachTicketSecret = row.attach_ticket_secret;
+  return secrets;
+}
+
+function toRecord(row: AppRow): AppRecord {
+  // Only values that passed parseAppSettings are ever written (see write()).
+  const settings = JSON.parse(row.settings) as AppSettings;
+  const secrets = {
+    kaleyraApiKey: row.kaleyra_api_key !== null,
+    tokenWebhookSecret: row.token_webhook_secret !== null,
+    attachTicketSecret: row.attach_ticket_secret !== null,
+  };
+  return { appId: row.app_id, ...settings, secrets, epoch: row.epoch, createdAt: row.created_at, updatedAt: row.updated_at };
+}

@@ -1,0 +1,171 @@
+/**
+ * The zod schemas of the HTTP API: the same objects validate the requests (worker/validate.ts) and
+ * generate /openapi.json (worker/openapi.ts), so the document cannot drift from what is enforced.
+ * Where core/ already owns a rule (app ids, user ids, webhook URLs, origins, API keys), the schema
+ * asks core instead of restating it. The stores re-check with core's parsers (defence in depth).
+ */
+import { z } from "@hono/zod-openapi";
+import { APP_ID_PATTERN, ENVIRONMENTS, isWebhookUrl, parseAppPut, REGIONS } from "../core/app";
+import { ERROR_MESSAGES } from "../core/errors";
+import { ATTACH_MODES, USER_ID_PATTERN } from "../core/protocol";
+import { ACTIVE_STATUSES } from "../durable-objects/AppState-schema";
+
+const DAY_MS = 86_400_000;
+
+/** Core's own rule for one body key, so the schema and core cannot disagree. */
+const coreAccepts = (extra: Record<string, unknown>) => parseAppPut({ environment: "sandbox", region: "eu", ...extra }).ok;
+
+export const AppIdParam = z.string().regex(APP_ID_PATTERN).openapi({ param: { name: "appId", in: "path" }, example: "mAppId_acme" });
+export const UserIdParam = z.string().regex(USER_ID_PATTERN).openapi({ param: { name: "userId", in: "path" }, example: "alice" });
+export const KeyIdParam = z.string().regex(/^[0-9a-f]{12}$/).openapi({ param: { name: "keyId", in: "path" }, example: "3f9a0c12be47" });
+
+const duration = (min: number) => z.number().int().min(min).max(DAY_MS);
+const delayTable = z
+  .array(duration(0))
+  .min(1)
+  .max(16)
+  .refine((t) => t[0] === 0, { message: "the first attempt has no wait", path: [0] });
+
+export const RetryPolicySchema = z
+  .strictObject({
+    tokenAttemptDelaysMs: delayTable.optional(),
+    tokenAttemptTimeoutMs: duration(1).optional(),
+    reconnectDelaysMs: delayTable.optional(),
+    reconnectSteadyDelayMs: duration(1).optional(),
+    jitterMaxMs: duration(0).optional(),
+  })
+  .openapi("RetryPolicy", { description: "Merged over the seed's defaults; absent keys keep the default." });
+
+const ServerTokensSchema = z
+  .strictObject({
+    source: z.enum(["kaleyra_api", "webhook"]),
+    order: z.enum(["first", "fallback"]),
+    // Loopback passes the schema; whether this deployment allows it (ALLOW_LOCAL_WEBHOOKS) is
+    // AppState's check, so the answer is the same bad_request either way.
+    webhookUrl: z.string().refine((v) => isWebhookUrl(v, true), "https to a public host (http on loopback only in the local composition)").optional(),
+  })
+  .refine((s) => s.source !== "webhook" || s.webhookUrl !== undefined, { message: "a webhook source needs webhookUrl", path: ["webhookUrl"] })
+  .openapi("ServerTokens");
+
+const settingsShape = {
+  environment: z.enum(ENVIRONMENTS),
+  region: z.enum(REGIONS),
+  retryPolicy: RetryPolicySchema.optional(),
+  serverTokens: ServerTokensSchema.optional(),
+  attachModes: z
+    .array(z.enum(ATTACH_MODES as ["token", "resume", "ticket"]))
+    .min(1)
+    .max(ATTACH_MODES.length)
+    .refine((m) => new Set(m).size === m.length, "no mode twice")
+    .optional(),
+  allowedOrigins: z
+    .array(z.string().refine((o) => coreAccepts({ allowedOrigins: [o] }), "scheme://host[:port] as browsers send it"))
+    .max(50)
+    .optional(),
+  maxSessions: z.number().int().min(1).max(1_000_000).optional(),
+};
+
+const sharedSecret = z.string().min(16).max(256).regex(/^\S+$/);
+
+/** `PUT /v1/apps/:appId`: settings plus write-only secrets (absent: kept; null: deleted). */
+export const AppPutSchema = z
+  .strictObject({
+    ...settingsShape,
+    kaleyraApiKey: z
+      .string()
+      .refine((k) => coreAccepts({ kaleyraApiKey: k }), "ak_live_… or ak_test_…")
+      .nullable()
+      .optional(),
+    tokenWebhookSecret: sharedSecret.nullable().optional(),
+    attachTicketSecret: sharedSecret.nullable().optional(),
+  })
+  .openapi("AppPut");
+
+export const AppRecordSchema = z
+  .object({
+    appId: z.string(),
+    ...settingsShape,
+    secrets: z.object({ kaleyraApiKey: z.boolean(), tokenWebhookSecret: z.boolean(), attachTicketSecret: z.boolean() }).openapi({ description: "Which secrets are set; never their values." }),
+    createdAt: z.number().int(),
+    updatedAt: z.number().int(),
+  })
+  .openapi("AppRecord");
+
+export const AppListSchema = z
+  .object({ apps: z.array(z.object({ appId: z.string(), createdAt: z.number().int() })), nextCursor: z.string().optional() })
+  .openapi("AppList");
+
+const cursor = z.string().max(128).optional().openapi({ description: "nextCursor of the previous page." });
+export const AppListQuery = z.object({ cursor, limit: z.coerce.number().int().min(1).max(100).default(50) });
+export const SessionListQuery = z.object({
+  status: z.enum(ACTIVE_STATUSES).optional(),
+  cursor: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional()
+    .openapi({ description: "nextCursor of the previous page." }),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+});
+
+export const TenantKeySchema = z.object({ id: z.string(), createdAt: z.number().int() }).openapi("TenantKey");
+export const TenantKeyCreatedSchema = z
+  .object({ id: z.string(), key: z.string().openapi({ description: "Shown once: only its SHA-256 is stored." }), createdAt: z.number().int(), keys: z.array(TenantKeySchema) })
+  .openapi("TenantKeyCreated");
+export const TenantKeyListSchema = z.object({ keys: z.array(TenantKeySchema) }).openapi("TenantKeyList");
+
+export const SessionViewSchema = z
+  .object({
+    status: z.enum(["disconnected", "connecting", "connected", "reconnecting", "disconnecting"]),
+    mode: z.enum(["token", "access_link"]).optional(),
+    userId: z.string().optional(),
+    error: z.string().optional(),
+    reason: z.string().optional(),
+    lastError: z.string().optional().openapi({ description: "The last failure of the current cycle (token_timeout, token_failed, user_not_found, ...)." }),
+    tokenAttempt: z.number().int(),
+    reconnectAttempt: z.number().int(),
+    refreshing: z.boolean(),
+    nextAttemptAt: z.number().optional(),
+    expiresAt: z.number().optional(),
+  })
+  .openapi("SessionView", { description: "The session as its clients see it (docs/protocol.md, the state frame)." });
+
+export const SessionDescriptionSchema = z
+  .object({ view: SessionViewSchema, clients: z.number().int().openapi({ description: "Attached, proven client sockets." }) })
+  .openapi("SessionDescription");
+
+export const SessionPageSchema = z
+  .object({
+    sessions: z.array(
+      z.object({
+        status: z.enum(ACTIVE_STATUSES),
+        kind: z.enum(["token", "access_link"]).optional(),
+        userId: z.string().optional(),
+        updatedAt: z.number().int(),
+      }),
+    ),
+    nextCursor: z.string().optional(),
+  })
+  .openapi("SessionPage");
+
+export const EndSessionSchema = z
+  .strictObject({ clearSavedData: z.boolean().default(true) })
+  .openapi("EndSession", { description: "disconnect(clearSavedData) of the SDK; true also deletes the user's saved data." });
+
+export const TicketRequestSchema = z.strictObject({ ttlSeconds: z.number().int().min(1).max(3_600).default(300) }).openapi("TicketRequest");
+export const TicketSchema = z
+  .object({ ticket: z.string().openapi({ description: "HS256 JWT: appId, userId, exp; for the client's auth frame." }), expiresAt: z.number().int() })
+  .openapi("Ticket");
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.enum(Object.keys(ERROR_MESSAGES) as [keyof typeof ERROR_MESSAGES, ...(keyof typeof ERROR_MESSAGES)[]]),
+      message: z.string(),
+      field: z.string().optional(),
+    }),
+  })
+  .openapi("Error");
+
+export const WebhookSchema = z
+  .object({ event: z.string().max(64), app_id: z.string(), data: z.record(z.string(), z.unknown()).optional() })
+  .openapi("KaleyraWebhook", { description: "Kaleyra's signed webhook (bandyer-signature header); on_user_deactivated and on_room_ended are acted on." });
