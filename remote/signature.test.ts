@@ -1,11 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { expectedSignature } from "./emulator/testing";
-import { parseSignatureHeader, signWebhook, verifyWebhookSignature } from "./signature";
+import { parseSignatureHeader, signRoomId, signWebhook, verifyRoomIdHmac, verifyWebhookSignature } from "./signature";
 
 const KEY = "ak_test_signing_key";
-const BODY = JSON.stringify({ event: "on_room_ended", app_id: "mAppId_x", data: { room_id: "r1" } });
+const BODY = JSON.stringify({ event: "on_room_deleted", event_version: "1.0", namespace: "room", timestamp: 1_624_605_171_921, data: { room_id: "room_5beecf8c0f29" } });
 
 describe("bandyer-signature", () => {
+  it("matches the example in Kaleyra's documentation (Verify WebHook Signature)", async () => {
+    expect(await signWebhook("ak_live_123456", '{"event":"test"}', 1_554_193_902)).toBe(
+      "t=1554193902,v0=6841e55cb12f2d9d1216c47097c75fd737a22a3a00c8d8f8d3d35fb2b613ce5b",
+    );
+  });
+
   it("is t=<unix seconds>,v0=<hex HMAC-SHA256 of '<t>.<body>' keyed with the API key>", async () => {
     const header = await signWebhook(KEY, BODY, 1_700_000_000);
     expect(header).toBe(`t=1700000000,v0=${await expectedSignature(KEY, 1_700_000_000, BODY)}`);
@@ -58,4 +64,26 @@ describe("bandyer-signature", () => {
       expect(await verifyWebhookSignature(KEY, header, BODY, { nowSec: 1 })).toEqual({ ok: false, reason: "malformed" });
     },
   );
+});
+
+describe("room-id-hmac (v0 webhooks)", () => {
+  // Computed independently (Node's crypto.createHmac("sha256", key).update(roomId).digest("hex")).
+  const MAC = "903513493298c256c5fc250cbb70b4a7f0cff083494dec38deb332f9896c4c0c";
+
+  it("is the hex HMAC-SHA256 of the room id keyed with the API key", async () => {
+    expect(await signRoomId("ak_fake_123456789", "room_5beecf8c0f29")).toBe(MAC);
+  });
+
+  it("verifies the room it was made for, in either case, and names it in lowercase", async () => {
+    expect(await verifyRoomIdHmac("ak_fake_123456789", MAC, "room_5beecf8c0f29")).toEqual({ ok: true, mac: MAC });
+    expect(await verifyRoomIdHmac("ak_fake_123456789", ` ${MAC.toUpperCase()} `, "room_5beecf8c0f29")).toEqual({ ok: true, mac: MAC });
+  });
+
+  it("refuses another room, another key, and a malformed header", async () => {
+    expect(await verifyRoomIdHmac("ak_fake_123456789", MAC, "room_5beecf8c0f2a")).toEqual({ ok: false, reason: "mismatch" });
+    expect(await verifyRoomIdHmac("ak_fake_other", MAC, "room_5beecf8c0f29")).toEqual({ ok: false, reason: "mismatch" });
+    for (const header of [null, "", MAC.slice(1), `${MAC}0`, `t=1,v0=${MAC}`]) {
+      expect(await verifyRoomIdHmac("ak_fake_123456789", header, "room_5beecf8c0f29")).toEqual({ ok: false, reason: "malformed" });
+    }
+  });
 });

@@ -2,6 +2,8 @@
  * Kaleyra's webhook signature: header `bandyer-signature: t=<unix seconds>,v0=<hex>` where the hex
  * is HMAC-SHA256, keyed with the app's API key, over the exact string `<t>.<raw body>`.
  * The emulator signs with it; a receiver (and the tests) verify with it.
+ * Kaleyra's older v0 webhooks carry `room-id-hmac: <hex HMAC-SHA256 of the room id, keyed with the
+ * API key>` instead: no timestamp, and nothing but the room id is signed.
  * Kaleyra's docs mix seconds and milliseconds for `t`: it is opaque text in the MAC, and either
  * unit passes the freshness check.
  * Invariant: verification compares in constant time (crypto.subtle.verify) and never throws.
@@ -9,6 +11,7 @@
 import { hmacSha256Key } from "./jwt";
 
 export const SIGNATURE_HEADER = "bandyer-signature";
+export const ROOM_ID_HMAC_HEADER = "room-id-hmac";
 /** A receiver refuses signatures older or newer than this, against replay. */
 export const DEFAULT_SIGNATURE_TOLERANCE_SEC = 300;
 
@@ -72,6 +75,23 @@ export async function verifyWebhookSignature(
     if (await crypto.subtle.verify("HMAC", key, fromHex(hex), data)) return { ok: true, timestampSec, delivery: `${parsed.t}.${hex}` };
   }
   return { ok: false, reason: "mismatch" };
+}
+
+/** The v0 `room-id-hmac` header value for this room. */
+export async function signRoomId(apiKey: string, roomId: string): Promise<string> {
+  const key = await hmacSha256Key(apiKey, "sign");
+  return toHex(new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(roomId))));
+}
+
+/**
+ * Checks a v0 `room-id-hmac` (hex, either case) in constant time. On success `mac` is the lowercase
+ * hex, so one delivery has one name however its case was spelled.
+ */
+export async function verifyRoomIdHmac(apiKey: string, header: string | null, roomId: string): Promise<{ ok: true; mac: string } | { ok: false; reason: "malformed" | "mismatch" }> {
+  const mac = header?.trim().toLowerCase();
+  if (mac === undefined || !/^[0-9a-f]{64}$/.test(mac)) return { ok: false, reason: "malformed" };
+  const key = await hmacSha256Key(apiKey, "verify");
+  return (await crypto.subtle.verify("HMAC", key, fromHex(mac), encoder.encode(roomId))) ? { ok: true, mac } : { ok: false, reason: "mismatch" };
 }
 
 function toHex(bytes: Uint8Array): string {

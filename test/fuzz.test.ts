@@ -5,7 +5,7 @@
 import { env, SELF } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { signWebhook } from "../remote/signature";
+import { signRoomId, signWebhook } from "../remote/signature";
 import { parseClientFrame } from "../core/protocol";
 import { fakeToken } from "../remote/fake";
 import { attach, sessionNow, sessionStub, snapshot, type TestClient } from "./harness";
@@ -49,17 +49,22 @@ describe("HTTP bodies", () => {
     );
   });
 
-  it("Kaleyra webhooks, correctly signed but with random payloads: no 5xx (300 cases)", async () => {
+  it("Kaleyra webhooks, correctly signed but with random payloads: no 5xx (300 v1 and 100 v0 cases)", async () => {
     const appId = `mAppId_fuzzwh_${crypto.randomUUID().slice(0, 8)}`;
     const apiKey = "ak_test_fuzz_webhooks";
     await SELF.fetch(`http://edge.test/v1/apps/${appId}`, { method: "PUT", headers: ADMIN, body: JSON.stringify({ environment: "sandbox", region: "eu", kaleyraApiKey: apiKey }) });
     const payload = fc.oneof(
       fc.json(),
-      fc.record({
-        event: fc.constantFrom("on_room_ended", "on_user_deactivated", "on_call_started", 5),
-        app_id: fc.constantFrom(appId, "mAppId_other", null),
-        data: fc.oneof(fc.anything(), fc.record({ user_id: fc.string(), room_id: fc.string() })),
-      }).map((o) => JSON.stringify(o)),
+      fc.record(
+        {
+          event: fc.constantFrom("on_session_ended", "on_room_disabled", "on_room_deleted", "on_call_ended", "on_room_created", 5),
+          event_version: fc.constantFrom("1.0", "2.0", 1, null),
+          namespace: fc.constantFrom("room", "", 3),
+          timestamp: fc.oneof(fc.integer(), fc.string({ maxLength: 30 })),
+          data: fc.oneof(fc.anything(), fc.record({ room_id: fc.oneof(fc.string(), fc.constantFrom("room_abc", "a/b")), session_id: fc.string() })),
+        },
+        { requiredKeys: ["event"] },
+      ).map((o) => JSON.stringify(o)),
     );
     let n = 0;
     await fc.assert(
@@ -71,6 +76,22 @@ describe("HTTP bodies", () => {
         await res.body?.cancel();
       }),
       { numRuns: 300 },
+    );
+    // v0: room-id-hmac over whatever room id the body names (a valid MAC when it names one).
+    await fc.assert(
+      fc.asyncProperty(payload, async (body) => {
+        let roomId = "";
+        try {
+          const parsed = JSON.parse(body) as { room_id?: unknown; data?: { room_id?: unknown } };
+          roomId = String(parsed?.data?.room_id ?? parsed?.room_id ?? "");
+        } catch {
+          // not JSON: the MAC is over the empty string
+        }
+        const res = await SELF.fetch(`http://edge.test/v1/webhooks/kaleyra/${appId}`, { method: "POST", headers: { "room-id-hmac": await signRoomId(apiKey, roomId) }, body });
+        expect(res.status).toBeLessThan(500);
+        await res.body?.cancel();
+      }),
+      { numRuns: 100 },
     );
   });
 });

@@ -1,27 +1,48 @@
 /**
- * Kaleyra's webhooks: `POST /v1/webhooks/kaleyra/:appId`, signed with the app's API key
- * (`bandyer-signature`, see remote/signature.ts). Checks, in order: body size, app and API key and
+ * Kaleyra's webhooks: `POST /v1/webhooks/kaleyra/:appId`, signed with the app's API key.
+ * v1 (`bandyer-signature`, see remote/signature.ts) checks, in order: body size, app and API key and
  * signature (an unknown app, an app without a key, a malformed or mismatching signature all get the
  * same signature_invalid, so the route does not reveal which apps exist; more than 5 min off ->
  * signature_stale), replay (the same signed timestamp and MAC again, however the header is
- * spelled -> webhook_replayed), then the payload. A refused webhook changes nothing. Handlers are idempotent, so a duplicate or
- * reordered delivery is harmless. Unknown events are acknowledged and ignored (Kaleyra sends many).
+ * spelled -> webhook_replayed), then the payload (core/kaleyra-webhook.ts).
+ * v0 (`room-id-hmac`, only when no `bandyer-signature` is sent): the MAC covers the room id read from
+ * the body, so the room id is read first (none -> signature_invalid); replay is the same event,
+ * room and MAC again within 10 min (v0 has no timestamp: docs/security.md).
+ * A refused webhook changes nothing. `on_session_ended`, `on_room_disabled`, `on_room_deleted` and
+ * v0 `on_call_ended` end every access-link session in the room; handling is idempotent, so a
+ * duplicate or reordered delivery is harmless. Other events are acknowledged and ignored.
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { isAppId } from "../core/app";
 import { kaleyraError } from "../core/errors";
-import { isUserId } from "../core/protocol";
-import { sessionObjectName } from "../durable-objects/session-route";
-import { DEFAULT_SIGNATURE_TOLERANCE_SEC, SIGNATURE_HEADER, verifyWebhookSignature } from "../remote/signature";
+import { parseV0Webhook, parseV1Webhook, type KaleyraWebhook } from "../core/kaleyra-webhook";
+import { DEFAULT_SIGNATURE_TOLERANCE_SEC, ROOM_ID_HMAC_HEADER, SIGNATURE_HEADER, verifyRoomIdHmac, verifyWebhookSignature } from "../remote/signature";
 import type { Env } from "./env";
 import { errorResponse } from "./errors";
 import { appRegistry } from "./registry";
 
 const MAX_WEBHOOK_BYTES = 64 * 1024;
-const ROOM_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 export const webhooks = new Hono<{ Bindings: Env }>();
+
+/** A delivery whose signature checked: its name for the replay check, and when it was signed. */
+type Authenticated = { ok: true; delivery: string; signedAtSec: number; v0?: KaleyraWebhook } | { ok: false; code: "signature_invalid" | "signature_stale" };
+
+async function authenticate(apiKey: string, v1Header: string | undefined, v0Header: string | undefined, raw: string, nowSec: number): Promise<Authenticated> {
+  if (v1Header !== undefined || v0Header === undefined) {
+    const check = await verifyWebhookSignature(apiKey, v1Header ?? null, raw, { nowSec });
+    if (!check.ok) return { ok: false, code: check.reason === "stale" ? "signature_stale" : "signature_invalid" };
+    return { ok: true, delivery: check.delivery, signedAtSec: check.timestampSec };
+  }
+  const v0 = parseV0Webhook(raw);
+  if (!v0) return { ok: false, code: "signature_invalid" };
+  const check = await verifyRoomIdHmac(apiKey, v0Header, v0.roomId);
+  if (!check.ok) return { ok: false, code: "signature_invalid" };
+  // The MAC is the same for every v0 delivery about the room: the event is part of the name, so an
+  // on_call_incoming does not make the call's on_call_ended look like its replay.
+  return { ok: true, delivery: `v0.${v0.webhook.event}.${v0.roomId}.${check.mac}`, signedAtSec: Math.floor(nowSec), v0: v0.webhook };
+}
 
 webhooks.post(
   "/v1/webhooks/kaleyra/:appId",
@@ -32,62 +53,32 @@ webhooks.post(
     const apiKey = isAppId(appId) ? (await registry.getAppSecrets(appId))?.kaleyraApiKey : undefined;
     const raw = await c.req.text();
     if (apiKey === undefined) return errorResponse(kaleyraError("signature_invalid"));
-    const check = await verifyWebhookSignature(apiKey, c.req.header(SIGNATURE_HEADER) ?? null, raw, { nowSec: Date.now() / 1_000 });
-    if (!check.ok) return errorResponse(kaleyraError(check.reason === "stale" ? "signature_stale" : "signature_invalid"));
     const nowSec = Math.floor(Date.now() / 1_000);
-    const signature = check.delivery;
-    if (!(await registry.markWebhookSeen(appId, signature, check.timestampSec, nowSec - 2 * DEFAULT_SIGNATURE_TOLERANCE_SEC))) {
+    const check = await authenticate(apiKey, c.req.header(SIGNATURE_HEADER), c.req.header(ROOM_ID_HMAC_HEADER), raw, Date.now() / 1_000);
+    if (!check.ok) return errorResponse(kaleyraError(check.code));
+    const { delivery } = check;
+    if (!(await registry.markWebhookSeen(appId, delivery, check.signedAtSec, nowSec - 2 * DEFAULT_SIGNATURE_TOLERANCE_SEC))) {
       return errorResponse(kaleyraError("webhook_replayed"));
     }
 
-    const payload = parsePayload(raw, appId);
-    if (!payload.ok) return errorResponse(kaleyraError("bad_request", payload.field));
+    let webhook = check.v0;
+    if (webhook === undefined) {
+      const parsed = parseV1Webhook(raw);
+      if (!parsed.ok) return errorResponse(kaleyraError("bad_request", parsed.field));
+      webhook = parsed.webhook;
+    }
+    if (webhook.action === "ignore") return c.json({ ok: true, ignored: webhook.event });
     try {
-      switch (payload.event) {
-        case "on_user_deactivated": {
-          const name = await sessionObjectName(appId, { kind: "token", userId: payload.id });
-          await c.env.USER_SESSION.get(c.env.USER_SESSION.idFromName(name)).userDeactivated(payload.at);
-          break;
-        }
-        case "on_room_ended":
-          for (const objectId of await registry.takeRoomSessions(appId, payload.id)) {
-            await c.env.USER_SESSION.get(c.env.USER_SESSION.idFromString(objectId)).callEnded();
-          }
-          break;
-        default:
-          return c.json({ ok: true, ignored: payload.event });
-      }
+      const sessions = await registry.takeRoomSessions(appId, webhook.roomId);
+      // Every session is told even if one call fails; a failure is the sender's to retry.
+      const results = await Promise.allSettled(sessions.map((objectId) => c.env.USER_SESSION.get(c.env.USER_SESSION.idFromString(objectId)).callEnded()));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+      if (failed) throw failed.reason;
     } catch (err) {
       // Not applied: the sender's retry of this same delivery must not be refused as a replay.
-      await registry.forgetWebhook(appId, signature);
+      await registry.forgetWebhook(appId, delivery);
       throw err;
     }
-    return c.json({ ok: true, handled: payload.event });
+    return c.json({ ok: true, handled: webhook.event });
   },
 );
-
-type Payload = { ok: true; event: string; id: string; at?: number } | { ok: false; field: string };
-
-function parsePayload(raw: string, appId: string): Payload {
-  let body: unknown;
-  try {
-    body = JSON.parse(raw);
-  } catch {
-    return { ok: false, field: "body" };
-  }
-  if (typeof body !== "object" || body === null || Array.isArray(body)) return { ok: false, field: "body" };
-  const { event, app_id, data } = body as Record<string, unknown>;
-  if (typeof event !== "string" || event.length > 64) return { ok: false, field: "event" };
-  if (app_id !== appId) return { ok: false, field: "app_id" };
-  const d = (typeof data === "object" && data !== null ? data : {}) as Record<string, unknown>;
-  if (event === "on_user_deactivated") {
-    if (!isUserId(d.user_id)) return { ok: false, field: "data.user_id" };
-    // When Kaleyra deactivated the user: a retried delivery must not end a newer session.
-    const at = typeof d.deactivated_at === "string" ? Date.parse(d.deactivated_at) : NaN;
-    return Number.isFinite(at) ? { ok: true, event, id: d.user_id, at } : { ok: true, event, id: d.user_id };
-  }
-  if (event === "on_room_ended") {
-    return typeof d.room_id === "string" && ROOM_ID.test(d.room_id) ? { ok: true, event, id: d.room_id } : { ok: false, field: "data.room_id" };
-  }
-  return { ok: true, event, id: "" };
-}

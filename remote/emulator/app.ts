@@ -1,15 +1,16 @@
 /**
- * The emulator's HTTP surface: Kaleyra's REST API v2 at /v2, the Socket.IO endpoint at /sdk/socket/,
+ * The emulator's HTTP surface: Kaleyra's REST API v2 at /v2, its v1 room routes at /rest, the
+ * Socket.IO endpoint at /sdk/socket/,
  * the legacy invented realtime endpoint at /realtime, the local control API at /control (see
  * docs/remote.md).
- * Invariants: the HTTP faults apply to /v2, /sdk and /realtime only, before authentication; the
+ * Invariants: the HTTP faults apply to /v2, /rest, /sdk and /realtime only, before authentication; the
  * demo app exists before any route runs.
  */
 import { Hono } from "hono";
 import { controlRoutes } from "./control";
 import { errorJson, type EmulatorEnv, type EmulatorHost } from "./http";
 import { realtimeRoutes } from "./realtime";
-import { restRoutes } from "./rest";
+import { restRoutes, restV1RoomRoutes } from "./rest";
 import { DEMO_API_KEY, DEMO_APP_ID } from "./store";
 
 export function createEmulatorApp(host: EmulatorHost): Hono<EmulatorEnv> {
@@ -27,6 +28,7 @@ export function createEmulatorApp(host: EmulatorHost): Hono<EmulatorEnv> {
     await next();
   };
   app.use("/v2/*", faulted);
+  app.use("/rest/*", faulted);
   app.use("/realtime/*", faulted);
   app.use("/sdk/*", faulted);
 
@@ -34,6 +36,7 @@ export function createEmulatorApp(host: EmulatorHost): Hono<EmulatorEnv> {
     c.json({ name: "kaleyra-emulator", demo: { appId: DEMO_APP_ID, apiKey: DEMO_API_KEY }, docs: "docs/remote.md" }),
   );
   app.route("/v2", restRoutes(host));
+  app.route("/rest", restV1RoomRoutes(host));
   app.route("/realtime", realtimeRoutes(host));
   app.get("/sdk/socket/", (c) => host.sockets.upgrade(c.req.raw));
   app.get("/sdk/socket", (c) => host.sockets.upgrade(c.req.raw));

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { DEFAULT_FAULTS, DEFAULT_REALTIME_FAULTS } from "./faults";
 import { DEMO_API_KEY, DEMO_APP_ID } from "./store";
-import { call, createApp, createUser, resetEmulator, setFaults } from "./testing";
+import { call, createApp, createRoom, createUser, resetEmulator, setFaults } from "./testing";
 
 beforeEach(async () => {
   await resetEmulator();
@@ -155,7 +155,8 @@ describe("POST /control/reset", () => {
     await createUser(app, "alice");
     await setFaults({ latencyMs: 3 });
     await call("PUT", "/control/clock", { body: { offsetMs: 5_000 } });
-    await call("PATCH", "/v2/users/alice", { apiKey: app.apiKey, body: { active: false } });
+    const room = await createRoom(app, ["alice"]);
+    await call("POST", `/v2/rooms/${room.room_id}/end`, { apiKey: app.apiKey });
     expect((await call("GET", "/control/webhooks")).json.webhooks).toHaveLength(1);
 
     expect((await call("POST", "/control/reset")).status).toBe(204);

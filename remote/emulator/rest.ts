@@ -1,6 +1,9 @@
 /**
- * The emulated public REST API v2: users, SDK credentials, rooms. The `apikey` header names the
- * app; every route sees only that app's data.
+ * The emulated public REST API v2: users, SDK credentials, rooms; and the v1 room routes
+ * (`/rest/room/disable|delete/:room_id`). The `apikey` header names the app; every route sees only
+ * that app's data. Ending a room's call, disabling or deleting the room sends its webhook
+ * (`on_session_ended`, `on_room_disabled`, `on_room_deleted`); deactivating a user sends none
+ * (Kaleyra has no such event): its realtime connections get `user:force_disconnect`.
  * Invariant: a request refused with a 4xx changes nothing.
  */
 import { Hono } from "hono";
@@ -42,17 +45,31 @@ export function roomJson(room: RoomRow, participants: ParticipantRow[]) {
   };
 }
 
-export function restRoutes(host: EmulatorHost): Hono<EmulatorEnv> {
-  const { store } = host;
-  const rest = new Hono<EmulatorEnv>();
-
-  rest.use("*", async (c, next) => {
+/** Routes that see only the app named by the `apikey` header. */
+function withApiKey(store: EmulatorHost["store"]): Hono<EmulatorEnv> {
+  const routes = new Hono<EmulatorEnv>();
+  routes.use("*", async (c, next) => {
     const key = c.req.header("apikey");
     const app = key === undefined ? undefined : store.appByKey(key);
     if (!app) return errorJson(c, 401, "unauthorized", "send a valid API key in the 'apikey' header");
     c.set("app", app);
     await next();
   });
+  return routes;
+}
+
+/** Ends the room's call if it runs: its links stop working, its access-link connections close. */
+export function endCall(host: EmulatorHost, app: AppRow, room: RoomRow): RoomRow {
+  if (room.ended_at !== null) return room;
+  const ended: RoomRow = { ...room, ended_at: host.now() };
+  host.store.endRoom(room.room_id, ended.ended_at as number);
+  host.sockets.endRoom(app.app_id, room.room_id);
+  return ended;
+}
+
+export function restRoutes(host: EmulatorHost): Hono<EmulatorEnv> {
+  const { store } = host;
+  const rest = withApiKey(store);
 
   rest.post("/users", async (c) => {
     const app = c.get("app");
@@ -111,7 +128,6 @@ export function restRoutes(host: EmulatorHost): Hono<EmulatorEnv> {
     store.updateUser(updated);
     if (user.active === 1 && updated.active === 0) {
       host.sockets.emit(app.app_id, user.user_id, SOCKET_EVENTS.forceDisconnect, { reason: "user_disabled" });
-      await host.sendWebhook(app, "on_user_deactivated", { user_id: user.user_id, deactivated_at: iso(now) });
     }
     return c.json(userJson(updated));
   });
@@ -172,16 +188,39 @@ export function restRoutes(host: EmulatorHost): Hono<EmulatorEnv> {
     const room = store.room(app.app_id, c.req.param("roomId"));
     if (!room) return errorJson(c, 404, "room_not_found", "no such room");
     if (room.ended_at !== null) return errorJson(c, 409, "room_already_ended", "the room has already ended");
-    const ended: RoomRow = { ...room, ended_at: host.now() };
-    store.endRoom(room.room_id, ended.ended_at as number);
-    host.sockets.endRoom(app.app_id, room.room_id);
-    const participants = store.participants(room.room_id);
-    await host.sendWebhook(app, "on_room_ended", {
-      room_id: room.room_id,
-      ended_at: iso(ended.ended_at as number),
-      participants: participants.map((p) => p.user_id),
-    });
-    return c.json(roomJson(ended, participants));
+    const ended = endCall(host, app, room);
+    // The emulator runs one call per room; its session id is made up when it ends.
+    await host.sendWebhook(app, "on_session_ended", { room_id: room.room_id, session_id: `session_${randomCode(12)}` });
+    return c.json(roomJson(ended, store.participants(room.room_id)));
+  });
+
+  return rest;
+}
+
+/** Kaleyra's v1 room routes, served under /rest. A disabled room is an ended room here. */
+export function restV1RoomRoutes(host: EmulatorHost): Hono<EmulatorEnv> {
+  const { store } = host;
+  const rest = withApiKey(store);
+
+  rest.put("/room/disable/:roomId", async (c) => {
+    const app = c.get("app");
+    const room = store.room(app.app_id, c.req.param("roomId"));
+    if (!room) return errorJson(c, 404, "room_not_found", "no such room");
+    const ended = endCall(host, app, room);
+    await host.sendWebhook(app, "on_room_disabled", { room_id: room.room_id });
+    return c.json(roomJson(ended, store.participants(room.room_id)));
+  });
+
+  rest.delete("/room/delete/:roomId", async (c) => {
+    const app = c.get("app");
+    const room = store.room(app.app_id, c.req.param("roomId"));
+    if (!room) return errorJson(c, 404, "room_not_found", "no such room");
+    endCall(host, app, room);
+    // The shape of Kaleyra's documented on_room_deleted example.
+    const deleted_links = store.participants(room.room_id).map((p) => ({ user_id: p.user_id, link: p.access_link }));
+    store.deleteRoom(room.room_id);
+    await host.sendWebhook(app, "on_room_deleted", { room_id: room.room_id, deleted_links });
+    return c.json({ room_id: room.room_id, deleted_links });
   });
 
   return rest;

@@ -200,6 +200,12 @@ export class EmulatorStore {
     this.sql.exec("UPDATE rooms SET ended_at = ? WHERE room_id = ?", at, roomId);
   }
 
+  /** The room and its access links are gone: the links are unknown from now on. */
+  deleteRoom(roomId: string): void {
+    this.sql.exec("DELETE FROM participants WHERE room_id = ?", roomId);
+    this.sql.exec("DELETE FROM rooms WHERE room_id = ?", roomId);
+  }
+
   // realtime sessions
 
   session(sessionId: string): SessionRow | undefined {

@@ -1,13 +1,18 @@
 /**
- * Signed webhooks from the emulated Kaleyra to the URL configured per app.
- * Body: `{ event, app_id, data, created_at }`; header `bandyer-signature` (see ../signature.ts).
+ * Signed webhooks from the emulated Kaleyra to the URL configured per app, with Kaleyra's names.
+ * v1 body: `{ event, event_version: "1.0", namespace: "room", timestamp: <unix ms>, data }`, header
+ * `bandyer-signature: t=<unix seconds>,v0=<hex>` (see ../signature.ts). `on_call_ended` exists only
+ * in Kaleyra's v0: body `{ event, data: { room_id } }`, header `room-id-hmac` (HMAC of the room id).
  * Invariant: every webhook is recorded in the outbox before delivery is attempted, and settled
  * (status or error) when delivery ends; with no URL configured it is recorded as not delivered.
  */
-import { SIGNATURE_HEADER, signWebhook } from "../signature";
+import { ROOM_ID_HMAC_HEADER, SIGNATURE_HEADER, signRoomId, signWebhook } from "../signature";
 import type { AppRow, EmulatorStore, OutboxRow } from "./store";
 
-export type WebhookEvent = "on_room_ended" | "on_user_deactivated";
+export type WebhookEvent = "on_session_ended" | "on_room_disabled" | "on_room_deleted" | typeof V0_CALL_ENDED;
+export const V0_CALL_ENDED = "on_call_ended";
+/** Kaleyra's example payload (on_room_deleted) has namespace "room"; we use it for every room event. */
+export const WEBHOOK_NAMESPACE = "room";
 export const DELIVERY_TIMEOUT_MS = 10_000;
 export const NO_WEBHOOK_URL = "no_webhook_url";
 
@@ -19,12 +24,17 @@ export interface WebhookSender {
 
 export async function sendWebhook(sender: WebhookSender, app: AppRow, event: WebhookEvent, data: Record<string, unknown>): Promise<void> {
   const now = sender.now();
-  const body = JSON.stringify({ event, app_id: app.app_id, data, created_at: new Date(now).toISOString() });
-  const headers = {
-    "content-type": "application/json",
-    "user-agent": "kaleyra-emulator",
-    [SIGNATURE_HEADER]: await signWebhook(app.api_key, body, Math.floor(now / 1000)),
-  };
+  let body: string;
+  let signature: Record<string, string>;
+  if (event === V0_CALL_ENDED) {
+    body = JSON.stringify({ event, data });
+    signature = { [ROOM_ID_HMAC_HEADER]: await signRoomId(app.api_key, String(data.room_id)) };
+  } else {
+    body = JSON.stringify({ event, event_version: "1.0", namespace: WEBHOOK_NAMESPACE, timestamp: now, data });
+    // t in seconds: Kaleyra's docs show both units; receivers must take both (../signature.ts).
+    signature = { [SIGNATURE_HEADER]: await signWebhook(app.api_key, body, Math.floor(now / 1000)) };
+  }
+  const headers = { "content-type": "application/json", "user-agent": "kaleyra-emulator", ...signature };
   const url = app.webhook_url;
   const id = sender.store.addOutbox({
     app_id: app.app_id,

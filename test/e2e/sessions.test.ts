@@ -5,9 +5,9 @@
 import { runDurableObjectAlarm, SELF } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { call, createRoom, createUser, decodeAndVerifyHs256, setFaults } from "../../remote/emulator/testing";
-import { signWebhook } from "../../remote/signature";
+import { signRoomId, signWebhook } from "../../remote/signature";
 import { advance, sessionNow, snapshot, storageOf, waitForSnapshot } from "../harness";
-import { answerWithMinted, attachVia, mintToken, registerApp, stubFor } from "./stack";
+import { ADMIN, answerWithMinted, attachVia, mintToken, registerApp, stubFor } from "./stack";
 
 const alice = { kind: "token", userId: "alice" } as const;
 
@@ -70,20 +70,6 @@ describe("token sessions against the emulator", () => {
     expect(await client.waitForStatus("connected")).toMatchObject({ reconnectAttempt: 0, tokenAttempt: 0 });
   });
 
-  it("a deactivated user gets a final user_inactive, by webhook, with no retry loop", async () => {
-    const app = await registerApp({}, true);
-    await createUser(app, "alice");
-    const stub = await stubFor(app.appId, alice);
-    const client = await attachVia(app.appId, alice);
-    client.send({ type: "connect", userId: "alice" });
-    await answerWithMinted(client, app, "alice", 0);
-    await client.waitForStatus("connected");
-    const patched = await call("PATCH", "/v2/users/alice", { apiKey: app.apiKey, body: { active: false } });
-    expect(patched.status).toBe(200);
-    expect(await client.waitForStatus("disconnected")).toMatchObject({ error: "user_inactive", reason: "user_inactive" });
-    expect((await storageOf(stub)).alarmAt).toBeUndefined();
-  });
-
   it("connecting a deactivated user ends with user_inactive at once", async () => {
     const app = await registerApp();
     await createUser(app, "alice");
@@ -129,7 +115,11 @@ describe("server-side token source", () => {
 });
 
 describe("access-link sessions", () => {
-  it("end by themselves when the room ends: call_ended, data cleared, storage empty", async () => {
+  it.each([
+    ["its call ends (on_session_ended)", "POST", "/v2/rooms/:id/end"],
+    ["the room is disabled (on_room_disabled)", "PUT", "/rest/room/disable/:id"],
+    ["the room is deleted (on_room_deleted)", "DELETE", "/rest/room/delete/:id"],
+  ])("end by themselves when %s: call_ended, data cleared, storage empty", async (_, method, route) => {
     const app = await registerApp({}, true);
     await createUser(app, "bob");
     const room = await createRoom(app, ["bob"]);
@@ -139,55 +129,141 @@ describe("access-link sessions", () => {
     client.send({ type: "connect", accessLink: link.accessLink });
     expect(await client.waitForStatus("connected")).toMatchObject({ mode: "access_link", userId: "bob" });
     expect(client.ofType("token_request")).toHaveLength(0);
-    const ended = await call("POST", `/v2/rooms/${room.room_id}/end`, { apiKey: app.apiKey });
+    const ended = await call(method, route.replace(":id", room.room_id), { apiKey: app.apiKey });
     expect(ended.status).toBe(200);
     await client.waitFor((c) => c.ofType("data_cleared").length === 1, "data_cleared");
+    const outbox = await call("GET", `/control/webhooks?appId=${app.appId}`);
+    expect(outbox.json.webhooks.at(-1)).toMatchObject({ status: 200 });
     expect(await client.waitForStatus("disconnected")).toMatchObject({ reason: "call_ended" });
     expect(await storageOf(stub)).toEqual({ alarmAt: undefined, keys: [] });
   });
 });
 
 describe("Kaleyra webhooks", () => {
-  async function connectedAlice() {
+  async function connectedLink() {
     const app = await registerApp({}, true);
-    await createUser(app, "alice");
-    const stub = await stubFor(app.appId, alice);
-    const client = await attachVia(app.appId, alice);
-    client.send({ type: "connect", userId: "alice" });
-    await answerWithMinted(client, app, "alice", 0);
+    await createUser(app, "bob");
+    const room = await createRoom(app, ["bob"]);
+    const link = { kind: "access_link", accessLink: room.participants[0]!.access_link } as const;
+    const stub = await stubFor(app.appId, link);
+    const client = await attachVia(app.appId, link);
+    client.send({ type: "connect", accessLink: link.accessLink });
     await client.waitForStatus("connected");
-    return { app, stub };
+    return { app, stub, client, roomId: room.room_id };
   }
 
-  const deactivation = (appId: string) => JSON.stringify({ event: "on_user_deactivated", app_id: appId, data: { user_id: "alice" }, created_at: new Date().toISOString() });
-  const post = (appId: string, body: string, signature: string) =>
-    SELF.fetch(`http://edge.test/v1/webhooks/kaleyra/${appId}`, { method: "POST", headers: { "bandyer-signature": signature }, body });
+  const v1 = (event: string, roomId: string, fields: Record<string, unknown> = {}) =>
+    JSON.stringify({ event, event_version: "1.0", namespace: "room", timestamp: Date.now(), data: { room_id: roomId }, ...fields });
+  const nowSec = () => Math.floor(Date.now() / 1000);
+  const post = (appId: string, body: string, headers: Record<string, string>) =>
+    SELF.fetch(`http://edge.test/v1/webhooks/kaleyra/${appId}`, { method: "POST", headers, body });
+  const signed = async (appId: string, apiKey: string, body: string, t = nowSec()) => post(appId, body, { "bandyer-signature": await signWebhook(apiKey, body, t) });
+  const errorCode = async (res: Response) => ((await res.json()) as { error: { code: string; field?: string } }).error;
 
   it("a webhook signed with another key is refused (401 signature_invalid) and changes nothing", async () => {
-    const { app, stub } = await connectedAlice();
+    const { app, stub, roomId } = await connectedLink();
     const before = await snapshot(stub);
-    const body = deactivation(app.appId);
-    const res = await post(app.appId, body, await signWebhook("ak_test_not_the_key", body, Math.floor(Date.now() / 1000)));
+    const res = await signed(app.appId, "ak_test_not_the_key", v1("on_room_deleted", roomId));
     expect(res.status).toBe(401);
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("signature_invalid");
+    expect(await errorCode(res)).toMatchObject({ code: "signature_invalid" });
     expect(await snapshot(stub)).toEqual(before);
   });
 
   it("a stale webhook (signed 10 minutes ago) is refused (401 signature_stale) and changes nothing", async () => {
-    const { app, stub } = await connectedAlice();
+    const { app, stub, roomId } = await connectedLink();
     const before = await snapshot(stub);
-    const body = deactivation(app.appId);
-    const res = await post(app.appId, body, await signWebhook(app.apiKey, body, Math.floor(Date.now() / 1000) - 600));
+    const res = await signed(app.appId, app.apiKey, v1("on_room_deleted", roomId), nowSec() - 600);
     expect(res.status).toBe(401);
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("signature_stale");
+    expect(await errorCode(res)).toMatchObject({ code: "signature_stale" });
     expect(await snapshot(stub)).toEqual(before);
   });
 
-  it("the same webhook correctly signed ends the session (the refusals above were the signature's doing)", async () => {
-    const { app, stub } = await connectedAlice();
-    const body = deactivation(app.appId);
-    const res = await post(app.appId, body, await signWebhook(app.apiKey, body, Math.floor(Date.now() / 1000)));
-    expect(res.status).toBe(200);
-    expect(await snapshot(stub)).toMatchObject({ status: "disconnected", error: "user_inactive" });
+  it.each(["on_session_ended", "on_room_disabled", "on_room_deleted"])(
+    "%s correctly signed ends the room's link session: call_ended, data cleared (the refusals above were the signature's doing)",
+    async (event) => {
+      const { app, stub, client, roomId } = await connectedLink();
+      const res = await signed(app.appId, app.apiKey, v1(event, roomId));
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ ok: true, handled: event });
+      await client.waitFor((c) => c.ofType("data_cleared").length === 1, "data_cleared");
+      expect(await snapshot(stub)).toMatchObject({ status: "disconnected", reason: "call_ended" });
+    },
+  );
+
+  it("a room webhook from another app, naming this app's room, ends nothing", async () => {
+    const { app, stub, roomId } = await connectedLink();
+    const otherAppId = `mAppId_other_${crypto.randomUUID().slice(0, 8)}`;
+    const otherKey = "ak_test_other_app_key_0000";
+    const put = await SELF.fetch(`http://edge.test/v1/apps/${otherAppId}`, { method: "PUT", headers: ADMIN, body: JSON.stringify({ environment: "sandbox", region: "eu", kaleyraApiKey: otherKey }) });
+    expect(put.status).toBe(201);
+    // Signed with the other app's key for its own route: authentic, but the room is not its room.
+    expect((await signed(otherAppId, otherKey, v1("on_room_deleted", roomId))).status).toBe(200);
+    // And the other app's key on this app's route is a bad signature.
+    expect((await signed(app.appId, otherKey, v1("on_room_deleted", roomId))).status).toBe(401);
+    expect(await snapshot(stub)).toMatchObject({ status: "connected" });
+    expect((await signed(app.appId, app.apiKey, v1("on_room_deleted", roomId))).status).toBe(200);
+    expect(await snapshot(stub)).toMatchObject({ status: "disconnected", reason: "call_ended" });
+  });
+
+  it("a room event in an unknown event_version is refused (400) and changes nothing", async () => {
+    const { app, stub, roomId } = await connectedLink();
+    const res = await signed(app.appId, app.apiKey, v1("on_room_deleted", roomId, { event_version: "2.0" }));
+    expect(res.status).toBe(400);
+    expect(await errorCode(res)).toMatchObject({ code: "bad_request", field: "event_version" });
+    expect(await snapshot(stub)).toMatchObject({ status: "connected" });
+  });
+
+  it("the invented on_room_ended and on_user_deactivated are acknowledged and ignored like any unknown event", async () => {
+    const { app, stub, roomId } = await connectedLink();
+    for (const event of ["on_room_ended", "on_user_deactivated", "on_user_connected"]) {
+      const res = await signed(app.appId, app.apiKey, v1(event, roomId, { data: { room_id: roomId, user_id: "bob" } }));
+      expect(await res.json()).toEqual({ ok: true, ignored: event });
+    }
+    expect(await snapshot(stub)).toMatchObject({ status: "connected" });
+  });
+
+  describe("v0 on_call_ended (room-id-hmac)", () => {
+    const v0 = (roomId: string) => JSON.stringify({ event: "on_call_ended", data: { room_id: roomId } });
+
+    it("with a wrong room-id-hmac (another key, another room, or none) is refused (401 signature_invalid) and changes nothing", async () => {
+      const { app, stub, roomId } = await connectedLink();
+      const before = await snapshot(stub);
+      const wrong: Record<string, string>[] = [{ "room-id-hmac": await signRoomId("ak_test_not_the_key", roomId) }, { "room-id-hmac": await signRoomId(app.apiKey, "room_other") }, {}];
+      for (const headers of wrong) {
+        const res = await post(app.appId, v0(roomId), headers);
+        expect(res.status).toBe(401);
+        expect(await errorCode(res)).toMatchObject({ code: "signature_invalid" });
+      }
+      expect(await snapshot(stub)).toEqual(before);
+    });
+
+    it("correctly signed ends the room's link session; the same delivery again within 10 minutes is webhook_replayed", async () => {
+      const { app, stub, roomId } = await connectedLink();
+      const headers = { "room-id-hmac": await signRoomId(app.apiKey, roomId) };
+      const res = await post(app.appId, v0(roomId), headers);
+      expect(await res.json()).toEqual({ ok: true, handled: "on_call_ended" });
+      expect(await snapshot(stub)).toMatchObject({ status: "disconnected", reason: "call_ended" });
+      const again = await post(app.appId, v0(roomId), headers);
+      expect(again.status).toBe(409);
+      expect(await errorCode(again)).toMatchObject({ code: "webhook_replayed" });
+    });
+
+    it("an earlier v0 event about the room (same MAC: it covers the room id only) does not make on_call_ended a replay", async () => {
+      const { app, stub, roomId } = await connectedLink();
+      const headers = { "room-id-hmac": await signRoomId(app.apiKey, roomId) };
+      const incoming = await post(app.appId, JSON.stringify({ event: "on_call_incoming", data: { room_id: roomId } }), headers);
+      expect(await incoming.json()).toEqual({ ok: true, ignored: "on_call_incoming" });
+      expect(await snapshot(stub)).toMatchObject({ status: "connected" });
+      expect((await post(app.appId, v0(roomId), headers)).status).toBe(200);
+      expect(await snapshot(stub)).toMatchObject({ status: "disconnected", reason: "call_ended" });
+    });
+
+    it("the emulator's v0 call end reaches the session through its webhook", async () => {
+      const { app, client, roomId } = await connectedLink();
+      expect((await call("POST", `/control/apps/${app.appId}/rooms/${roomId}/end-call-v0`)).status).toBe(200);
+      expect(await client.waitForStatus("disconnected")).toMatchObject({ reason: "call_ended" });
+      const outbox = await call("GET", `/control/webhooks?appId=${app.appId}`);
+      expect(outbox.json.webhooks.at(-1)).toMatchObject({ event: "on_call_ended", status: 200 });
+    });
   });
 });
