@@ -183,6 +183,8 @@ export interface SessionView {
   /** When the next token or reconnect attempt starts, if one is waiting. */
   nextAttemptAt?: number;
   expiresAt?: number;
+  /** While connected: when the next token refresh starts (core/refresh.ts). */
+  refreshAt?: number;
   /** Why the session is not connected: the last failure of the current cycle (see LastError). */
   lastError?: LastError;
 }
@@ -215,6 +217,7 @@ export function view(s: SessionState): SessionView {
   const next = s.nextTokenAttemptAt ?? s.nextReconnectAt;
   if (next !== undefined) v.nextAttemptAt = next;
   if (s.expiresAt !== undefined) v.expiresAt = s.expiresAt;
+  if (s.refreshAt !== undefined) v.refreshAt = s.refreshAt;
   if (s.lastError !== undefined) v.lastError = s.lastError;
   return v;
 }

@@ -80,7 +80,11 @@ describe("token session", () => {
     const stub = await sessionStub(alice);
     const client = await attach(stub, alice);
     const expiresAt = await connectAlice(stub, client, 10 * 60_000);
-    await advance(stub, 10 * 60_000 - 60_000);
+    // The refresh falls in its window: at most 60 s + a tenth of the lifetime before expiry.
+    const { refreshAt } = await snapshot(stub);
+    expect(refreshAt).toBeGreaterThanOrEqual(expiresAt - 60_000 - 60_000);
+    expect(refreshAt).toBeLessThanOrEqual(expiresAt - 60_000);
+    await advance(stub, refreshAt! - (await sessionNow(stub)));
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     const refresh = await client.nextTokenRequest(1);
     expect(refresh).toMatchObject({ attempt: 1, expiresAt });

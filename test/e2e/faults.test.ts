@@ -365,7 +365,7 @@ describe("alarms delivered early or twice", () => {
     expect(await runDurableObjectAlarm(stub)).toBe(true); // early: nothing due
     await settle();
     expect(client.ofType("token_request")).toHaveLength(1);
-    await advance(stub, connected.expiresAt! - 60_000 - (await sessionNow(stub)));
+    await advance(stub, connected.refreshAt! - (await sessionNow(stub)));
     expect(await runDurableObjectAlarm(stub)).toBe(true); // the refresh
     await client.nextTokenRequest(1);
     await runInDurableObject(stub, (o: UserSession) => o.alarm()); // delivered again

@@ -37,7 +37,7 @@ describe("token sessions against the emulator", () => {
     client.send({ type: "connect", userId: "alice" });
     await answerWithMinted(client, app, "alice", 0, 360);
     const first = await client.waitForStatus("connected");
-    await advance(stub, first.expiresAt! - 60_000 - (await sessionNow(stub)));
+    await advance(stub, first.refreshAt! - (await sessionNow(stub)));
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     await answerWithMinted(client, app, "alice", 1, 3_600);
     const refreshed = await client.waitFor((c) => (c.lastState()?.expiresAt ?? 0) > first.expiresAt! && c.lastState(), "new expiry");
@@ -94,8 +94,8 @@ describe("server-side token source", () => {
     await answerWithMinted(client, app, "alice", 0, 360);
     const first = await client.waitForStatus("connected");
     client.close();
-    await waitForSnapshot(stub, () => true);
-    await advance(stub, first.expiresAt! - 60_000 - (await sessionNow(stub)));
+    const { refreshAt } = await waitForSnapshot(stub, () => true);
+    await advance(stub, refreshAt! - (await sessionNow(stub)));
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     const refreshed = await waitForSnapshot(stub, (s) => s.status === "connected" && !s.refreshing && (s.expiresAt ?? 0) > first.expiresAt!);
     expect(refreshed.tokenAttempt).toBe(0);

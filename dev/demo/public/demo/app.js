@@ -317,11 +317,11 @@ function outageEffect(s, now) {
   if (s.status !== "connected") return `Outage: the session is ${s.status}; ${then}.`;
   if (s.refreshing) return `Outage: a token refresh is running now; ${then}.`;
   if (s.mode !== "token" || !s.expiresAt) return "Outage: this session has no token to refresh, so it stays connected; it reaches the emulator again only if it must reconnect.";
-  const due = refreshDue(s.expiresAt);
+  const due = s.refreshAt ?? refreshDue(s.expiresAt);
   return `Outage: the session stays connected until its next token refresh, due at ${clock(due)} (in ${duration(due - now)}; the token expires at ${clock(s.expiresAt)}). Only refreshes and reconnects reach the emulator: then ${then}.`;
 }
 
-/** When the session refreshes a token expiring at `expiresAt` (core/refresh.ts), counted from when this tab first saw it. */
+/** A fallback for a server that does not send refreshAt: the latest time core/refresh.ts allows. */
 function refreshDue(expiresAt) {
   const since = history.find((h) => h.s.expiresAt === expiresAt)?.t ?? Date.now();
   return expiresAt - Math.min(REFRESH_LEAD_MS, Math.floor(Math.max(0, expiresAt - since) / 2));
