@@ -85,3 +85,28 @@ describe("parseAppSettings", () => {
     refused({ environment: "sandbox", region: "eu", retryPolicy: null }, "retryPolicy");
   });
 });
+
+describe("kaleyra: an app's own Kaleyra addresses", () => {
+  const base = { environment: "sandbox", region: "me" };
+  it("accepts https REST and wss/https realtime bases on public hosts", () => {
+    const r = parseAppSettings({ ...base, kaleyra: { restUrl: "https://api.sandbox.me.bandyer.com", realtimeUrl: "wss://cs.sandbox.me.bandyer.com" } });
+    expect(r).toEqual({ ok: true, value: { ...base, kaleyra: { restUrl: "https://api.sandbox.me.bandyer.com", realtimeUrl: "wss://cs.sandbox.me.bandyer.com" } } });
+  });
+
+  it.each([
+    ["http REST", { restUrl: "http://api.example.com" }, "kaleyra.restUrl"],
+    ["loopback REST outside the local composition", { restUrl: "https://127.0.0.1:8787/emulator" }, "kaleyra.restUrl"],
+    ["ws realtime", { realtimeUrl: "ws://cs.example.com" }, "kaleyra.realtimeUrl"],
+    ["a private realtime host", { realtimeUrl: "wss://10.0.0.2" }, "kaleyra.realtimeUrl"],
+    ["a query", { realtimeUrl: "wss://cs.example.com/?x=1" }, "kaleyra.realtimeUrl"],
+    ["an unknown key", { socketUrl: "wss://cs.example.com" }, "kaleyra.socketUrl"],
+  ])("refuses %s", (_name, kaleyra, field) => {
+    expect(parseAppSettings({ ...base, kaleyra })).toMatchObject({ ok: false, error: { code: "bad_request", field } });
+  });
+
+  it("allows http/ws to loopback only where the deployment allows local addresses", () => {
+    const kaleyra = { restUrl: "http://127.0.0.1:8787/emulator", realtimeUrl: "ws://127.0.0.1:8787/emulator" };
+    expect(parseAppSettings({ ...base, kaleyra }).ok).toBe(false);
+    expect(parseAppSettings({ ...base, kaleyra }, { allowLocalWebhooks: true })).toEqual({ ok: true, value: { ...base, kaleyra } });
+  });
+});

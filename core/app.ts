@@ -6,7 +6,7 @@ import { kaleyraError } from "./errors";
 import { ATTACH_MODES, type AttachMode } from "./protocol";
 import { parseRetryPolicy, type RetryPolicy } from "./policy";
 import { fail, ok, type Result } from "./result";
-import { isWebhookUrl } from "./webhook-url";
+import { isLoopbackHost, isPublicHost, isWebhookUrl } from "./webhook-url";
 
 export { isWebhookUrl };
 
@@ -50,6 +50,17 @@ export interface AppSettings {
   allowedOrigins?: string[];
   /** Most token and access-link sessions the app may have connected at once. Absent: 10,000. */
   maxSessions?: number;
+  /**
+   * Kaleyra's addresses for this app, when they are not the ones derived from environment and
+   * region (the Kaleyra console shows each key's own "API Domain"; sandbox hosts outside `eu` are
+   * not documented): REST base (`https://api…`) and realtime base (`wss://cs…`).
+   */
+  kaleyra?: KaleyraUrls;
+}
+
+export interface KaleyraUrls {
+  restUrl?: string;
+  realtimeUrl?: string;
 }
 
 export const DEFAULT_ATTACH_MODES: readonly AttachMode[] = ["token", "resume"];
@@ -117,6 +128,11 @@ export function parseAppSettings(input: unknown, policy: SettingsPolicy = {}): R
     if (!Array.isArray(origins) || origins.length > 50 || !origins.every(isOrigin)) return fail(kaleyraError("bad_request", "allowedOrigins"));
     settings.allowedOrigins = origins as string[];
   }
+  if (o.kaleyra !== undefined) {
+    const urls = parseKaleyraUrls(o.kaleyra, policy.allowLocalWebhooks === true);
+    if (!urls.ok) return urls;
+    settings.kaleyra = urls.value;
+  }
   if (o.maxSessions !== undefined) {
     const max = o.maxSessions;
     if (typeof max !== "number" || !Number.isInteger(max) || max < 1 || max > 1_000_000) return fail(kaleyraError("bad_request", "maxSessions"));
@@ -125,7 +141,41 @@ export function parseAppSettings(input: unknown, policy: SettingsPolicy = {}): R
   return ok(settings);
 }
 
-const SETTINGS_KEYS = ["environment", "region", "retryPolicy", "serverTokens", "attachModes", "allowedOrigins", "maxSessions"];
+const SETTINGS_KEYS = ["environment", "region", "retryPolicy", "serverTokens", "attachModes", "allowedOrigins", "maxSessions", "kaleyra"];
+
+/**
+ * A Kaleyra base URL: https/wss to a public host, no credentials, query or fragment; http/ws only
+ * to loopback and only where the deployment allows local addresses (the local composition).
+ */
+export function isKaleyraBaseUrl(v: unknown, schemes: readonly string[], allowLocal: boolean): v is string {
+  if (typeof v !== "string" || v.length > 2_048) return false;
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    return false;
+  }
+  if (url.username !== "" || url.password !== "" || url.search !== "" || url.hash !== "") return false;
+  if (schemes.includes(url.protocol)) return isPublicHost(url.hostname) || (allowLocal && isLoopbackHost(url.hostname));
+  return allowLocal && isLoopbackHost(url.hostname) && (url.protocol === "http:" || url.protocol === "ws:");
+}
+
+function parseKaleyraUrls(input: unknown, allowLocal: boolean): Result<KaleyraUrls> {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) return fail(kaleyraError("bad_request", "kaleyra"));
+  const o = input as Record<string, unknown>;
+  const extra = Object.keys(o).find((k) => k !== "restUrl" && k !== "realtimeUrl");
+  if (extra !== undefined) return fail(kaleyraError("bad_request", `kaleyra.${extra}`));
+  const urls: KaleyraUrls = {};
+  if (o.restUrl !== undefined) {
+    if (!isKaleyraBaseUrl(o.restUrl, ["https:"], allowLocal)) return fail(kaleyraError("bad_request", "kaleyra.restUrl"));
+    urls.restUrl = o.restUrl;
+  }
+  if (o.realtimeUrl !== undefined) {
+    if (!isKaleyraBaseUrl(o.realtimeUrl, ["wss:", "https:"], allowLocal)) return fail(kaleyraError("bad_request", "kaleyra.realtimeUrl"));
+    urls.realtimeUrl = o.realtimeUrl;
+  }
+  return ok(urls);
+}
 
 /** An origin exactly as browsers send it: scheme://host[:port], nothing else. */
 function isOrigin(v: unknown): v is string {

@@ -63,6 +63,7 @@ export class ProofChecks {
         region: app.region,
         credential: { kind: "token", userId, token },
         now: this.host.now(),
+        ...(app.kaleyra?.realtimeUrl === undefined ? {} : { realtimeUrl: app.kaleyra.realtimeUrl }),
       });
       if (!opened.ok) return opened.error === "unavailable" ? "unavailable" : "refused";
       const close = { appId, userId, environment: app.environment, region: app.region };

@@ -41,6 +41,7 @@ export class RemoteCalls {
         region: route.app.region,
         credential: fx.credential,
         now: this.host.now(),
+        ...(route.app.kaleyra?.realtimeUrl === undefined ? {} : { realtimeUrl: route.app.kaleyra.realtimeUrl }),
       });
       if (result.ok && result.roomId !== undefined && fx.credential.kind === "access_link") {
         // So Kaleyra's room-ended webhook can find this session (worker/webhooks.ts); a room that
@@ -107,6 +108,7 @@ export class RemoteCalls {
               settings,
               secrets,
               timeoutMs: this.host.state().policy?.tokenAttemptTimeoutMs ?? DEFAULT_RETRY_POLICY.tokenAttemptTimeoutMs,
+              ...(route.app.kaleyra?.restUrl === undefined ? {} : { restUrl: route.app.kaleyra.restUrl }),
               allowLocal: this.host.allowLocalWebhooks,
             },
             { minter: this.host.remote, fetch: (request) => fetch(request), nowSec: () => this.host.now() / 1_000 },

@@ -14,7 +14,7 @@ import type { KaleyraRemote, ServerTokenMinter } from "./port";
 export const EMULATOR_BASE_URL = "http://emulator.local";
 export const EMULATOR_REALTIME_BASE = "http://127.0.0.1";
 
-export type RemoteEnv = Pick<Env, "REMOTE" | "KALEYRA_EMULATOR">;
+export type RemoteEnv = Pick<Env, "REMOTE" | "KALEYRA_EMULATOR" | "ALLOW_LOCAL_WEBHOOKS">;
 
 export type Remote = KaleyraRemote & ServerTokenMinter;
 
@@ -23,7 +23,8 @@ export function createRemote(env: RemoteEnv): Remote {
     case "fake":
       return new FakeRemote();
     case "kaleyra":
-      return new KaleyraAdapter();
+      // Production addresses, or an app's own (AppSettings.kaleyra); loopback only where allowed.
+      return new KaleyraAdapter({ realtime: { allowLocal: env.ALLOW_LOCAL_WEBHOOKS === "1" } });
     case "emulator": {
       const namespace = env.KALEYRA_EMULATOR;
       if (!namespace) throw new Error('REMOTE "emulator" needs the KALEYRA_EMULATOR binding (wrangler.local.toml)');

@@ -59,7 +59,7 @@ export class RealtimeSessions {
 
   async open(request: OpenSessionRequest): Promise<OpenSessionResult> {
     const region = request.region as "eu" | "in" | "us" | "me";
-    const baseUrl = this.options.baseUrl?.(request);
+    const baseUrl = request.realtimeUrl ?? this.options.baseUrl?.(request);
     const url = realtimeUrl({ environment: request.environment, region, ...(baseUrl === undefined ? {} : { baseUrl }), allowLocal: this.options.allowLocal === true });
     if (!url.ok) {
       console.warn("realtime URL refused", { reason: url.message });

@@ -279,6 +279,15 @@ describe("base URLs", () => {
     ]);
   });
 
+  it("an app's own addresses (AppSettings.kaleyra) win over the derived ones", async () => {
+    const urls: string[] = [];
+    const refuse = async (req: Request) => (urls.push(req.url), new Response("", { status: 503 }));
+    const capture = new KaleyraAdapter({ fetch: refuse, realtime: { fetch: refuse } });
+    await capture.openSession({ appId: "mAppId_x", environment: "sandbox", region: "me", credential: token("alice", "t"), now: 0, realtimeUrl: "wss://cs.example.com/kaleyra" });
+    await capture.mintAccessToken({ environment: "sandbox", region: "me", apiKey: "ak_live_key_12345", userId: "alice", expiresInSec: 600, restUrl: "https://api.example.com/" });
+    expect(urls).toEqual(["https://cs.example.com/kaleyra/sdk/socket/?api-version=2.1.0&EIO=4&transport=websocket", "https://api.example.com/v2/sdk/credentials"]);
+  });
+
   it("an explicit baseUrl overrides the derived REST one (trailing slash ignored)", async () => {
     const urls: string[] = [];
     const capture = new KaleyraAdapter({ baseUrl: "http://localhost:8787/emulator/", fetch: async (req) => (urls.push(req.url), new Response("", { status: 503 })) });

@@ -97,7 +97,8 @@ export class KaleyraAdapter implements KaleyraRemote, ServerTokenMinter {
     if (!USER_ID_PATTERN.test(userId) || !Number.isInteger(expiresInSec) || expiresInSec < MIN_EXPIRES_IN_SEC || expiresInSec > MAX_EXPIRES_IN_SEC) {
       return { ok: false, error: "invalid_request" };
     }
-    const answer = await this.exchange(`${this.baseUrl(request.environment, request.region)}${CREDENTIALS_PATH}`, {
+    const base = request.restUrl?.replace(/\/+$/, "") ?? this.baseUrl(request.environment, request.region);
+    const answer = await this.exchange(`${base}${CREDENTIALS_PATH}`, {
       method: "POST",
       headers: { apikey: apiKey },
       body: JSON.stringify({ user_id: userId, expires_in: expiresInSec }),

@@ -17,6 +17,8 @@ export interface OpenSessionRequest {
   credential: Credential;
   /** The session's clock, so adapters judge expiry on the same time line as the schedule. */
   now: number;
+  /** The app's realtime base URL, when it overrides the derived one (AppSettings.kaleyra). */
+  realtimeUrl?: string;
 }
 
 export type OpenSessionResult =
@@ -85,6 +87,8 @@ export interface MintAccessTokenRequest {
   userId: string;
   /** Kaleyra accepts 360..86400 seconds. */
   expiresInSec: number;
+  /** The app's REST base URL, when it overrides the derived one (AppSettings.kaleyra). */
+  restUrl?: string;
 }
 
 /**

@@ -35,6 +35,8 @@ export interface ServerTokenRequest {
   timeoutMs: number;
   /** The local composition's ALLOW_LOCAL_WEBHOOKS: a webhook on loopback may be called. */
   allowLocal?: boolean;
+  /** The app's Kaleyra REST base, when it overrides the derived one. */
+  restUrl?: string;
 }
 
 export type ServerTokenResult = { ok: true; token: string } | { ok: false; reason: string };
@@ -62,6 +64,7 @@ async function fromKaleyra(req: ServerTokenRequest, deps: ServerTokenDeps): Prom
     apiKey,
     userId: req.userId,
     expiresInSec: SERVER_TOKEN_LIFETIME_SEC,
+    ...(req.restUrl === undefined ? {} : { restUrl: req.restUrl }),
   });
   return minted.ok ? { ok: true, token: minted.token } : { ok: false, reason: `kaleyra credentials: ${minted.error}` };
 }

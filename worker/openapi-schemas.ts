@@ -5,7 +5,7 @@
  * asks core instead of restating it. The stores re-check with core's parsers (defence in depth).
  */
 import { z } from "@hono/zod-openapi";
-import { APP_ID_PATTERN, ENVIRONMENTS, isWebhookUrl, parseAppPut, REGIONS } from "../core/app";
+import { APP_ID_PATTERN, ENVIRONMENTS, isKaleyraBaseUrl, isWebhookUrl, parseAppPut, REGIONS } from "../core/app";
 import { ERROR_MESSAGES } from "../core/errors";
 import { ATTACH_MODES, USER_ID_PATTERN } from "../core/protocol";
 import { ACTIVE_STATUSES } from "../durable-objects/AppState-schema";
@@ -63,6 +63,14 @@ const settingsShape = {
     .max(50)
     .optional(),
   maxSessions: z.number().int().min(1).max(1_000_000).optional(),
+  // Loopback passes here; whether this deployment allows it is AppState's check (as for webhooks).
+  kaleyra: z
+    .strictObject({
+      restUrl: z.string().refine((v) => isKaleyraBaseUrl(v, ["https:"], true), "https://… (http only to loopback, locally)").optional(),
+      realtimeUrl: z.string().refine((v) => isKaleyraBaseUrl(v, ["wss:", "https:"], true), "wss://… or https://… (ws/http only to loopback, locally)").optional(),
+    })
+    .openapi("KaleyraUrls", { description: "Kaleyra's REST and realtime base URLs for this app, when not the ones derived from environment and region." })
+    .optional(),
 };
 
 const sharedSecret = z.string().min(16).max(256).regex(/^\S+$/);

@@ -1,15 +1,14 @@
 /**
  * The emulator's HTTP surface: Kaleyra's REST API v2 at /v2, its v1 room routes at /rest, the
  * Socket.IO endpoint at /sdk/socket/,
- * the legacy invented realtime endpoint at /realtime, the local control API at /control (see
+ * the local control API at /control (see
  * docs/remote.md).
- * Invariants: the HTTP faults apply to /v2, /rest, /sdk and /realtime only, before authentication; the
+ * Invariants: the HTTP faults apply to /v2, /rest and /sdk only, before authentication; the
  * demo app exists before any route runs.
  */
 import { Hono } from "hono";
 import { controlRoutes } from "./control";
 import { errorJson, type EmulatorEnv, type EmulatorHost } from "./http";
-import { realtimeRoutes } from "./realtime";
 import { restRoutes, restV1RoomRoutes } from "./rest";
 import { DEMO_API_KEY, DEMO_APP_ID } from "./store";
 
@@ -29,7 +28,6 @@ export function createEmulatorApp(host: EmulatorHost): Hono<EmulatorEnv> {
   };
   app.use("/v2/*", faulted);
   app.use("/rest/*", faulted);
-  app.use("/realtime/*", faulted);
   app.use("/sdk/*", faulted);
 
   app.get("/", (c) =>
@@ -37,7 +35,6 @@ export function createEmulatorApp(host: EmulatorHost): Hono<EmulatorEnv> {
   );
   app.route("/v2", restRoutes(host));
   app.route("/rest", restV1RoomRoutes(host));
-  app.route("/realtime", realtimeRoutes(host));
   app.get("/sdk/socket/", (c) => host.sockets.upgrade(c.req.raw));
   app.get("/sdk/socket", (c) => host.sockets.upgrade(c.req.raw));
   app.route("/control", controlRoutes(host));

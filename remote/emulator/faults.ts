@@ -1,5 +1,5 @@
 /**
- * Injected faults for the emulated Kaleyra API (/v2 and /realtime only; /control is never faulted).
+ * Injected faults for the emulated Kaleyra API (/v2, /rest and /sdk only; /control is never faulted).
  * Order per request: outage ("refuse" answers 503 at once, "hang" holds the request until the
  * faults change or HANG_CAP_MS passes), then latency, then the error rate.
  * Invariant: a held request is released by every change of the faults (and by a reset), and then

@@ -1,6 +1,6 @@
 /**
  * The emulator's state in the Durable Object's SQLite storage: apps, users, rooms and their access
- * links, realtime sessions, the webhook outbox; faults (HTTP and realtime) and the clock offset in the sync KV.
+ * links, the webhook outbox; faults (HTTP and realtime) and the clock offset in the sync KV.
  * Invariants: every method is synchronous (one turn, so a request sees a consistent state), and
  * times are on the emulator's clock (ms since epoch) as passed in by the caller.
  */
@@ -32,16 +32,6 @@ export type UserRow = {
 export type RoomRow = { room_id: string; app_id: string; created_at: number; ended_at: number | null };
 export type ParticipantRow = { code: string; room_id: string; app_id: string; user_id: string; access_link: string };
 
-export type SessionRow = {
-  session_id: string;
-  app_id: string;
-  user_id: string;
-  kind: string;
-  room_id: string | null;
-  expires_at: number | null;
-  created_at: number;
-  closed_at: number | null;
-};
 
 export type OutboxRow = {
   id: number;
@@ -63,12 +53,10 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS rooms (room_id TEXT PRIMARY KEY, app_id TEXT NOT NULL, created_at INTEGER NOT NULL, ended_at INTEGER)`,
   `CREATE TABLE IF NOT EXISTS participants (code TEXT PRIMARY KEY, room_id TEXT NOT NULL, app_id TEXT NOT NULL,
      user_id TEXT NOT NULL, access_link TEXT NOT NULL)`,
-  `CREATE TABLE IF NOT EXISTS sessions (session_id TEXT PRIMARY KEY, app_id TEXT NOT NULL, user_id TEXT NOT NULL,
-     kind TEXT NOT NULL, room_id TEXT, expires_at INTEGER, created_at INTEGER NOT NULL, closed_at INTEGER)`,
   `CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, app_id TEXT NOT NULL, event TEXT NOT NULL,
      url TEXT, headers TEXT NOT NULL, body TEXT NOT NULL, status INTEGER, error TEXT, created_at INTEGER NOT NULL)`,
 ];
-const TABLES = ["apps", "users", "rooms", "participants", "sessions", "outbox"];
+const TABLES = ["apps", "users", "rooms", "participants", "outbox"];
 
 const FAULTS_KEY = "faults";
 const REALTIME_FAULTS_KEY = "realtimeFaults";
@@ -204,30 +192,6 @@ export class EmulatorStore {
   deleteRoom(roomId: string): void {
     this.sql.exec("DELETE FROM participants WHERE room_id = ?", roomId);
     this.sql.exec("DELETE FROM rooms WHERE room_id = ?", roomId);
-  }
-
-  // realtime sessions
-
-  session(sessionId: string): SessionRow | undefined {
-    return this.sql.exec<SessionRow>("SELECT * FROM sessions WHERE session_id = ?", sessionId).toArray()[0];
-  }
-
-  insertSession(row: SessionRow): void {
-    this.sql.exec(
-      "INSERT INTO sessions (session_id, app_id, user_id, kind, room_id, expires_at, created_at, closed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-      row.session_id,
-      row.app_id,
-      row.user_id,
-      row.kind,
-      row.room_id,
-      row.expires_at,
-      row.created_at,
-      row.closed_at,
-    );
-  }
-
-  closeSession(sessionId: string, at: number): void {
-    this.sql.exec("UPDATE sessions SET closed_at = ? WHERE session_id = ? AND closed_at IS NULL", at, sessionId);
   }
 
   // webhook outbox

@@ -8,7 +8,7 @@ import { env, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { DEFAULT_RETRY_POLICY, reconnectDelay, tokenAttemptDelay, type RetryPolicy } from "../../core/policy";
 import type { UserSession } from "../../durable-objects/UserSession";
-import { call, createRoom, createUser, emulator, heldRequests, setClockOffset, setFaults, waitUntil, type TestApp } from "../../remote/emulator/testing";
+import { call, createRoom, createUser, heldRequests, setClockOffset, setFaults, waitUntil, type TestApp } from "../../remote/emulator/testing";
 import { signWebhook } from "../../remote/signature";
 import { advance, sessionNow, snapshot, storageOf, type SessionStub, type TestClient } from "../harness";
 import { connects, fireAt, settle, waitForSnapshot } from "../reliability/helpers";
@@ -29,11 +29,9 @@ async function aliceSession(settings: Record<string, unknown> = {}, withApiKey =
   return { app, stub, client };
 }
 
-/** Realtime sessions the emulator holds open for the user (read from its storage). */
-function openEmulatorSessions(appId: string, userId: string): Promise<number> {
-  return runInDurableObject(emulator(), (_instance, state) =>
-    state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM sessions WHERE app_id = ? AND user_id = ? AND closed_at IS NULL", appId, userId).one().n,
-  );
+/** Realtime connections the emulator holds open for the user (its Socket.IO endpoint). */
+async function openEmulatorSessions(appId: string, userId: string): Promise<number> {
+  return ((await call("GET", `/control/connections?appId=${appId}&userId=${userId}`)).json.connections as unknown[]).length;
 }
 
 async function answer(client: TestClient, n: number, token: string) {

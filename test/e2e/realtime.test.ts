@@ -2,7 +2,9 @@
  * The session holds the user's realtime connection to Kaleyra (issue: the real Kaleyra connection),
  * end to end: Worker -> UserSession -> production adapter -> Socket.IO -> the emulator.
  */
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import type { UserSession } from "../../durable-objects/UserSession";
+import { createRemote } from "../../remote";
 import { afterEach, describe, expect, it } from "vitest";
 import type { TestApp } from "../../remote/emulator/testing";
 import { call, createRoom, createUser, setFaults } from "../../remote/emulator/testing";
@@ -102,10 +104,8 @@ describe("a lost connection runs the reconnect schedule", () => {
     const s = await snapshot(stub);
     expect(s.livenessCheckAt).toBeLessThanOrEqual((await sessionNow(stub)) + LIVENESS_CHECK_MS);
     // Drop the adapter's connections as an eviction would.
-    const { runInDurableObject } = await import("cloudflare:test");
-    await runInDurableObject(stub, async (o: import("../../durable-objects/UserSession").UserSession) => {
-      const { createRemote } = await import("../../remote");
-      o.remote = createRemote(o.env);
+    await runInDurableObject(stub, (o: UserSession) => {
+      o.remote = createRemote(env);
     });
     await fireNext(stub);
     expect(await waitForSnapshot(stub, (x) => x.status === "reconnecting", "reconnecting")).toMatchObject({ lastError: "remote_lost" });
