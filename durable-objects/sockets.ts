@@ -62,8 +62,12 @@ export function tokenSources(sockets: readonly WebSocket[], prover: string | und
     .map((a) => a.clientId);
 }
 
-/** Answers a close frame (1005/1006/1015 only describe what arrived and cannot be sent back). */
+/**
+ * Answers a close frame (1005/1006/1015 only describe what arrived and cannot be sent back). A
+ * close this side started is already CLOSED when the peer's answer arrives: nothing to answer.
+ */
 export function answerClose(ws: WebSocket, code: number, reason: string): void {
+  if (ws.readyState === WebSocket.CLOSED) return;
   try {
     ws.close(code === 1005 || code === 1006 || code === 1015 ? 1000 : code, reason);
   } catch {

@@ -62,6 +62,8 @@ export class KaleyraEmulator extends DurableObject<Env> {
   }
 
   override webSocketClose(ws: WebSocket, code: number): void {
+    // A close the emulator started (a dropped connection, an ended call) needs no answer.
+    if (ws.readyState === WebSocket.CLOSED) return;
     try {
       ws.close(code === 1005 || code === 1006 ? 1000 : code, "closed");
     } catch {
