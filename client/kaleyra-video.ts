@@ -29,7 +29,6 @@ export * from "./types";
 export const DISCONNECT_WAIT_MS = 20_000;
 
 const IDLE: ClientState = { status: "disconnected", tokenAttempt: 0, reconnectAttempt: 0, refreshing: false, transport: "idle" };
-const DISCONNECTED: ClientState = { ...IDLE, reason: "requested" };
 
 /**
  * A token session (no provider when only ending a saved one) or an access-link session, whose
@@ -55,9 +54,7 @@ const refuse = (code: KaleyraErrorCode, field?: string) => Promise.reject(new Ka
 const isToken = (v: unknown): v is string => typeof v === "string" && /^\S{1,8192}$/.test(v);
 
 /** The error a session's final `disconnected` state stands for: its reason when specific, else its error. */
-function endError(s: SessionView): KaleyraError {
-  return new KaleyraError(s.reason && s.reason !== "requested" ? s.reason : s.error ?? "disconnected");
-}
+const endError = (s: SessionView): KaleyraErrorCode => (s.reason && s.reason !== "requested" ? s.reason : s.error ?? "disconnected");
 
 export class KaleyraVideo {
   readonly #view = new ObservableValue<ClientState>(IDLE);
@@ -104,7 +101,7 @@ export class KaleyraVideo {
         this.#patch(change);
       },
       message: (data) => this.#onMessage(data),
-      refused: (code) => this.#fail(new KaleyraError(code === 4404 ? "app_id_invalid" : code === 4400 ? "bad_request" : "connection_refused")),
+      refused: (code) => this.#stop(code === 4404 ? "app_id_invalid" : code === 4400 ? "bad_request" : "connection_refused"),
     });
     this.configure(readSaved(this.#storage, CONFIGURATION_KEY) as Configuration);
   }
@@ -189,14 +186,14 @@ export class KaleyraVideo {
     }
     const target = this.#target ?? (saved && { userId: saved.userId });
     if (!target || !this.#config) {
-      this.#idle(DISCONNECTED);
+      this.#stop();
       return Promise.resolve();
     }
     this.#target = target;
     this.#intent = "disconnect";
     this.#clearSavedData = clear;
     this.#disconnecting = deferred();
-    this.#disconnectTimer = this.#timers.setTimeout(() => this.#fail(new KaleyraError("disconnect_unconfirmed"), undefined, false), DISCONNECT_WAIT_MS);
+    this.#disconnectTimer = this.#timers.setTimeout(() => this.#stop("disconnect_unconfirmed", undefined, false), DISCONNECT_WAIT_MS);
     this.#patch({ status: "disconnecting" });
     if (!this.#socket.active) this.#socket.open();
     else if (this.#attached) this.#sendDisconnect(clear);
@@ -259,7 +256,7 @@ export class KaleyraVideo {
     const t = this.#target;
     // A disconnect never proves with a token: with no session running, that token would start one.
     if (this.#intent === "disconnect") return this.#proofFailed();
-    if (!t?.provider || !t.userId || !this.#authModes.includes("token")) return this.#fail(new KaleyraError("auth_required"));
+    if (!t?.provider || !t.userId || !this.#authModes.includes("token")) return this.#stop("auth_required");
     // The token proves the user; when no session runs it also connects it (one token, one step).
     this.#proving = "token";
     void this.#ask(t.userId).then((token) => {
@@ -274,7 +271,7 @@ export class KaleyraVideo {
    * may end (an unproven socket can end no session) and resolves.
    */
   #proofFailed(error?: KaleyraError): void {
-    if (this.#intent === "disconnect") return this.#disconnected();
+    if (this.#intent === "disconnect") return this.#stop();
     if (error) this.#options.onError?.(error);
     this.#socket.retryLater();
   }
@@ -328,12 +325,12 @@ export class KaleyraVideo {
         if (this.#proving === "token" && frame.code === "auth_pending") return;
         if (this.#proving === "token" && (frame.code === "auth_failed" || frame.code === "unavailable")) return this.#proofFailed(error);
         // An error before the attach state is the server refusing this socket; it closes next.
-        if (!this.#attached || (this.#connecting && frame.requestId === undefined)) return this.#fail(error);
+        if (!this.#attached || (this.#connecting && frame.requestId === undefined)) return this.#stop(error);
         return this.#options.onError?.(error);
       }
       case "data_cleared":
         this.#saveSession();
-        if (this.#intent === "disconnect") this.#disconnected();
+        if (this.#intent === "disconnect") this.#stop();
     }
   }
 
@@ -346,12 +343,12 @@ export class KaleyraVideo {
     if (this.#intent === "disconnect") {
       const over = ended || s.status === "disconnecting";
       if (attach && (!over || this.#clearSavedData)) this.#sendDisconnect(this.#clearSavedData);
-      else if (over) return this.#disconnected();
+      else if (over) return this.#stop();
     } else {
       // Every state after the attach answers the connect (a refused link or an inactive user ends
       // it at once); an ended attach state means the session this client saw running ended while
       // the socket was away.
-      if (ended && (!attach || this.#sawActive)) return this.#fail(endError(s), s);
+      if (ended && (!attach || this.#sawActive)) return this.#stop(endError(s), s);
       if (attach) {
         // A link socket's proof was its connect; a token socket connects (or joins) now.
         const userId = this.#target!.userId;
@@ -401,27 +398,23 @@ export class KaleyraVideo {
     if (Object.entries(change).some(([k, v]) => (value as unknown as Record<string, unknown>)[k] !== v)) this.#view.set({ ...value, ...change });
   }
 
-  /** The server took the disconnect: it finishes the session by itself. */
-  #disconnected(): void {
-    const waiting = this.#disconnecting;
-    this.#idle(DISCONNECTED);
-    waiting?.resolve();
-  }
-
-  /** Stops with an error: rejects what waits, and shows why. */
-  #fail(error: KaleyraError, s?: SessionView, forgetSession = true): void {
-    this.#connecting?.reject(error);
-    this.#disconnecting?.reject(error);
-    this.#idle({ ...IDLE, ...s, failure: error }, forgetSession);
-  }
-
-  /** No session wanted: closes the socket, cancels every wait, forgets the session. */
-  #idle(view: ClientState, forgetSession = true): void {
+  /**
+   * No session wanted: closes the socket, cancels every wait, forgets the session (unless told).
+   * Without a failure the server took the disconnect (it finishes the session by itself); with one,
+   * the client stops, rejects what waits, and shows why.
+   */
+  #stop(failure?: KaleyraError | KaleyraErrorCode, s?: SessionView, forgetSession = true): void {
+    const connecting = this.#connecting;
+    const disconnecting = this.#disconnecting;
+    const error = typeof failure === "string" ? new KaleyraError(failure) : failure;
     this.#target = this.#intent = this.#user = this.#connecting = this.#disconnecting = undefined;
     this.#socket.close();
     this.#timers.clearTimeout(this.#disconnectTimer);
     this.#tokens.clear();
     if (forgetSession) this.#saveSession();
-    this.#view.set({ ...view, transport: "idle" });
+    this.#view.set({ ...IDLE, ...(error ? { ...s, failure: error } : { reason: "requested" }), transport: "idle" });
+    if (!error) return disconnecting?.resolve();
+    connecting?.reject(error);
+    disconnecting?.reject(error);
   }
 }
