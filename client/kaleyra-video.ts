@@ -94,15 +94,22 @@ export class KaleyraVideo {
     this.#storage = options.storage === undefined ? hostStorage() : options.storage ?? undefined;
     this.#timers = options.timers ?? hostTimers;
     this.#now = options.now ?? Date.now;
-    this.#socket = reconnectingSocket(WebSocket, this.#timers, options.online ?? hostOnlineStatus, options.random ?? Math.random, this.#now, {
-      url: () => this.#url(),
-      status: (change) => {
+    this.#socket = reconnectingSocket(
+      WebSocket,
+      this.#timers,
+      options.online ?? hostOnlineStatus,
+      options.random ?? Math.random,
+      this.#now,
+      () => this.#url(),
+      (change) => {
+        // A new socket: frames on it answer nothing sent on an older one, until its attach state.
         if (change.transport === "opening") this.#attached = false;
         this.#patch(change);
       },
-      message: (data) => this.#onMessage(data),
-      refused: (code) => this.#stop(code === 4404 ? "app_id_invalid" : code === 4400 ? "bad_request" : "connection_refused"),
-    });
+      (data) => this.#onMessage(data),
+      // Refused for good (a 4xxx close); its error frame, when it sent one, already stopped the client.
+      (code) => this.#stop(code === 4404 ? "app_id_invalid" : code === 4400 ? "bad_request" : "connection_refused"),
+    );
     this.configure(readSaved(this.#storage, CONFIGURATION_KEY) as Configuration);
   }
 

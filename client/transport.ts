@@ -12,16 +12,8 @@ import type { OnlineStatus, Timers, WebSocketConstructor, WebSocketLike } from "
 /** idle: no socket wanted. waiting: reopening after a backoff. offline: waiting for the network. */
 export type Transport = "idle" | "opening" | "open" | "waiting" | "offline";
 
-export interface SocketEvents {
-  /** Where the next socket opens (asked at every open). */
-  url(): string;
-  /** "opening" means a new socket: frames on it answer nothing sent on an older one. */
-  status(change: { transport: Transport; nextOpenAt?: number }): void;
-  /** A frame other than the keep-alive's "pong". */
-  message(data: unknown): void;
-  /** The server closed the socket with a 4xxx code; it is not reopened. */
-  refused(code: number): void;
-}
+/** What the socket reports; "opening" means a new socket: frames on it answer nothing sent on an older one. */
+export type SocketStatus = { transport: Transport; nextOpenAt?: number };
 
 const OPEN = 1;
 /** Socket reopen backoff: full jitter over 0.5 s doubling up to 30 s. */
@@ -50,8 +42,25 @@ export interface ReconnectingSocket {
   close(): void;
 }
 
-// A closure rather than a class: its state is local variables, which keeps the bundle small.
-export function reconnectingSocket(WebSocket: WebSocketConstructor, timers: Timers, online: OnlineStatus, random: () => number, now: () => number, events: SocketEvents): ReconnectingSocket {
+/**
+ * A closure rather than a class, and the facade's callbacks as plain parameters: its state is
+ * local variables and no callback name survives minification, which keeps the bundle small.
+ * @param url where the next socket opens (asked at every open)
+ * @param status the socket's status changes
+ * @param message a frame other than the keep-alive's "pong"
+ * @param refused the server closed the socket with this 4xxx code; it is not reopened
+ */
+export function reconnectingSocket(
+  WebSocket: WebSocketConstructor,
+  timers: Timers,
+  online: OnlineStatus,
+  random: () => number,
+  now: () => number,
+  url: () => string,
+  status: (change: SocketStatus) => void,
+  message: (data: unknown) => void,
+  refused: (code: number) => void,
+): ReconnectingSocket {
   let ws: WebSocketLike | undefined;
   let attempt = 0;
   let reopenTimer: unknown;
@@ -65,25 +74,25 @@ export function reconnectingSocket(WebSocket: WebSocketConstructor, timers: Time
     stopWaiting();
     if (!online.isOnline()) {
       stopWatchingOnline = online.onOnline(open);
-      return events.status({ transport: "offline" });
+      return status({ transport: "offline" });
     }
     let socket: WebSocketLike;
     try {
-      socket = new WebSocket(events.url());
+      socket = new WebSocket(url());
     } catch {
       return reopen();
     }
     ws = socket;
-    events.status({ transport: "opening", nextOpenAt: undefined });
+    status({ transport: "opening", nextOpenAt: undefined });
     const current = <E>(handle: (event: E) => void) => (event: E) => void (socket === ws && handle(event));
-    socket.addEventListener("open", current(() => events.status({ transport: "open" })));
-    socket.addEventListener("message", current((e: { data: unknown }) => (e.data === "pong" ? (awaitingPong = false) : events.message(e.data))));
+    socket.addEventListener("open", current(() => status({ transport: "open" })));
+    socket.addEventListener("message", current((e: { data: unknown }) => (e.data === "pong" ? (awaitingPong = false) : message(e.data))));
     socket.addEventListener(
       "close",
       current((e: { code: number }) => {
         drop();
         // The server refused this socket for good; its error frame, when it sent one, was handled first.
-        if (e.code >= 4000 && e.code < 5000) return events.refused(e.code);
+        if (e.code >= 4000 && e.code < 5000) return refused(e.code);
         reopen();
       }),
     );
@@ -132,7 +141,7 @@ export function reconnectingSocket(WebSocket: WebSocketConstructor, timers: Time
     if (!online.isOnline()) return open();
     const delay = reopenDelay(attempt++, random);
     reopenTimer = timers.setTimeout(open, delay);
-    events.status({ transport: "waiting", nextOpenAt: now() + delay });
+    status({ transport: "waiting", nextOpenAt: now() + delay });
   };
 
   const stopWaiting = (): void => {
