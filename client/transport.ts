@@ -63,17 +63,18 @@ export function reconnectingSocket(
 ): ReconnectingSocket {
   let ws: WebSocketLike | undefined;
   let attempt = 0;
-  let reopenTimer: unknown;
-  let stopWatchingOnline: (() => void) | undefined;
-  let heartbeat: unknown;
   let awaitingPong = false;
-  /** While a socket is open: an `online` event means the network changed under it. */
-  let stopWatchingNetwork: (() => void) | undefined;
+  /**
+   * The one wait of the moment (the states exclude each other): with a socket, the keep-alive's
+   * timer and the network-change listener; without one, the reopen timer or the wait for the network.
+   */
+  let timer: unknown;
+  let stopListening: (() => void) | undefined;
 
   const open = (): void => {
     stopWaiting();
     if (!online.isOnline()) {
-      stopWatchingOnline = online.onOnline(open);
+      stopListening = online.onOnline(open);
       return status({ transport: "offline" });
     }
     let socket: WebSocketLike;
@@ -96,38 +97,31 @@ export function reconnectingSocket(
         reopen();
       }),
     );
-    watch(socket);
-  };
-
-  /** Forgets the socket (it never reaches a handler again) and stops watching it; closes it when given a code. */
-  const drop = (code?: number): void => {
-    const old = ws;
-    ws = undefined;
-    if (code) old?.close(code);
-    unwatch();
-  };
-
-  /**
-   * A socket can die without a close (sleep, a network change): a keep-alive ping finds it, and
-   * an `online` event replaces it at once. The session answers pings without waking up.
-   */
-  const watch = (socket: WebSocketLike): void => {
-    unwatch();
-    stopWatchingNetwork = online.onOnline(() => socket === ws && replace());
+    // A socket can die without a close (sleep, a network change): a keep-alive ping finds it, and
+    // an `online` event replaces it at once. The session answers pings without waking up.
+    stopListening = online.onOnline(() => socket === ws && replace());
     const beat = (): void => {
       if (socket !== ws) return;
       if (awaitingPong) return replace();
       awaitingPong = true;
       if (socket.readyState === OPEN) socket.send("ping");
-      heartbeat = timers.setTimeout(beat, PING_EVERY_MS);
+      timer = timers.setTimeout(beat, PING_EVERY_MS);
     };
-    heartbeat = timers.setTimeout(beat, PING_EVERY_MS);
+    timer = timers.setTimeout(beat, PING_EVERY_MS);
   };
 
-  const unwatch = (): void => {
-    timers.clearTimeout(heartbeat);
-    stopWatchingNetwork?.();
-    heartbeat = stopWatchingNetwork = undefined;
+  /** Forgets the socket (it never reaches a handler again) and cancels its waits; closes it when given a code. */
+  const drop = (code?: number): void => {
+    const old = ws;
+    ws = undefined;
+    if (code) old?.close(code);
+    stopWaiting();
+  };
+
+  const stopWaiting = (): void => {
+    timers.clearTimeout(timer);
+    stopListening?.();
+    timer = stopListening = undefined;
     awaitingPong = false;
   };
 
@@ -140,14 +134,8 @@ export function reconnectingSocket(
   const reopen = (): void => {
     if (!online.isOnline()) return open();
     const delay = reopenDelay(attempt++, random);
-    reopenTimer = timers.setTimeout(open, delay);
+    timer = timers.setTimeout(open, delay);
     status({ transport: "waiting", nextOpenAt: now() + delay });
-  };
-
-  const stopWaiting = (): void => {
-    timers.clearTimeout(reopenTimer);
-    stopWatchingOnline?.();
-    reopenTimer = stopWatchingOnline = undefined;
   };
 
   return {
@@ -165,9 +153,6 @@ export function reconnectingSocket(
       drop(1000);
       reopen();
     },
-    close() {
-      drop(1000);
-      stopWaiting();
-    },
+    close: () => drop(1000),
   };
 }
