@@ -98,10 +98,10 @@ export function reconnectingSocket(
       }),
     );
     // A socket can die without a close (sleep, a network change): a keep-alive ping finds it, and
-    // an `online` event replaces it at once. The session answers pings without waking up.
-    stopListening = online.onOnline(() => socket === ws && replace());
+    // an `online` event replaces it at once. The session answers pings without waking up. Both
+    // waits end (stopWaiting) whenever this socket stops being the current one.
+    stopListening = online.onOnline(replace);
     const beat = (): void => {
-      if (socket !== ws) return;
       if (awaitingPong) return replace();
       awaitingPong = true;
       if (socket.readyState === OPEN) socket.send("ping");
