@@ -402,7 +402,8 @@ export class KaleyraVideo {
   /** Changes some fields of the state; tells the listeners only when one really changed. */
   #patch(change: Partial<ClientState>): void {
     const value = this.#view.value;
-    if (Object.entries(change).some(([k, v]) => (value as unknown as Record<string, unknown>)[k] !== v)) this.#view.set({ ...value, ...change });
+    let key: keyof ClientState;
+    for (key in change) if (change[key] !== value[key]) return this.#view.set({ ...value, ...change });
   }
 
   /**
