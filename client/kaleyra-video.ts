@@ -230,8 +230,8 @@ export class KaleyraVideo {
   #savedSession(): SavedSession | undefined {
     const s = readSaved(this.#storage, SESSION_KEY) as Partial<SavedSession> | undefined;
     if (!this.#config || s?.appId !== this.#config.appId || !isUserId(s.userId)) return undefined;
-    const r = s.resume;
-    return { appId: s.appId, userId: s.userId, ...(typeof r?.credential === "string" && typeof r.expiresAt === "number" && { resume: { credential: r.credential, expiresAt: r.expiresAt } }) };
+    const { credential, expiresAt } = Object(s.resume) as Partial<NonNullable<SavedSession["resume"]>>;
+    return { appId: s.appId, userId: s.userId, ...(typeof credential === "string" && typeof expiresAt === "number" && { resume: { credential, expiresAt } }) };
   }
 
   /** The saved session when it is the target's. */
