@@ -280,7 +280,7 @@ export class KaleyraVideo {
   #proofFailed(error?: KaleyraError): void {
     if (this.#intent === "disconnect") return this.#stop();
     if (error) this.#options.onError?.(error);
-    this.#socket.retryLater();
+    this.#socket.retry();
   }
 
   /** The provider's token, or undefined when it failed or gave none. */

@@ -37,7 +37,7 @@ export interface ReconnectingSocket {
   /** The server answered on this socket: the next drop starts the backoff over. */
   settled(): void;
   /** This socket cannot serve now (its proof was refused or could not be checked): a new one after the backoff. */
-  retryLater(): void;
+  retry(): void;
   /** No socket wanted: closes it and cancels every wait. */
   close(): void;
 }
@@ -149,7 +149,7 @@ export function reconnectingSocket(
     settled() {
       attempt = 0;
     },
-    retryLater() {
+    retry() {
       drop(1000);
       reopen();
     },
