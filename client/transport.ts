@@ -85,18 +85,16 @@ export function reconnectingSocket(
     }
     ws = socket;
     status({ transport: "opening", nextOpenAt: undefined });
-    const current = <E>(handle: (event: E) => void) => (event: E) => void (socket === ws && handle(event));
-    socket.addEventListener("open", current(() => status({ transport: "open" })));
-    socket.addEventListener("message", current((e: { data: unknown }) => (e.data === "pong" ? (awaitingPong = false) : message(e.data))));
-    socket.addEventListener(
-      "close",
-      current((e: { code: number }) => {
-        drop();
-        // The server refused this socket for good; its error frame, when it sent one, was handled first.
-        if (e.code >= 4000 && e.code < 5000) return refused(e.code);
-        reopen();
-      }),
-    );
+    // Every handler first checks that its socket is still the current one.
+    socket.addEventListener("open", () => socket === ws && status({ transport: "open" }));
+    socket.addEventListener("message", (e: { data: unknown }) => socket === ws && (e.data === "pong" ? (awaitingPong = false) : message(e.data)));
+    socket.addEventListener("close", (e: { code: number }) => {
+      if (socket !== ws) return;
+      drop();
+      // The server refused this socket for good; its error frame, when it sent one, was handled first.
+      if (e.code >= 4000 && e.code < 5000) return refused(e.code);
+      reopen();
+    });
     // A socket can die without a close (sleep, a network change): a keep-alive ping finds it, and
     // an `online` event replaces it at once. The session answers pings without waking up. Both
     // waits end (stopWaiting) whenever this socket stops being the current one.
