@@ -291,11 +291,6 @@ export class KaleyraVideo {
       .then((token) => (isToken(token) ? token : undefined), () => undefined);
   }
 
-  #keepResume(resume: { credential: string; expiresAt: number }): void {
-    const saved = this.#ownSaved();
-    if (this.#intent === "connect" && saved) this.#saveSession({ ...saved, resume });
-  }
-
   #url(): string {
     // appId passed isAppId (letters, digits, _ and -): it needs no escaping in a path.
     const { appId, environment, region } = this.#config!;
@@ -314,8 +309,12 @@ export class KaleyraVideo {
     switch (frame?.type) {
       case "auth_required":
         return this.#prove(Array.isArray(frame.modes) ? frame.modes : []);
-      case "resume":
-        return this.#keepResume(frame);
+      case "resume": {
+        // The session's credential for a reload (or another tab) of this connected user.
+        const saved = this.#ownSaved();
+        if (this.#intent === "connect" && saved) this.#saveSession({ ...saved, resume: frame });
+        return;
+      }
       case "state":
         if (frame.state) this.#onState(frame.state);
         return;
