@@ -15,6 +15,7 @@ import { isAppId, isEnvironment, isRegion } from "../core/app";
 import { accessLinkDigest } from "../core/access-link";
 import { isAccessLink, isUserId, type ClientFrame, type ServerFrame } from "../core/protocol";
 import type { SessionView } from "../core/session";
+import { deferred, type Deferred } from "./deferred";
 import { KaleyraError, type KaleyraErrorCode } from "./errors";
 import { ObservableValue, type Observable } from "./observable";
 import { host, hostOnlineStatus, hostStorage, hostTimers, type StorageLike, type Timers } from "./platform";
@@ -30,23 +31,8 @@ export const DISCONNECT_WAIT_MS = 20_000;
 
 const IDLE: ClientState = { status: "disconnected", tokenAttempt: 0, reconnectAttempt: 0, refreshing: false, transport: "idle" };
 
-/**
- * A token session (no provider when only ending a saved one) or an access-link session, whose
- * socket is named by the link's digest (the link itself never goes in a URL).
- */
+/** A token session (no provider when only ending a saved one), or a link session: its socket is named by the link's digest. */
 type Target = { userId: string; provider?: TokenProvider; accessLink?: undefined } | { accessLink: string; digest?: string; userId?: undefined; provider?: undefined };
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-  reject(error: KaleyraError): void;
-}
-
-function deferred<T>(): Deferred<T> {
-  const d = {} as Deferred<T>;
-  d.promise = new Promise<T>((resolve, reject) => Object.assign(d, { resolve, reject }));
-  return d;
-}
 
 const refuse = (code: KaleyraErrorCode, field?: string) => Promise.reject(new KaleyraError(code, undefined, field));
 
@@ -80,7 +66,6 @@ export class KaleyraVideo {
   /** The proof this socket is giving the server, until its first state arrives. */
   #proving?: "resume" | "token";
   #authModes: readonly string[] = [];
-
   readonly #options: KaleyraVideoOptions;
 
   constructor(options: KaleyraVideoOptions) {
@@ -95,11 +80,7 @@ export class KaleyraVideo {
     this.#timers = options.timers ?? hostTimers;
     this.#now = options.now ?? Date.now;
     this.#socket = reconnectingSocket(
-      WebSocket,
-      this.#timers,
-      options.online ?? hostOnlineStatus,
-      options.random ?? Math.random,
-      this.#now,
+      WebSocket, this.#timers, options.online ?? hostOnlineStatus, options.random ?? Math.random, this.#now,
       () => this.#url(),
       (change) => {
         // A new socket: frames on it answer nothing sent on an older one, until its attach state.
@@ -187,7 +168,7 @@ export class KaleyraVideo {
     this.#connecting = undefined;
     if (this.#disconnecting) {
       // A second call may add the clear; the attach state sends it when the socket is not there yet.
-      if (clear && !this.#clearSavedData && this.#attached) this.#sendDisconnect(true);
+      if (clear && !this.#clearSavedData && this.#attached) this.#send({ type: "disconnect", clearSavedData: true });
       this.#clearSavedData ||= clear;
       return this.#disconnecting.promise;
     }
@@ -203,7 +184,7 @@ export class KaleyraVideo {
     this.#disconnectTimer = this.#timers.setTimeout(() => this.#stop("disconnect_unconfirmed", undefined, false), DISCONNECT_WAIT_MS);
     this.#patch({ status: "disconnecting" });
     if (!this.#socket.active) this.#socket.open();
-    else if (this.#attached) this.#sendDisconnect(clear);
+    else if (this.#attached) this.#send({ type: "disconnect", clearSavedData: clear });
     return this.#disconnecting.promise;
   }
 
@@ -272,10 +253,9 @@ export class KaleyraVideo {
   }
 
   /**
-   * Nothing proved the user (the provider failed, Kaleyra refused the token or could not be
-   * reached), so nothing runs that this client started: a connect tries again on a new socket after
-   * the backoff (the seed's reconnect loop, before a session exists); a disconnect has nothing it
-   * may end (an unproven socket can end no session) and resolves.
+   * Nothing proved the user (the provider failed, Kaleyra refused the token or could not be reached), so nothing runs
+   * that this client started: a connect tries again on a new socket after the backoff (the seed's reconnect loop, before
+   * a session exists); a disconnect has nothing it may end (an unproven socket can end no session) and resolves.
    */
   #proofFailed(error?: KaleyraError): void {
     if (this.#intent === "disconnect") return this.#stop();
@@ -348,7 +328,7 @@ export class KaleyraVideo {
     const ended = s.status === "disconnected";
     if (this.#intent === "disconnect") {
       const over = ended || s.status === "disconnecting";
-      if (attach && (!over || this.#clearSavedData)) this.#sendDisconnect(this.#clearSavedData);
+      if (attach && (!over || this.#clearSavedData)) this.#send({ type: "disconnect", clearSavedData: this.#clearSavedData });
       else if (over) return this.#stop();
     } else {
       // Every state after the attach answers the connect (a refused link or an inactive user ends
@@ -389,10 +369,6 @@ export class KaleyraVideo {
     });
   }
 
-  #sendDisconnect(clearSavedData: boolean): void {
-    this.#send({ type: "disconnect", clearSavedData });
-  }
-
   /** Sends on the open socket; a frame for a closed one is dropped (the server asks again on reattach). */
   #send(frame: ClientFrame): void {
     this.#socket.send(JSON.stringify(frame));
@@ -406,9 +382,8 @@ export class KaleyraVideo {
   }
 
   /**
-   * No session wanted: closes the socket, cancels every wait, forgets the session (unless told).
-   * Without a failure the server took the disconnect (it finishes the session by itself); with one,
-   * the client stops, rejects what waits, and shows why.
+   * No session wanted: closes the socket, cancels every wait, forgets the session (unless told). Without a failure the
+   * server took the disconnect (it finishes the session by itself); with one, rejects what waits and shows why.
    */
   #stop(failure?: KaleyraError | KaleyraErrorCode, s?: SessionView, forgetSession = true): void {
     const connecting = this.#connecting;
