@@ -41,13 +41,14 @@ const MESSAGES: Partial<Record<KaleyraErrorCode, string>> = {
 
 export class KaleyraError extends Error {
   override readonly name = "KaleyraError";
+  // Declared and assigned, not parameter properties: those would emit class fields into the bundle too.
+  declare readonly code: KaleyraErrorCode;
+  /** Which field was wrong, when one was. */
+  declare readonly field?: string;
 
-  constructor(
-    readonly code: KaleyraErrorCode,
-    message?: string,
-    /** Which field was wrong, when one was. */
-    readonly field?: string,
-  ) {
+  constructor(code: KaleyraErrorCode, message?: string, field?: string) {
     super(message ?? MESSAGES[code] ?? "The session ended; connect again.");
+    this.code = code;
+    this.field = field;
   }
 }

@@ -15,6 +15,7 @@ import { isAppId, isEnvironment, isRegion } from "../core/app";
 import { accessLinkDigest } from "../core/access-link";
 import { isAccessLink, isUserId, type ClientFrame, type ServerFrame } from "../core/protocol";
 import type { SessionView } from "../core/session";
+import { deferred, type Deferred } from "./deferred";
 import { KaleyraError, type KaleyraErrorCode } from "./errors";
 import { ObservableValue, type Observable } from "./observable";
 import { host, hostOnlineStatus, hostStorage, hostTimers, type StorageLike, type Timers } from "./platform";
@@ -29,25 +30,9 @@ export * from "./types";
 export const DISCONNECT_WAIT_MS = 20_000;
 
 const IDLE: ClientState = { status: "disconnected", tokenAttempt: 0, reconnectAttempt: 0, refreshing: false, transport: "idle" };
-const DISCONNECTED: ClientState = { ...IDLE, reason: "requested" };
 
-/**
- * A token session (no provider when only ending a saved one) or an access-link session, whose
- * socket is named by the link's digest (the link itself never goes in a URL).
- */
+/** A token session (no provider when only ending a saved one), or a link session: its socket is named by the link's digest. */
 type Target = { userId: string; provider?: TokenProvider; accessLink?: undefined } | { accessLink: string; digest?: string; userId?: undefined; provider?: undefined };
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-  reject(error: KaleyraError): void;
-}
-
-function deferred<T>(): Deferred<T> {
-  const d = {} as Deferred<T>;
-  d.promise = new Promise<T>((resolve, reject) => Object.assign(d, { resolve, reject }));
-  return d;
-}
 
 const refuse = (code: KaleyraErrorCode, field?: string) => Promise.reject(new KaleyraError(code, undefined, field));
 
@@ -55,9 +40,7 @@ const refuse = (code: KaleyraErrorCode, field?: string) => Promise.reject(new Ka
 const isToken = (v: unknown): v is string => typeof v === "string" && /^\S{1,8192}$/.test(v);
 
 /** The error a session's final `disconnected` state stands for: its reason when specific, else its error. */
-function endError(s: SessionView): KaleyraError {
-  return new KaleyraError(s.reason && s.reason !== "requested" ? s.reason : s.error ?? "disconnected");
-}
+const endError = (s: SessionView): KaleyraErrorCode => (s.reason && s.reason !== "requested" ? s.reason : s.error ?? "disconnected");
 
 export class KaleyraVideo {
   readonly #view = new ObservableValue<ClientState>(IDLE);
@@ -83,7 +66,6 @@ export class KaleyraVideo {
   /** The proof this socket is giving the server, until its first state arrives. */
   #proving?: "resume" | "token";
   #authModes: readonly string[] = [];
-
   readonly #options: KaleyraVideoOptions;
 
   constructor(options: KaleyraVideoOptions) {
@@ -97,15 +79,18 @@ export class KaleyraVideo {
     this.#storage = options.storage === undefined ? hostStorage() : options.storage ?? undefined;
     this.#timers = options.timers ?? hostTimers;
     this.#now = options.now ?? Date.now;
-    this.#socket = reconnectingSocket(WebSocket, this.#timers, options.online ?? hostOnlineStatus, options.random ?? Math.random, this.#now, {
-      url: () => this.#url(),
-      status: (change) => {
+    this.#socket = reconnectingSocket(
+      WebSocket, this.#timers, options.online ?? hostOnlineStatus, options.random ?? Math.random, this.#now,
+      () => this.#url(),
+      (change) => {
+        // A new socket: frames on it answer nothing sent on an older one, until its attach state.
         if (change.transport === "opening") this.#attached = false;
         this.#patch(change);
       },
-      message: (data) => this.#onMessage(data),
-      refused: (code) => this.#fail(new KaleyraError(code === 4404 ? "app_id_invalid" : code === 4400 ? "bad_request" : "connection_refused")),
-    });
+      (data) => this.#onMessage(data),
+      // Refused for good (a 4xxx close); its error frame, when it sent one, already stopped the client.
+      (code) => this.#stop(code === 4404 ? "app_id_invalid" : code === 4400 ? "bad_request" : "connection_refused"),
+    );
     this.configure(readSaved(this.#storage, CONFIGURATION_KEY) as Configuration);
   }
 
@@ -183,23 +168,23 @@ export class KaleyraVideo {
     this.#connecting = undefined;
     if (this.#disconnecting) {
       // A second call may add the clear; the attach state sends it when the socket is not there yet.
-      if (clear && !this.#clearSavedData && this.#attached) this.#sendDisconnect(true);
+      if (clear && !this.#clearSavedData && this.#attached) this.#send({ type: "disconnect", clearSavedData: true });
       this.#clearSavedData ||= clear;
       return this.#disconnecting.promise;
     }
     const target = this.#target ?? (saved && { userId: saved.userId });
     if (!target || !this.#config) {
-      this.#idle(DISCONNECTED);
+      this.#stop();
       return Promise.resolve();
     }
     this.#target = target;
     this.#intent = "disconnect";
     this.#clearSavedData = clear;
     this.#disconnecting = deferred();
-    this.#disconnectTimer = this.#timers.setTimeout(() => this.#fail(new KaleyraError("disconnect_unconfirmed"), undefined, false), DISCONNECT_WAIT_MS);
+    this.#disconnectTimer = this.#timers.setTimeout(() => this.#stop("disconnect_unconfirmed", undefined, false), DISCONNECT_WAIT_MS);
     this.#patch({ status: "disconnecting" });
     if (!this.#socket.active) this.#socket.open();
-    else if (this.#attached) this.#sendDisconnect(clear);
+    else if (this.#attached) this.#send({ type: "disconnect", clearSavedData: clear });
     return this.#disconnecting.promise;
   }
 
@@ -226,8 +211,8 @@ export class KaleyraVideo {
   #savedSession(): SavedSession | undefined {
     const s = readSaved(this.#storage, SESSION_KEY) as Partial<SavedSession> | undefined;
     if (!this.#config || s?.appId !== this.#config.appId || !isUserId(s.userId)) return undefined;
-    const r = s.resume;
-    return { appId: s.appId, userId: s.userId, ...(typeof r?.credential === "string" && typeof r.expiresAt === "number" && { resume: { credential: r.credential, expiresAt: r.expiresAt } }) };
+    const { credential, expiresAt } = Object(s.resume) as Partial<NonNullable<SavedSession["resume"]>>;
+    return { appId: s.appId, userId: s.userId, ...(typeof credential === "string" && typeof expiresAt === "number" && { resume: { credential, expiresAt } }) };
   }
 
   /** The saved session when it is the target's. */
@@ -259,7 +244,7 @@ export class KaleyraVideo {
     const t = this.#target;
     // A disconnect never proves with a token: with no session running, that token would start one.
     if (this.#intent === "disconnect") return this.#proofFailed();
-    if (!t?.provider || !t.userId || !this.#authModes.includes("token")) return this.#fail(new KaleyraError("auth_required"));
+    if (!t?.provider || !t.userId || !this.#authModes.includes("token")) return this.#stop("auth_required");
     // The token proves the user; when no session runs it also connects it (one token, one step).
     this.#proving = "token";
     void this.#ask(t.userId).then((token) => {
@@ -268,15 +253,14 @@ export class KaleyraVideo {
   }
 
   /**
-   * Nothing proved the user (the provider failed, Kaleyra refused the token or could not be
-   * reached), so nothing runs that this client started: a connect tries again on a new socket after
-   * the backoff (the seed's reconnect loop, before a session exists); a disconnect has nothing it
-   * may end (an unproven socket can end no session) and resolves.
+   * Nothing proved the user (the provider failed, Kaleyra refused the token or could not be reached), so nothing runs
+   * that this client started: a connect tries again on a new socket after the backoff (the seed's reconnect loop, before
+   * a session exists); a disconnect has nothing it may end (an unproven socket can end no session) and resolves.
    */
   #proofFailed(error?: KaleyraError): void {
-    if (this.#intent === "disconnect") return this.#disconnected();
+    if (this.#intent === "disconnect") return this.#stop();
     if (error) this.#options.onError?.(error);
-    this.#socket.retryLater();
+    this.#socket.retry();
   }
 
   /** The provider's token, or undefined when it failed or gave none. */
@@ -285,11 +269,6 @@ export class KaleyraVideo {
     return Promise.resolve()
       .then(() => provider({ userId, ...(expiresAt !== undefined && { expiresAt }) }))
       .then((token) => (isToken(token) ? token : undefined), () => undefined);
-  }
-
-  #keepResume(resume: { credential: string; expiresAt: number }): void {
-    const saved = this.#ownSaved();
-    if (this.#intent === "connect" && saved) this.#saveSession({ ...saved, resume });
   }
 
   #url(): string {
@@ -310,8 +289,12 @@ export class KaleyraVideo {
     switch (frame?.type) {
       case "auth_required":
         return this.#prove(Array.isArray(frame.modes) ? frame.modes : []);
-      case "resume":
-        return this.#keepResume(frame);
+      case "resume": {
+        // The session's credential for a reload (or another tab) of this connected user.
+        const saved = this.#ownSaved();
+        if (this.#intent === "connect" && saved) this.#saveSession({ ...saved, resume: frame });
+        return;
+      }
       case "state":
         if (frame.state) this.#onState(frame.state);
         return;
@@ -328,12 +311,12 @@ export class KaleyraVideo {
         if (this.#proving === "token" && frame.code === "auth_pending") return;
         if (this.#proving === "token" && (frame.code === "auth_failed" || frame.code === "unavailable")) return this.#proofFailed(error);
         // An error before the attach state is the server refusing this socket; it closes next.
-        if (!this.#attached || (this.#connecting && frame.requestId === undefined)) return this.#fail(error);
+        if (!this.#attached || (this.#connecting && frame.requestId === undefined)) return this.#stop(error);
         return this.#options.onError?.(error);
       }
       case "data_cleared":
         this.#saveSession();
-        if (this.#intent === "disconnect") this.#disconnected();
+        if (this.#intent === "disconnect") this.#stop();
     }
   }
 
@@ -345,13 +328,13 @@ export class KaleyraVideo {
     const ended = s.status === "disconnected";
     if (this.#intent === "disconnect") {
       const over = ended || s.status === "disconnecting";
-      if (attach && (!over || this.#clearSavedData)) this.#sendDisconnect(this.#clearSavedData);
-      else if (over) return this.#disconnected();
+      if (attach && (!over || this.#clearSavedData)) this.#send({ type: "disconnect", clearSavedData: this.#clearSavedData });
+      else if (over) return this.#stop();
     } else {
       // Every state after the attach answers the connect (a refused link or an inactive user ends
       // it at once); an ended attach state means the session this client saw running ended while
       // the socket was away.
-      if (ended && (!attach || this.#sawActive)) return this.#fail(endError(s), s);
+      if (ended && (!attach || this.#sawActive)) return this.#stop(endError(s), s);
       if (attach) {
         // A link socket's proof was its connect; a token socket connects (or joins) now.
         const userId = this.#target!.userId;
@@ -386,10 +369,6 @@ export class KaleyraVideo {
     });
   }
 
-  #sendDisconnect(clearSavedData: boolean): void {
-    this.#send({ type: "disconnect", clearSavedData });
-  }
-
   /** Sends on the open socket; a frame for a closed one is dropped (the server asks again on reattach). */
   #send(frame: ClientFrame): void {
     this.#socket.send(JSON.stringify(frame));
@@ -398,30 +377,26 @@ export class KaleyraVideo {
   /** Changes some fields of the state; tells the listeners only when one really changed. */
   #patch(change: Partial<ClientState>): void {
     const value = this.#view.value;
-    if (Object.entries(change).some(([k, v]) => (value as unknown as Record<string, unknown>)[k] !== v)) this.#view.set({ ...value, ...change });
+    let key: keyof ClientState;
+    for (key in change) if (change[key] !== value[key]) return this.#view.set({ ...value, ...change });
   }
 
-  /** The server took the disconnect: it finishes the session by itself. */
-  #disconnected(): void {
-    const waiting = this.#disconnecting;
-    this.#idle(DISCONNECTED);
-    waiting?.resolve();
-  }
-
-  /** Stops with an error: rejects what waits, and shows why. */
-  #fail(error: KaleyraError, s?: SessionView, forgetSession = true): void {
-    this.#connecting?.reject(error);
-    this.#disconnecting?.reject(error);
-    this.#idle({ ...IDLE, ...s, failure: error }, forgetSession);
-  }
-
-  /** No session wanted: closes the socket, cancels every wait, forgets the session. */
-  #idle(view: ClientState, forgetSession = true): void {
+  /**
+   * No session wanted: closes the socket, cancels every wait, forgets the session (unless told). Without a failure the
+   * server took the disconnect (it finishes the session by itself); with one, rejects what waits and shows why.
+   */
+  #stop(failure?: KaleyraError | KaleyraErrorCode, s?: SessionView, forgetSession = true): void {
+    const connecting = this.#connecting;
+    const disconnecting = this.#disconnecting;
+    const error = typeof failure === "string" ? new KaleyraError(failure) : failure;
     this.#target = this.#intent = this.#user = this.#connecting = this.#disconnecting = undefined;
     this.#socket.close();
     this.#timers.clearTimeout(this.#disconnectTimer);
     this.#tokens.clear();
     if (forgetSession) this.#saveSession();
-    this.#view.set({ ...view, transport: "idle" });
+    this.#view.set({ ...IDLE, ...(error ? { ...s, failure: error } : { reason: "requested" }), transport: "idle" });
+    if (!error) return disconnecting?.resolve();
+    connecting?.reject(error);
+    disconnecting?.reject(error);
   }
 }

@@ -11,7 +11,12 @@ export interface Observable<T> {
 export class ObservableValue<T> implements Observable<T> {
   readonly #listeners = new Set<(value: T) => void>();
 
-  constructor(public value: T) {}
+  // Declared, not a class field: assigned in the constructor alone, which keeps the bundle small.
+  declare value: T;
+
+  constructor(value: T) {
+    this.value = value;
+  }
 
   subscribe(listener: (value: T) => void): () => void {
     // A wrapper per call, so subscribing one function twice gives two independent subscriptions.

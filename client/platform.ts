@@ -47,10 +47,8 @@ interface Host {
 /** The globals: read when a client is made, so a WebSocket installed later is found. */
 export const host = globalThis as unknown as Host;
 
-export const hostTimers: Timers = {
-  setTimeout: (callback, ms) => host.setTimeout(callback, ms),
-  clearTimeout: (handle) => host.clearTimeout(handle),
-};
+/** The global timers, called as methods of the global object (as a browser requires). */
+export const hostTimers: Timers = host;
 
 /** navigator.onLine and the window's `online` event, where they exist; else always online. */
 export const hostOnlineStatus: OnlineStatus = {

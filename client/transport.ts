@@ -12,16 +12,8 @@ import type { OnlineStatus, Timers, WebSocketConstructor, WebSocketLike } from "
 /** idle: no socket wanted. waiting: reopening after a backoff. offline: waiting for the network. */
 export type Transport = "idle" | "opening" | "open" | "waiting" | "offline";
 
-export interface SocketEvents {
-  /** Where the next socket opens (asked at every open). */
-  url(): string;
-  /** "opening" means a new socket: frames on it answer nothing sent on an older one. */
-  status(change: { transport: Transport; nextOpenAt?: number }): void;
-  /** A frame other than the keep-alive's "pong". */
-  message(data: unknown): void;
-  /** The server closed the socket with a 4xxx code; it is not reopened. */
-  refused(code: number): void;
-}
+/** What the socket reports; "opening" means a new socket: frames on it answer nothing sent on an older one. */
+export type SocketStatus = { transport: Transport; nextOpenAt?: number };
 
 const OPEN = 1;
 /** Socket reopen backoff: full jitter over 0.5 s doubling up to 30 s. */
@@ -45,80 +37,89 @@ export interface ReconnectingSocket {
   /** The server answered on this socket: the next drop starts the backoff over. */
   settled(): void;
   /** This socket cannot serve now (its proof was refused or could not be checked): a new one after the backoff. */
-  retryLater(): void;
+  retry(): void;
   /** No socket wanted: closes it and cancels every wait. */
   close(): void;
 }
 
-// A closure rather than a class: its state is local variables, which keeps the bundle small.
-export function reconnectingSocket(WebSocket: WebSocketConstructor, timers: Timers, online: OnlineStatus, random: () => number, now: () => number, events: SocketEvents): ReconnectingSocket {
+/**
+ * A closure rather than a class, and the facade's callbacks as plain parameters: its state is
+ * local variables and no callback name survives minification, which keeps the bundle small.
+ * @param url where the next socket opens (asked at every open)
+ * @param status the socket's status changes
+ * @param message a frame other than the keep-alive's "pong"
+ * @param refused the server closed the socket with this 4xxx code; it is not reopened
+ */
+export function reconnectingSocket(
+  WebSocket: WebSocketConstructor,
+  timers: Timers,
+  online: OnlineStatus,
+  random: () => number,
+  now: () => number,
+  url: () => string,
+  status: (change: SocketStatus) => void,
+  message: (data: unknown) => void,
+  refused: (code: number) => void,
+): ReconnectingSocket {
   let ws: WebSocketLike | undefined;
   let attempt = 0;
-  let reopenTimer: unknown;
-  let stopWatchingOnline: (() => void) | undefined;
-  let heartbeat: unknown;
   let awaitingPong = false;
-  /** While a socket is open: an `online` event means the network changed under it. */
-  let stopWatchingNetwork: (() => void) | undefined;
+  /**
+   * The one wait of the moment (the states exclude each other): with a socket, the keep-alive's
+   * timer and the network-change listener; without one, the reopen timer or the wait for the network.
+   */
+  let timer: unknown;
+  let stopListening: (() => void) | undefined;
 
   const open = (): void => {
     stopWaiting();
     if (!online.isOnline()) {
-      stopWatchingOnline = online.onOnline(open);
-      return events.status({ transport: "offline" });
+      stopListening = online.onOnline(open);
+      return status({ transport: "offline" });
     }
     let socket: WebSocketLike;
     try {
-      socket = new WebSocket(events.url());
+      socket = new WebSocket(url());
     } catch {
       return reopen();
     }
     ws = socket;
-    events.status({ transport: "opening", nextOpenAt: undefined });
-    const current = <E>(handle: (event: E) => void) => (event: E) => void (socket === ws && handle(event));
-    socket.addEventListener("open", current(() => events.status({ transport: "open" })));
-    socket.addEventListener("message", current((e: { data: unknown }) => (e.data === "pong" ? (awaitingPong = false) : events.message(e.data))));
-    socket.addEventListener(
-      "close",
-      current((e: { code: number }) => {
-        drop();
-        // The server refused this socket for good; its error frame, when it sent one, was handled first.
-        if (e.code >= 4000 && e.code < 5000) return events.refused(e.code);
-        reopen();
-      }),
-    );
-    watch(socket);
+    status({ transport: "opening", nextOpenAt: undefined });
+    // Every handler first checks that its socket is still the current one.
+    socket.addEventListener("open", () => socket === ws && status({ transport: "open" }));
+    socket.addEventListener("message", (e: { data: unknown }) => socket === ws && (e.data === "pong" ? (awaitingPong = false) : message(e.data)));
+    socket.addEventListener("close", (e: { code: number }) => {
+      if (socket !== ws) return;
+      drop();
+      // The server refused this socket for good; its error frame, when it sent one, was handled first.
+      if (e.code >= 4000 && e.code < 5000) return refused(e.code);
+      reopen();
+    });
+    // A socket can die without a close (sleep, a network change): a keep-alive ping finds it, and
+    // an `online` event replaces it at once. The session answers pings without waking up. Both
+    // waits end (stopWaiting) whenever this socket stops being the current one.
+    stopListening = online.onOnline(replace);
+    const beat = (): void => {
+      if (awaitingPong) return replace();
+      awaitingPong = true;
+      if (socket.readyState === OPEN) socket.send("ping");
+      timer = timers.setTimeout(beat, PING_EVERY_MS);
+    };
+    timer = timers.setTimeout(beat, PING_EVERY_MS);
   };
 
-  /** Forgets the socket (it never reaches a handler again) and stops watching it; closes it when given a code. */
+  /** Forgets the socket (it never reaches a handler again) and cancels its waits; closes it when given a code. */
   const drop = (code?: number): void => {
     const old = ws;
     ws = undefined;
     if (code) old?.close(code);
-    unwatch();
+    stopWaiting();
   };
 
-  /**
-   * A socket can die without a close (sleep, a network change): a keep-alive ping finds it, and
-   * an `online` event replaces it at once. The session answers pings without waking up.
-   */
-  const watch = (socket: WebSocketLike): void => {
-    unwatch();
-    stopWatchingNetwork = online.onOnline(() => socket === ws && replace());
-    const beat = (): void => {
-      if (socket !== ws) return;
-      if (awaitingPong) return replace();
-      awaitingPong = true;
-      if (socket.readyState === OPEN) socket.send("ping");
-      heartbeat = timers.setTimeout(beat, PING_EVERY_MS);
-    };
-    heartbeat = timers.setTimeout(beat, PING_EVERY_MS);
-  };
-
-  const unwatch = (): void => {
-    timers.clearTimeout(heartbeat);
-    stopWatchingNetwork?.();
-    heartbeat = stopWatchingNetwork = undefined;
+  const stopWaiting = (): void => {
+    timers.clearTimeout(timer);
+    stopListening?.();
+    timer = stopListening = undefined;
     awaitingPong = false;
   };
 
@@ -131,14 +132,8 @@ export function reconnectingSocket(WebSocket: WebSocketConstructor, timers: Time
   const reopen = (): void => {
     if (!online.isOnline()) return open();
     const delay = reopenDelay(attempt++, random);
-    reopenTimer = timers.setTimeout(open, delay);
-    events.status({ transport: "waiting", nextOpenAt: now() + delay });
-  };
-
-  const stopWaiting = (): void => {
-    timers.clearTimeout(reopenTimer);
-    stopWatchingOnline?.();
-    reopenTimer = stopWatchingOnline = undefined;
+    timer = timers.setTimeout(open, delay);
+    status({ transport: "waiting", nextOpenAt: now() + delay });
   };
 
   return {
@@ -152,13 +147,10 @@ export function reconnectingSocket(WebSocket: WebSocketConstructor, timers: Time
     settled() {
       attempt = 0;
     },
-    retryLater() {
+    retry() {
       drop(1000);
       reopen();
     },
-    close() {
-      drop(1000);
-      stopWaiting();
-    },
+    close: () => drop(1000),
   };
 }
