@@ -248,7 +248,8 @@ describe("secrets stay out of logs", () => {
       vi.spyOn(console, level).mockImplementation((...args: unknown[]) => void logged.push(...args));
     }
     const { access_token } = await mint(app, "alice");
-    const broken = new KaleyraAdapter({ baseUrl: BASE, fetch: () => Promise.reject(new Error("down")) });
+    const down = () => Promise.reject(new Error("down"));
+    const broken = new KaleyraAdapter({ baseUrl: BASE, fetch: down, realtime: { fetch: down } });
     await broken.openSession(request(token("alice", access_token)));
     await broken.mintAccessToken({ environment: "sandbox", region: "eu", apiKey: app.apiKey, userId: "alice", expiresInSec: 600 });
     await adapter().openSession(request(link("https://sandbox.bandyer.com/eu/direct-rest-call-handler/secretCode")));

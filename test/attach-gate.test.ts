@@ -138,7 +138,9 @@ describe("invariant 4: unproven sockets hold nothing", () => {
     const { stub, owner } = await connectedOwner();
     const idle = await openSocket(stub, alice);
     let code = 0;
-    idle.ws.addEventListener("close", (e) => (code = e.code));
+    idle.ws.addEventListener("close", (e) => {
+      code = e.code;
+    });
     await advance(stub, PROOF_DEADLINE_MS);
     await runDurableObjectAlarm(stub);
     await idle.waitFor((c) => c.closed, "closed");
@@ -184,7 +186,9 @@ describe("invariant 6: binary frames", () => {
     expect(await owner.waitFor((c) => c.ofType("error")[0], "refusal")).toMatchObject({ code: "invalid_frame", field: "binary" });
     expect(await snapshot(stub)).toEqual(before);
     let code = 0;
-    owner.ws.addEventListener("close", (e) => (code = e.code));
+    owner.ws.addEventListener("close", (e) => {
+      code = e.code;
+    });
     owner.sendRaw(new Uint8Array(MAX_FRAME_BYTES + 1).buffer);
     await owner.waitFor((c) => c.closed, "closed");
     expect(code).toBe(1009);

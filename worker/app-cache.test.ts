@@ -123,7 +123,9 @@ describe("attach touches no deployment-wide object", () => {
       const res = await app.fetch(new Request(`https://edge.test/v1/apps/${appId}/socket?environment=sandbox&region=eu&userId=${userId}`, { headers: { Upgrade: "websocket" } }), countingEnv);
       const ws = res.webSocket!;
       const frames: { type: string }[] = [];
-      ws.addEventListener("message", (e) => frames.push(JSON.parse(e.data as string)));
+      ws.addEventListener("message", (e) => {
+    frames.push(JSON.parse(e.data as string));
+  });
       ws.accept();
       ws.send(JSON.stringify({ type: "auth", ticket: await ticketFor(appId, userId) }));
       for (const until = Date.now() + 2_000; !frames.some((f) => f.type === "state"); ) {

@@ -41,7 +41,9 @@ async function attachThroughWorker(appId: string, userId: string, ticket: string
   const res = await SELF.fetch(`${base}/v1/apps/${appId}/socket?environment=sandbox&region=eu&userId=${userId}`, { headers: { Upgrade: "websocket" } });
   const ws = res.webSocket!;
   const frames: { type: string; state?: { status: string } }[] = [];
-  ws.addEventListener("message", (e) => frames.push(JSON.parse(e.data as string)));
+  ws.addEventListener("message", (e) => {
+    frames.push(JSON.parse(e.data as string));
+  });
   ws.accept();
   const waitFor = async (what: string, pred: () => boolean) => {
     for (const until = Date.now() + 2_000; !pred(); ) {
