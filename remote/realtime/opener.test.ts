@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { emulatorFetch } from "../emulator/testing";
 import { openRealtimeSocket } from "./opener";
 
 describe("openRealtimeSocket", () => {
@@ -32,5 +33,25 @@ describe("openRealtimeSocket", () => {
     expect(await openRealtimeSocket("wss://x.example.com/", { fetch: async () => Promise.reject(new Error("dns")) })).toMatchObject({ ok: false, error: "network" });
     const hung = await openRealtimeSocket("wss://x.example.com/", { timeoutMs: 20, fetch: () => new Promise<Response>(() => {}) });
     expect(hung).toMatchObject({ ok: false, error: "timeout" });
+  });
+
+  it("the handshake bound does not outlive the handshake: the socket stays open past it", async () => {
+    const result = await openRealtimeSocket("ws://127.0.0.1/sdk/socket/?api-version=2.1.0&EIO=4&transport=websocket", { fetch: emulatorFetch, timeoutMs: 100 });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    const frames: string[] = [];
+    let closed = false;
+    result.socket.addEventListener("message", (e) => {
+      frames.push(String(e.data));
+    });
+    result.socket.addEventListener("close", () => {
+      closed = true;
+    });
+    await new Promise((r) => setTimeout(r, 400)); // four times the handshake bound
+    expect(closed).toBe(false);
+    result.socket.send("40{}"); // a CONNECT without credentials: the emulator answers on the same socket
+    for (let i = 0; i < 100 && !frames.some((f) => f.startsWith("44")); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(frames.some((f) => f.startsWith("44"))).toBe(true);
+    result.socket.close();
   });
 });

@@ -21,7 +21,9 @@ export async function openRealtimeSocket(
   const signal = options.signal ?? AbortSignal.timeout(options.timeoutMs ?? OPEN_TIMEOUT_MS);
   const doFetch: SocketFetch = options.fetch ?? ((request) => fetch(request));
   // The URL's query is not secret (api-version, EIO, transport); credentials travel in CONNECT.
-  const request = new Request(fetchUrlOf(socketUrl), { headers: { Upgrade: "websocket" }, signal });
+  // The signal bounds the handshake only: given to the Request, it would also abort the WebSocket
+  // the response carries when it fires (seen: close 1006 exactly OPEN_TIMEOUT_MS after connecting).
+  const request = new Request(fetchUrlOf(socketUrl), { headers: { Upgrade: "websocket" } });
   let response: Response;
   try {
     response = await Promise.race([doFetch(request), aborted(signal)]);
