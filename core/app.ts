@@ -6,9 +6,9 @@ import { kaleyraError } from "./errors";
 import { ATTACH_MODES, type AttachMode } from "./protocol";
 import { parseRetryPolicy, type RetryPolicy } from "./policy";
 import { fail, ok, type Result } from "./result";
-import { isLoopbackHost, isPublicHost, isWebhookUrl } from "./webhook-url";
+import { isKaleyraBaseUrl, isWebhookUrl } from "./webhook-url";
 
-export { isWebhookUrl };
+export { isKaleyraBaseUrl, isWebhookUrl };
 
 /** What the deployment allows beyond the production rules (the local composition only). */
 export interface SettingsPolicy {
@@ -142,23 +142,6 @@ export function parseAppSettings(input: unknown, policy: SettingsPolicy = {}): R
 }
 
 const SETTINGS_KEYS = ["environment", "region", "retryPolicy", "serverTokens", "attachModes", "allowedOrigins", "maxSessions", "kaleyra"];
-
-/**
- * A Kaleyra base URL: https/wss to a public host, no credentials, query or fragment; http/ws only
- * to loopback and only where the deployment allows local addresses (the local composition).
- */
-export function isKaleyraBaseUrl(v: unknown, schemes: readonly string[], allowLocal: boolean): v is string {
-  if (typeof v !== "string" || v.length > 2_048) return false;
-  let url: URL;
-  try {
-    url = new URL(v);
-  } catch {
-    return false;
-  }
-  if (url.username !== "" || url.password !== "" || url.search !== "" || url.hash !== "") return false;
-  if (schemes.includes(url.protocol)) return isPublicHost(url.hostname) || (allowLocal && isLoopbackHost(url.hostname));
-  return allowLocal && isLoopbackHost(url.hostname) && (url.protocol === "http:" || url.protocol === "ws:");
-}
 
 function parseKaleyraUrls(input: unknown, allowLocal: boolean): Result<KaleyraUrls> {
   if (typeof input !== "object" || input === null || Array.isArray(input)) return fail(kaleyraError("bad_request", "kaleyra"));

@@ -1,6 +1,6 @@
 /**
- * Which URLs the service may call as a tenant's token webhook (server-side request forgery
- * guard). The service must never be a proxy into its own network or a cloud metadata endpoint:
+ * Which URLs the service may call: a tenant's token webhook, an app's own Kaleyra addresses
+ * (server-side request forgery guard). The service must never be a proxy into its own network or a cloud metadata endpoint:
  * https only, to a public host name or a public IP address. The local composition alone may allow
  * http to loopback (ALLOW_LOCAL_WEBHOOKS), for a webhook run on the developer's machine.
  * Checked when an app is saved and again before every call. A host name that resolves to a private
@@ -46,16 +46,33 @@ export function isPublicHost(host: string): boolean {
   return h !== "" && !BLOCKED_NAMES.test(h) && !isNonPublicIpv4(h) && !isNonPublicIpv6(h);
 }
 
+/** A URL the service may call: a string of at most 2,048 characters that parses, without credentials. */
+function outboundUrl(v: unknown): URL | undefined {
+  if (typeof v !== "string" || v.length > 2_048) return undefined;
+  try {
+    const url = new URL(v);
+    return url.username === "" && url.password === "" ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A URL the service may POST token requests to. `allowLocal`: also http(s) on loopback. */
 export function isWebhookUrl(v: unknown, allowLocal = false): v is string {
-  if (typeof v !== "string" || v.length > 2_048) return false;
-  let url: URL;
-  try {
-    url = new URL(v);
-  } catch {
-    return false;
-  }
-  if (url.username !== "" || url.password !== "") return false;
+  const url = outboundUrl(v);
+  if (!url) return false;
   if (allowLocal && isLoopbackHost(url.hostname) && (url.protocol === "http:" || url.protocol === "https:")) return true;
   return url.protocol === "https:" && isPublicHost(url.hostname);
+}
+
+/**
+ * A Kaleyra base URL (an app's own REST or realtime address): one of `schemes` to a public host,
+ * no query or fragment; http/ws only to loopback and only where the deployment allows local
+ * addresses (the local composition).
+ */
+export function isKaleyraBaseUrl(v: unknown, schemes: readonly string[], allowLocal: boolean): v is string {
+  const url = outboundUrl(v);
+  if (!url || url.search !== "" || url.hash !== "") return false;
+  if (schemes.includes(url.protocol)) return isPublicHost(url.hostname) || (allowLocal && isLoopbackHost(url.hostname));
+  return allowLocal && isLoopbackHost(url.hostname) && (url.protocol === "http:" || url.protocol === "ws:");
 }
