@@ -1,5 +1,5 @@
 /**
- * `npm run bench` (quick, under 5 minutes on 2 cores) and `npm run bench -- --full` (the larger
+ * `npm run bench` (quick, about 7 minutes on 2 cores) and `npm run bench -- --full` (the larger
  * sizes). Starts the orchestrator's local stack (wrangler.local.toml: orchestrator + Kaleyra
  * emulator) and the peer worker (bench/peer/) on free ports, each in a process group of its own
  * that is killed on exit whatever happens, runs every benchmark beside its peer or baseline, prints
