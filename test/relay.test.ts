@@ -4,7 +4,7 @@
  * lifecycle events can be neither forged nor swallowed, and a reload with `since` misses nothing.
  */
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { EMIT_ACK_TIMEOUT_MS, RELAY_LIMITS } from "../core/relay";
 import { fakeRemoteControls, fakeToken } from "../remote/fake";
 import type { RemoteNotice } from "../remote/port";
@@ -57,12 +57,16 @@ describe("down: Kaleyra's events", () => {
     expect(fakeRemoteControls.emitted).toEqual([]);
   });
 
-  it("an event whose frame is over 15,360 bytes is dropped whole (no seq used); the next one is relayed", async () => {
+  it("an event whose frame is over 15,360 bytes is dropped whole (no seq used), counted and logged by name and size only", async () => {
     const { stub, client, remoteId } = await connected();
-    await kaleyraSays(stub, remoteId, "big", "x".repeat(RELAY_LIMITS.maxEventFrameBytes));
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    await kaleyraSays(stub, remoteId, "big", "secret-".repeat(RELAY_LIMITS.maxEventFrameBytes / 7));
     await kaleyraSays(stub, remoteId, "small", 1);
     await client.waitFor((c) => c.ofType("remote_event").length === 1, "the small event");
     expect(events(client)).toEqual([[1, "small", 1]]);
+    expect(warn).toHaveBeenCalledWith("relay: event too large, dropped", { name: "big", bytes: expect.any(Number), dropped: 1 });
+    expect(JSON.stringify(warn.mock.calls)).not.toContain("secret-");
+    warn.mockRestore();
   });
 
   it("lifecycle events are not swallowed: is_about_to_expire still starts a refresh while other events flow", async () => {
