@@ -121,7 +121,8 @@ export class UserSession extends DurableObject<Env> {
       return send(ws, errorFrame(parsed.error.code, { field: parsed.error.field }));
     }
     const frame = parsed.value;
-    if (frame.type === "auth" && frame.since !== undefined && !a.proven) updateAttachment(ws, { since: frame.since });
+    // The proof in this frame decides whether (and from where) the socket gets a replay.
+    if (frame.type === "auth" && !a.proven && a.since !== frame.since) updateAttachment(ws, { since: frame.since });
     const decision = gate(frame, {
       route: a.route.key.kind,
       modes: a.route.app.attachModes ?? DEFAULT_ATTACH_MODES,

@@ -217,7 +217,7 @@ describe("reload without loss: auth with since", () => {
     expect(events(joined)).toEqual([[2, "after", 2]]);
   });
 
-  it("a failed proof with since replays nothing", async () => {
+  it("a failed proof with since replays nothing, and leaves nothing for the next proof", async () => {
     const { stub, client, remoteId } = await connected();
     await kaleyraSays(stub, remoteId, "private", 1);
     await client.waitFor((c) => c.ofType("remote_event").length === 1, "event");
@@ -226,5 +226,11 @@ describe("reload without loss: auth with since", () => {
     await forger.waitFor((c) => c.ofType("error")[0], "refusal");
     expect(forger.ofType("error")[0]).toMatchObject({ code: "auth_failed" });
     expect(forger.ofType("remote_event")).toEqual([]);
+    // Its next proof, without since, does not inherit the failed one's: still only new events.
+    forger.send({ type: "auth", resume: client.ofType("resume").at(-1)!.credential });
+    await forger.waitFor((c) => c.ofType("state")[0], "proof");
+    await kaleyraSays(stub, remoteId, "new", 2);
+    await forger.waitFor((c) => c.ofType("remote_event")[0], "the new event");
+    expect(events(forger)).toEqual([[2, "new", 2]]);
   });
 });
