@@ -7,6 +7,8 @@
  *   proof deadline (core/attach.ts). No timers: they block hibernation.
  * - Sockets are hibernatable; each carries its client id (also its tag), route and proof in its
  *   attachment. Only proven sockets are clients (core/attach.ts decides what a socket may do).
+ * - Kaleyra's non-lifecycle events and clients' emits go through the relay (durable-objects/relay.ts,
+ *   rules in core/relay.ts): events only to proven sockets; a replay only right after a proof.
  * - This class decides nothing: every rule is in core/.
  */
 import { DurableObject } from "cloudflare:workers";
