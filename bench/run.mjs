@@ -5,7 +5,7 @@
  * that is killed on exit whatever happens, runs every benchmark beside its peer or baseline, prints
  * a table and writes bench/results.json.
  *
- * Options: --full; --only=attach,apps,capacity,storm,refresh,schedule,residency,connections,size (a subset);
+ * Options: --full; --only=attach,apps,capacity,storm,refresh,schedule,residency,connections,relay,size (a subset);
  * --out=<path> (default bench/results.json).
  */
 import { writeFileSync } from "node:fs";
@@ -18,6 +18,7 @@ import { runAttach } from "./metrics/attach.mjs";
 import { runCapacity } from "./metrics/capacity.mjs";
 import { runConnections } from "./metrics/connections.mjs";
 import { runRefresh } from "./metrics/refresh.mjs";
+import { runRelay } from "./metrics/relay.mjs";
 import { runResidency } from "./metrics/residency.mjs";
 import { runSchedule } from "./metrics/schedule.mjs";
 import { runSize } from "./metrics/size.mjs";
@@ -35,7 +36,7 @@ const full = args.includes("--full");
 const only = args.find((a) => a.startsWith("--only="))?.slice(7).split(",");
 const out = args.find((a) => a.startsWith("--out="))?.slice(6) ?? join(ROOT, "bench", "results.json");
 // Schedule first: its tail is sensitive to the runtime evicting the objects other stages left idle.
-const STAGES = ["size", "schedule", "attach", "apps", "refresh", "storm", "connections", "residency", "capacity"];
+const STAGES = ["size", "schedule", "attach", "apps", "refresh", "storm", "connections", "residency", "relay", "capacity"];
 const stages = only ?? STAGES;
 for (const s of stages) if (!STAGES.includes(s)) throw new Error(`unknown stage ${s} (have ${STAGES.join(", ")})`);
 
@@ -52,6 +53,8 @@ const SIZES = {
     refreshCycles: 3,
     scheduleSessions: 300,
     scheduleSeconds: 10,
+    relayEvents: 100,
+    relayEmitSeconds: 5,
     residencySessions: 100,
     residencyConnectedSeconds: 48,
     residencyWaitingSeconds: 64,
@@ -69,6 +72,8 @@ const SIZES = {
     refreshCycles: 4,
     scheduleSessions: 1_000,
     scheduleSeconds: 20,
+    relayEvents: 300,
+    relayEmitSeconds: 10,
     residencySessions: 300,
     residencyConnectedSeconds: 96,
     residencyWaitingSeconds: 96,
@@ -135,6 +140,7 @@ try {
   await stage("storm", () => runStorm(ctx));
   await stage("connections", () => runConnections(ctx));
   await stage("residency", () => runResidency(ctx));
+  await stage("relay", () => runRelay(ctx));
   await stage("capacity", () => runCapacity(ctx));
 } finally {
   await Promise.all([prod.stop(), peer.stop()]);
@@ -168,6 +174,10 @@ results.summary = {
   waiting_awake_fraction: pick("residency", "waiting_awake_fraction"),
   waiting_alarm_wakeups_per_hour: pick("residency", "waiting_alarm_wakeups_per_hour"),
   kaleyra_connections_per_user: pick("connections", "kaleyra_connections_per_user"),
+  relay_kaleyra_connections: pick("relay", "relay_kaleyra_connections"),
+  relay_fanout_p50_ms: pick("relay", "relay_fanout_p50_ms"),
+  relay_fanout_p99_ms: pick("relay", "relay_fanout_p99_ms"),
+  relay_emits_per_second: pick("relay", "relay_emits_per_second"),
   sdk_kaleyra_connections_per_user: pick("connections", "sdk_kaleyra_connections_per_user"),
   connected_session_rss_kb: pick("connections", "connected_session_rss_kb"),
   connected_session_heap_kb: pick("connections", "connected_session_heap_kb"),

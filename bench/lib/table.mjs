@@ -55,6 +55,13 @@ export function printTable(r) {
     const peers = Object.entries(z.peer_client_gzip_bytes ?? {}).map(([k, v]) => `${k} ${v} B`).join(", ");
     add("client min+gzip", z.error ?? fmt(z.client_gzip_bytes, " B"), peers || "n/a", "esbuild --bundle --minify, gzip -9");
   }
+  const rl = r.relay;
+  if (rl) {
+    const fmtK = (v) => (Array.isArray(v) ? v.map((x) => fmt(x)).join(" / ") : fmt(v));
+    add("relay, 1/2/5/10 clients of a user: Kaleyra connections", rl.error ?? fmtK(rl.relay_kaleyra_connections), "SDK per tab: 1 / 2 / 5 / 10", "counted by the emulator");
+    add("relay fan-out to the last client, p50 / p99 ms (1/2/5/10)", rl.error ?? `${fmtK(rl.relay_fanout_p50_ms)} / ${fmtK(rl.relay_fanout_p99_ms)}`, "", "emulator send -> last client's remote_event");
+    add("relay: acked emits per second one session sustains (1/2/5/10)", rl.error ?? fmtK(rl.relay_emits_per_second), "", "10 emits/s per client (frame limit 20/s)");
+  }
   const widths = [0, 1, 2, 3].map((i) => Math.max(...[["metric", "kaleyra-edge", "peer / baseline", "notes"], ...rows].map((row) => String(row[i]).length)));
   const line = (row) => row.map((cell, i) => String(cell).padEnd(widths[i])).join(" | ");
   console.log("");
