@@ -8,8 +8,8 @@ import { ERROR_MESSAGES } from "./errors";
 import { isAccessLink, isUserId, MAX_FRAME_BYTES, parseClientFrame, type ClientFrame } from "./protocol";
 
 const CODES = new Set(Object.keys(ERROR_MESSAGES));
-const TYPES = ["auth", "connect", "token", "token_failed", "disconnect", "launch", ""];
-const FIELDS = ["type", "userId", "accessLink", "requestId", "token", "reason", "clearSavedData", "resume", "ticket", "extra"];
+const TYPES = ["auth", "connect", "token", "token_failed", "disconnect", "remote_emit", "launch", ""];
+const FIELDS = ["type", "userId", "accessLink", "requestId", "token", "reason", "clearSavedData", "resume", "ticket", "since", "id", "name", "data", "extra"];
 
 /** Values of every JSON kind, including ones that are almost right (long, empty, whitespace). */
 const value = fc.oneof(
@@ -47,6 +47,12 @@ function checkAccepted(frame: ClientFrame): void {
       return;
     case "disconnect":
       expect(typeof frame.clearSavedData).toBe("boolean");
+      return;
+    case "remote_emit":
+      expect(frame.id.length).toBeGreaterThan(0);
+      expect(frame.id.length).toBeLessThanOrEqual(64);
+      expect(frame.name.length).toBeGreaterThan(0);
+      expect(frame.name.length).toBeLessThanOrEqual(128);
   }
 }
 
