@@ -243,7 +243,7 @@ export class KaleyraVideo {
     const resume = this.#ownSaved()?.resume;
     if (resume && resume.expiresAt > this.#now() && modes.includes("resume")) {
       this.#proving = "resume";
-      // `since` is not in core/protocol.ts's auth frame yet (RELAY.md adds it); undefined is not sent.
+      // The relay's last seq (RELAY.md's `since`), when one is attached; undefined is not sent.
       return this.#send({ type: "auth", resume: resume.credential, since: this.relay?.since } as ClientFrame);
     }
     this.#proveWithToken();

@@ -50,6 +50,7 @@ remote.on(ANY, (data, { name, seq }) => {
   relayed.push({ t: Date.now(), name, seq });
   while (relayed.length > 500) relayed.shift();
   log(`relayed event #${seq} ${name} ${JSON.stringify(data)}`);
+  render();
 });
 
 // ---- actions ----------------------------------------------------------------------------------
