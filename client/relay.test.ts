@@ -3,7 +3,7 @@
  * `since` on a resume proof (also after a reload), the gap handler.
  */
 import { describe, expect, it, vi } from "vitest";
-import { ANY, EMIT_WAIT_MS, relay, type RelayedEvent } from "./relay";
+import { ANY, EMIT_WAIT_MS, EMITS_PER_SECOND, relay, type RelayedEvent } from "./relay";
 import { fakeClient, settle } from "./testing";
 import { SESSION_KEY } from "./saved-data";
 
@@ -13,7 +13,7 @@ const RESUME = { type: "resume", credential: "cred-1", expiresAt: 9_000_000_000 
 /** A connected token session with a relay attached; `ws` is its socket. */
 async function connected(options: Parameters<typeof fakeClient>[0] = {}) {
   const client = fakeClient(options);
-  const remote = relay(client.kaleyra, { storage: client.storage, timers: client.timers });
+  const remote = relay(client.kaleyra, { storage: client.storage, timers: client.timers, now: () => client.timers.now });
   void client.kaleyra.connect("alice", async () => "tok");
   const ws = client.server.last().accept();
   ws.receive(PROOF);
@@ -140,6 +140,17 @@ describe("relay: emit", () => {
     expect(await outcome(remote.emit("big", "x".repeat(16_384)))).toMatchObject({ code: "invalid_frame" });
     expect(await outcome(remote.emit("bigint", 10n))).toMatchObject({ code: "invalid_frame" });
     expect(ws.sent.length).toBe(before);
+  });
+
+  it(`refuses more than ${EMITS_PER_SECOND} emits a second with rate_limited, sending nothing (the server would close the socket)`, async () => {
+    const { remote, ws, timers } = await connected();
+    const before = ws.sent.length;
+    for (let i = 0; i < EMITS_PER_SECOND; i++) void remote.emit("a").catch(() => {});
+    expect(await outcome(remote.emit("a"))).toMatchObject({ code: "rate_limited" });
+    expect(ws.sent.length - before).toBe(EMITS_PER_SECOND);
+    timers.advance(1_000);
+    void remote.emit("a").catch(() => {});
+    expect(ws.sent.length - before).toBe(EMITS_PER_SECOND + 1);
   });
 
   it("fails a waiting emit with emit_unconfirmed when its socket goes away (its ack would come on that socket only)", async () => {

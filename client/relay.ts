@@ -12,6 +12,8 @@
  * - Every emit settles exactly once: with its ack; at once with not_connected while the session is
  *   not connected; emit_unconfirmed when its socket goes away first (the ack would come on that
  *   socket only); remote_timeout after EMIT_WAIT_MS.
+ * - At most EMITS_PER_SECOND emits go up per second: the server closes a socket that sends over 20
+ *   frames a second (4429, which stops the client), so a burst is refused here (rate_limited).
  */
 import { KaleyraError, type KaleyraErrorCode } from "./errors";
 import type { ClientState, KaleyraVideo } from "./kaleyra-video";
@@ -34,6 +36,7 @@ export interface RelayOptions {
   /** The storage KaleyraVideo was given, when it was not the default (localStorage). null: nowhere. */
   storage?: StorageLike | null;
   timers?: Timers;
+  now?: () => number;
   /** The session could not send every event after `after`: this client may have missed some. */
   onGap?: (after: number) => void;
 }
@@ -48,6 +51,8 @@ type RelayFrame =
 export const ANY = "*";
 /** The server answers within 10 s (remote_timeout); a little more covers the way back. */
 export const EMIT_WAIT_MS = 15_000;
+/** Half the server's 20 frames per socket per second: the rest is left to the client's own frames. */
+export const EMITS_PER_SECOND = 10;
 /** RELAY.md's limits: frames up to 16,384 bytes, names of 1..128 characters. */
 const MAX_FRAME_BYTES = 16_384;
 const MAX_NAME = 128;
@@ -64,6 +69,9 @@ export class KaleyraRelay {
   readonly #kaleyra: KaleyraVideo;
   readonly #storage: StorageLike | undefined;
   readonly #timers: Timers;
+  readonly #now: () => number;
+  /** When the emits of the last second went up, oldest first. */
+  readonly #sentAt: number[] = [];
   readonly #handlers = new Map<string, Set<RelayHandler>>();
   readonly #pending = new Map<string, Pending>();
   readonly #unsubscribe: () => void;
@@ -78,6 +86,7 @@ export class KaleyraRelay {
     this.#kaleyra = kaleyra;
     this.#storage = options.storage === undefined ? hostStorage() : options.storage ?? undefined;
     this.#timers = options.timers ?? hostTimers;
+    this.#now = options.now ?? Date.now;
     this.onGap = options.onGap;
     const seq = this.#saved()?.seq;
     if (Number.isInteger(seq) && (seq as number) >= 0) this.#seq = seq;
@@ -126,6 +135,10 @@ export class KaleyraRelay {
       return refuse("invalid_frame", "The data is not JSON.", "data");
     }
     if (new TextEncoder().encode(text).length > MAX_FRAME_BYTES) return refuse("invalid_frame", `The emit is over ${MAX_FRAME_BYTES} bytes as a frame.`, "data");
+    const now = this.#now();
+    while (this.#sentAt.length && (this.#sentAt[0] as number) <= now - 1_000) this.#sentAt.shift();
+    if (this.#sentAt.length >= EMITS_PER_SECOND) return refuse("rate_limited", `At most ${EMITS_PER_SECOND} emits a second; emit again shortly.`);
+    this.#sentAt.push(now);
     return new Promise((resolve, reject) => {
       const timer = this.#timers.setTimeout(() => this.#settle(id)?.reject(new KaleyraError("remote_timeout", "No answer to the emit in time.")), EMIT_WAIT_MS);
       this.#pending.set(id, { resolve, reject, timer });
