@@ -1,11 +1,11 @@
 /**
- * `npm run bench` (quick, under 5 minutes on 2 cores) and `npm run bench -- --full` (the larger
+ * `npm run bench` (quick, about 7 minutes on 2 cores) and `npm run bench -- --full` (the larger
  * sizes). Starts the orchestrator's local stack (wrangler.local.toml: orchestrator + Kaleyra
  * emulator) and the peer worker (bench/peer/) on free ports, each in a process group of its own
  * that is killed on exit whatever happens, runs every benchmark beside its peer or baseline, prints
  * a table and writes bench/results.json.
  *
- * Options: --full; --only=attach,apps,capacity,storm,refresh,schedule,wakeups,size (a subset);
+ * Options: --full; --only=attach,apps,capacity,storm,refresh,schedule,residency,connections,size (a subset);
  * --out=<path> (default bench/results.json).
  */
 import { writeFileSync } from "node:fs";
@@ -16,11 +16,12 @@ import { randomBytes } from "node:crypto";
 import { runApps } from "./metrics/apps.mjs";
 import { runAttach } from "./metrics/attach.mjs";
 import { runCapacity } from "./metrics/capacity.mjs";
+import { runConnections } from "./metrics/connections.mjs";
 import { runRefresh } from "./metrics/refresh.mjs";
+import { runResidency } from "./metrics/residency.mjs";
 import { runSchedule } from "./metrics/schedule.mjs";
 import { runSize } from "./metrics/size.mjs";
 import { runStorm } from "./metrics/storm.mjs";
-import { runWakeups } from "./metrics/wakeups.mjs";
 import { foreignWorkerdCount, openFilesLimit, recalibrateClock, ROOT, Stack } from "./lib/proc.mjs";
 import { round } from "./lib/stats.mjs";
 
@@ -34,7 +35,7 @@ const full = args.includes("--full");
 const only = args.find((a) => a.startsWith("--only="))?.slice(7).split(",");
 const out = args.find((a) => a.startsWith("--out="))?.slice(6) ?? join(ROOT, "bench", "results.json");
 // Schedule first: its tail is sensitive to the runtime evicting the objects other stages left idle.
-const STAGES = ["size", "schedule", "attach", "apps", "refresh", "storm", "wakeups", "capacity"];
+const STAGES = ["size", "schedule", "attach", "apps", "refresh", "storm", "connections", "residency", "capacity"];
 const stages = only ?? STAGES;
 for (const s of stages) if (!STAGES.includes(s)) throw new Error(`unknown stage ${s} (have ${STAGES.join(", ")})`);
 
@@ -51,9 +52,10 @@ const SIZES = {
     refreshCycles: 3,
     scheduleSessions: 300,
     scheduleSeconds: 10,
-    wakeupSessions: 100,
-    wakeupTokenLifetimeS: 30,
-    wakeupSeconds: 48,
+    residencySessions: 100,
+    residencyConnectedSeconds: 48,
+    residencyWaitingSeconds: 64,
+    connectionSessions: 200,
   },
   full: {
     attachSessions: 1_000,
@@ -67,9 +69,10 @@ const SIZES = {
     refreshCycles: 4,
     scheduleSessions: 1_000,
     scheduleSeconds: 20,
-    wakeupSessions: 500,
-    wakeupTokenLifetimeS: 40,
-    wakeupSeconds: 84,
+    residencySessions: 300,
+    residencyConnectedSeconds: 96,
+    residencyWaitingSeconds: 96,
+    connectionSessions: 300,
   },
 };
 const size = SIZES[full ? "full" : "quick"];
@@ -130,7 +133,8 @@ try {
   await stage("apps", () => runApps(ctx));
   await stage("refresh", () => runRefresh(ctx));
   await stage("storm", () => runStorm(ctx));
-  await stage("wakeups", () => runWakeups(ctx));
+  await stage("connections", () => runConnections(ctx));
+  await stage("residency", () => runResidency(ctx));
   await stage("capacity", () => runCapacity(ctx));
 } finally {
   await Promise.all([prod.stop(), peer.stop()]);
@@ -156,7 +160,19 @@ results.summary = {
   token_requests_per_refresh: pick("refresh", "token_requests_per_refresh"),
   schedule_late_p50_ms: pick("schedule", "schedule_late_p50_ms"),
   schedule_late_p99_ms: pick("schedule", "schedule_late_p99_ms"),
-  wakeups_per_idle_hour: pick("wakeups", "wakeups_per_idle_hour"),
+  connected_resident_objects: pick("residency", "connected_resident_objects"),
+  connected_awake_fraction: pick("residency", "connected_awake_fraction"),
+  connected_alarm_wakeups_per_hour: pick("residency", "connected_alarm_wakeups_per_hour"),
+  connected_lost_connections_per_hour: pick("residency", "connected_lost_connections_per_hour"),
+  waiting_live_objects_min: pick("residency", "waiting_live_objects_min"),
+  waiting_awake_fraction: pick("residency", "waiting_awake_fraction"),
+  waiting_alarm_wakeups_per_hour: pick("residency", "waiting_alarm_wakeups_per_hour"),
+  kaleyra_connections_per_user: pick("connections", "kaleyra_connections_per_user"),
+  sdk_kaleyra_connections_per_user: pick("connections", "sdk_kaleyra_connections_per_user"),
+  connected_session_rss_kb: pick("connections", "connected_session_rss_kb"),
+  connected_session_heap_kb: pick("connections", "connected_session_heap_kb"),
+  emulator_rss_kb_per_connection: pick("connections", "emulator_rss_kb_per_connection"),
+  sdk_client_heap_kb_per_connection: pick("connections", "sdk_client_heap_kb_per_connection"),
   client_gzip_bytes: pick("size", "client_gzip_bytes"),
   peer_client_gzip_bytes: pick("size", "peer_client_gzip_bytes"),
 };

@@ -16,7 +16,8 @@ export interface SocketRoute {
 
 export type Refusal = { refused: "session_conflict" | "wrong_endpoint" | "user_mismatch" };
 
-export function eventFor(frame: ClientFrame, clientId: string, route: SocketRoute, state: SessionState): SessionEvent | Refusal {
+/** `remote_emit` never becomes a session event: the relay answers it (durable-objects/relay.ts). */
+export function eventFor(frame: Exclude<ClientFrame, { type: "remote_emit" }>, clientId: string, route: SocketRoute, state: SessionState): SessionEvent | Refusal {
   switch (frame.type) {
     case "auth":
       return { refused: "user_mismatch" };

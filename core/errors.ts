@@ -28,6 +28,11 @@ export const ERROR_MESSAGES = {
   malformed_json: "The frame is not valid JSON.",
   unknown_type: "The frame type is unknown; see docs/protocol.md for the frame types.",
   invalid_frame: "A field of the frame is missing or has the wrong type.",
+  // relay (remote_ack errors)
+  reserved_event: "That event name belongs to the session's own lifecycle with Kaleyra; clients cannot emit it (see docs/protocol.md, Relay).",
+  not_connected: "The session is not connected to Kaleyra right now, so nothing was emitted; emit again once its state is connected.",
+  remote_timeout: "Kaleyra did not acknowledge the emit within 10 s; it may or may not have been applied.",
+  remote_refused: "Kaleyra answered the emit with an error (or an answer too large to relay); nothing to retry as is.",
   // HTTP
   bad_request: "The request is invalid; see the details and docs/protocol.md.",
   unauthorized: "Send the admin token as 'Authorization: Bearer <token>'.",

@@ -25,19 +25,27 @@ export type AttachMode = "token" | "resume" | "ticket";
 export const ATTACH_MODES: readonly AttachMode[] = ["token", "resume", "ticket"];
 export const MAX_CREDENTIAL_LENGTH = 2_048;
 
+export const MAX_EVENT_NAME_LENGTH = 128;
+
+/** `since`: the last relayed seq this client saw; after the proof it gets what it missed (Relay). */
 export type ClientFrame =
-  | { type: "auth"; resume: string }
-  | { type: "auth"; ticket: string }
+  | { type: "auth"; resume: string; since?: number }
+  | { type: "auth"; ticket: string; since?: number }
   /** A Kaleyra access token for the socket's user: proves it, and connects the session if none runs. */
-  | { type: "auth"; token: string }
+  | { type: "auth"; token: string; since?: number }
   | { type: "connect"; userId: string }
   | { type: "connect"; accessLink: string }
   | { type: "token"; requestId: string; token: string }
   | { type: "token_failed"; requestId: string; reason?: string }
-  | { type: "disconnect"; clearSavedData: boolean };
+  | { type: "disconnect"; clearSavedData: boolean }
+  /** Emit `name` with `data` on the user's Kaleyra connection, acked; answered by `remote_ack`. */
+  | { type: "remote_emit"; id: string; name: string; data?: unknown };
 
 /** What an unproven socket may prove itself with: the app's modes, or the link on a link route. */
 export type AttachProof = AttachMode | "access_link";
+
+/** The codes a `remote_ack` can carry (docs/protocol.md, Relay). */
+export type RelayErrorCode = Extract<ErrorCode, "reserved_event" | "not_connected" | "remote_timeout" | "remote_refused" | "invalid_frame">;
 
 export type ServerFrame =
   /** The first frame of every socket: it must prove who it is before it learns anything. */
@@ -49,7 +57,17 @@ export type ServerFrame =
   | { type: "error"; code: ErrorCode; message: string; requestId?: string; field?: string }
   | { type: "data_cleared" }
   /** Kaleyra said something clients should show (`client_deprecated`: update before endOfSupportDate). */
-  | { type: "warning"; code: "client_deprecated"; message: string; deprecationDate?: string; endOfSupportDate?: string };
+  | { type: "warning"; code: "client_deprecated"; message: string; deprecationDate?: string; endOfSupportDate?: string }
+  // The relay's frames (docs/protocol.md "Relay") are written as intersections on purpose: with 10
+  // or more plain object members TypeScript matches an object literal against ServerFrame by `type`
+  // alone, which breaks loosely typed frames in tests (e.g. `{ type: "error", code: someString }`).
+  /** A Kaleyra event on the user's connection (not a lifecycle one); seq +1 per relayed event. */
+  | ({ type: "remote_event" } & { seq: number; name: string; data: unknown })
+  /** The answer to this client's `remote_emit`: Kaleyra's ack data, or why there is none. */
+  | ({ type: "remote_ack" } & { id: string; data: unknown })
+  | ({ type: "remote_ack" } & { id: string; error: { code: RelayErrorCode; message: string } })
+  /** On a re-attach with `since`: events after `after` may have been missed. */
+  | ({ type: "remote_gap" } & { after: number });
 
 export function isUserId(v: unknown): v is string {
   return typeof v === "string" && USER_ID_PATTERN.test(v);
@@ -69,6 +87,14 @@ function isToken(v: unknown): v is string {
 }
 
 const AUTH_FIELDS = ["resume", "ticket", "token"] as const;
+
+function isSeq(v: unknown): v is number {
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+}
+
+function isEventName(v: unknown): v is string {
+  return typeof v === "string" && v.length >= 1 && v.length <= MAX_EVENT_NAME_LENGTH;
+}
 
 const invalid = (field: string) => fail<ClientFrame>(kaleyraError("invalid_frame", field));
 
@@ -95,15 +121,17 @@ export function parseClientFrame(raw: string | ArrayBuffer): Result<ClientFrame>
   if (typeof o.type !== "string") return invalid("type");
   switch (o.type) {
     case "auth": {
-      const extra = onlyKeys(o, AUTH_FIELDS);
+      const extra = onlyKeys(o, [...AUTH_FIELDS, "since"]);
       if (extra !== undefined) return invalid(extra);
       const fields = AUTH_FIELDS.filter((k) => k in o);
       if (fields.length !== 1) return invalid(AUTH_FIELDS.join("|"));
+      if ("since" in o && !isSeq(o.since)) return invalid("since");
+      const since = isSeq(o.since) ? { since: o.since } : {};
       const field = fields[0]!;
       const value = o[field];
-      if (field === "token") return isToken(value) ? ok({ type: "auth", token: value }) : invalid(field);
+      if (field === "token") return isToken(value) ? ok({ type: "auth", token: value, ...since }) : invalid(field);
       if (typeof value !== "string" || value.length < 1 || value.length > MAX_CREDENTIAL_LENGTH) return invalid(field);
-      return ok(field === "resume" ? { type: "auth", resume: value } : { type: "auth", ticket: value });
+      return ok(field === "resume" ? { type: "auth", resume: value, ...since } : { type: "auth", ticket: value, ...since });
     }
     case "connect": {
       const extra = onlyKeys(o, ["userId", "accessLink"]);
@@ -133,6 +161,13 @@ export function parseClientFrame(raw: string | ArrayBuffer): Result<ClientFrame>
       if (extra !== undefined) return invalid(extra);
       if (o.clearSavedData !== undefined && typeof o.clearSavedData !== "boolean") return invalid("clearSavedData");
       return ok({ type: "disconnect", clearSavedData: o.clearSavedData === true });
+    }
+    case "remote_emit": {
+      const extra = onlyKeys(o, ["id", "name", "data"]);
+      if (extra !== undefined) return invalid(extra);
+      if (!isRequestId(o.id)) return invalid("id");
+      if (!isEventName(o.name)) return invalid("name");
+      return ok("data" in o ? { type: "remote_emit", id: o.id, name: o.name, data: o.data } : { type: "remote_emit", id: o.id, name: o.name });
     }
     default:
       return fail(kaleyraError("unknown_type", "type"));

@@ -7,6 +7,8 @@
  *   proof deadline (core/attach.ts). No timers: they block hibernation.
  * - Sockets are hibernatable; each carries its client id (also its tag), route and proof in its
  *   attachment. Only proven sockets are clients (core/attach.ts decides what a socket may do).
+ * - Kaleyra's non-lifecycle events and clients' emits go through the relay (durable-objects/relay.ts,
+ *   rules in core/relay.ts): events only to proven sockets; a replay only right after a proof.
  * - This class decides nothing: every rule is in core/.
  */
 import { DurableObject } from "cloudflare:workers";
@@ -14,6 +16,7 @@ import { DEFAULT_ATTACH_MODES, DEFAULT_MAX_SESSIONS } from "../core/app";
 import { admit, gate, nextProofDeadline, overdueSockets, type SocketInfo } from "../core/attach";
 import { eventFor } from "../core/client-events";
 import { errorFrame, parseClientFrame, type ClientFrame, type ServerFrame } from "../core/protocol";
+import { refusedEmitId } from "../core/relay";
 import { DEFAULT_RETRY_POLICY } from "../core/policy";
 import { initialState, isActive, nextDue, SERVER_SOURCE, view, type Effect, type SessionEvent, type SessionState } from "../core/session";
 import { transition } from "../core/transition";
@@ -26,6 +29,7 @@ import { attachProofs, ProofChecks } from "./attach-gate";
 import { issueResume, newResumeKey } from "./attach-proof";
 import { SessionClock } from "./clock";
 import { closeWithError, refuseUpgrade } from "./refuse";
+import { SessionRelay } from "./relay";
 import { RemoteCalls } from "./remote-calls";
 import { SESSION_ROUTE_HEADER, type SessionRoute } from "./session-route";
 import {
@@ -56,6 +60,7 @@ export class UserSession extends DurableObject<Env> {
   private readonly checks: ProofChecks;
   private readonly calls: RemoteCalls;
   private readonly frameRate = new FrameRateLimit();
+  private readonly relay: SessionRelay;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -65,6 +70,7 @@ export class UserSession extends DurableObject<Env> {
     // Clients detect a dead socket with "ping"; the runtime answers without waking this object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     this.remote.listen((sessionId, notice) => void this.onRemoteNotice(sessionId, notice));
+    this.relay = new SessionRelay({ remote: () => this.remote, now: () => this.clock.now() });
     const appSecrets = (appId: string) => registryStub(this.env).getAppSecrets(appId);
     const now = () => this.clock.now();
     // A getter, so a test that swaps this.remote swaps it for the checks and calls too.
@@ -111,9 +117,14 @@ export class UserSession extends DurableObject<Env> {
     if (!parsed.ok) {
       // An oversized frame closes only this socket (1009: message too big); other bad frames don't.
       if (parsed.error.code === "frame_too_large") return closeWithError(ws, "frame_too_large", 1009);
+      // A client's bad emit still gets its one answer, so its promise settles.
+      const emitId = a.proven ? refusedEmitId(message) : undefined;
+      if (emitId !== undefined) return this.relay.refuse(ws, emitId, "invalid_frame");
       return send(ws, errorFrame(parsed.error.code, { field: parsed.error.field }));
     }
     const frame = parsed.value;
+    // The proof in this frame decides whether (and from where) the socket gets a replay.
+    if (frame.type === "auth" && !a.proven && a.since !== frame.since) updateAttachment(ws, { since: frame.since });
     const decision = gate(frame, {
       route: a.route.key.kind,
       modes: a.route.app.attachModes ?? DEFAULT_ATTACH_MODES,
@@ -160,6 +171,7 @@ export class UserSession extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     // The live connection's own deadlines (handshake, token-update acks, heartbeat) run here.
     this.remote.check();
+    this.relay.expire(this.clock.now());
     for (const id of overdueSockets(this.socketInfos(), this.clock.now())) {
       for (const ws of this.ctx.getWebSockets(id)) closeWithError(ws, "auth_timeout", 4401);
     }
@@ -184,6 +196,8 @@ export class UserSession extends DurableObject<Env> {
         const { type: _t, ...dates } = notice;
         return sendAll(this.clients(), { type: "warning", code: "client_deprecated", message: kaleyraError("client_deprecated").message, ...dates });
       }
+      case "event":
+        return this.relay.event(notice.name, notice.data, this.clients());
     }
   }
 
@@ -228,6 +242,7 @@ export class UserSession extends DurableObject<Env> {
   private async onSocketGone(ws: WebSocket): Promise<void> {
     const a = attachmentOf(ws);
     this.frameRate.forget(a.clientId);
+    this.relay.forget(a.clientId);
     if (a.proven || this.state.proof?.clientId === a.clientId) await this.dispatch({ type: "client_left", clientId: a.clientId });
   }
 
@@ -238,8 +253,12 @@ export class UserSession extends DurableObject<Env> {
 
   /** The socket proved who it is: it becomes a client, with its first state (and resume credential). */
   private async prove(ws: WebSocket): Promise<void> {
-    const a = updateAttachment(ws, { proven: true });
+    const { since, ...proven } = attachmentOf(ws);
+    const a = { ...proven, proven: true };
+    ws.serializeAttachment(a);
     send(ws, { type: "state", state: view(this.state) });
+    // Before any await: no new event may reach this socket ahead of the ones it missed.
+    if (since !== undefined) this.relay.replay(ws, since);
     const resume = await this.resumeFrame();
     if (resume) send(ws, resume);
     await this.dispatch({ type: "client_attached", clientId: a.clientId });
@@ -275,6 +294,10 @@ export class UserSession extends DurableObject<Env> {
 
   private async onClientFrame(ws: WebSocket, frame: ClientFrame, attachment: Attachment): Promise<void> {
     const { clientId, route } = attachment;
+    if (frame.type === "remote_emit") {
+      this.relay.emit(ws, clientId, frame, this.state.status === "connected" ? this.state.remoteSessionId : undefined);
+      return this.armAlarm(); // its ack deadline is a duty on the one alarm
+    }
     // A link socket proved one call; every connect it sends must name that call.
     if (route.key.kind === "access_link" && frame.type === "connect" && "accessLink" in frame && !(await this.checks.link(route, frame.accessLink))) {
       return send(ws, errorFrame("user_mismatch"));
@@ -396,7 +419,7 @@ export class UserSession extends DurableObject<Env> {
    * effect's own time: a remote answer may run a newer transition while this one performs effects.
    */
   private async armAlarm(): Promise<void> {
-    const dues = [nextDue(this.state), nextProofDeadline(this.socketInfos())].filter((t): t is number => t !== undefined);
+    const dues = [nextDue(this.state), nextProofDeadline(this.socketInfos()), this.relay.nextDeadline()].filter((t): t is number => t !== undefined);
     if (dues.length === 0) return this.ctx.storage.deleteAlarm();
     // Alarms have whole-millisecond times, and local workerd drops one set for "now" from inside
     // alarm(): round up, and never arm in the past.

@@ -15,6 +15,8 @@ export interface Attachment {
   route: SessionRoute;
   /** Proved who it is (core/attach.ts): only proven sockets are the session's clients. */
   proven: boolean;
+  /** The relay seq its auth frame said it saw last: replayed from right after its proof. */
+  since?: number;
 }
 
 export const MAX_FRAMES_PER_SECOND = 20;

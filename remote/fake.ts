@@ -11,6 +11,7 @@ import type {
   MintAccessTokenResult,
   OpenSessionRequest,
   OpenSessionResult,
+  RemoteEmitResult,
   RemoteListener,
   RemoteNotice,
   ServerTokenMinter,
@@ -31,6 +32,10 @@ export const fakeRemoteControls = {
   dead: new Set<string>(),
   /** Connections that were closed, by the session or by a notice. */
   closed: new Set<string>(),
+  /** Every client event emitted on a connection, in order. */
+  emitted: [] as { sessionId: string; name: string; data: unknown }[],
+  /** How Kaleyra answers an emit: `{ echo: data }`, a refusal, or never (the session times it out). */
+  emitAnswer: "echo" as "echo" | "refuse" | "hang",
   /** Every fake's listener, so a test can play Kaleyra speaking on a connection. */
   listeners: new Set<RemoteListener>(),
   /** Kaleyra says something on the connection (every session object's fake hears it; only the holder acts). */
@@ -44,6 +49,8 @@ export const fakeRemoteControls = {
     this.opened.length = 0;
     this.minted.length = 0;
     this.updated.length = 0;
+    this.emitted.length = 0;
+    this.emitAnswer = "echo";
     this.dead.clear();
     this.closed.clear();
     this.listeners.clear();
@@ -90,6 +97,14 @@ export class FakeRemote implements KaleyraRemote, ServerTokenMinter {
     if (fakeRemoteControls.outage === "hang") return new Promise(() => {});
     const checked = checkToken(token, Date.now());
     return checked.ok ? { ok: true, expiresAt: checked.expiresAt } : { ok: false, error: "token_invalid" };
+  }
+
+  async emit(sessionId: string, name: string, data: unknown): Promise<RemoteEmitResult> {
+    if (!this.isAlive(sessionId)) return { ok: false, error: "not_connected" };
+    fakeRemoteControls.emitted.push({ sessionId, name, data });
+    if (fakeRemoteControls.emitAnswer === "hang") return new Promise(() => {});
+    if (fakeRemoteControls.emitAnswer === "refuse") return { ok: false, error: "remote_refused" };
+    return { ok: true, data: { echo: data ?? null } };
   }
 
   isAlive(sessionId: string): boolean {

@@ -9,11 +9,13 @@
  * - No timer of its own: `check()` (called on the session's alarms) and `isAlive` run the
  *   connections' deadlines; heartbeats are judged in real time (Date.now), not the session clock.
  * - Credentials travel only in the CONNECT packet; nothing here logs them.
+ * - Every other server event becomes an `event` notice for the relay; one that asks for an ack is
+ *   acknowledged at once with no arguments (we cannot know what Kaleyra expects back [none]).
  */
 import { connectRefusal } from "../core/remote-errors";
 import type { RemoteError } from "../core/session";
 import { decodeJwt } from "./jwt";
-import type { OpenSessionRequest, OpenSessionResult, RemoteListener, RemoteNotice, UpdateTokenResult } from "./port";
+import type { OpenSessionRequest, OpenSessionResult, RemoteEmitResult, RemoteListener, RemoteNotice, UpdateTokenResult } from "./port";
 import {
   attachSocket,
   openRealtimeSocket,
@@ -83,7 +85,7 @@ export class RealtimeSessions {
         now: this.now,
         report: (report) => {
           if (!settled) return this.beforeConnected(report, id, connection, request, settle);
-          this.notice(id, report);
+          this.notice(id, report, connection);
         },
       });
       attachSocket(opened.socket, connection);
@@ -112,7 +114,7 @@ export class RealtimeSessions {
     }
   }
 
-  private notice(id: string, report: RealtimeReport): void {
+  private notice(id: string, report: RealtimeReport, connection: RealtimeConnection): void {
     let notice: RemoteNotice | undefined;
     switch (report.type) {
       case "lost":
@@ -133,8 +135,12 @@ export class RealtimeSessions {
       case "client_deprecated":
         notice = { type: "deprecated", ...(report.deprecationDate === undefined ? {} : { deprecationDate: report.deprecationDate }), ...(report.endOfSupportDate === undefined ? {} : { endOfSupportDate: report.endOfSupportDate }) };
         break;
+      case "server_event":
+        if (report.ackId !== undefined) connection.acknowledge(report.ackId);
+        notice = { type: "event", name: report.name, data: report.args[0] ?? null };
+        break;
       default:
-        return; // other events are for the relay (a later issue)
+        return; // "connected" again or "refused": only the open settles on them
     }
     this.listener?.(id, notice);
   }
@@ -156,6 +162,19 @@ export class RealtimeSessions {
     return { ok: false, error: answer.reason === "refused" ? "token_invalid" : "unavailable" };
   }
 
+  /** The client's event with an ack: Kaleyra's `{ status: 200, data }` gives data, `{ error }` a refusal. */
+  async emit(id: string, name: string, data: unknown): Promise<RemoteEmitResult> {
+    const connection = this.live.get(id);
+    if (!connection) return { ok: false, error: "not_connected" };
+    const answer = await connection.emitWithAck(name, data === undefined ? [] : [data]);
+    if (!answer.ok) return { ok: false, error: answer.reason === "timeout" ? "remote_timeout" : "not_connected" };
+    const ack = answer.args[0];
+    if (isObject(ack) && ack.error !== undefined) return { ok: false, error: "remote_refused" };
+    // Kaleyra's acks are { status: 200, data } [web]; any other answer is passed on as it came.
+    if (isObject(ack) && ack.status === 200) return { ok: true, data: ack.data ?? null };
+    return { ok: true, data: ack ?? null };
+  }
+
   isAlive(id: string): boolean {
     this.live.get(id)?.check(this.now());
     return this.live.has(id);
@@ -173,6 +192,10 @@ function errorOf(name: string): RemoteError {
   if (refusal.outcome === "token_failed") return refusal.error;
   if (refusal.outcome === "session_ends") return refusal.reason;
   return "unavailable";
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 /** A tenant can read a token's `exp` (it cannot verify the signature: the key is Kaleyra's). */

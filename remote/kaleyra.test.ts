@@ -158,6 +158,22 @@ describe("openSession: the realtime connection, against the emulator's Socket.IO
     expect(await remote.updateToken("no-such-connection", fresh.access_token)).toEqual({ ok: false, error: "unavailable" });
   });
 
+  it("relays any other server event as an `event` notice (first argument, null when none), and emits with an ack", async () => {
+    const remote = adapter();
+    const notices: unknown[] = [];
+    remote.listen((_id, notice) => notices.push(notice));
+    const opened = await remote.openSession(request(token("alice", (await mint(app, "alice")).access_token)));
+    const id = opened.ok ? opened.sessionId! : "";
+    await call("POST", "/control/connections/emit", { body: { appId: app.appId, userId: "alice", event: "user:status", data: { userId: "bob", status: "online" } } });
+    await call("POST", "/control/connections/emit", { body: { appId: app.appId, userId: "alice", event: "call:ring" } });
+    await waitUntil(async () => notices.length === 2, "two event notices");
+    expect(notices).toEqual([{ type: "event", name: "user:status", data: { userId: "bob", status: "online" } }, { type: "event", name: "call:ring", data: null }]);
+    // The emulator answers a client's acked event with an echo; Kaleyra's { status: 200, data } gives data.
+    expect(await remote.emit(id, "chat:send", { text: "hi" })).toEqual({ ok: true, data: { echo: { text: "hi" } } });
+    expect(await remote.emit("no-such-connection", "chat:send", {})).toEqual({ ok: false, error: "not_connected" });
+    expect(remote.isAlive(id)).toBe(true);
+  });
+
   it("a dropped connection is lost (the listener hears it, isAlive is false)", async () => {
     const remote = adapter();
     const notices: string[] = [];

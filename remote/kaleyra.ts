@@ -19,6 +19,7 @@ import type {
   MintAccessTokenResult,
   OpenSessionRequest,
   OpenSessionResult,
+  RemoteEmitResult,
   RemoteListener,
   ServerTokenMinter,
   UpdateTokenResult,
@@ -75,6 +76,10 @@ export class KaleyraAdapter implements KaleyraRemote, ServerTokenMinter {
 
   updateToken(sessionId: string, token: string): Promise<UpdateTokenResult> {
     return this.realtime.updateToken(sessionId, token);
+  }
+
+  emit(sessionId: string, name: string, data: unknown): Promise<RemoteEmitResult> {
+    return this.realtime.emit(sessionId, name, data);
   }
 
   isAlive(sessionId: string): boolean {

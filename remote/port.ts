@@ -3,7 +3,9 @@
  * and settles once Kaleyra said connected (or refused); the connection then lives in the adapter,
  * which tells the session what Kaleyra says on it through the listener (`listen`), replaces its
  * token in place (`updateToken`), and answers whether it is still alive (`isAlive`: an adapter
- * made after an eviction or restart holds no connection, so every earlier one is dead).
+ * made after an eviction or restart holds no connection, so every earlier one is dead). For the
+ * relay, it reports every other server event (`event` notices) and emits a client's event with an
+ * ack (`emit`).
  * Adapters answer with data, never throw for a remote refusal; a thrown error or a rejected
  * promise is treated by the session as "unavailable".
  */
@@ -46,7 +48,15 @@ export type RemoteNotice =
   /** `user:force_disconnect` (already acknowledged): the user was disabled or deleted; final. */
   | { type: "user_inactive" }
   /** `switchboard:client:deprecated`. */
-  | { type: "deprecated"; deprecationDate?: string; endOfSupportDate?: string };
+  | { type: "deprecated"; deprecationDate?: string; endOfSupportDate?: string }
+  /**
+   * Any other server event, for the relay: `data` is its first argument (null when none). If
+   * Kaleyra asked for an ack, the adapter already answered it (with no arguments).
+   */
+  | { type: "event"; name: string; data: unknown };
+
+/** Kaleyra's answer to an emit: its ack data, a refusal (`{ error }`), none in 10 s, or no connection. */
+export type RemoteEmitResult = { ok: true; data: unknown } | { ok: false; error: "remote_timeout" | "remote_refused" | "not_connected" };
 
 export type RemoteListener = (sessionId: string, notice: RemoteNotice) => void;
 
@@ -55,12 +65,14 @@ export interface KaleyraRemote {
   closeSession(request: CloseSessionRequest): Promise<void>;
   /** Replaces the token on the live connection (`switchboard:access_token:update`, acked). */
   updateToken(sessionId: string, token: string): Promise<UpdateTokenResult>;
+  /** Emits `name` with `data` on the live connection with an ack (the relay's `remote_emit`). */
+  emit(sessionId: string, name: string, data: unknown): Promise<RemoteEmitResult>;
   /** False when the connection is gone; checks its heartbeat first (no ping in time is lost). */
   isAlive(sessionId: string): boolean;
   /** Where notices go; one listener, the session object. */
   listen(listener: RemoteListener): void;
   /**
-   * Runs the connections' own deadlines (handshake, token-update acks, heartbeat) with no timer of
+   * Runs the connections' own deadlines (handshake, emit and token-update acks, heartbeat) with no timer of
    * their own: the session object calls it on every alarm.
    */
   check(): void;

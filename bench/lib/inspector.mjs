@@ -6,8 +6,10 @@
  * inspector session, so the distinct ids seen over a run are the distinct instances, i.e. how many
  * times an object was constructed (woken from hibernation, or first made).
  * A snapshot runs a full garbage collection first, so an evicted object is not counted.
+ * Calls of a method are counted with conditional breakpoints that never pause (`countCalls`).
  */
 export const MARKERS = ["SessionClock", "AttachGate", "FrameRateLimit"];
+const COUNT_TAG = "kaleyra-bench-count";
 
 export class Inspector {
   static async connect(stack) {
@@ -68,6 +70,7 @@ export class Inspector {
     const typeAt = fields.indexOf("type");
     const nameAt = fields.indexOf("name");
     const idAt = fields.indexOf("id");
+    const sizeAt = fields.indexOf("self_size");
     const objectType = snap.snapshot.meta.node_types[0].indexOf("object");
     const wanted = new Map();
     snap.strings.forEach((s, i) => {
@@ -75,6 +78,10 @@ export class Inspector {
     });
     const out = Object.fromEntries(markers.map((m) => [m, []]));
     const nodes = snap.nodes;
+    let bytes = 0;
+    for (let i = sizeAt; i < nodes.length; i += width) bytes += nodes[i];
+    /** The isolate's live JS heap at this snapshot (after its GC), in bytes. */
+    this.lastHeapBytes = bytes;
     for (let i = 0; i < nodes.length; i += width) {
       if (nodes[i + typeAt] !== objectType) continue;
       const name = wanted.get(nodes[i + nameAt]);
@@ -83,11 +90,62 @@ export class Inspector {
     return out;
   }
 
+  /** The isolate's live JS heap in bytes (a snapshot, so after a full GC). */
+  async heapBytes() {
+    await this.liveObjects();
+    return this.lastHeapBytes;
+  }
+
   /** Ids of live UserSession instances (by the first marker that has any), or [] . */
   async liveSessions() {
     const found = await this.liveObjects();
     for (const m of MARKERS) if (found[m].length > 0) return found[m];
     return [];
+  }
+
+  /**
+   * Counts calls of `method` of the bundled class `className` without a hook in the product: a
+   * conditional breakpoint on the method's first line whose condition logs `label` and the
+   * object's id, then answers false (it never pauses). Returns a Map object id -> call times (ms,
+   * the runtime's console timestamps), filled as the console events arrive; `stopCounting()`
+   * removes every breakpoint.
+   */
+  async countCalls(label, className, method) {
+    if (!this.scripts) {
+      this.scripts = [];
+      this.counters = new Map();
+      this.ws.addEventListener("message", (ev) => {
+        const m = JSON.parse(ev.data);
+        if (m.method === "Debugger.scriptParsed") this.scripts.push(m.params);
+        else if (m.method === "Runtime.consoleAPICalled" && m.params.args[0]?.value === COUNT_TAG) {
+          const calls = this.counters.get(m.params.args[1]?.value);
+          const id = m.params.args[2]?.value;
+          if (calls) calls.set(id, [...(calls.get(id) ?? []), m.params.timestamp]);
+        }
+      });
+      await this.call("Runtime.enable");
+      await this.call("Debugger.enable");
+      this.breakpoints = [];
+    }
+    const script = this.scripts.find((s) => /\.wrangler\/tmp\/[^/]+\/index\.js$/.test(s.url));
+    if (!script) throw new Error("the Worker's bundle is not among the inspector's scripts");
+    this.source ??= (await this.call("Debugger.getScriptSource", { scriptId: script.scriptId })).scriptSource;
+    const cls = Math.max(this.source.indexOf(`${className} = class `), this.source.indexOf(`class ${className} `));
+    const at = cls < 0 ? -1 : this.source.indexOf(`  async ${method}(`, cls);
+    if (at < 0) throw new Error(`${className}.${method} not found in the bundle`);
+    const line = this.source.slice(0, at).split("\n").length; // 0-based: the line after the signature
+    const id = `(() => { try { return String(this.ctx.id); } catch { return "?"; } })()`;
+    const condition = `console.log(${JSON.stringify(COUNT_TAG)}, ${JSON.stringify(label)}, ${id}), false`;
+    const bp = await this.call("Debugger.setBreakpoint", { location: { scriptId: script.scriptId, lineNumber: line }, condition });
+    this.breakpoints.push(bp.breakpointId);
+    const counts = new Map();
+    this.counters.set(label, counts);
+    return counts;
+  }
+
+  async stopCounting() {
+    for (const id of this.breakpoints ?? []) await this.call("Debugger.removeBreakpoint", { breakpointId: id }).catch(() => {});
+    this.breakpoints = [];
   }
 
   close() {

@@ -17,12 +17,13 @@ export function signHs256(claims, secret) {
   return `${input}.${b64u(createHmac("sha256", secret).update(input).digest())}`;
 }
 
-export const EMULATOR_ISSUER = "https://emulator.bandyer.local";
+// The emulator checks the real claims (remote/emulator/rest.ts tokenClaims): issuer and all.
+export const EMULATOR_ISSUER = "@switchboard-core";
 
 /** A Kaleyra-shaped access token for `user`, expiring at `expSec` (unix seconds). */
 export function accessToken(app, user, expSec) {
   const iat = Math.min(Math.floor(Date.now() / 1000), expSec - 1);
-  return signHs256({ user, companyId: app.companyId, iat, exp: expSec, iss: EMULATOR_ISSUER, sub: `${user}#${app.companyId}` }, app.signingSecret);
+  return signHs256({ user, companyId: app.companyId, allowCamera: true, iat, exp: expSec, iss: EMULATOR_ISSUER, sub: `${user}#${app.companyId}` }, app.signingSecret);
 }
 
 export function attachTicket(app, userId, expSec) {

@@ -38,9 +38,17 @@ export function printTable(r) {
     const d = p.detail;
     add("schedule lateness p50 / p99", p.error ?? `${fmt(p.schedule_late_p50_ms, " ms")} / ${fmt(p.schedule_late_p99_ms, " ms")}`, `${fmt(p.baseline_alarm_late_p50_ms, " ms")} / ${fmt(p.baseline_alarm_late_p99_ms, " ms")} bare DO alarm`, d ? `${d.product.sessions} sessions, ${d.product.lateMs.n} attempts; time-scaled 1/5` : "");
   }
-  const w = r.wakeups;
+  const w = r.residency;
   if (w) {
-    add("wake-ups per idle session-hour", w.error ?? fmt(w.wakeups_per_idle_hour), `${fmt(w.wakeups_per_idle_hour_computed)} computed (design)`, w.error ? "" : `idle objects hibernate: ${fmt(w.idle_objects_hibernate)}; ${w.how}`);
+    const d = w.detail?.connected;
+    add("connected sessions: objects resident; alarms/h", w.error ?? `${fmt(w.connected_resident_objects)} of ${fmt(d?.sessions)} resident (awake ${fmt(w.connected_awake_fraction)}); ${fmt(w.connected_alarm_wakeups_per_hour)}/h`, `${fmt(w.connected_alarm_wakeups_per_hour_design)}/h liveness duty (design)`, w.error ? "" : `lost connections ${fmt(w.connected_lost_connections_per_hour)}/h, token requests ${fmt(w.connected_token_requests_per_hour)}/h`);
+    add("waiting sessions: live objects min; alarms/h", w.error ?? `${fmt(w.waiting_live_objects_min)} (awake ${fmt(w.waiting_awake_fraction)}); ${fmt(w.waiting_alarm_wakeups_per_hour)}/h`, "~0 live (hibernate)", "reconnect backoff 30 s during an outage");
+  }
+  const k = r.connections;
+  if (k) {
+    const fmtK = (o) => ["1", "2", "5", "10"].map((x) => fmt(o?.[x])).join(" / ");
+    add("Kaleyra connections, 1/2/5/10 tabs of a user", k.error ?? fmtK(k.kaleyra_connections_per_user), `${fmtK(k.sdk_kaleyra_connections_per_user)} SDK per tab`, "counted by the emulator");
+    add("RSS (JS heap) added by connecting a session", k.error ?? `${fmt(k.connected_session_rss_kb, " kB")} (${fmt(k.connected_session_heap_kb, " kB")})`, `emulator side ${fmt(k.emulator_rss_kb_per_connection, " kB")}; socket.io-client ${fmt(k.sdk_client_heap_kb_per_connection, " kB")}`, k.detail ? `${k.detail.sessions} sessions; attached only: ${fmt(k.attached_session_rss_kb, " kB")} (${fmt(k.attached_session_heap_kb, " kB")})` : "");
   }
   const z = r.size;
   if (z) {

@@ -1,7 +1,8 @@
 /**
  * Controls for the Socket.IO endpoint, under /control: its faults and heartbeat
  * (`GET|PUT /control/realtime`), the open connections (`GET /control/connections`), server events
- * pushed to a user's connections (`POST /control/connections/emit`), dropped connections
+ * pushed to a user's connections (`POST /control/connections/emit`: a short lifecycle name, or any
+ * other Socket.IO event name passed through with its `data`), dropped connections
  * (`POST /control/connections/drop`).
  * Invariant: every body is validated; a refused request changes nothing.
  */
@@ -59,8 +60,12 @@ export function socketControlRoutes(host: EmulatorHost): Hono<EmulatorEnv> {
     const { appId, userId, event, data } = body.value;
     if (typeof appId !== "string" || !store.app(appId)) return errorJson(c, 404, "app_not_found", "no such app", "appId");
     if (typeof userId !== "string") return errorJson(c, 400, "bad_request", "userId must be a string", "userId");
-    if (typeof event !== "string" || !(event in EMIT_EVENTS)) {
-      return errorJson(c, 400, "bad_request", `event must be one of ${Object.keys(EMIT_EVENTS).join(", ")}`, "event");
+    if (typeof event !== "string" || event.length === 0 || event.length > 128) {
+      return errorJson(c, 400, "bad_request", `event must be one of ${Object.keys(EMIT_EVENTS).join(", ")}, or any event name of 1..128 characters`, "event");
+    }
+    if (!(event in EMIT_EVENTS)) {
+      // Passthrough: any other name goes out as it is, with `data` (any JSON) as its one argument.
+      return c.json({ event, delivered: sockets.emit(appId, userId, event, data) });
     }
     if (data !== undefined && (typeof data !== "object" || data === null || Array.isArray(data))) {
       return errorJson(c, 400, "bad_request", "data must be an object", "data");

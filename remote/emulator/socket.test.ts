@@ -183,7 +183,10 @@ describe("our realtime client against the emulator", () => {
     await emit("deprecated");
     await c.waitFor("client_deprecated");
     expect(c.reports.map((r) => r.type)).toEqual(["connected", "token_about_to_expire", "token_expired", "client_deprecated"]);
-    expect((await emit("nonsense")).status).toBe(400);
+    expect((await emit("")).status).toBe(400);
+    // Any other name is passed through as it is (the relay's events), with no argument when no data.
+    expect((await emit("nonsense")).json).toEqual({ event: "nonsense", delivered: 1 });
+    expect(await c.waitFor("server_event")).toEqual({ type: "server_event", name: "nonsense", args: [] });
     await emit("force_disconnect");
     expect(await c.waitFor("force_disconnect")).toEqual({ type: "force_disconnect", reason: "user_disabled" });
     await waitUntil(async () => (await call("GET", `/control/connections?appId=${app.appId}`)).json.connections.length === 0, "server closed");

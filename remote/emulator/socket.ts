@@ -3,7 +3,8 @@
  * Kaleyra's realtime connection as KALEYRA-FACTS.md describes it: Engine.IO open packet, CONNECT
  * with the `auth` payload judged like Kaleyra (credentials.ts), `switchboard:connected`, acks for
  * `switchboard:access_token:update`, `switchboard:access_token:expired` when a connection's token
- * runs out (checked on the alarm), other server events pushed through the control API.
+ * runs out (checked on the alarm), other server events pushed through the control API. Any other
+ * client event that asks for an ack is answered `{ status: 200, data: { echo: <its first arg> } }`.
  * Sockets are hibernatable (ctx.acceptWebSocket); each one's state lives in its attachment, so
  * nothing is lost when the object sleeps. The heartbeat is driven by the object's alarm (no
  * interval timer): every socket is pinged at its pingInterval and closed when its pong is late.
@@ -166,15 +167,16 @@ export class EmulatorSockets {
     return out;
   }
 
-  /** Emits a server event to a user's connected sockets; force_disconnect asks for an ack. */
-  emit(appId: string, userId: string, event: string, data: Record<string, unknown>): number {
+  /** Emits a server event to a user's connected sockets; force_disconnect asks for an ack. No data: no argument. */
+  emit(appId: string, userId: string, event: string, data: unknown): number {
+    const args = data === undefined ? [] : [data];
     let delivered = 0;
     for (const { ws, state } of this.list(appId, userId)) {
       if (state.state !== "connected") continue;
       if (event === SOCKET_EVENTS.forceDisconnect) {
         update(ws, { forceAckId: state.nextAckId, nextAckId: state.nextAckId + 1 });
-        if (send(ws, socketFrame({ type: "event", nsp: "/", id: state.nextAckId, name: event, args: [data] }))) delivered++;
-      } else if (send(ws, socketFrame({ type: "event", nsp: "/", name: event, args: [data] }))) delivered++;
+        if (send(ws, socketFrame({ type: "event", nsp: "/", id: state.nextAckId, name: event, args }))) delivered++;
+      } else if (send(ws, socketFrame({ type: "event", nsp: "/", name: event, args }))) delivered++;
     }
     return delivered;
   }
@@ -216,7 +218,8 @@ export class EmulatorSockets {
         return;
       case "event":
         if (packet.name === EVENT_TOKEN_UPDATE && packet.id !== undefined) return this.onTokenUpdate(ws, s, packet.id, packet.args[0]);
-        if (packet.id !== undefined) send(ws, socketFrame({ type: "ack", nsp: "/", id: packet.id, args: [{ error: "unknown_event" }] }));
+        // Generic answer to any other acked event (the relay's emits): an echo of its first argument.
+        if (packet.id !== undefined) send(ws, socketFrame({ type: "ack", nsp: "/", id: packet.id, args: [{ status: 200, data: { echo: packet.args[0] ?? null } }] }));
         return;
       default:
         return close(ws, 1002, `unexpected ${packet.type}`);

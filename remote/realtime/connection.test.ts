@@ -229,3 +229,40 @@ describe("connectErrorName", () => {
     expect(connectErrorName(data)).toBe(name);
   });
 });
+
+describe("emitWithAck", () => {
+  it("sends an EVENT with the next ack id and resolves with the server's ack arguments, in any order", async () => {
+    connect();
+    const first = conn.emitWithAck("chat:send", [{ text: "hi" }]);
+    const second = conn.emitWithAck("ping", []);
+    expect(socket.sent.slice(-2)).toEqual(['420["chat:send",{"text":"hi"}]', '421["ping"]']);
+    conn.receive('431[{"status":200,"data":"pong"}]');
+    conn.receive('430[{"status":200,"data":{"id":"m1"}},"extra"]');
+    expect(await first).toEqual({ ok: true, args: [{ status: 200, data: { id: "m1" } }, "extra"] });
+    expect(await second).toEqual({ ok: true, args: [{ status: 200, data: "pong" }] });
+  });
+
+  it("times out at its own deadline through check (no timer); a late ack changes nothing", async () => {
+    connect();
+    const result = conn.emitWithAck("slow", []);
+    now += 1_000;
+    const later = conn.emitWithAck("slower", []);
+    expect(conn.nextDeadline()).toBe(now - 1_000 + ACK_TIMEOUT_MS);
+    conn.check(now - 1_000 + ACK_TIMEOUT_MS);
+    expect(await result).toEqual({ ok: false, reason: "timeout" });
+    conn.receive('430[{"status":200}]');
+    conn.receive('431[{"status":200}]');
+    expect(await later).toEqual({ ok: true, args: [{ status: 200 }] });
+    expect(conn.state).toBe("connected");
+  });
+
+  it("is not_connected before switchboard:connected, and lost when the connection ends first", async () => {
+    conn.receive(OPEN);
+    expect(await conn.emitWithAck("x", [])).toEqual({ ok: false, reason: "not_connected" });
+    conn.receive('40{"sid":"sio1"}');
+    conn.receive('42["switchboard:connected",{}]');
+    const pending = conn.emitWithAck("x", []);
+    conn.receive("1");
+    expect(await pending).toEqual({ ok: false, reason: "lost" });
+  });
+});

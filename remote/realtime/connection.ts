@@ -52,13 +52,16 @@ export type RealtimeReport =
   /** Already acknowledged; final (the connection is closed, no "lost" follows). */
   | { type: "force_disconnect"; reason?: unknown }
   | { type: "client_deprecated"; deprecationDate?: string; endOfSupportDate?: string }
-  /** Any other server event, for a later relay; `ackId` when the server asked for an ack. */
+  /** Any other server event, for the relay; `ackId` when the server asked for an ack. */
   | { type: "server_event"; name: string; args: unknown[]; ackId?: number };
 
 export type TokenUpdateResult =
   | { ok: true }
   | { ok: false; reason: "refused"; error: string }
   | { ok: false; reason: "timeout" | "lost" | "not_connected" };
+
+/** The server's ack arguments, or why none came. */
+export type AckResult = { ok: true; args: unknown[] } | { ok: false; reason: "timeout" | "lost" | "not_connected" };
 
 export type ConnectionState = "opening" | "connecting" | "connected" | "closed";
 
@@ -73,7 +76,7 @@ export interface RealtimeConnectionOptions {
 
 interface PendingAck {
   deadline: number;
-  settle(result: TokenUpdateResult): void;
+  settle(result: AckResult): void;
 }
 
 export class RealtimeConnection {
@@ -114,7 +117,7 @@ export class RealtimeConnection {
     return this.lastPing + this.engine.pingInterval + this.engine.pingTimeout;
   }
 
-  /** The earliest of: the handshake deadline, a token update's ack deadline, the liveness deadline. */
+  /** The earliest of: the handshake deadline, an emit's ack deadline, the liveness deadline. */
   nextDeadline(): number | undefined {
     if (this.currentState === "closed") return undefined;
     const times: number[] = [...this.acks.values()].map((a) => a.deadline);
@@ -124,7 +127,7 @@ export class RealtimeConnection {
     return times.length === 0 ? undefined : Math.min(...times);
   }
 
-  /** Fails what is overdue at `now`: token updates time out; a late handshake or a silent server is lost. */
+  /** Fails what is overdue at `now`: acked emits time out; a late handshake or a silent server is lost. */
   check(now: number): void {
     if (this.currentState === "closed") return;
     for (const [id, ack] of this.acks) {
@@ -182,12 +185,25 @@ export class RealtimeConnection {
   }
 
   /** `switchboard:access_token:update {accessToken}` with an ack: a refresh on the live connection. */
-  updateToken(accessToken: string): Promise<TokenUpdateResult> {
+  async updateToken(accessToken: string): Promise<TokenUpdateResult> {
+    const answer = await this.emitWithAck(EVENT_TOKEN_UPDATE, [{ accessToken }]);
+    if (!answer.ok) return answer;
+    const ack = answer.args[0];
+    if (isObject(ack) && ack.error !== undefined) return { ok: false, reason: "refused", error: typeof ack.error === "string" ? ack.error : JSON.stringify(ack.error) };
+    if (isObject(ack) && ack.status === 200) return { ok: true };
+    return { ok: false, reason: "refused", error: "unexpected_ack" };
+  }
+
+  /**
+   * An EVENT with an ack id; settles with the server's ack arguments, or `timeout` past the ack
+   * deadline (run by `check`), `lost` when the connection ends first, `not_connected` before.
+   */
+  emitWithAck(name: string, args: unknown[]): Promise<AckResult> {
     if (this.currentState !== "connected") return Promise.resolve({ ok: false, reason: "not_connected" });
     const id = this.nextAckId++;
     return new Promise((resolve) => {
       this.acks.set(id, { deadline: this.options.now() + (this.options.ackTimeoutMs ?? ACK_TIMEOUT_MS), settle: resolve });
-      this.write({ type: "event", nsp: "/", id, name: EVENT_TOKEN_UPDATE, args: [{ accessToken }] });
+      this.write({ type: "event", nsp: "/", id, name, args });
     });
   }
 
@@ -252,12 +268,7 @@ export class RealtimeConnection {
     const pending = this.acks.get(id);
     if (!pending) return; // late (already timed out) or not ours: nothing waits for it
     this.acks.delete(id);
-    const answer = args[0];
-    if (isObject(answer) && answer.error !== undefined) {
-      return pending.settle({ ok: false, reason: "refused", error: typeof answer.error === "string" ? answer.error : JSON.stringify(answer.error) });
-    }
-    if (isObject(answer) && answer.status === 200) return pending.settle({ ok: true });
-    pending.settle({ ok: false, reason: "refused", error: "unexpected_ack" });
+    pending.settle({ ok: true, args });
   }
 
   private write(packet: SocketPacket): void {
