@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import { ACCESS_TOKEN_TIMEOUT_MS, installAndroidBridge, type AndroidBridgeMessage, type AndroidNativeInterface } from "./android-bridge";
+import { relay } from "./relay";
 import { APP, fakeClient, FakeTimers, LINK, settle } from "./testing";
 
 /** The app's side: records what the page posts, like a @JavascriptInterface postMessage(json). */
@@ -169,5 +170,69 @@ describe("android bridge: with the client", () => {
     window.kaleyraBridge!.onAccessLink(LINK);
     await settle();
     expect(app.messages).toEqual([{ event: "accessLinkResult", data: { success: false, error: { code: "bad_request", message: expect.stringContaining("onAccessLink") } } }]);
+  });
+});
+
+describe("android bridge: relay", () => {
+  /** A connected session with a relay, and a bridge forwarding it to a fake app. */
+  async function relayed(onGap?: (after: number) => void) {
+    const { kaleyra, server, storage, timers } = fakeClient();
+    const remote = relay(kaleyra, { storage, timers, onGap });
+    const app = fakeApp();
+    const window: Window & { kaleyraBridge?: { remoteEmit(r: unknown): boolean } } = { KaleyraAndroid: app.native };
+    const bridge = installAndroidBridge({ host: window, timers, relay: remote });
+    void kaleyra.connect("alice", async () => "tok");
+    const ws = server.last().accept();
+    ws.receive({ type: "auth_required", modes: ["token"] });
+    await settle();
+    ws.state({ status: "connected", mode: "token", userId: "alice" });
+    return { app, window, bridge, remote, ws };
+  }
+
+  it("posts each relayed event to the app as remoteEvent, in order, and a gap as remoteGap (the page's onGap still hears it)", async () => {
+    const onGap = vi.fn();
+    const { app, ws } = await relayed(onGap);
+    ws.receive({ type: "remote_event", seq: 1, name: "user:status_changed", data: { userId: "bob", status: "busy" } });
+    ws.receive({ type: "remote_event", seq: 2, name: "call:incoming" });
+    ws.receive({ type: "remote_gap", after: 2 });
+    expect(app.messages).toEqual([
+      { event: "remoteEvent", data: { name: "user:status_changed", seq: 1, data: { userId: "bob", status: "busy" } } },
+      { event: "remoteEvent", data: { name: "call:incoming", seq: 2, data: null } },
+      { event: "remoteGap", data: { after: 2 } },
+    ]);
+    expect(onGap).toHaveBeenCalledWith(2);
+  });
+
+  it("the app's remoteEmit goes up as remote_emit; the ack comes back as remoteAck with its requestID", async () => {
+    const { app, window, ws } = await relayed();
+    expect(window.kaleyraBridge!.remoteEmit(JSON.stringify({ requestID: "r1", name: "user:status:set", data: { status: "busy" } }))).toBe(true);
+    const sent = ws.sent.at(-1) as unknown as { id: string };
+    expect(sent).toMatchObject({ type: "remote_emit", name: "user:status:set", data: { status: "busy" } });
+    ws.receive({ type: "remote_ack", id: sent.id, data: { status: 200 } });
+    await settle();
+    expect(app.messages.at(-1)).toEqual({ event: "remoteAck", data: { requestID: "r1", success: true, data: { status: 200 } } });
+  });
+
+  it("a refused emit comes back as a failed remoteAck with the error code; a request without requestID gets nothing", async () => {
+    const { app, window, bridge, ws } = await relayed();
+    window.kaleyraBridge!.remoteEmit({ requestID: "r2", name: "user:force_disconnect" });
+    ws.receive({ type: "remote_ack", id: (ws.sent.at(-1) as unknown as { id: string }).id, error: { code: "reserved_event", message: "reserved" } });
+    window.kaleyraBridge!.remoteEmit({ requestID: "r3", name: "" });
+    expect(bridge.remoteEmit(JSON.stringify({ name: "x" }))).toBe(false);
+    await settle();
+    expect(app.messages).toEqual([
+      { event: "remoteAck", data: { requestID: "r2", success: false, error: { code: "reserved_event", message: "reserved" } } },
+      { event: "remoteAck", data: { requestID: "r3", success: false, error: { code: "invalid_frame", message: expect.any(String) } } },
+    ]);
+  });
+
+  it("without a relay, remoteEmit answers false; dispose stops forwarding", async () => {
+    const { bridge } = setup();
+    expect(bridge.remoteEmit({ requestID: "r", name: "x" })).toBe(false);
+    const { app, bridge: withRelay, remote, ws } = await relayed();
+    withRelay.dispose();
+    ws.receive({ type: "remote_event", seq: 1, name: "x" });
+    expect(app.messages).toEqual([]);
+    expect(remote.onGap).toBeUndefined();
   });
 });

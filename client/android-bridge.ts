@@ -4,13 +4,19 @@
  * interface; the app answers by evaluating
  * `window.kaleyraBridge.onAccessTokenResponse({requestID, success, data, error})`.
  * The app can also hand the page an access link: `window.kaleyraBridge.onAccessLink(link)`.
+ * Given a relay (client/relay.ts), it forwards relayed events (`remoteEvent`, `remoteGap`) to the
+ * app, and the app's `kaleyraBridge.remoteEmit({requestID, name, data})` to the relay, answered by
+ * `remoteAck {requestID, success, data, error}`.
  * Invariants: every token request settles exactly once, with the app's answer or after timeoutMs
- * (the session's 15 s attempt timeout); a late, repeated or unknown answer is ignored.
+ * (the session's 15 s attempt timeout); a late, repeated or unknown answer is ignored. Every
+ * remoteEmit is answered by exactly one remoteAck with its requestID (a malformed one too, when it
+ * has a requestID).
  * A separate entry point: the core client does not carry it.
  */
 import { KaleyraError } from "./errors";
 import type { Configuration, TokenProvider } from "./kaleyra-video";
 import { hostTimers, type Timers } from "./platform";
+import { ANY, type KaleyraRelay, type RelayHandler } from "./relay";
 
 /** The object the app adds with addJavascriptInterface (or WebViewCompat.addWebMessageListener). */
 export interface AndroidNativeInterface {
@@ -35,10 +41,20 @@ export interface AccessTokenResponse {
   error?: string | null;
 }
 
+/** The app asks the page to emit an event on the user's Kaleyra connection (through the relay). */
+export interface RemoteEmitRequest {
+  requestID: string;
+  name: string;
+  data?: unknown;
+}
+
 /** What the page posts to the app, as JSON. */
 export type AndroidBridgeMessage =
   | { event: "accessTokenRequest"; data: AccessTokenRequest }
-  | { event: "accessLinkResult"; data: { success: boolean; error?: { code: string; message: string } } };
+  | { event: "accessLinkResult"; data: { success: boolean; error?: { code: string; message: string } } }
+  | { event: "remoteEvent"; data: { name: string; seq: number; data: unknown } }
+  | { event: "remoteGap"; data: { after: number } }
+  | { event: "remoteAck"; data: { requestID: string; success: boolean; data?: unknown; error?: { code: string; message: string } } };
 
 export interface AndroidBridgeOptions {
   /** Default: `window.KaleyraAndroid`. */
@@ -51,6 +67,8 @@ export interface AndroidBridgeOptions {
   random?: () => number;
   /** The app handed over an access link; typically `(link) => kaleyra.connect(link)`. */
   onAccessLink?: (accessLink: string) => unknown;
+  /** The relay (client/relay.ts) whose events go to the app and which takes the app's emits. */
+  relay?: KaleyraRelay;
 }
 
 export interface AndroidBridge {
@@ -61,6 +79,8 @@ export interface AndroidBridge {
   /** The app's answer; false when it matched no waiting request. */
   onAccessTokenResponse(response: AccessTokenResponse | string): boolean;
   onAccessLink(accessLink: string): void;
+  /** The app's emit; answered by a remoteAck message. False (and no answer) without a requestID or a relay. */
+  remoteEmit(request: RemoteEmitRequest | string): boolean;
   /** Removes `kaleyraBridge` and fails every waiting request. */
   dispose(): void;
 }
@@ -97,6 +117,19 @@ export function installAndroidBridge(options: AndroidBridgeOptions = {}): Androi
   let sequence = 0;
 
   const post = (message: AndroidBridgeMessage) => native.postMessage(JSON.stringify(message));
+
+  // Relayed events and gaps go to the app as they come; a gap handler the page set still hears them.
+  const relay = options.relay;
+  const forward: RelayHandler = (_data, { name, seq, data }) => post({ event: "remoteEvent", data: { name, seq, data } });
+  const appGap = relay?.onGap;
+  const forwardGap = (after: number) => {
+    post({ event: "remoteGap", data: { after } });
+    appGap?.(after);
+  };
+  if (relay) {
+    relay.on(ANY, forward);
+    relay.onGap = forwardGap;
+  }
 
   const settle = (requestID: string): Waiting | undefined => {
     const w = waiting.get(requestID);
@@ -150,8 +183,23 @@ export function installAndroidBridge(options: AndroidBridgeOptions = {}): Androi
         );
     },
 
+    remoteEmit(request) {
+      const r = parse(request) as Partial<RemoteEmitRequest> | undefined;
+      const requestID = r?.requestID;
+      if (!relay || typeof requestID !== "string") return false;
+      const ack = (data: Extract<AndroidBridgeMessage, { event: "remoteAck" }>["data"]) => post({ event: "remoteAck", data });
+      // The relay checks the name (invalid_frame) and the connection (not_connected) itself.
+      void relay.emit(r!.name as string, r!.data).then(
+        (data) => ack({ requestID, success: true, data }),
+        (err: { code?: unknown; message?: unknown }) => ack({ requestID, success: false, error: { code: String(err?.code ?? "unknown"), message: String(err?.message ?? err) } }),
+      );
+      return true;
+    },
+
     dispose() {
       if (host.kaleyraBridge === api) delete host.kaleyraBridge;
+      relay?.off(ANY, forward);
+      if (relay && relay.onGap === forwardGap) relay.onGap = appGap;
       for (const id of [...waiting.keys()]) settle(id)?.reject(new KaleyraError("token_refused", "The Android bridge was disposed."));
     },
   };
@@ -160,6 +208,7 @@ export function installAndroidBridge(options: AndroidBridgeOptions = {}): Androi
   const api = {
     onAccessTokenResponse: (response: AccessTokenResponse | string) => bridge.onAccessTokenResponse(response),
     onAccessLink: (accessLink: string) => bridge.onAccessLink(accessLink),
+    remoteEmit: (request: RemoteEmitRequest | string) => bridge.remoteEmit(request),
   };
   host.kaleyraBridge = api;
   return bridge;

@@ -20,6 +20,14 @@ export type KaleyraErrorCode =
   /** From the Android bridge: the app gave no token in time, or refused. */
   | "token_timeout"
   | "token_refused"
+  /** From the relay (client/relay.ts, docs/client.md "Relay"): the server's remote_ack error codes (RELAY.md) ... */
+  | "reserved_event"
+  | "not_connected"
+  | "remote_timeout"
+  | "remote_refused"
+  | "invalid_frame"
+  /** ... and the client's own: the socket went away before the ack, so the emit may or may not have reached Kaleyra. */
+  | "emit_unconfirmed"
   /** The runtime has no WebSocket (Node before 22, say) and none was passed in the options. */
   | "websocket_unavailable";
 

@@ -67,6 +67,11 @@ export class KaleyraVideo {
   #proving?: "resume" | "token";
   #authModes: readonly string[] = [];
   readonly #options: KaleyraVideoOptions;
+  /**
+   * Where client/relay.ts attaches (kept out of this entry): `frame` hears every server frame, as
+   * text, after this client handled it; `since`, when set, goes with a resume proof.
+   */
+  relay?: { frame(data: unknown): void; since?: number };
 
   constructor(options: KaleyraVideoOptions) {
     this.#options = options;
@@ -87,7 +92,10 @@ export class KaleyraVideo {
         if (change.transport === "opening") this.#attached = false;
         this.#patch(change);
       },
-      (data) => this.#onMessage(data),
+      (data) => {
+        this.#onMessage(data);
+        this.relay?.frame(data);
+      },
       // Refused for good (a 4xxx close); its error frame, when it sent one, already stopped the client.
       (code) => this.#stop(code === 4404 ? "app_id_invalid" : code === 4400 ? "bad_request" : "connection_refused"),
     );
@@ -235,7 +243,8 @@ export class KaleyraVideo {
     const resume = this.#ownSaved()?.resume;
     if (resume && resume.expiresAt > this.#now() && modes.includes("resume")) {
       this.#proving = "resume";
-      return this.#send({ type: "auth", resume: resume.credential });
+      // The relay's last seq (RELAY.md's `since`), when one is attached; undefined is not sent.
+      return this.#send({ type: "auth", resume: resume.credential, since: this.relay?.since } as ClientFrame);
     }
     this.#proveWithToken();
   }
@@ -367,6 +376,11 @@ export class KaleyraVideo {
       this.#tokens.set(requestId, answer);
       this.#send(answer);
     });
+  }
+
+  /** Sends a frame on the open socket, dropped when there is none: client/relay.ts's way up. */
+  send(frame: object): void {
+    this.#send(frame as ClientFrame);
   }
 
   /** Sends on the open socket; a frame for a closed one is dropped (the server asks again on reattach). */

@@ -3,10 +3,13 @@
  * contract of docs/protocol.md from the client's side. Sockets are opened through SELF.fetch, as
  * a browser would open them, and fail like a browser's when the upgrade is answered with HTTP.
  */
-import { SELF } from "cloudflare:test";
+import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import { fakeToken } from "../remote/fake";
+import { sessionObjectName } from "../durable-objects/session-route";
+import type { UserSession } from "../durable-objects/UserSession";
+import { fakeRemoteControls, fakeToken } from "../remote/fake";
 import { KaleyraVideo } from "./kaleyra-video";
+import { ANY, relay } from "./relay";
 import type { WebSocketLike } from "./platform";
 import { MemoryStorage } from "./testing";
 
@@ -135,5 +138,47 @@ describe("client against the Worker", () => {
     const kaleyra = client();
     await expect(kaleyra.connect("https://sandbox.bandyer.com/eu/not-a-call")).rejects.toMatchObject({ code: "invalid_access_link" });
     expect(kaleyra.state.value).toMatchObject({ status: "disconnected", transport: "idle" });
+  });
+});
+
+/** Kaleyra sends an event on the user's connection (the fake remote's, inside the session object). */
+async function kaleyraSays(userId: string, name: string, data: unknown): Promise<void> {
+  const stub = env.USER_SESSION.get(env.USER_SESSION.idFromName(await sessionObjectName(APP_ID, { kind: "token", userId })));
+  await runInDurableObject(stub, async (o: UserSession) => {
+    const id = (await o.snapshot()).remoteSessionId;
+    if (id === undefined) throw new Error("the session holds no Kaleyra connection");
+    fakeRemoteControls.notify(id, { type: "event", name, data });
+  });
+}
+
+describe("the relay (client/relay.ts) against the Worker", () => {
+  it("hears Kaleyra's events in order, gets its emit acked or refused, and a later page with the saved seq gets what it missed", async () => {
+    const storage = new MemoryStorage();
+    const first = client(storage);
+    const remote = relay(first, { storage });
+    const heard: unknown[] = [];
+    remote.on(ANY, (data, e) => heard.push([e.seq, e.name, data]));
+    await first.connect("relay-amy", tokenFor);
+    await kaleyraSays("relay-amy", "user:status_changed", { userId: "bob", status: "busy" });
+    await vi.waitFor(() => expect(heard).toEqual([[1, "user:status_changed", { userId: "bob", status: "busy" }]]));
+    expect(JSON.parse(storage.getItem("kaleyra.session") ?? "{}")).toMatchObject({ userId: "relay-amy", seq: 1 });
+
+    await expect(remote.emit("user:status:set", { status: "busy" })).resolves.toBeDefined();
+    expect(fakeRemoteControls.emitted.at(-1)).toMatchObject({ name: "user:status:set", data: { status: "busy" } });
+    await expect(remote.emit("user:force_disconnect")).rejects.toMatchObject({ code: "reserved_event" });
+
+    // Two more events; then a page on the same storage (a reload, or a new tab) sends since = 1.
+    await kaleyraSays("relay-amy", "call:incoming", { callId: "c1", from: "bob" });
+    await kaleyraSays("relay-amy", "call:incoming", { callId: "c2", from: "bob" });
+    await vi.waitFor(() => expect(heard).toHaveLength(3));
+    storage.setItem("kaleyra.session", JSON.stringify({ ...JSON.parse(storage.getItem("kaleyra.session")!), seq: 1 }));
+    const page = client(storage);
+    const later = relay(page, { storage });
+    const got: unknown[] = [];
+    later.on(ANY, (_data, e) => got.push([e.seq, e.name]));
+    await page.connect("relay-amy", tokenFor);
+    await vi.waitFor(() => expect(got).toEqual([[2, "call:incoming"], [3, "call:incoming"]]));
+    await page.disconnect();
+    fakeRemoteControls.reset();
   });
 });

@@ -18,6 +18,11 @@ export interface SavedSession {
    * user with it instead of a token. Bound to that one session; useless after a clear.
    */
   resume?: { credential: string; expiresAt: number };
+  /**
+   * The last relayed event's seq, written by client/relay.ts (the core client does not keep it: it
+   * drops the field when it rewrites the record, and the relay writes it again after each frame).
+   */
+  seq?: number;
 }
 
 export function readSaved(storage: StorageLike | undefined, key: string): unknown {

@@ -8,6 +8,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../../worker/env";
 import { createEmulatorApp } from "./app";
 import { FaultGate } from "./faults";
+import { answerRelayRequest } from "./relay-events";
 import { EmulatorSockets } from "./socket";
 import type { EmulatorHost } from "./http";
 import { EmulatorStore } from "./store";
@@ -58,6 +59,8 @@ export class KaleyraEmulator extends DurableObject<Env> {
   // The Socket.IO endpoint's sockets are hibernatable: these handlers wake the object for them.
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    // The relay's realistic requests (issue 14) are answered by relay-events.ts; the rest by socket.ts.
+    if (answerRelayRequest(this.sockets, ws, message)) return;
     await this.sockets.message(ws, message);
   }
 

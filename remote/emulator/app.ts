@@ -8,6 +8,7 @@
  */
 import { Hono } from "hono";
 import { controlRoutes } from "./control";
+import { relayEventRoutes } from "./relay-events";
 import { errorJson, type EmulatorEnv, type EmulatorHost } from "./http";
 import { restRoutes, restV1RoomRoutes } from "./rest";
 import { DEMO_API_KEY, DEMO_APP_ID } from "./store";
@@ -37,6 +38,7 @@ export function createEmulatorApp(host: EmulatorHost): Hono<EmulatorEnv> {
   app.route("/rest", restV1RoomRoutes(host));
   app.get("/sdk/socket/", (c) => host.sockets.upgrade(c.req.raw));
   app.get("/sdk/socket", (c) => host.sockets.upgrade(c.req.raw));
+  app.route("/control/relay", relayEventRoutes(host));
   app.route("/control", controlRoutes(host));
 
   app.notFound((c) => errorJson(c, 404, "not_found", `nothing at ${c.req.method} ${new URL(c.req.url).pathname}`));

@@ -17,11 +17,13 @@
 //   7. an access-link session connects, and ends with call_ended when its room ends;
 //   8. disconnect with clearSavedData in one tab ends the session in the other; reset unconfigures;
 //   9. the timeline's labels never overlap, at every zoom, at 1280 px and 390 px wide;
-//  10. disconnect in a tab with no session says there was nothing to end.
+//  10. disconnect in a tab with no session says there was nothing to end;
+//  11. (once the server relays, issue 14) an emulator event shows in the log as a relayed event,
+//      and the page's sample emit is acked; skipped with a note while the server does not relay.
 // What a person reads is checked in demo-ui.mjs (5, 9, 10; 4 also checks the error banner clears
 // after a later successful action; 6 measures the timeline's labels during the outage).
 // Screenshots go to test-artifacts/ (gitignored). Every wait is bounded; exits 1 on any failure.
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bannerClears, disconnectWithoutSession, outageTimelineLabels, outageWhileConnected, timelineLabels } from "./demo-ui.mjs";
@@ -183,6 +185,28 @@ async function reloadReattaches(tab, tokens) {
   progress(`  reloaded tab is connected again; token requests still ${tokens.n}`);
 }
 
+/**
+ * 11. A Kaleyra event the emulator sends on the user's connection reaches the page through the
+ * session (remote_event), and the page's emit is acked. Only when this checkout's server relays
+ * (core/protocol.ts knows remote_event): before the relay's server side is merged, skipped with a note.
+ */
+async function relayedEvents(tab, userId) {
+  progress("11. a relayed Kaleyra event shows in the log; a sample emit is acked");
+  if (!readFileSync(join(ROOT, "core/protocol.ts"), "utf8").includes("remote_event")) {
+    progress("  skipped: this checkout's server does not relay Kaleyra events yet (core/protocol.ts has no remote_event)");
+    return;
+  }
+  const sent = await http("POST", `${base}/emulator/control/relay/events`, { appId, userId, name: "call:incoming", data: { from: "browser-test" } });
+  assert(sent.status === 200 && sent.json.delivered >= 1, `emulator relay event: ${sent.status} ${JSON.stringify(sent.json)}`);
+  await waitPage(tab, "the relayed call:incoming in the log", () => /relayed event #\d+ call:incoming .*browser-test/.test(document.getElementById("log").textContent), undefined, 5_000);
+  await tab.click("#relayEmit");
+  await waitPage(tab, "the emit's ack in the log", () => document.getElementById("log").textContent.includes("ack of user:status:set"), undefined, 15_000);
+  await waitPage(tab, "the announced status change", () => /relayed event #\d+ user:status_changed/.test(document.getElementById("log").textContent), undefined, 5_000);
+  await waitPage(tab, "two relayed events drawn on the timeline", () => document.querySelectorAll("#timeline rect.relay").length >= 2, undefined, 2_000);
+  const ticks = await tab.evaluate(() => document.querySelectorAll("#timeline rect.relay").length);
+  progress(`  relayed events logged and drawn (${ticks} ticks); the emit was acked`);
+}
+
 async function offlineOnline(context, net, tabs, tokens) {
   progress("3. offline -> online: the sockets drop, the clients wait for the network and re-attach");
   const before = tokens.n;
@@ -306,6 +330,7 @@ async function main() {
   const tokens = countTokenRequests(context);
   const { tab1, tab2 } = await twoTabsShareOneSession(context, tokens, `alice-${run}`);
   await reloadReattaches(tab1, tokens);
+  await relayedEvents(tab1, `alice-${run}`);
   await offlineOnline(context, net, [tab1, tab2], tokens);
   await linkWhileTokenSession(tab1);
   await outageWhileConnected(tab1, tab2, ARTIFACTS);

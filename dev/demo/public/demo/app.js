@@ -4,6 +4,7 @@
 // user's Durable Object; this page only answers token requests and renders.
 import { clock, duration, seconds } from "./format.js";
 import { KaleyraVideo } from "./kaleyra-client.js";
+import { ANY, relay } from "./kaleyra-relay.js";
 import { drawTimeline } from "./timeline.js";
 
 const $ = (id) => document.getElementById(id);
@@ -21,6 +22,8 @@ const REFRESH_LEAD_MS = 60_000;
 const history = [];
 /** This tab's token provider calls: { t, end?, ok? }. */
 const providerCalls = [];
+/** The Kaleyra events the session relayed to this tab: { t, name, seq }, the timeline's ticks. */
+const relayed = [];
 let lastError;
 let room;
 /** The emulator's faults as last read: { outage, tokenLifetimeSec, ... }. */
@@ -36,6 +39,18 @@ const kaleyra = new KaleyraVideo({
     connectToken(userId);
   },
   onError: (error) => log(`server error frame: ${error.code}`),
+});
+
+// The relay (docs/client.md, "Relay"): attached before start(), so a reload sends the last seq seen
+// and is sent what it missed.
+const remote = relay(kaleyra, {
+  onGap: (after) => log(`relay gap: the session could not send every event after #${after}; some may be missing`),
+});
+remote.on(ANY, (data, { name, seq }) => {
+  relayed.push({ t: Date.now(), name, seq });
+  while (relayed.length > 500) relayed.shift();
+  log(`relayed event #${seq} ${name} ${JSON.stringify(data)}`);
+  render();
 });
 
 // ---- actions ----------------------------------------------------------------------------------
@@ -132,6 +147,24 @@ async function endRoom() {
   succeeded(`room ${room.roomId} ended: its link sessions end with call_ended`);
   $("endRoom").disabled = true;
   $("room").textContent = `room ${room.roomId} ended`;
+}
+
+/** Emits a sample request through the relay; the emulator answers it with an ack. */
+async function relayEmit() {
+  const status = $("relayStatus").value;
+  log(`relay.emit("user:status:set", { status: "${status}" })`);
+  try {
+    succeeded(`ack of user:status:set: ${JSON.stringify(await remote.emit("user:status:set", { status }))}`);
+  } catch (error) {
+    showError("relay.emit", error);
+  }
+}
+
+/** Has the emulator send call:incoming on the connected user's Kaleyra connection. */
+async function relayIncoming() {
+  const userId = kaleyra.connectedUser?.userId ?? $("userId").value.trim();
+  const answer = await backend("/emulator/control/relay/events", { appId: appId(), userId, name: "call:incoming", data: { from: "demo-caller" } });
+  if (answer) succeeded(`emulator sent call:incoming to "${userId}" on ${answer.delivered} Kaleyra connection(s)`);
 }
 
 async function setFaults(change) {
@@ -261,6 +294,7 @@ function render() {
     // Why the session is failing, as the server words it (present only while there is one).
     ...(s.lastError ? [["lastError", s.lastError]] : []),
     ["provider calls (this tab)", `${providerCalls.length}`],
+    ["relayed events (this tab)", `${relayed.length}${remote.seq !== undefined ? `, last seq ${remote.seq}` : ""}`],
   ];
   $("state").replaceChildren(...rows.map(([k, v]) => {
     const tr = document.createElement("tr");
@@ -272,7 +306,7 @@ function render() {
     tr.append(th, td);
     return tr;
   }));
-  drawTimeline($("timeline"), { history, providerCalls, span: Number($("window").value), now });
+  drawTimeline($("timeline"), { history, providerCalls, relayed, span: Number($("window").value), now });
   renderFaultNote(s, now);
 }
 
@@ -345,6 +379,8 @@ function init() {
   $("disconnect").onclick = () => disconnect(false);
   $("disconnectClear").onclick = () => disconnect(true);
   $("reset").onclick = reset;
+  $("relayEmit").onclick = relayEmit;
+  $("relayIncoming").onclick = relayIncoming;
   $("outageOn").onclick = () => setFaults({ outage: "refuse" });
   $("outageOff").onclick = () => setFaults({ outage: "none" });
   $("shortTokens").onchange = async (e) => {
@@ -361,6 +397,7 @@ function init() {
     history.splice(0, history.length - 1);
     history[0].t = Date.now();
     providerCalls.length = 0;
+    relayed.length = 0;
     render();
   };
   renderConfigured();
@@ -371,6 +408,6 @@ function init() {
 }
 
 // For the browser tests (test/browser) and for poking at the session from the console.
-window.demo = { kaleyra, history, providerCalls, render, get lastError() { return lastError; } };
+window.demo = { kaleyra, remote, history, providerCalls, relayed, render, get lastError() { return lastError; } };
 
 init();

@@ -4,7 +4,8 @@
 // any zoom and any width (the browser tests measure it). Attempt and wait labels go in rows of
 // their own above their lane, placed newest first into the nearest row where they fit; a label
 // that fits no row is left out, and its dot or bar keeps it as a tooltip. Every width is measured
-// in the page's own font, not guessed from the number of characters.
+// in the page's own font, not guessed from the number of characters. Relayed events are thin ticks
+// in the socket lane, without a label (a tooltip names them), drawn under every text.
 import { clock, seconds } from "./format.js";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -80,7 +81,7 @@ function tickStep(pxPerMs, labelWidth) {
  * attempts as dots, each wait as a hatched bar from the state that announced it to its
  * nextAttemptAt (a token wait while tokenAttempt > 0, else a reconnect wait).
  */
-export function drawTimeline(svg, { history, providerCalls, span, now }) {
+export function drawTimeline(svg, { history, providerCalls, relayed = [], span, now }) {
   const width = svg.clientWidth || 900;
   const t1 = now + span * 0.12;
   const t0 = t1 - span;
@@ -116,6 +117,12 @@ export function drawTimeline(svg, { history, providerCalls, span, now }) {
   };
   spans("status", (s) => (s.refreshing ? `${s.status} (refresh)` : s.status), (part) => part.s.status);
   spans("socket", (s) => s.transport, (part) => `socket-${part.key}`);
+
+  // Relayed Kaleyra events: a tick each in the socket lane.
+  for (const { t, name, seq } of relayed) {
+    if (t < t0) continue;
+    nodes.push(titled(el("rect", { x: x(t) - 1, y: LANES.socket, width: 2, height: LANE_H, class: "relay" }), `relayed #${seq} ${name} at ${clock(t, true)}`));
+  }
 
   // Labels of the token and reconnect lanes, placed after all shapes are known (newest first).
   const labels = { token: [], reconnect: [] };
