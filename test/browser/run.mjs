@@ -263,6 +263,9 @@ async function outageAndRecovery(browser) {
     await waitPage(tab, "waits drawn on the timeline", () => document.querySelectorAll("#timeline .wait").length >= 2 && document.querySelectorAll("#timeline .attempt.reconnect").length >= 2);
     const s = await snapshot(tab);
     assert(s.status === "reconnecting", `reconnecting during the outage: ${JSON.stringify(s)}`);
+    // The page says why the session is not connected: the session view's lastError, in the state table.
+    await waitPage(tab, "lastError shown", () => document.querySelector("tr.last-error")?.textContent?.includes(window.demo.kaleyra.state.value.lastError ?? "-none-"));
+    progress(`  the state table says why: lastError ${s.lastError ?? (await snapshot(tab)).lastError}`);
     await screenshot(tab, "demo-outage.png");
     await outageTimelineLabels(tab);
   } finally {
