@@ -12,12 +12,11 @@
  * - This class decides nothing: every rule is in core/.
  */
 import { DurableObject } from "cloudflare:workers";
-import { DEFAULT_ATTACH_MODES, DEFAULT_MAX_SESSIONS } from "../core/app";
-import { admit, gate, nextProofDeadline, overdueSockets, type SocketInfo } from "../core/attach";
+import { DEFAULT_MAX_SESSIONS } from "../core/app";
+import { admit, nextProofDeadline, overdueSockets, type SocketInfo } from "../core/attach";
 import { eventFor } from "../core/client-events";
 import { errorFrame, parseClientFrame, type ClientFrame, type ServerFrame } from "../core/protocol";
 import { refusedEmitId } from "../core/relay";
-import { DEFAULT_RETRY_POLICY } from "../core/policy";
 import { initialState, isActive, nextDue, SERVER_SOURCE, view, type Effect, type SessionEvent, type SessionState } from "../core/session";
 import { transition } from "../core/transition";
 import { createRemote } from "../remote";
@@ -25,6 +24,7 @@ import type { KaleyraRemote, RemoteNotice, ServerTokenMinter } from "../remote/p
 import { kaleyraError } from "../core/errors";
 import { registryStub, reportSessionStatus } from "../worker/registry";
 import type { Env } from "../worker/env";
+import { AttachFlow } from "./attach-flow";
 import { attachProofs, ProofChecks } from "./attach-gate";
 import { issueResume, newResumeKey } from "./attach-proof";
 import { SessionClock } from "./clock";
@@ -61,6 +61,7 @@ export class UserSession extends DurableObject<Env> {
   private readonly calls: RemoteCalls;
   private readonly frameRate = new FrameRateLimit();
   private readonly relay: SessionRelay;
+  private readonly attach: AttachFlow;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -88,6 +89,17 @@ export class UserSession extends DurableObject<Env> {
       appSecrets,
       indexRoom: (appId, roomId) => registryStub(this.env).indexRoomSession(appId, roomId, this.ctx.id.toString()),
       allowLocalWebhooks: env.ALLOW_LOCAL_WEBHOOKS === "1",
+    });
+    this.attach = new AttachFlow({
+      ctx,
+      env,
+      checks: this.checks,
+      relay: this.relay,
+      state: () => this.state,
+      dispatch: (event) => this.dispatch(event),
+      onClientFrame: (ws, frame, a) => this.onClientFrame(ws, frame, a),
+      resumeFrame: () => this.resumeFrame(),
+      keepRoute: (route) => this.ctx.storage.kv.put(ROUTE_KEY, route),
     });
   }
 
@@ -125,37 +137,7 @@ export class UserSession extends DurableObject<Env> {
     const frame = parsed.value;
     // The proof in this frame decides whether (and from where) the socket gets a replay.
     if (frame.type === "auth" && !a.proven && a.since !== frame.since) updateAttachment(ws, { since: frame.since });
-    const decision = gate(frame, {
-      route: a.route.key.kind,
-      modes: a.route.app.attachModes ?? DEFAULT_ATTACH_MODES,
-      proven: a.proven,
-      proving: this.state.proof?.clientId === a.clientId,
-      sessionRunning: isActive(this.state),
-    });
-    switch (decision.kind) {
-      case "ignore":
-        return;
-      case "refuse":
-        return send(ws, errorFrame(decision.code, decision.field === undefined ? {} : { field: decision.field }));
-      case "session":
-      case "proof_answer":
-        return this.onClientFrame(ws, frame, a);
-      case "check_resume":
-        return this.settleProof(ws, "resume", await this.checks.resume(a.route, decision.credential));
-      case "check_ticket":
-        return this.settleProof(ws, "ticket", await this.checks.ticket(a.route, decision.ticket));
-      case "check_token": {
-        const result = await this.checks.token(a.route, decision.token);
-        if (result === "unavailable") return send(ws, errorFrame("unavailable"));
-        return this.settleProof(ws, "token", result === "ok");
-      }
-      case "check_link":
-        if (!(await this.checks.link(a.route, decision.accessLink))) return send(ws, errorFrame("auth_failed", { field: "accessLink" }));
-        await this.prove(ws);
-        return this.onClientFrame(ws, frame, attachmentOf(ws));
-      case "start_proof":
-        return this.startProof(a, decision.token);
-    }
+    return this.attach.onFrame(ws, frame, a);
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
@@ -244,52 +226,6 @@ export class UserSession extends DurableObject<Env> {
     this.frameRate.forget(a.clientId);
     this.relay.forget(a.clientId);
     if (a.proven || this.state.proof?.clientId === a.clientId) await this.dispatch({ type: "client_left", clientId: a.clientId });
-  }
-
-  private async settleProof(ws: WebSocket, field: "resume" | "ticket" | "token", ok: boolean): Promise<void> {
-    if (!ok) return send(ws, errorFrame("auth_failed", { field }));
-    await this.prove(ws);
-  }
-
-  /** The socket proved who it is: it becomes a client, with its first state (and resume credential). */
-  private async prove(ws: WebSocket): Promise<void> {
-    const { since, ...proven } = attachmentOf(ws);
-    const a = { ...proven, proven: true };
-    ws.serializeAttachment(a);
-    send(ws, { type: "state", state: view(this.state) });
-    // Before any await: no new event may reach this socket ahead of the ones it missed.
-    if (since !== undefined) this.relay.replay(ws, since);
-    const resume = await this.resumeFrame();
-    if (resume) send(ws, resume);
-    await this.dispatch({ type: "client_attached", clientId: a.clientId });
-  }
-
-  /** No session runs: the socket's token proves the user by connecting it (core/transition). */
-  private async startProof(a: Attachment, token: string): Promise<void> {
-    if (a.route.key.kind !== "token") return;
-    const event: Extract<SessionEvent, { type: "connect_token" }> = {
-      type: "connect_token",
-      clientId: a.clientId,
-      userId: a.route.key.userId,
-      policy: a.route.app.retryPolicy ?? DEFAULT_RETRY_POLICY,
-      proofToken: token,
-    };
-    const serverTokens = a.route.app.serverTokens?.order;
-    await this.dispatch(serverTokens === undefined ? event : { ...event, serverTokens });
-  }
-
-  /** The proof connected the session: it is a real session now, with a slot and a stored route. */
-  private async proofSucceeded(clientId: string): Promise<void> {
-    const ws = this.ctx.getWebSockets(clientId).find(isOpen);
-    if (!ws) return;
-    const route = attachmentOf(ws).route;
-    this.ctx.storage.kv.put(ROUTE_KEY, route);
-    await this.prove(ws);
-    const max = route.app.maxSessions ?? DEFAULT_MAX_SESSIONS;
-    if (!(await registryStub(this.env).claimSession(route.appId, this.ctx.id.toString(), max))) {
-      send(ws, errorFrame("too_many_sessions"));
-      await this.dispatch({ type: "disconnect", clearSavedData: false });
-    }
   }
 
   private async onClientFrame(ws: WebSocket, frame: ClientFrame, attachment: Attachment): Promise<void> {
@@ -397,7 +333,7 @@ export class UserSession extends DurableObject<Env> {
         return;
       }
       case "proof_succeeded":
-        return this.proofSucceeded(fx.clientId);
+        return this.attach.proofSucceeded(fx.clientId);
       case "proof_failed":
         for (const ws of this.ctx.getWebSockets(fx.clientId)) {
           if (fx.code === "auth_required") send(ws, { type: "auth_required", modes: attachProofs(attachmentOf(ws).route) });
