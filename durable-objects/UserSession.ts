@@ -12,7 +12,6 @@
  * - This class decides nothing: every rule is in core/.
  */
 import { DurableObject } from "cloudflare:workers";
-import { DEFAULT_MAX_SESSIONS } from "../core/app";
 import { admit, nextProofDeadline, overdueSockets, type SocketInfo } from "../core/attach";
 import { eventFor } from "../core/client-events";
 import { errorFrame, parseClientFrame, type ClientFrame, type ServerFrame } from "../core/protocol";
@@ -24,9 +23,8 @@ import type { KaleyraRemote, RemoteNotice, ServerTokenMinter } from "../remote/p
 import { kaleyraError } from "../core/errors";
 import { registryStub, reportSessionStatus } from "../worker/registry";
 import type { Env } from "../worker/env";
-import { AttachFlow } from "./attach-flow";
+import { AttachFlow, RESUME_KEY } from "./attach-flow";
 import { attachProofs, ProofChecks } from "./attach-gate";
-import { issueResume, newResumeKey } from "./attach-proof";
 import { SessionClock } from "./clock";
 import { closeWithError, refuseUpgrade } from "./refuse";
 import { SessionRelay } from "./relay";
@@ -50,7 +48,6 @@ import {
 
 const STATE_KEY = "session";
 const ROUTE_KEY = "route";
-const RESUME_KEY = "resumeKey";
 
 export class UserSession extends DurableObject<Env> {
   /** Swappable in tests; chosen by the REMOTE binding. */
@@ -98,7 +95,8 @@ export class UserSession extends DurableObject<Env> {
       state: () => this.state,
       dispatch: (event) => this.dispatch(event),
       onClientFrame: (ws, frame, a) => this.onClientFrame(ws, frame, a),
-      resumeFrame: () => this.resumeFrame(),
+      route: () => this.currentRoute(),
+      now: () => this.clock.now(),
       keepRoute: (route) => this.ctx.storage.kv.put(ROUTE_KEY, route),
     });
   }
@@ -243,32 +241,11 @@ export class UserSession extends DurableObject<Env> {
     // A pending proof is not a session yet: a proven client's connect starts the real one.
     const startsSession = !isActive(this.state) || this.state.proof !== undefined;
     if ((event.type === "connect_token" || event.type === "connect_link") && startsSession) {
-      const max = route.app.maxSessions ?? DEFAULT_MAX_SESSIONS;
-      if (!(await registryStub(this.env).claimSession(route.appId, this.ctx.id.toString(), max))) {
-        return send(ws, errorFrame("too_many_sessions"));
-      }
+      if (!(await this.attach.claimSlot(route))) return send(ws, errorFrame("too_many_sessions"));
       // Alarms and remote calls need the app's settings even when no client is attached.
       this.ctx.storage.kv.put(ROUTE_KEY, route);
     }
     await this.dispatch(event);
-  }
-
-  private resumeKey(): string {
-    let key = this.ctx.storage.kv.get<string>(RESUME_KEY);
-    if (key === undefined) {
-      key = newResumeKey();
-      this.ctx.storage.kv.put(RESUME_KEY, key);
-    }
-    return key;
-  }
-
-  /** A fresh resume credential while this is a real token session (never after a clear: no key is made). */
-  private async resumeFrame(): Promise<ServerFrame | undefined> {
-    const route = this.currentRoute();
-    const { mode, userId, proof } = this.state;
-    if (mode !== "token" || userId === undefined || proof !== undefined || !route) return undefined;
-    const { credential, expiresAt } = await issueResume(this.resumeKey(), { appId: route.appId, userId, epoch: route.appEpoch }, this.clock.now());
-    return { type: "resume", credential, expiresAt };
   }
 
   private clients(): WebSocket[] {
@@ -323,7 +300,7 @@ export class UserSession extends DurableObject<Env> {
         const clients = this.clients();
         sendAll(clients, { type: "state", state: view(state) });
         // Keeps every client's resume credential fresh while the session lives.
-        const resume = state === this.state && clients.length > 0 ? await this.resumeFrame() : undefined;
+        const resume = state === this.state && clients.length > 0 ? await this.attach.resumeFrame() : undefined;
         if (resume) sendAll(clients, resume);
         return;
       }

@@ -1,7 +1,8 @@
 /**
  * What the session object does with an unproven socket's frame, following the gate's decision
  * (core/attach.ts): runs the check it asks for, and turns a proven socket into a client (its first
- * state, a replay it asked for, a fresh resume credential). Glue: the rules are in core/.
+ * state, a replay it asked for, a fresh resume credential), and takes the app's session slot for a
+ * session that becomes real. Glue: the rules are in core/.
  * Invariant: nothing reaches a socket about the session before it is proven; a proof's replay goes
  * out before any await, so no new event can overtake the ones the socket missed.
  */
@@ -13,8 +14,13 @@ import { isActive, view, type SessionEvent, type SessionState } from "../core/se
 import type { Env } from "../worker/env";
 import { registryStub } from "../worker/registry";
 import type { ProofChecks } from "./attach-gate";
+import { issueResume, newResumeKey } from "./attach-proof";
+import type { SessionRoute } from "./session-route";
 import type { SessionRelay } from "./relay";
 import { attachmentOf, isOpen, send, type Attachment } from "./sockets";
+
+/** Where the session's resume key is stored (the session object reads it for its checks too). */
+export const RESUME_KEY = "resumeKey";
 
 /** Narrow interface the attach flow uses to reach the session object. */
 export interface AttachFlowHost {
@@ -26,7 +32,9 @@ export interface AttachFlowHost {
   dispatch(event: SessionEvent): Promise<void>;
   /** A proven socket's frame, for the session. */
   onClientFrame(ws: WebSocket, frame: ClientFrame, attachment: Attachment): Promise<void>;
-  resumeFrame(): Promise<ServerFrame | undefined>;
+  /** The session's stored route, or an attached socket's. */
+  route(): SessionRoute | undefined;
+  now(): number;
   /** Stores the route of a session that is now real (alarms and remote calls need it). */
   keepRoute(route: Attachment["route"]): void;
 }
@@ -77,11 +85,36 @@ export class AttachFlow {
     const route = attachmentOf(ws).route;
     this.host.keepRoute(route);
     await this.prove(ws);
-    const max = route.app.maxSessions ?? DEFAULT_MAX_SESSIONS;
-    if (!(await registryStub(this.host.env).claimSession(route.appId, this.host.ctx.id.toString(), max))) {
+    if (!(await this.claimSlot(route))) {
       send(ws, errorFrame("too_many_sessions"));
       await this.host.dispatch({ type: "disconnect", clearSavedData: false });
     }
+  }
+
+  /** One of the app's session slots for this session; false when the app has `maxSessions` already. */
+  claimSlot(route: SessionRoute): Promise<boolean> {
+    const max = route.app.maxSessions ?? DEFAULT_MAX_SESSIONS;
+    return registryStub(this.host.env).claimSession(route.appId, this.host.ctx.id.toString(), max);
+  }
+
+  /** A fresh resume credential while this is a real token session (never after a clear: no key is made). */
+  async resumeFrame(): Promise<ServerFrame | undefined> {
+    const route = this.host.route();
+    const { mode, userId, proof } = this.host.state();
+    if (mode !== "token" || userId === undefined || proof !== undefined || !route) return undefined;
+    const { credential, expiresAt } = await issueResume(this.resumeKey(), { appId: route.appId, userId, epoch: route.appEpoch }, this.host.now());
+    return { type: "resume", credential, expiresAt };
+  }
+
+  /** The session's resume key, made on first use (clearSavedData deletes it with the rest). */
+  private resumeKey(): string {
+    const kv = this.host.ctx.storage.kv;
+    let key = kv.get<string>(RESUME_KEY);
+    if (key === undefined) {
+      key = newResumeKey();
+      kv.put(RESUME_KEY, key);
+    }
+    return key;
   }
 
   private async settle(ws: WebSocket, field: "resume" | "ticket" | "token", ok: boolean): Promise<void> {
@@ -97,7 +130,7 @@ export class AttachFlow {
     send(ws, { type: "state", state: view(this.host.state()) });
     // Before any await: no new event may reach this socket ahead of the ones it missed.
     if (since !== undefined) this.host.relay.replay(ws, since);
-    const resume = await this.host.resumeFrame();
+    const resume = await this.resumeFrame();
     if (resume) send(ws, resume);
     await this.host.dispatch({ type: "client_attached", clientId: a.clientId });
   }
