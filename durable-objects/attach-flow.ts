@@ -10,9 +10,9 @@ import { DEFAULT_ATTACH_MODES, DEFAULT_MAX_SESSIONS } from "../core/app";
 import { gate } from "../core/attach";
 import { DEFAULT_RETRY_POLICY } from "../core/policy";
 import { errorFrame, type ClientFrame, type ServerFrame } from "../core/protocol";
-import { isActive, view, type SessionEvent, type SessionState } from "../core/session";
+import { initialState, isActive, view, type SessionEvent, type SessionState } from "../core/session";
 import type { Env } from "../worker/env";
-import { registryStub } from "../worker/registry";
+import { registryStub, reportSessionStatus } from "../worker/registry";
 import type { ProofChecks } from "./attach-gate";
 import { issueResume, newResumeKey } from "./attach-proof";
 import type { SessionRoute } from "./session-route";
@@ -88,7 +88,10 @@ export class AttachFlow {
     if (!(await this.claimSlot(route))) {
       send(ws, errorFrame("too_many_sessions"));
       await this.host.dispatch({ type: "disconnect", clearSavedData: false });
+      return;
     }
+    // The status change to connected was reported before the slot existed: report it now.
+    reportSessionStatus(this.host.env, route, this.host.ctx.id.toString(), initialState(), this.host.state());
   }
 
   /** One of the app's session slots for this session; false when the app has `maxSessions` already. */

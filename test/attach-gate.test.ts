@@ -8,7 +8,7 @@ import type { AppSettings } from "../core/app";
 import { PROOF_DEADLINE_MS } from "../core/attach";
 import { MAX_FRAME_BYTES } from "../core/protocol";
 import { fakeRemoteControls, fakeToken } from "../remote/fake";
-import { registryStub } from "../worker/registry";
+import { appState, registryStub } from "../worker/registry";
 import { advance, APP_ID, attach, openSocket, SANDBOX_EU, sessionNow, sessionStub, snapshot, storageOf, TICKET_SECRET, type SessionStub, type TestClient } from "./harness";
 
 const alice = { kind: "token", userId: "alice" } as const;
@@ -77,6 +77,19 @@ describe("invariant 2: a first device's token proves it and connects the session
     await device.waitFor((c) => c.ofType("resume")[0], "a resume credential");
     expect(fakeRemoteControls.opened).toHaveLength(1);
     expect(device.ofType("token_request")).toEqual([]);
+  });
+
+  it("once proven it is a real session: the tenant's list shows it connected, with its user", async () => {
+    const carol = { kind: "token", userId: "carol-listed" } as const;
+    const stub = await sessionStub(carol);
+    const device = await openSocket(stub, carol);
+    device.send({ type: "auth", token: fakeToken(carol.userId, (await sessionNow(stub)) + HOUR) });
+    await device.waitForStatus("connected");
+    const listed = await waitFor(async () => {
+      const page = await appState(env, APP_ID).listSessions("connected", undefined, 1_000);
+      return page.sessions.find((x) => x.userId === carol.userId);
+    }, "listed connected");
+    expect(listed).toMatchObject({ status: "connected", kind: "token", userId: carol.userId });
   });
 
   it("retries with the prover as the only source: another waiting socket and the server-side source are never asked", async () => {
