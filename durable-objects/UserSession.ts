@@ -3,8 +3,8 @@
  * Invariants:
  * - Storage is the truth: the state is written in the same turn as the transition that made it,
  *   before any effect is performed, so eviction at any instant loses nothing.
- * - One alarm, armed for the earliest duty: the session's (core's nextDue) or an unproven socket's
- *   proof deadline (core/attach.ts). No timers: they block hibernation.
+ * - One alarm, armed for the earliest duty: the session's (core's nextDue), an unproven socket's
+ *   proof deadline (core/attach.ts) or a relayed emit's ack deadline. No timers: they block hibernation.
  * - Sockets are hibernatable; each carries its client id (also its tag), route and proof in its
  *   attachment. Only proven sockets are clients (core/attach.ts decides what a socket may do).
  * - Kaleyra's non-lifecycle events and clients' emits go through the relay (durable-objects/relay.ts,
@@ -155,8 +155,8 @@ export class UserSession extends DurableObject<Env> {
     for (const id of overdueSockets(this.socketInfos(), this.clock.now())) {
       for (const ws of this.ctx.getWebSockets(id)) closeWithError(ws, "auth_timeout", 4401);
     }
+    // The alarm event always re-arms (core's set_alarm), after the overdue sockets above are closed.
     await this.dispatch({ type: "alarm" });
-    await this.armAlarm();
   }
 
   /** What Kaleyra says on the live connection; notices about an earlier connection are ignored. */

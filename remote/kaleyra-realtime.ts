@@ -48,6 +48,8 @@ export interface RealtimeSessionsOptions {
 
 export class RealtimeSessions {
   private readonly live = new Map<string, RealtimeConnection>();
+  /** Connections whose handshake has not ended yet. */
+  private readonly opening = new Set<RealtimeConnection>();
   private listener: RemoteListener | undefined;
   private readonly now: () => number;
 
@@ -84,10 +86,17 @@ export class RealtimeSessions {
         auth,
         now: this.now,
         report: (report) => {
-          if (!settled) return this.beforeConnected(report, id, connection, request, settle);
+          if (!settled) {
+            // Connected, refused or lost: the handshake is over either way.
+            if (report.type === "connected" || report.type === "refused" || report.type === "lost" || report.type === "force_disconnect") this.opening.delete(connection);
+            return this.beforeConnected(report, id, connection, request, settle);
+          }
           this.notice(id, report, connection);
         },
       });
+      // Until Kaleyra answers, check() runs its handshake deadline: a silent server is lost, and
+      // its socket closed, even after the session stopped waiting for this open.
+      this.opening.add(connection);
       attachSocket(opened.socket, connection);
     });
   }
@@ -182,7 +191,7 @@ export class RealtimeSessions {
 
   check(): void {
     const now = this.now();
-    for (const connection of [...this.live.values()]) connection.check(now);
+    for (const connection of [...this.opening, ...this.live.values()]) connection.check(now);
   }
 }
 

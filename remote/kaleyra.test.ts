@@ -193,6 +193,20 @@ describe("openSession: the realtime connection, against the emulator's Socket.IO
     expect(await adapter().openSession(request(link(accessLink)))).toEqual({ ok: false, error: "invalid_access_link" });
   });
 
+  it("a Kaleyra that never answers CONNECT is lost at the handshake deadline on check(): unavailable, socket closed", async () => {
+    let clock = Date.now();
+    const remote = new KaleyraAdapter({ baseUrl: BASE, fetch: recordingFetch, realtime: { fetch: emulatorFetch, baseUrl: () => "http://127.0.0.1", allowLocal: true, now: () => clock } });
+    await call("PUT", "/control/realtime", { body: { connectHang: true } });
+    let settled: unknown;
+    const opening = remote.openSession(request(token("alice", (await mint(app, "alice")).access_token))).then((r) => (settled = r));
+    await new Promise((r) => setTimeout(r, 50));
+    remote.check();
+    expect(settled).toBeUndefined(); // within the handshake bound nothing happens
+    clock += 10_001;
+    remote.check();
+    expect(await opening).toEqual({ ok: false, error: "unavailable" });
+  });
+
   it("answers unavailable, never throws, during an outage (the upgrade is refused)", async () => {
     const { access_token } = await mint(app, "alice");
     await setFaults({ outage: "refuse" });
