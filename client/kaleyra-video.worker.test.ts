@@ -163,7 +163,7 @@ describe("the relay (client/relay.ts) against the Worker", () => {
     await vi.waitFor(() => expect(heard).toEqual([[1, "user:status_changed", { userId: "bob", status: "busy" }]]));
     expect(JSON.parse(storage.getItem("kaleyra.session") ?? "{}")).toMatchObject({ userId: "relay-amy", seq: 1 });
 
-    await expect(remote.emit("user:status:set", { status: "busy" })).resolves.toBeDefined();
+    await expect(remote.emit("user:status:set", { status: "busy" })).resolves.toEqual({ echo: { status: "busy" } });
     expect(fakeRemoteControls.emitted.at(-1)).toMatchObject({ name: "user:status:set", data: { status: "busy" } });
     await expect(remote.emit("user:force_disconnect")).rejects.toMatchObject({ code: "reserved_event" });
 

@@ -76,6 +76,10 @@ describe("a refresh goes over the live connection", () => {
     expect(d.state).toMatchObject({ status: "reconnecting", lastError: "unavailable" });
     expect(one(fx, "close_remote").remoteSessionId).toBe("conn-1");
     expect(update.requestId).not.toBe(d.state.pendingToken?.requestId);
+    // Kaleyra's late ack of that update changes nothing: the session already moved on.
+    const before = structuredClone(d.state);
+    expect(d.send(t + 100 + 15_001, { type: "remote_updated", requestId: update.requestId, expiresAt: t + 2 * HOUR })).toEqual([]);
+    expect(d.state).toEqual(before);
   });
 
   it("Kaleyra saying the token is about to expire starts the refresh now, once", () => {

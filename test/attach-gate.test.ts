@@ -182,12 +182,14 @@ describe("invariant 4: unproven sockets hold nothing", () => {
 
 describe("invariant 5: the close handshake is answered", () => {
   it("a client's plain close completes at once, and the socket stops counting", async () => {
-    const { owner } = await connectedOwner();
+    const { stub, owner } = await connectedOwner();
+    expect((await stub.describe()).clients).toBe(1);
     const started = Date.now();
     owner.ws.close();
     // Unanswered, the client's close takes the runtime's 10 s timeout.
     await owner.waitFor((c) => c.closed, "the close completed", 2_000);
     expect(Date.now() - started).toBeLessThan(2_000);
+    expect((await stub.describe()).clients).toBe(0);
   });
 });
 
