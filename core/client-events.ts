@@ -27,10 +27,7 @@ export function eventFor(frame: Exclude<ClientFrame, { type: "remote_emit" }>, c
       const policy = route.app.retryPolicy ?? DEFAULT_RETRY_POLICY;
       if (!("userId" in frame)) return { type: "connect_link", clientId, accessLink: frame.accessLink, policy };
       if (route.key.kind !== "token" || frame.userId !== route.key.userId) return { refused: "user_mismatch" };
-      const serverTokens = route.app.serverTokens?.order;
-      return serverTokens === undefined
-        ? { type: "connect_token", clientId, userId: frame.userId, policy }
-        : { type: "connect_token", clientId, userId: frame.userId, policy, serverTokens };
+      return connectTokenEvent(clientId, frame.userId, route.app);
     }
     case "token":
       return { type: "token_answer", clientId, requestId: frame.requestId, token: frame.token };
@@ -39,4 +36,13 @@ export function eventFor(frame: Exclude<ClientFrame, { type: "remote_emit" }>, c
     case "disconnect":
       return { type: "disconnect", clientId, clearSavedData: frame.clearSavedData };
   }
+}
+
+/** A token connect with the app's retry policy and server-side token order; `proofToken` for a socket proving itself. */
+export function connectTokenEvent(clientId: string, userId: string, app: AppSettings, proofToken?: string): Extract<SessionEvent, { type: "connect_token" }> {
+  const event: Extract<SessionEvent, { type: "connect_token" }> = { type: "connect_token", clientId, userId, policy: app.retryPolicy ?? DEFAULT_RETRY_POLICY };
+  const serverTokens = app.serverTokens?.order;
+  if (serverTokens !== undefined) event.serverTokens = serverTokens;
+  if (proofToken !== undefined) event.proofToken = proofToken;
+  return event;
 }

@@ -8,7 +8,7 @@
  */
 import { DEFAULT_ATTACH_MODES, DEFAULT_MAX_SESSIONS } from "../core/app";
 import { gate } from "../core/attach";
-import { DEFAULT_RETRY_POLICY } from "../core/policy";
+import { connectTokenEvent } from "../core/client-events";
 import { errorFrame, type ClientFrame, type ServerFrame } from "../core/protocol";
 import { initialState, isActive, view, type SessionEvent, type SessionState } from "../core/session";
 import type { Env } from "../worker/env";
@@ -141,14 +141,6 @@ export class AttachFlow {
   /** No session runs: the socket's token proves the user by connecting it (core/transition). */
   private async startProof(a: Attachment, token: string): Promise<void> {
     if (a.route.key.kind !== "token") return;
-    const event: Extract<SessionEvent, { type: "connect_token" }> = {
-      type: "connect_token",
-      clientId: a.clientId,
-      userId: a.route.key.userId,
-      policy: a.route.app.retryPolicy ?? DEFAULT_RETRY_POLICY,
-      proofToken: token,
-    };
-    const serverTokens = a.route.app.serverTokens?.order;
-    await this.host.dispatch(serverTokens === undefined ? event : { ...event, serverTokens });
+    await this.host.dispatch(connectTokenEvent(a.clientId, a.route.key.userId, a.route.app, token));
   }
 }

@@ -95,3 +95,9 @@ function parseJsonObject(bytes: Uint8Array | undefined): Record<string, unknown>
     return undefined;
   }
 }
+
+/** A token's `exp` in ms: a tenant can read it, not verify it (the signing key is Kaleyra's). */
+export function jwtExpiryMs(token: string): number | undefined {
+  const exp = decodeJwt(token)?.claims.exp;
+  return typeof exp === "number" && Number.isFinite(exp) && exp > 0 ? exp * 1_000 : undefined;
+}

@@ -14,7 +14,8 @@
  */
 import { connectRefusal } from "../core/remote-errors";
 import type { RemoteError } from "../core/session";
-import { decodeJwt } from "./jwt";
+import { USER_ID_PATTERN } from "../core/protocol";
+import { jwtExpiryMs } from "./jwt";
 import type { OpenSessionRequest, OpenSessionResult, RemoteEmitResult, RemoteListener, RemoteNotice, UpdateTokenResult } from "./port";
 import {
   attachSocket,
@@ -62,9 +63,8 @@ export class RealtimeSessions {
   }
 
   async open(request: OpenSessionRequest): Promise<OpenSessionResult> {
-    const region = request.region as "eu" | "in" | "us" | "me";
     const baseUrl = request.realtimeUrl ?? this.options.baseUrl?.(request);
-    const url = realtimeUrl({ environment: request.environment, region, ...(baseUrl === undefined ? {} : { baseUrl }), allowLocal: this.options.allowLocal === true });
+    const url = realtimeUrl({ environment: request.environment, region: request.region, ...(baseUrl === undefined ? {} : { baseUrl }), allowLocal: this.options.allowLocal === true });
     if (!url.ok) {
       console.warn("realtime URL refused", { reason: url.message });
       return { ok: false, error: "unavailable" };
@@ -108,7 +108,7 @@ export class RealtimeSessions {
       case "connected": {
         this.live.set(id, connection);
         const userId = credential.kind === "token" ? credential.userId : userIdOf(report.user) ?? "guest";
-        const expiresAt = credential.kind === "token" ? expiryOf(credential.token) : undefined;
+        const expiresAt = credential.kind === "token" ? jwtExpiryMs(credential.token) : undefined;
         const roomId = credential.kind === "access_link" ? roomIdOf(report.user, report.company) : undefined;
         return settle({ ok: true, userId, sessionId: id, ...(expiresAt === undefined ? {} : { expiresAt }), ...(roomId === undefined ? {} : { roomId }) });
       }
@@ -165,7 +165,7 @@ export class RealtimeSessions {
     if (!connection) return { ok: false, error: "unavailable" };
     const answer = await connection.updateToken(token);
     if (answer.ok) {
-      const expiresAt = expiryOf(token);
+      const expiresAt = jwtExpiryMs(token);
       return expiresAt === undefined ? { ok: true } : { ok: true, expiresAt };
     }
     return { ok: false, error: answer.reason === "refused" ? "token_invalid" : "unavailable" };
@@ -207,11 +207,6 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** A tenant can read a token's `exp` (it cannot verify the signature: the key is Kaleyra's). */
-function expiryOf(token: string): number | undefined {
-  const exp = decodeJwt(token)?.claims.exp;
-  return typeof exp === "number" && Number.isFinite(exp) && exp > 0 ? exp * 1_000 : undefined;
-}
 
 /** The user of `switchboard:connected`; its shape is not documented [none]: userId, id or a string. */
 function userIdOf(user: unknown): string | undefined {
@@ -219,7 +214,7 @@ function userIdOf(user: unknown): string | undefined {
   if (typeof user !== "object" || user === null) return undefined;
   const u = user as Record<string, unknown>;
   const id = u.userId ?? u.user_id ?? u.id;
-  return typeof id === "string" && /^[A-Za-z0-9_.@+-]{1,128}$/.test(id) ? id : undefined;
+  return typeof id === "string" && USER_ID_PATTERN.test(id) ? id : undefined;
 }
 
 /** A link connection's room, when Kaleyra names it in `switchboard:connected` [none]: then room webhooks find the session. */

@@ -10,7 +10,7 @@
  */
 import type { Environment, Region } from "../core/app";
 import { USER_ID_PATTERN } from "../core/protocol";
-import { decodeJwt } from "./jwt";
+import { jwtExpiryMs } from "./jwt";
 import { RealtimeSessions, type RealtimeSessionsOptions } from "./kaleyra-realtime";
 import type {
   CloseSessionRequest,
@@ -157,8 +157,7 @@ function expiryOf(value: unknown, token: string): number | undefined {
   } else if (typeof value === "number" && Number.isFinite(value) && value > 0) {
     return value >= 1e12 ? value : value * 1000;
   }
-  const exp = decodeJwt(token)?.claims.exp;
-  return typeof exp === "number" && Number.isFinite(exp) && exp > 0 ? exp * 1000 : undefined;
+  return jwtExpiryMs(token);
 }
 
 function errorName(body: unknown): string | undefined {

@@ -5,7 +5,8 @@
  * here, beside the schemas they answer with. worker/openapi.test.ts checks that every route that
  * exists is in the document and nothing else is.
  */
-import { REGIONS } from "../core/app";
+import { LINK_DIGEST_PATTERN } from "../core/access-link";
+import { ENVIRONMENTS, REGIONS } from "../core/app";
 import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import { ERROR_STATUS } from "./errors";
 import { errors, json } from "./openapi-responses";
@@ -53,10 +54,10 @@ export function describeOtherRoutes(app: Pick<OpenAPIHono, "openAPIRegistry">): 
     request: {
       params: z.object({ appId: AppIdParam }),
       query: z.object({
-        environment: z.enum(["production", "sandbox"]),
+        environment: z.enum(ENVIRONMENTS),
         region: z.enum(REGIONS),
         userId: z.string().optional().openapi({ description: "For a token session." }),
-        link: z.string().regex(/^[0-9a-f]{64}$/).optional().openapi({ description: "For an access-link session: lower-case hex SHA-256 of the canonical link (core/access-link.ts)." }),
+        link: z.string().regex(LINK_DIGEST_PATTERN).optional().openapi({ description: "For an access-link session: lower-case hex SHA-256 of the canonical link (core/access-link.ts)." }),
       }),
     },
     responses: {

@@ -103,9 +103,9 @@ export async function seedDemoApp(env: Env): Promise<AppRecord | null> {
 export async function appRegistry(env: Env): Promise<Registry> {
   const demo = env.DEMO_APP_ID;
   if (demo !== undefined && !seededDemoApps.has(demo)) {
-    await seedDemoApp(env);
-    // Marked only after success, so a failed seed is retried by the next request.
-    seededDemoApps.add(demo);
+    // Marked only after the app is in place, so a failed seed is retried by the next request (a
+    // malformed DEMO_APP_ID is warned about on every request until fixed).
+    if ((await seedDemoApp(env)) !== null) seededDemoApps.add(demo);
   }
   return registryStub(env);
 }
