@@ -259,7 +259,7 @@ export class UserSession extends DurableObject<Env> {
     const changed = JSON.stringify(state) !== JSON.stringify(before);
     this.state = state;
     // A pending proof is nobody's session yet: tenants see real sessions only.
-    if (holdsSlot(state)) reportSessionStatus(this.env, this.currentRoute(), this.ctx.id.toString(), before, state);
+    if (holdsSlot(state) && before.status !== state.status) reportSessionStatus(this.env, this.currentRoute(), this.ctx.id.toString(), before, state);
     // An event that changes nothing writes nothing: a webhook for a user with no session must not
     // leave an object with storage behind.
     if (changed && !effects.some((fx) => fx.type === "clear_data")) this.ctx.storage.kv.put(STATE_KEY, state);

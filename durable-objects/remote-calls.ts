@@ -68,7 +68,7 @@ export class RemoteCalls {
         await this.host.remote.closeSession(request);
       }
     } catch (err) {
-      // Closing is best effort: the remote session ends by itself when its token expires.
+      // Closing is best effort: a connection that is not closed here is lost with this object anyway.
       console.warn("remote close failed", { requestId, error: String(err) });
     }
     await this.host.dispatch({ type: "remote_closed", requestId });

@@ -1,8 +1,8 @@
 /**
  * The session's sockets: what each carries in its (hibernation-safe) attachment, sending, and the
  * per-socket frame rate limit.
- * Invariant: only proven sockets are session clients: they get state broadcasts and token requests.
- * Any other socket hears only about its own proof.
+ * Invariant: only proven sockets are session clients: they get state broadcasts, events and token
+ * requests. Any other socket hears only about its own proof (a prover gets its proof's requests).
  */
 import type { SocketInfo } from "../core/attach";
 import { encode, type ServerFrame } from "../core/protocol";
@@ -49,9 +49,9 @@ export function socketInfos(sockets: readonly WebSocket[], prover: string | unde
   });
 }
 
-/** The session's clients: the open proven sockets, oldest first. */
+/** The session's clients: the open proven sockets (in no particular order: every one gets the same frames). */
 export function provenSockets(sockets: readonly WebSocket[]): WebSocket[] {
-  return sockets.filter((ws) => isOpen(ws) && attachmentOf(ws).proven).sort((a, b) => oldestFirst(attachmentOf(a), attachmentOf(b)));
+  return sockets.filter((ws) => isOpen(ws) && attachmentOf(ws).proven);
 }
 
 /** The token sources core may ask, oldest first: the proven clients, and a prover for its own proof. */

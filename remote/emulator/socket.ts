@@ -37,7 +37,6 @@ export interface SocketHost {
 export interface SocketState {
   eioSid: string;
   state: "awaiting_connect" | "held" | "connected";
-  openedAt: number;
   pingIntervalMs: number;
   pingTimeoutMs: number;
   nextPingAt: number;
@@ -84,7 +83,6 @@ export class EmulatorSockets {
     const state: SocketState = {
       eioSid: randomCode(15),
       state: "awaiting_connect",
-      openedAt: now,
       pingIntervalMs: faults.pingIntervalMs,
       pingTimeoutMs: faults.pingTimeoutMs,
       nextPingAt: now + faults.pingIntervalMs,
