@@ -2,7 +2,7 @@
  * The transition's working copy (a Draft: the state being built, the effects so far, the context)
  * and the small steps every part of the state machine shares. Internal to core/transition*.ts.
  */
-import type { Effect, SessionState, TransitionContext } from "./session";
+import { initialState, type Effect, type SessionState, type TransitionContext } from "./session";
 
 export interface Draft {
   s: SessionState;
@@ -43,4 +43,12 @@ export function dropLiveConnection(d: Draft): void {
 export function policyOf(s: SessionState) {
   if (!s.policy) throw new Error("invariant: an active session has a retry policy");
   return s.policy;
+}
+
+/** A state with nothing running that keeps the request-id sequence (ids never repeat in one object). */
+export function blankState(from: SessionState, nonce = from.nonce): SessionState {
+  const next = initialState();
+  next.seq = from.seq;
+  next.nonce = nonce;
+  return next;
 }

@@ -2,8 +2,8 @@
  * How a session ends: a requested disconnect (closing the live connection first), a final end
  * decided by Kaleyra, a proof that ends without a session. Part of core/transition.ts.
  */
-import { initialState, type Effect, type SessionState } from "./session";
-import { clearDuties, dropLiveConnection, nextRequestId, policyOf, type Draft } from "./transition-draft";
+import type { Effect, SessionState } from "./session";
+import { blankState, clearDuties, dropLiveConnection, nextRequestId, policyOf, type Draft } from "./transition-draft";
 
 export function disconnect(d: Draft, clearSavedData: boolean): void {
   const s = d.s;
@@ -36,10 +36,7 @@ export function endSession(d: Draft, error: SessionState["error"], reason: Sessi
 export function endProof(d: Draft, code?: Extract<Effect, { type: "proof_failed" }>["code"]): void {
   const prover = d.s.proof?.clientId;
   clearDuties(d);
-  const next = initialState();
-  next.seq = d.s.seq;
-  next.nonce = d.s.nonce;
-  d.s = next;
+  d.s = blankState(d.s);
   if (prover !== undefined && code !== undefined) d.fx.push({ type: "proof_failed", clientId: prover, code });
 }
 
@@ -49,9 +46,7 @@ export function finishDisconnect(d: Draft, reason: SessionState["reason"] = "req
   if (prover !== undefined) d.fx.push({ type: "proof_failed", clientId: prover, code: "auth_required" });
   const clear = d.s.clearOnDisconnect;
   clearDuties(d);
-  const next = initialState();
-  next.seq = d.s.seq;
-  next.nonce = d.s.nonce;
+  const next = blankState(d.s);
   if (!clear) {
     next.mode = d.s.mode;
     next.userId = d.s.userId;

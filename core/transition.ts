@@ -9,7 +9,6 @@
 import { sameAccessLink } from "./access-link";
 import { LIVENESS_CHECK_MS } from "./refresh";
 import {
-  initialState,
   isActive,
   nextDue,
   view,
@@ -33,7 +32,7 @@ import {
   tokenAnswer,
   tokenAttemptFailed,
 } from "./transition-cycle";
-import { dropLiveConnection, newNonce, stale, type Draft } from "./transition-draft";
+import { blankState, dropLiveConnection, newNonce, stale, type Draft } from "./transition-draft";
 import { disconnect, endProof, endSession, finishDisconnect } from "./transition-ending";
 
 export interface Transition {
@@ -137,9 +136,7 @@ function connect(d: Draft, e: Extract<SessionEvent, { type: "connect_token" | "c
     if (!same) d.fx.push({ type: "reply_error", clientId: e.clientId, code: "session_conflict" });
     return;
   }
-  const fresh = initialState();
-  fresh.seq = s.seq;
-  fresh.nonce = newNonce(d.ctx.random);
+  const fresh = blankState(s, newNonce(d.ctx.random));
   fresh.status = "connecting";
   fresh.startedAt = d.ctx.now;
   fresh.mode = mode;
