@@ -16,7 +16,8 @@
 import { Hono } from "hono";
 import { decodeFrame, socketFrame } from "../socketio";
 import { errorJson, jsonObject, type EmulatorEnv, type EmulatorHost } from "./http";
-import { stateOf, type EmulatorSockets } from "./socket";
+import type { EmulatorSockets } from "./socket";
+import { stateOf } from "./socket-state";
 import { randomCode } from "./store";
 
 export const USER_STATUSES = ["online", "busy", "offline"] as const;

@@ -9,7 +9,8 @@
 import { Hono } from "hono";
 import { parseRealtimeFaults } from "./faults";
 import { errorJson, jsonObject, type EmulatorEnv, type EmulatorHost } from "./http";
-import { SOCKET_EVENTS, type SocketState } from "./socket";
+import { SOCKET_EVENTS } from "./socket";
+import type { SocketState } from "./socket-state";
 
 /** The short names the control API takes for the server events it can push. */
 export const EMIT_EVENTS = {

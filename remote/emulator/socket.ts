@@ -23,6 +23,7 @@ import {
 import { decodeFrame, encodeEngine, socketFrame, type SocketPacket } from "../socketio";
 import { judgeLink, judgeToken } from "./credentials";
 import type { EmulatorHost } from "./http";
+import { close, send, stateOf, update, type SocketState } from "./socket-state";
 import { randomCode } from "./store";
 
 export interface SocketHost {
@@ -32,27 +33,6 @@ export interface SocketHost {
   wakeAt(at: number): Promise<void>;
   /** Real time (heartbeats), not the emulator's offset clock (tokens). */
   realNow(): number;
-}
-
-export interface SocketState {
-  eioSid: string;
-  state: "awaiting_connect" | "held" | "connected";
-  pingIntervalMs: number;
-  pingTimeoutMs: number;
-  nextPingAt: number;
-  lastPingAt: number | null;
-  lastPongAt: number | null;
-  appId?: string;
-  userId?: string;
-  kind?: "token" | "access_link";
-  roomId?: string | null;
-  expiresAt?: number | null;
-  sioSid?: string;
-  nextAckId: number;
-  /** The ack id of a user:force_disconnect sent; the socket is closed when it is acknowledged. */
-  forceAckId?: number;
-  /** `switchboard:access_token:expired` was sent for the current token. */
-  expiredSent?: boolean;
 }
 
 export const SOCKET_EVENTS = {
@@ -282,36 +262,6 @@ export class EmulatorSockets {
     if (!judged.ok) return void answer({ error: judged.name });
     update(ws, { expiresAt: judged.expiresAt, expiredSent: false });
     answer({ status: 200, data: { expiresAt: new Date(judged.expiresAt as number).toISOString() } });
-  }
-}
-
-export function stateOf(ws: WebSocket): SocketState | undefined {
-  return (ws.deserializeAttachment() as SocketState | null) ?? undefined;
-}
-
-/** Merges into the latest attachment and returns it. */
-function update(ws: WebSocket, patch: Partial<SocketState>): SocketState | undefined {
-  const current = stateOf(ws);
-  if (!current) return undefined;
-  const next = { ...current, ...patch };
-  ws.serializeAttachment(next);
-  return next;
-}
-
-function send(ws: WebSocket, text: string): boolean {
-  try {
-    ws.send(text);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function close(ws: WebSocket, code: number, reason: string): void {
-  try {
-    ws.close(code, reason);
-  } catch {
-    // already closed
   }
 }
 

@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { realtimeAuth } from "./auth";
-import { ACK_TIMEOUT_MS, HANDSHAKE_TIMEOUT_MS, RealtimeConnection, type RealtimeReport } from "./connection";
+import { ACK_TIMEOUT_MS, HANDSHAKE_TIMEOUT_MS, RealtimeConnection } from "./connection";
+import type { RealtimeReport } from "./reports";
 import { connectErrorName } from "./events";
 
 class FakeSocket {
