@@ -239,3 +239,8 @@ export function nextDue(s: SessionState): number | undefined {
 export function isActive(s: SessionState): boolean {
   return s.status === "connecting" || s.status === "connected" || s.status === "reconnecting";
 }
+
+/** A real session, not a pending proof (nobody's session yet), holds one of its app's session slots. */
+export function holdsSessionSlot(s: SessionState): boolean {
+  return isActive(s) && s.proof === undefined;
+}

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { DEFAULT_RETRY_POLICY } from "./policy";
-import { initialState, isActive, nextDue, SERVER_SOURCE, type SessionEvent } from "./session";
+import { holdsSessionSlot, initialState, isActive, nextDue, SERVER_SOURCE, type SessionEvent } from "./session";
 import { Driver, NONCE, ofType, one, seq } from "./testing";
 
 const T0 = 1_000_000;
@@ -32,6 +32,9 @@ describe("the prover's token is attempt 1, answered at once", () => {
     expect(d.state).toMatchObject({ status: "connecting", tokenAttempt: 1, proof: { clientId: "stranger", serverTokens: "first" } });
     // The app's server-side source waits until the proof succeeds.
     expect(d.state.serverTokens).toBeUndefined();
+    // Nobody's session yet: it takes none of the app's session slots.
+    expect(isActive(d.state)).toBe(true);
+    expect(holdsSessionSlot(d.state)).toBe(false);
   });
 
   it("a remote that accepts it: proof_succeeded for the prover, and the session gets the app's server-side source", () => {
@@ -40,6 +43,7 @@ describe("the prover's token is attempt 1, answered at once", () => {
     expect(one(fx, "proof_succeeded").clientId).toBe("stranger");
     expect(d.state).toMatchObject({ status: "connected", serverTokens: "first" });
     expect(d.state.proof).toBeUndefined();
+    expect(holdsSessionSlot(d.state)).toBe(true);
   });
 });
 

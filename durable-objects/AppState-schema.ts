@@ -1,8 +1,11 @@
 /**
- * The shapes an AppState stores and answers with. One object per app, so no table has an app_id
- * key except `app` (one row). The tables are created by the app's first write (AppState.write).
+ * The shapes an AppState stores and answers with, and the pure conversions between them. One
+ * object per app, so no table has an app_id key except `app` (one row). The tables are created
+ * by the app's first write (AppState.write).
  */
-import type { AppSecrets, AppSettings } from "../core/app";
+import { SECRET_KEYS, type AppSecrets, type AppSecretsUpdate, type AppSettings } from "../core/app";
+import { kaleyraError } from "../core/errors";
+import { fail, ok, type Result } from "../core/result";
 
 export interface AppRecord extends AppSettings {
   appId: string;
@@ -105,3 +108,34 @@ export const SCHEMA: readonly string[] = [
   // SHA-256 (hex) of each live tenant API key; the key itself is shown once and never stored.
   "CREATE TABLE IF NOT EXISTS tenant_keys (key_id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL)",
 ];
+
+/** A secrets update applied to the stored secrets: a string sets, null clears, absent keeps. */
+export function mergeSecrets(stored: AppSecrets, update: AppSecretsUpdate): Result<AppSecrets> {
+  const secrets = { ...stored };
+  for (const key of SECRET_KEYS) {
+    const value = update[key];
+    if (value === null) delete secrets[key];
+    else if (typeof value === "string") secrets[key] = value;
+    else if (value !== undefined) return fail(kaleyraError("bad_request", key));
+  }
+  return ok(secrets);
+}
+
+export function secretsOf(row: AppRow): AppSecrets {
+  const secrets: AppSecrets = {};
+  if (row.kaleyra_api_key !== null) secrets.kaleyraApiKey = row.kaleyra_api_key;
+  if (row.token_webhook_secret !== null) secrets.tokenWebhookSecret = row.token_webhook_secret;
+  if (row.attach_ticket_secret !== null) secrets.attachTicketSecret = row.attach_ticket_secret;
+  return secrets;
+}
+
+export function toRecord(row: AppRow): AppRecord {
+  // Only values that passed parseAppSettings are ever written (see AppState.write()).
+  const settings = JSON.parse(row.settings) as AppSettings;
+  const secrets = {
+    kaleyraApiKey: row.kaleyra_api_key !== null,
+    tokenWebhookSecret: row.token_webhook_secret !== null,
+    attachTicketSecret: row.attach_ticket_secret !== null,
+  };
+  return { appId: row.app_id, ...settings, secrets, epoch: row.epoch, createdAt: row.created_at, updatedAt: row.updated_at };
+}

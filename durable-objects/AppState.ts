@@ -13,20 +13,12 @@
  * - deleteApp deletes everything, so a re-created app starts with no keys, slots or rooms.
  */
 import { DurableObject } from "cloudflare:workers";
-import {
-  isAppId,
-  parseAppSettings,
-  requiredSecretMissing,
-  SECRET_KEYS,
-  type AppSecrets,
-  type AppSecretsUpdate,
-  type AppSettings,
-} from "../core/app";
+import { isAppId, parseAppSettings, requiredSecretMissing, type AppSecrets, type AppSecretsUpdate, type AppSettings } from "../core/app";
 import { kaleyraError } from "../core/errors";
 import { fail, ok, type Result } from "../core/result";
 import { signHs256 } from "../remote/jwt";
 import type { Env } from "../worker/env";
-import { SCHEMA, type ActiveStatus, type AppRecord, type AppRow, type AppWrite, type SessionPage, type SessionSummary, type TenantKeyInfo, type V1App } from "./AppState-schema";
+import { mergeSecrets, SCHEMA, secretsOf, toRecord, type ActiveStatus, type AppRecord, type AppRow, type AppWrite, type SessionPage, type SessionSummary, type TenantKeyInfo, type V1App } from "./AppState-schema";
 
 export type { ActiveStatus, AppRecord, AppWrite, SessionPage, SessionSummary, TenantKeyInfo } from "./AppState-schema";
 
@@ -269,13 +261,9 @@ export class AppState extends DurableObject<Env> {
     const beforeRow = this.row();
     if (beforeRow !== undefined && beforeRow.app_id !== appId) return fail(kaleyraError("bad_request", "appId"));
     if (beforeRow !== undefined && existing === "keep") return ok({ record: toRecord(beforeRow), created: false });
-    const secrets = beforeRow === undefined ? {} : secretsOf(beforeRow);
-    for (const key of SECRET_KEYS) {
-      const value = update[key];
-      if (value === null) delete secrets[key];
-      else if (typeof value === "string") secrets[key] = value;
-      else if (value !== undefined) return fail(kaleyraError("bad_request", key));
-    }
+    const merged = mergeSecrets(beforeRow === undefined ? {} : secretsOf(beforeRow), update);
+    if (!merged.ok) return merged;
+    const secrets = merged.value;
     const missing = requiredSecretMissing(parsed.value, secrets);
     if (missing !== undefined) return fail(kaleyraError("bad_request", missing));
     if (!this.ready) {
@@ -298,23 +286,4 @@ export class AppState extends DurableObject<Env> {
     );
     return ok({ record: toRecord(this.row()!), created: beforeRow === undefined });
   }
-}
-
-function secretsOf(row: AppRow): AppSecrets {
-  const secrets: AppSecrets = {};
-  if (row.kaleyra_api_key !== null) secrets.kaleyraApiKey = row.kaleyra_api_key;
-  if (row.token_webhook_secret !== null) secrets.tokenWebhookSecret = row.token_webhook_secret;
-  if (row.attach_ticket_secret !== null) secrets.attachTicketSecret = row.attach_ticket_secret;
-  return secrets;
-}
-
-function toRecord(row: AppRow): AppRecord {
-  // Only values that passed parseAppSettings are ever written (see write()).
-  const settings = JSON.parse(row.settings) as AppSettings;
-  const secrets = {
-    kaleyraApiKey: row.kaleyra_api_key !== null,
-    tokenWebhookSecret: row.token_webhook_secret !== null,
-    attachTicketSecret: row.attach_ticket_secret !== null,
-  };
-  return { appId: row.app_id, ...settings, secrets, epoch: row.epoch, createdAt: row.created_at, updatedAt: row.updated_at };
 }

@@ -16,7 +16,7 @@ import { admit, nextProofDeadline, overdueSockets, type SocketInfo } from "../co
 import { eventFor } from "../core/client-events";
 import { errorFrame, parseClientFrame, type ClientFrame, type ServerFrame } from "../core/protocol";
 import { refusedEmitId } from "../core/relay";
-import { initialState, isActive, nextDue, SERVER_SOURCE, view, type Effect, type SessionEvent, type SessionState } from "../core/session";
+import { holdsSessionSlot, initialState, nextDue, SERVER_SOURCE, view, type Effect, type SessionEvent, type SessionState } from "../core/session";
 import { transition } from "../core/transition";
 import { createRemote } from "../remote";
 import type { KaleyraRemote, RemoteNotice, ServerTokenMinter } from "../remote/port";
@@ -29,7 +29,7 @@ import { SessionClock } from "./clock";
 import { closeWithError, refuseUpgrade } from "./refuse";
 import { SessionRelay } from "./relay";
 import { RemoteCalls } from "./remote-calls";
-import { SESSION_ROUTE_HEADER, type SessionRoute } from "./session-route";
+import { parseRoute, SESSION_ROUTE_HEADER, type SessionRoute } from "./session-route";
 import {
   answerClose,
   attachmentOf,
@@ -239,8 +239,7 @@ export class UserSession extends DurableObject<Env> {
     const event = eventFor(frame, clientId, route, this.state);
     if ("refused" in event) return send(ws, errorFrame(event.refused));
     // A pending proof is not a session yet: a proven client's connect starts the real one.
-    const startsSession = !isActive(this.state) || this.state.proof !== undefined;
-    if ((event.type === "connect_token" || event.type === "connect_link") && startsSession) {
+    if ((event.type === "connect_token" || event.type === "connect_link") && !holdsSessionSlot(this.state)) {
       if (!(await this.attach.claimSlot(route))) return send(ws, errorFrame("too_many_sessions"));
       // Alarms and remote calls need the app's settings even when no client is attached.
       this.ctx.storage.kv.put(ROUTE_KEY, route);
@@ -259,11 +258,11 @@ export class UserSession extends DurableObject<Env> {
     const changed = JSON.stringify(state) !== JSON.stringify(before);
     this.state = state;
     // A pending proof is nobody's session yet: tenants see real sessions only.
-    if (holdsSlot(state) && before.status !== state.status) reportSessionStatus(this.env, this.currentRoute(), this.ctx.id.toString(), before, state);
+    if (holdsSessionSlot(state) && before.status !== state.status) reportSessionStatus(this.env, this.currentRoute(), this.ctx.id.toString(), before, state);
     // An event that changes nothing writes nothing: a webhook for a user with no session must not
     // leave an object with storage behind.
     if (changed && !effects.some((fx) => fx.type === "clear_data")) this.ctx.storage.kv.put(STATE_KEY, state);
-    if (holdsSlot(before) && !holdsSlot(state)) this.releaseSessionSlot();
+    if (holdsSessionSlot(before) && !holdsSessionSlot(state)) this.releaseSessionSlot();
     for (const fx of effects) await this.perform(fx, state);
   }
 
@@ -358,19 +357,4 @@ export class UserSession extends DurableObject<Env> {
   }
 
   // ---- tenant API: end -----------------------------------------------------------------------
-}
-
-/** A real session (not a pending proof) holds one of the app's session slots. */
-function holdsSlot(s: SessionState): boolean {
-  return isActive(s) && s.proof === undefined;
-}
-
-function parseRoute(header: string | null): SessionRoute | undefined {
-  if (header === null) return undefined;
-  try {
-    const route = JSON.parse(header) as SessionRoute;
-    return typeof route.appId === "string" && typeof route.appEpoch === "string" && typeof route.key === "object" && typeof route.app === "object" ? route : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -21,3 +21,14 @@ export interface SessionRoute {
 export function sessionObjectName(appId: string, key: SessionKey): string {
   return key.kind === "token" ? `token:${appId}:${key.userId}` : `link:${appId}:${key.linkDigest}`;
 }
+
+/** The route header as the Worker wrote it; anything else is no route. */
+export function parseRoute(header: string | null): SessionRoute | undefined {
+  if (header === null) return undefined;
+  try {
+    const route = JSON.parse(header) as SessionRoute;
+    return typeof route.appId === "string" && typeof route.appEpoch === "string" && typeof route.key === "object" && typeof route.app === "object" ? route : undefined;
+  } catch {
+    return undefined;
+  }
+}
