@@ -118,8 +118,11 @@ export type SessionEvent =
   | { type: "remote_opened"; requestId: string; userId: string; expiresAt?: number; remoteSessionId?: string }
   | { type: "remote_failed"; requestId: string; error: RemoteError }
   | { type: "remote_closed"; requestId: string }
-  /** The remote session dropped while connected (a failed check, a remote notice). */
-  | { type: "remote_lost" }
+  /**
+   * The remote session dropped while connected (a failed check, a remote notice). `byServer`:
+   * Kaleyra closed it, which for an access link is the end of its call (docs/remote.md).
+   */
+  | { type: "remote_lost"; byServer?: boolean }
   /** The remote says the current token expired while the session is up. */
   | { type: "remote_token_expired" }
   /** The remote says the current token is about to expire: refresh now unless already refreshing. */

@@ -287,6 +287,28 @@ describe("access-link sessions", () => {
     expect(d.send(T0 + 2_000, { type: "remote_token_expired" })).toEqual([]);
   });
 
+  it("Kaleyra closing a link's connection ends its call (call_ended, data cleared); a drop reconnects", () => {
+    const d = new Driver(seq(NONCE), ["tab"]);
+    d.send(T0, connectLink());
+    d.send(T0 + 1_000, { type: "remote_opened", requestId: d.requestId, userId: "guest_1" });
+    const dropped = structuredClone(d.state);
+    d.send(T0 + 2_000, { type: "remote_lost", byServer: false });
+    expect(d.state.status).toBe("reconnecting");
+    d.state = dropped;
+    const fx = d.send(T0 + 2_000, { type: "remote_lost", byServer: true });
+    expect(d.state).toMatchObject({ status: "disconnected", reason: "call_ended" });
+    expect(fx.map((f) => f.type)).toContain("clear_data");
+  });
+
+  it("a token session's connection closed by Kaleyra reconnects: only a link's call can end that way", () => {
+    const d = new Driver(seq(NONCE), ["tab"]);
+    d.send(T0, connectToken("alice"));
+    d.send(T0, { type: "token_answer", clientId: "tab", requestId: d.requestId, token: "t" });
+    d.send(T0, { type: "remote_opened", requestId: d.requestId, userId: "alice", expiresAt: T0 + 3_600_000 });
+    d.send(T0 + 5_000, { type: "remote_lost", byServer: true });
+    expect(d.state).toMatchObject({ status: "reconnecting", lastError: "remote_lost" });
+  });
+
   it("unavailable runs the reconnect schedule, reopening the link each time and never asking a token", () => {
     const d = new Driver(seq(NONCE, 0.5, 0.25), ["tab"]);
     d.send(T0, connectLink());

@@ -81,6 +81,8 @@ function apply(d: Draft, e: SessionEvent): void {
       if (d.s.pendingRemote?.purpose === "close" && d.s.pendingRemote.requestId === e.requestId) finishDisconnect(d);
       return;
     case "remote_lost":
+      // Kaleyra ends a link's connection when its call ends: that is the call's end, not a drop.
+      if (e.byServer === true && d.s.mode === "access_link") return callEnded(d);
       // The remote session dropped while up: the reconnect schedule runs, as when it is unreachable.
       if (d.s.status === "connected") cycleFailed(d, d.ctx.now, "remote_lost");
       return;
@@ -97,12 +99,7 @@ function apply(d: Draft, e: SessionEvent): void {
       if (d.s.mode === "token" && d.s.status !== "disconnected") endSession(d, "user_inactive", "user_inactive");
       return;
     case "call_ended":
-      if (d.s.mode === "access_link" && d.s.status !== "disconnected") {
-        d.s.clearOnDisconnect = true;
-        if (d.s.status !== "disconnecting") dropLiveConnection(d);
-        finishDisconnect(d, "call_ended");
-      }
-      return;
+      return callEnded(d);
     case "client_attached":
       return clientAttached(d, e.clientId);
     case "client_left":
@@ -161,6 +158,14 @@ function connect(d: Draft, e: Extract<SessionEvent, { type: "connect_token" | "c
  * A catch-up may start and time out several attempts in one transition; only the request still
  * pending is worth sending, or clients would answer requests that are already stale.
  */
+/** An access link's call ended (a webhook, or Kaleyra closing its connection): the session ends and its data goes. */
+function callEnded(d: Draft): void {
+  if (d.s.mode !== "access_link" || d.s.status === "disconnected") return;
+  d.s.clearOnDisconnect = true;
+  if (d.s.status !== "disconnecting") dropLiveConnection(d);
+  finishDisconnect(d, "call_ended");
+}
+
 function dropSupersededRequests(d: Draft): void {
   const live = new Set([d.s.pendingToken?.requestId, d.s.pendingRemote?.requestId]);
   d.fx = d.fx.filter((fx) => (fx.type !== "request_token" && fx.type !== "open_remote") || live.has(fx.requestId));

@@ -164,8 +164,7 @@ export class UserSession extends DurableObject<Env> {
     if (sessionId !== this.state.remoteSessionId) return;
     switch (notice.type) {
       case "lost":
-        // Kaleyra ends a link's connection when its call ends (docs/remote.md); any other loss reconnects.
-        return this.dispatch(notice.byServer && this.state.mode === "access_link" ? { type: "call_ended" } : { type: "remote_lost" });
+        return this.dispatch({ type: "remote_lost", byServer: notice.byServer });
       case "token_expiring":
         return this.dispatch({ type: "remote_token_expiring" });
       case "token_expired":
