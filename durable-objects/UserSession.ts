@@ -98,6 +98,8 @@ export class UserSession extends DurableObject<Env> {
       route: () => this.currentRoute(),
       now: () => this.clock.now(),
       keepRoute: (route) => this.ctx.storage.kv.put(ROUTE_KEY, route),
+      clients: () => this.clients(),
+      announce: (except) => this.announce(except),
     });
   }
 
@@ -215,7 +217,7 @@ export class UserSession extends DurableObject<Env> {
   }
 
   private socketInfos(): SocketInfo[] {
-    return socketInfos(this.ctx.getWebSockets(), this.state.proof?.clientId);
+    return socketInfos(this.ctx.getWebSockets(), this.state.proof?.clientId, this.attach.checking);
   }
 
   private async onSocketGone(ws: WebSocket): Promise<void> {
@@ -237,9 +239,10 @@ export class UserSession extends DurableObject<Env> {
     }
     const event = eventFor(frame, clientId, route, this.state);
     if ("refused" in event) return send(ws, errorFrame(event.refused));
-    // A pending proof is not a session yet: a proven client's connect starts the real one.
+    // A proven client's token connect starts a real session (a pending proof is not one yet): it
+    // takes its slot first. A link session takes it when Kaleyra accepts the link (claim_slot).
     if ((event.type === "connect_token" || event.type === "connect_link") && !holdsSessionSlot(this.state)) {
-      if (!(await this.attach.claimSlot(route))) return send(ws, errorFrame("too_many_sessions"));
+      if (event.type === "connect_token" && !(await this.attach.claimSlot(route))) return send(ws, errorFrame("too_many_sessions"));
       // Alarms and remote calls need the app's settings even when no client is attached.
       this.ctx.storage.kv.put(ROUTE_KEY, route);
     }
@@ -250,8 +253,18 @@ export class UserSession extends DurableObject<Env> {
     return provenSockets(this.ctx.getWebSockets());
   }
 
+  /** Sends the current state (and a fresh resume credential) to every client but `except`. */
+  private async announce(except?: string): Promise<void> {
+    const clients = this.clients().filter((ws) => attachmentOf(ws).clientId !== except);
+    sendAll(clients, { type: "state", state: view(this.state) });
+    const resume = clients.length > 0 ? await this.attach.resumeFrame() : undefined;
+    if (resume) sendAll(clients, resume);
+  }
+
   private async dispatch(event: SessionEvent): Promise<void> {
-    const sources = tokenSources(this.ctx.getWebSockets(), this.state.proof?.clientId).filter((id) => event.type !== "client_left" || id !== event.clientId);
+    // A proof's prover is its only token source, from the connect that starts the proof on.
+    const prover = this.state.proof?.clientId ?? (event.type === "connect_token" && event.proof ? event.clientId : undefined);
+    const sources = tokenSources(this.ctx.getWebSockets(), prover).filter((id) => event.type !== "client_left" || id !== event.clientId);
     const before = this.state;
     const { state, effects } = transition(before, event, { now: this.clock.now(), random: Math.random, clients: sources });
     const changed = JSON.stringify(state) !== JSON.stringify(before);
@@ -302,19 +315,24 @@ export class UserSession extends DurableObject<Env> {
         if (resume) sendAll(clients, resume);
         return;
       }
+      case "proof_view":
+        // Its own proof only, and only while it is not a client (a client hears the session's states).
+        for (const ws of this.ctx.getWebSockets(fx.clientId)) if (isOpen(ws) && !attachmentOf(ws).proven) send(ws, { type: "state", state: fx.view, proof: true });
+        return;
       case "reply_error": {
         const frame = errorFrame(fx.code, fx.requestId === undefined ? {} : { requestId: fx.requestId });
         for (const ws of fx.clientId === undefined ? [] : this.ctx.getWebSockets(fx.clientId)) send(ws, frame);
         return;
       }
-      case "proof_succeeded":
-        return this.attach.proofSucceeded(fx.clientId);
+      case "claim_slot":
+        return this.attach.sessionAccepted(fx.prover);
       case "proof_failed":
         for (const ws of this.ctx.getWebSockets(fx.clientId)) {
-          if (fx.code === "auth_required") send(ws, { type: "auth_required", modes: attachProofs(attachmentOf(ws).route) });
-          else send(ws, errorFrame(fx.code, fx.code === "auth_failed" ? { field: "token" } : {}));
+          if (!isOpen(ws)) continue;
+          // The socket waits like any unproven one again: its proof deadline starts over.
+          updateAttachment(ws, { waitingSince: this.clock.now() });
+          send(ws, fx.code === "auth_required" ? { type: "auth_required", modes: attachProofs(attachmentOf(ws).route) } : errorFrame(fx.code));
         }
-        // The socket waits like any unproven one again: its proof deadline applies.
         return this.armAlarm();
       case "clear_data":
         // Told first: the sockets may be closing right after this turn (the app was removed).
@@ -331,10 +349,13 @@ export class UserSession extends DurableObject<Env> {
    */
   private async armAlarm(): Promise<void> {
     const dues = [nextDue(this.state), nextProofDeadline(this.socketInfos()), this.relay.nextDeadline()].filter((t): t is number => t !== undefined);
-    if (dues.length === 0) return this.ctx.storage.deleteAlarm();
+    // The live connection's own deadlines are real time (its heartbeat): a silent Kaleyra is
+    // noticed at its deadline, not at the next liveness check.
+    const real = [...(dues.length === 0 ? [] : [this.clock.toRealTime(Math.min(...dues))]), this.remote.nextDeadline()].filter((t): t is number => t !== undefined);
+    if (real.length === 0) return this.ctx.storage.deleteAlarm();
     // Alarms have whole-millisecond times, and local workerd drops one set for "now" from inside
     // alarm(): round up, and never arm in the past.
-    await this.ctx.storage.setAlarm(Math.max(Math.ceil(this.clock.toRealTime(Math.min(...dues))), Date.now() + 1));
+    await this.ctx.storage.setAlarm(Math.max(Math.ceil(Math.min(...real)), Date.now() + 1));
   }
 
   /** The stored route, or any attached socket's (storage is cleared by clearSavedData). */
