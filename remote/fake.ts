@@ -5,7 +5,7 @@
  * Tokens are `fake:<userId>:<expiresAtMs>` (see fakeToken). Access links are URLs whose path holds
  * `/direct-rest-call-handler/<code>`, like Kaleyra's; the link's user is `guest-<code>`.
  */
-import type { Credential } from "../core/session";
+import type { Credential, RemoteError } from "../core/session";
 import type {
   KaleyraRemote,
   MintAccessTokenRequest,
@@ -22,6 +22,8 @@ import type {
 export const fakeRemoteControls = {
   /** "refuse": every call answers unavailable; "hang": every call never answers. */
   outage: "none" as "none" | "refuse" | "hang",
+  /** Every open is refused with this error, as Kaleyra refusing the CONNECT (null: judged as usual). */
+  refuseOpen: null as RemoteError | null,
   inactiveUsers: new Set<string>(),
   /** Every credential the fake was asked to open, in order (tests count remote requests). */
   opened: [] as string[],
@@ -55,6 +57,7 @@ export const fakeRemoteControls = {
   },
   reset(): void {
     this.outage = "none";
+    this.refuseOpen = null;
     this.inactiveUsers.clear();
     this.opened.length = 0;
     this.previousSocketIds.length = 0;
@@ -90,6 +93,7 @@ export class FakeRemote implements KaleyraRemote, ServerTokenMinter {
     if (fakeRemoteControls.hold?.(c)) await new Promise<void>((go) => fakeRemoteControls.held.push(go));
     if (fakeRemoteControls.outage === "refuse") return { ok: false, error: "unavailable" };
     if (fakeRemoteControls.outage === "hang") return new Promise(() => {});
+    if (fakeRemoteControls.refuseOpen !== null) return { ok: false, error: fakeRemoteControls.refuseOpen };
     const n = ++nextSessionId;
     const sessionId = `fake-${n}`;
     const socketId = `sio-${n}`;
