@@ -28,6 +28,7 @@ export function connectionJson(s: SocketState) {
     kind: s.kind ?? null,
     roomId: s.roomId ?? null,
     socketId: s.sioSid ?? null,
+    previousSocketId: s.previousSocketId ?? null,
     pingIntervalMs: s.pingIntervalMs,
     pingTimeoutMs: s.pingTimeoutMs,
     lastPingAt: s.lastPingAt,

@@ -115,6 +115,22 @@ describe("a lost connection runs the reconnect schedule", () => {
   });
 });
 
+describe("a reconnect's CONNECT names the connection it replaces", () => {
+  it("after Kaleyra drops the connection, the new CONNECT carries socket-id: the previous connection's Socket.IO id (on the wire, as the emulator read it)", async () => {
+    const { app, stub, client } = await connectedAlice();
+    const list = async () => (await call("GET", `/control/connections?appId=${app.appId}&userId=alice`)).json.connections as { socketId: string; previousSocketId: string | null; state: string }[];
+    const [first] = await list();
+    expect(first).toMatchObject({ state: "connected", previousSocketId: null });
+    await call("POST", "/control/connections/drop", { body: { appId: app.appId, userId: "alice" } });
+    await waitForSnapshot(stub, (s) => s.status === "reconnecting", "reconnecting");
+    await answerWithMinted(client, app, "alice", 1);
+    await waitForSnapshot(stub, (s) => s.status === "connected", "connected again");
+    const [second] = await list();
+    expect(second).toMatchObject({ state: "connected", previousSocketId: first!.socketId });
+    expect(second!.socketId).not.toBe(first!.socketId);
+  });
+});
+
 describe("Kaleyra ends a session for good", () => {
   it("user:force_disconnect ends it with user_inactive: no retry loop, clients told", async () => {
     const { app, stub, client } = await connectedAlice();
