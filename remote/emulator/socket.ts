@@ -212,6 +212,7 @@ export class EmulatorSockets {
     const auth = packet.data ?? {};
     const app = typeof auth["app-id"] === "string" ? this.host.store.app(auth["app-id"]) : undefined;
     if (!app) return void refuse("app_id_invalid");
+    this.host.store.countConnect(app.app_id);
     const version = auth["sdk-version"];
     if (typeof version !== "string" || !/^\d{1,4}\.\d{1,4}\.\d{1,4}([-+.][0-9A-Za-z.-]{1,32})?$/.test(version) || typeof auth["sdk-name"] !== "string") {
       return void refuse("sdk_version_invalid");
