@@ -338,11 +338,12 @@ function renderFaultNote(s, now) {
 
 function outageEffect(s, now) {
   const then = "its token attempts will fail, then the session goes reconnecting and retries on its schedule until the outage ends";
-  // A socket proves its user with a token before it attaches: during an outage the proof fails.
-  const noProof = "a socket must prove its user with a token before it attaches, the provider fails during the outage, so the client reopens its socket with backoff until the outage ends";
-  if (s.status === "disconnected") return `Outage: no session is running. A connect now will not get through: ${noProof}.`;
+  // A first connect is a connect like any other: the server runs the seed's schedule for it, shown
+  // in this tab's state (its proof's attempts and waits) before the session is really there.
+  const first = "a first connect runs the seed's schedule on the server like any session: its token attempts fail while the outage lasts, then it reconnects on its schedule until the outage ends";
+  if (s.status === "disconnected") return `Outage: no session is running. A connect now will not get through yet: ${first}.`;
   if (s.status === "connecting" && s.transport !== "open") {
-    return `Outage: the connect cannot get through: ${noProof}${s.nextOpenAt ? ` (next socket at ${clock(s.nextOpenAt)}, in ${duration(s.nextOpenAt - now)})` : ""}.`;
+    return `Outage: the connect's socket is not open${s.nextOpenAt ? ` (next socket at ${clock(s.nextOpenAt)}, in ${duration(s.nextOpenAt - now)})` : ""}; once it is, ${first}.`;
   }
   if (s.nextAttemptAt) {
     const what = s.tokenAttempt > 0 ? `token attempt ${s.tokenAttempt + 1}` : `reconnect attempt ${s.reconnectAttempt + 1}`;
