@@ -1,6 +1,6 @@
 /** The attach gate's rules: what a socket may do before and after it proves who it is. */
 import { describe, expect, it } from "vitest";
-import { admit, gate, MAX_PROVEN_SOCKETS, MAX_TOKEN_CHECKS, MAX_UNPROVEN_SOCKETS, nextProofDeadline, overdueSockets, PROOF_DEADLINE_MS, type GateInput, type SocketInfo } from "./attach";
+import { admit, gate, MAX_PROVEN_SOCKETS, MAX_TOKEN_CHECKS, MAX_UNPROVEN_SOCKETS, nextProofDeadline, overdueCode, overdueSockets, PROOF_DEADLINE_MS, type GateInput, type SocketInfo } from "./attach";
 import type { ClientFrame } from "./protocol";
 
 const TOKEN_ROUTE: GateInput = {
@@ -121,6 +121,11 @@ describe("unproven sockets hold nothing", () => {
     expect(overdueSockets(sockets, 200 + PROOF_DEADLINE_MS)).toEqual(["b"]);
     expect(overdueSockets(sockets, 10 ** 9)).toEqual(["b", "d"]);
     expect(nextProofDeadline([socket("a", 1, true)])).toBeUndefined();
+  });
+
+  it("a socket asked for its check's token that never answers is closed as a failed check (its client tries again), any other as auth_timeout", () => {
+    expect(overdueCode({ ...socket("a", 0), asked: true })).toBe("auth_failed");
+    expect(overdueCode(socket("a", 0))).toBe("auth_timeout");
   });
 
   it("a socket whose proof ended (or that was asked for a token) has 30 s from then: only a socket that says nothing at all is closed", () => {

@@ -120,6 +120,8 @@ export interface SocketInfo {
   proven: boolean;
   /** Its proof is running (the session's pending proof, or a check in flight): it is not closed for being slow. */
   proving: boolean;
+  /** It was sent a token request for its check and has not answered. */
+  asked?: boolean;
 }
 
 function waiting(s: SocketInfo): boolean {
@@ -140,6 +142,15 @@ export function nextProofDeadline(sockets: readonly SocketInfo[]): number | unde
 /** The waiting sockets whose proof deadline has passed. */
 export function overdueSockets(sockets: readonly SocketInfo[], now: number): string[] {
   return sockets.filter((s) => waiting(s) && deadlineOf(s) <= now).map((s) => s.id);
+}
+
+/**
+ * What an overdue socket is told as it is closed: one asked for its check's token that never
+ * answered has failed that check, like a token attempt that times out (its client tries again);
+ * any other said nothing at all.
+ */
+export function overdueCode(s: SocketInfo): "auth_failed" | "auth_timeout" {
+  return s.asked === true ? "auth_failed" : "auth_timeout";
 }
 
 /**

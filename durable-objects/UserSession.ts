@@ -12,7 +12,7 @@
  * - This class decides nothing: every rule is in core/.
  */
 import { DurableObject } from "cloudflare:workers";
-import { admit, nextProofDeadline, overdueSockets, type SocketInfo } from "../core/attach";
+import { admit, nextProofDeadline, overdueCode, overdueSockets, type SocketInfo } from "../core/attach";
 import { eventFor } from "../core/client-events";
 import { errorFrame, parseClientFrame, type ClientFrame } from "../core/protocol";
 import { refusedEmitId } from "../core/relay";
@@ -152,8 +152,10 @@ export class UserSession extends DurableObject<Env> {
     // The live connection's own deadlines (handshake, token-update acks, heartbeat) run here.
     this.remote.check();
     this.relay.expire(this.clock.now());
-    for (const id of overdueSockets(this.socketInfos(), this.clock.now())) {
-      for (const ws of this.ctx.getWebSockets(id)) closeWithError(ws, "auth_timeout", 4401);
+    const infos = this.socketInfos();
+    for (const id of overdueSockets(infos, this.clock.now())) {
+      const code = overdueCode(infos.find((s) => s.id === id)!);
+      for (const ws of this.ctx.getWebSockets(id)) closeWithError(ws, code, 4401);
     }
     // The alarm event always re-arms (core's set_alarm), after the overdue sockets above are closed.
     await this.dispatch({ type: "alarm" });

@@ -54,6 +54,7 @@ export function socketInfos(sockets: readonly WebSocket[], prover: string | unde
     const a = attachmentOf(ws);
     const info: SocketInfo = { id: a.clientId, attachedAt: a.attachedAt, proven: a.proven, proving: a.clientId === prover || checking.has(a.clientId) };
     if (a.waitingSince !== undefined) info.waitingSince = a.waitingSince;
+    if (a.checkRequestId !== undefined) info.asked = true;
     return info;
   });
 }

@@ -175,6 +175,18 @@ describe("joining a running session with a token", () => {
     expect((await snapshot(stub)).expiresAt).toBe(Number(token.split(":")[2]));
   });
 
+  it("a joiner whose provider never answers its check's request fails that check at its proof deadline (auth_failed: its client tries again); the session goes on", async () => {
+    const { stub } = await connectedSession();
+    const joiner = await openSocket(stub, alice);
+    joiner.send({ type: "auth", askToken: true });
+    await joiner.nextTokenRequest();
+    await advance(stub, PROOF_DEADLINE_MS);
+    await runDurableObjectAlarm(stub);
+    await joiner.waitFor((c) => c.closed, "closed");
+    expect(joiner.ofType("error")).toMatchObject([{ code: "auth_failed" }]);
+    expect((await snapshot(stub)).status).toBe("connected");
+  });
+
   it("another user's token is refused before anything goes to Kaleyra", async () => {
     const { stub } = await connectedSession();
     const opens = fakeRemoteControls.opened.length;
