@@ -17,6 +17,7 @@
  * public name that resolves to a private address cannot be seen here (Workers have no DNS API):
  * docs/security.md says what stops it.
  */
+import { ipv4Number, ipv6Groups } from "./ip";
 import { isRootZoneTld } from "./tlds";
 
 /** [first address, prefix length]: IPv4 ranges that are not globally reachable (RFC 6890 and later). */
@@ -38,40 +39,12 @@ const IPV4_NOT_GLOBAL: readonly [string, number][] = [
   ["240.0.0.0", 4], // reserved, and the limited broadcast address
 ];
 
-function ipv4Number(host: string): number | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
-  if (!m) return undefined;
-  const parts = m.slice(1).map(Number);
-  return parts.some((p) => p > 255) ? undefined : ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
-}
-
 // Built on first use: nothing runs at import (the client bundles core/app, which imports this).
 let ipv4Ranges: { base: number; mask: number }[] | undefined;
 
 function isNonPublicIpv4(n: number): boolean {
   ipv4Ranges ??= IPV4_NOT_GLOBAL.map(([base, bits]) => ({ base: ipv4Number(base)!, mask: (~0 << (32 - bits)) >>> 0 }));
   return ipv4Ranges.some(({ base, mask }) => ((n & mask) >>> 0) === base);
-}
-
-/** The eight 16-bit groups of an IPv6 literal (a dotted IPv4 tail allowed), or undefined. */
-export function ipv6Groups(text: string): number[] | undefined {
-  let ip = text.toLowerCase();
-  const tail = /(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/.exec(ip);
-  if (tail) {
-    const v4 = ipv4Number(tail[1]!);
-    if (v4 === undefined) return undefined;
-    ip = `${ip.slice(0, -tail[1]!.length)}${(v4 >>> 16).toString(16)}:${(v4 & 0xffff).toString(16)}`;
-  }
-  const halves = ip.split("::");
-  if (halves.length > 2) return undefined;
-  const parse = (s: string) => (s === "" ? [] : s.split(":"));
-  const head = parse(halves[0]!);
-  const rest = halves.length === 2 ? parse(halves[1]!) : [];
-  const missing = 8 - head.length - rest.length;
-  if (halves.length === 2 ? missing < 1 : missing !== 0) return undefined;
-  const groups = [...head, ...Array<string>(halves.length === 2 ? missing : 0).fill("0"), ...rest];
-  if (groups.some((g) => !/^[0-9a-f]{1,4}$/.test(g))) return undefined;
-  return groups.map((g) => parseInt(g, 16));
 }
 
 /** Global unicast (2000::/3) outside Teredo and the rest of 2001::/23, 2001:db8::/32, 6to4, 3fff::/20. */

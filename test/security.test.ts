@@ -278,6 +278,37 @@ describe("the Worker's own checks", () => {
     expect(frames[3]).toMatchObject({ type: "error", code: "rate_limited" });
   });
 
+  it("attack: rotating addresses inside one IPv6 /64 counts as one client", async () => {
+    const appId = `mAppId_ip6_${crypto.randomUUID().slice(0, 8)}`;
+    await register(appId, { environment: "sandbox", region: "eu" });
+    const limited = { ...env, ATTACH_LIMIT_PER_MINUTE: "3" };
+    const net = `2001:db8:${Math.floor(Math.random() * 0xffff).toString(16)}:7`;
+    const frames = [];
+    for (let i = 1; i <= 4; i++) {
+      const res = await worker.fetch(
+        new Request(`http://edge.test/v1/apps/${appId}/socket?environment=sandbox&region=eu&userId=ip-user`, { headers: { Upgrade: "websocket", "CF-Connecting-IP": `${net}::${i}` } }),
+        limited,
+      );
+      frames.push(res.webSocket ? await firstFrame(res) : { type: "http", status: res.status });
+    }
+    expect(frames.slice(0, 3).every((f) => f.type === "auth_required")).toBe(true);
+    expect(frames[3]).toMatchObject({ code: "rate_limited" });
+  });
+
+  it("where Cloudflare's Rate Limiting binding is bound, its refusal refuses the attach; its failure does not", async () => {
+    const appId = `mAppId_rl_${crypto.randomUUID().slice(0, 8)}`;
+    await register(appId, { environment: "sandbox", region: "eu" });
+    const keys: string[] = [];
+    const refusing = { ...env, ATTACH_RATE_LIMIT: { limit: async ({ key }: { key: string }) => (keys.push(key), { success: false }) } };
+    const failing = { ...env, ATTACH_RATE_LIMIT: { limit: async () => Promise.reject(new Error("binding down")) } };
+    const attempt = (e: typeof env) =>
+      worker.fetch(new Request(`http://edge.test/v1/apps/${appId}/socket?environment=sandbox&region=eu&userId=rl-user`, { headers: { Upgrade: "websocket", "CF-Connecting-IP": "2001:db8:99:1::5" } }), e);
+    const refused = await attempt(refusing);
+    expect(refused.webSocket ? await firstFrame(refused) : { status: refused.status }).toMatchObject({ code: "rate_limited" });
+    expect(keys).toEqual(["2001:db8:99:1::/64"]);
+    expect(await firstFrame(await attempt(failing))).toMatchObject({ type: "auth_required" });
+  });
+
   it("removing an app ends its sessions and deletes their data", async () => {
     const appId = `mAppId_gone_${crypto.randomUUID().slice(0, 8)}`;
     await register(appId, { environment: "sandbox", region: "eu", attachModes: ["token"] });

@@ -10,6 +10,7 @@ import { Hono } from "hono";
 import { isAppId } from "../core/app";
 import { kaleyraError, type ErrorCode } from "../core/errors";
 import { LINK_DIGEST_PATTERN } from "../core/access-link";
+import { attachKey, AttachLimiter } from "../core/attach-limit";
 import { isUserId } from "../core/protocol";
 import { fail, ok, type Result } from "../core/result";
 import type { AppRecord } from "../durable-objects/AppRegistry";
@@ -79,29 +80,31 @@ function attachLimit(env: Env): number {
   return Number.isInteger(n) && n > 0 ? n : DEFAULT_ATTACH_LIMIT_PER_MINUTE;
 }
 
-/**
- * Attach attempts per client IP per minute, counted per isolate (a best-effort limit: a
- * deployment that needs a global one puts Cloudflare's rate limiting rules in front). Bounded: the
- * table is cleared when it grows past 10,000 addresses.
- */
-const attachesByIp = new Map<string, { start: number; count: number }>();
+/** Attach attempts per client per minute in this isolate (core/attach-limit.ts: IPv6 by /64, bounded). */
+const attaches = new AttachLimiter();
 
-export function attachAllowed(ip: string, now: number, limit: number): boolean {
-  if (attachesByIp.size > 10_000) attachesByIp.clear();
-  const w = attachesByIp.get(ip);
-  if (!w || now - w.start >= 60_000) {
-    attachesByIp.set(ip, { start: now, count: 1 });
+/**
+ * Whether this client may attach now: the isolate's own count first (always there, also locally
+ * and on a self-hosted workerd), then, where the deployment binds one (wrangler.toml), Cloudflare's
+ * Rate Limiting binding, which counts across the isolates of a Cloudflare location. The binding
+ * failing lets the attempt through: the isolate's count still holds (docs/security.md).
+ */
+export async function attachAllowed(env: Env, address: string, now: number): Promise<boolean> {
+  const key = attachKey(address);
+  if (!attaches.allow(key, now, attachLimit(env))) return false;
+  if (env.ATTACH_RATE_LIMIT === undefined) return true;
+  try {
+    return (await env.ATTACH_RATE_LIMIT.limit({ key })).success;
+  } catch {
     return true;
   }
-  w.count += 1;
-  return w.count <= limit;
 }
 
 export const socket = new Hono<{ Bindings: Env }>();
 
 // All methods, so a non-GET gets upgrade_required instead of not_found.
 socket.all("/v1/apps/:appId/socket", async (c) => {
-  if (!attachAllowed(c.req.header("CF-Connecting-IP") ?? "unknown", Date.now(), attachLimit(c.env))) {
+  if (!(await attachAllowed(c.env, c.req.header("CF-Connecting-IP") ?? "unknown", Date.now()))) {
     return refuseUpgrade(kaleyraError("rate_limited"));
   }
   const lookupApp: AppLookup = (appId) => cachedApp(appId, async (id) => (await appRegistry(c.env)).getApp(id));
