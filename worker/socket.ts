@@ -1,10 +1,12 @@
 /**
  * The WebSocket upgrade route: validates the client's configuration against the registry and
  * forwards the upgrade to the user's session object. Checks run in a fixed order (upgrade,
- * configured, app, session key, query keys) so a client always sees the first thing to fix.
- * Unknown apps and mismatching environment/region give the same answer, so the route does not
- * reveal which apps exist. Access links never travel in the URL: a link socket names its session by
- * the link's digest (core/access-link.ts) and proves it with the link in its first frame.
+ * configured, session key, query keys, app, origin) so a client always sees the first thing to
+ * fix. Every check that does not need the app comes before the app is looked up, and an unknown
+ * app and a registered one with another environment/region get the same answer: no refusal tells
+ * which apps exist or which pair an app has (docs/security.md says what a successful upgrade does
+ * tell). Access links never travel in the URL: a link socket names its session by the link's
+ * digest (core/access-link.ts) and proves it with the link in its first frame.
  */
 import { Hono } from "hono";
 import { isAppId } from "../core/app";
@@ -37,9 +39,6 @@ export async function parseSocketRequest(request: Request, appId: string, lookup
   if (!environment) return refuse("not_configured", "environment");
   if (!region) return refuse("not_configured", "region");
 
-  const app = isAppId(appId) ? await lookupApp(appId) : null;
-  if (app === null || app.environment !== environment || app.region !== region) return refuse("app_id_invalid");
-
   // A link in the URL is already exposed to every proxy and log on the way: refuse it loudly.
   if (query.has("accessLink")) return refuse("link_in_url", "accessLink");
   const userId = query.get("userId");
@@ -57,6 +56,10 @@ export async function parseSocketRequest(request: Request, appId: string, lookup
   for (const name of new Set(query.keys())) {
     if (!QUERY_KEYS.includes(name) || query.getAll(name).length > 1) return refuse("bad_request", name);
   }
+
+  // Only now the app: every refusal above is the same whether or not the app exists.
+  const app = isAppId(appId) ? await lookupApp(appId) : null;
+  if (app === null || app.environment !== environment || app.region !== region) return refuse("app_id_invalid");
 
   // Only browsers send Origin; a page from an origin the app did not list is refused.
   const origin = request.headers.get("Origin");
