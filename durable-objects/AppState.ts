@@ -16,6 +16,7 @@ import { DurableObject } from "cloudflare:workers";
 import { isAppId, parseAppSettings, requiredSecretMissing, type AppSecrets, type AppSecretsUpdate, type AppSettings } from "../core/app";
 import { kaleyraError } from "../core/errors";
 import { fail, ok, type Result } from "../core/result";
+import { MAX_TICKET_LIFETIME_SEC } from "../core/ticket";
 import { signHs256 } from "../remote/jwt";
 import type { Env } from "../worker/env";
 import { mergeSecrets, SCHEMA, secretsOf, toRecord, type ActiveStatus, type AppRecord, type AppRow, type AppWrite, type SessionPage, type SessionSummary, type TenantKeyInfo, type V1App } from "./AppState-schema";
@@ -24,7 +25,8 @@ export type { ActiveStatus, AppRecord, AppWrite, SessionPage, SessionSummary, Te
 
 /** Live tenant keys per app: creating one more revokes the oldest (rotation with overlap). */
 export const MAX_TENANT_KEYS = 2;
-export const MAX_TICKET_TTL_SEC = 3_600;
+/** Tickets live at most this long: sessions refuse any ticket whose `exp` lies further ahead. */
+export const MAX_TICKET_TTL_SEC = MAX_TICKET_LIFETIME_SEC;
 export const MAX_SESSIONS_PAGE = 100;
 const WEEK_MS = 7 * 86_400_000;
 
@@ -208,8 +210,8 @@ export class AppState extends DurableObject<Env> {
   }
 
   /**
-   * An attach ticket for the user (HS256, claims appId, userId, exp), signed here so the app's
-   * attachTicketSecret never leaves this object.
+   * An attach ticket for the user (HS256, claims appId, userId, exp, and a random jti: a session
+   * accepts each ticket once), signed here so the app's attachTicketSecret never leaves this object.
    */
   async mintTicket(userId: string, ttlSec: number, nowSec: number): Promise<Result<{ ticket: string; expiresAt: number }>> {
     const row = this.row();
@@ -219,7 +221,7 @@ export class AppState extends DurableObject<Env> {
     if (!(settings.attachModes ?? []).includes("ticket")) return fail(kaleyraError("tickets_disabled"));
     const ttl = Math.min(Math.max(1, Math.floor(ttlSec)), MAX_TICKET_TTL_SEC);
     const exp = Math.floor(nowSec) + ttl;
-    const ticket = await signHs256({ appId: row.app_id, userId, exp }, row.attach_ticket_secret);
+    const ticket = await signHs256({ appId: row.app_id, userId, exp, jti: crypto.randomUUID() }, row.attach_ticket_secret);
     return ok({ ticket, expiresAt: exp * 1_000 });
   }
 

@@ -17,6 +17,7 @@ import { eventFor } from "../core/client-events";
 import { errorFrame, parseClientFrame, type ClientFrame, type ServerFrame } from "../core/protocol";
 import { refusedEmitId } from "../core/relay";
 import { holdsSessionSlot, initialState, nextDue, SERVER_SOURCE, view, type Effect, type SessionEvent, type SessionState } from "../core/session";
+import type { AcceptedTicket } from "../core/ticket";
 import { transition } from "../core/transition";
 import { createRemote } from "../remote";
 import type { KaleyraRemote, RemoteNotice, ServerTokenMinter } from "../remote/port";
@@ -28,6 +29,7 @@ import { attachProofs, ProofChecks } from "./attach-gate";
 import { SessionClock } from "./clock";
 import { closeWithError, refuseUpgrade } from "./refuse";
 import { SessionRelay } from "./relay";
+import { UsedTickets } from "./used-tickets";
 import { RemoteCalls } from "./remote-calls";
 import { parseRoute, SESSION_ROUTE_HEADER, type SessionRoute } from "./session-route";
 import {
@@ -59,6 +61,7 @@ export class UserSession extends DurableObject<Env> {
   private readonly frameRate = new FrameRateLimit();
   private readonly relay: SessionRelay;
   private readonly attach: AttachFlow;
+  private readonly tickets: UsedTickets;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -74,7 +77,9 @@ export class UserSession extends DurableObject<Env> {
     // A getter, so a test that swaps this.remote swaps it for the checks and calls too.
     const session = this;
     const remote = { get remote() { return session.remote; } };
-    this.checks = new ProofChecks(Object.assign(remote, { now, resumeKey: () => this.ctx.storage.kv.get<string>(RESUME_KEY), appSecrets }));
+    this.tickets = new UsedTickets(ctx.storage.kv);
+    const useTicket = (ticket: AcceptedTicket) => this.tickets.use(ticket, this.clock.now());
+    this.checks = new ProofChecks(Object.assign(remote, { now, resumeKey: () => this.ctx.storage.kv.get<string>(RESUME_KEY), appSecrets, useTicket }));
     this.calls = new RemoteCalls({
       get remote() {
         return session.remote;
@@ -152,6 +157,7 @@ export class UserSession extends DurableObject<Env> {
     // The live connection's own deadlines (handshake, token-update acks, heartbeat) run here.
     this.remote.check();
     this.relay.expire(this.clock.now());
+    this.tickets.prune(this.clock.now());
     for (const id of overdueSockets(this.socketInfos(), this.clock.now())) {
       for (const ws of this.ctx.getWebSockets(id)) closeWithError(ws, "auth_timeout", 4401);
     }
@@ -319,9 +325,14 @@ export class UserSession extends DurableObject<Env> {
       case "clear_data":
         // Told first: the sockets may be closing right after this turn (the app was removed).
         sendAll(this.clients(), { type: "data_cleared" });
-        await this.ctx.storage.deleteAlarm();
-        await this.ctx.storage.deleteAll();
-        return;
+        {
+          // Everything goes but the memory of used tickets, which must outlive a clear (used-tickets.ts).
+          const usedTickets = this.tickets.list();
+          await this.ctx.storage.deleteAlarm();
+          await this.ctx.storage.deleteAll();
+          this.tickets.restore(usedTickets, this.clock.now());
+        }
+        return this.armAlarm();
     }
   }
 
@@ -330,7 +341,7 @@ export class UserSession extends DurableObject<Env> {
    * effect's own time: a remote answer may run a newer transition while this one performs effects.
    */
   private async armAlarm(): Promise<void> {
-    const dues = [nextDue(this.state), nextProofDeadline(this.socketInfos()), this.relay.nextDeadline()].filter((t): t is number => t !== undefined);
+    const dues = [nextDue(this.state), nextProofDeadline(this.socketInfos()), this.relay.nextDeadline(), this.tickets.nextExpiry()].filter((t): t is number => t !== undefined);
     if (dues.length === 0) return this.ctx.storage.deleteAlarm();
     // Alarms have whole-millisecond times, and local workerd drops one set for "now" from inside
     // alarm(): round up, and never arm in the past.

@@ -153,7 +153,7 @@ describe("no token or secret in logs or admin responses", () => {
     );
     await createUser(app, "alice");
     const client = await attachVia(app.appId, alice, { prove: false });
-    client.send({ type: "auth", ticket: await ticketFor(app.appId, "alice", 3_600, ticketSecret) });
+    client.send({ type: "auth", ticket: await ticketFor(app.appId, "alice", 300, ticketSecret) });
     await client.waitFor((c) => c.ofType("state").length > 0, "state");
     const tokens: string[] = [];
     client.send({ type: "connect", userId: "alice" });
