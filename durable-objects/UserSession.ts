@@ -28,6 +28,7 @@ import { AttachFlow, RESUME_KEY } from "./attach-flow";
 import { attachProofs, ProofChecks } from "./attach-gate";
 import { SessionClock } from "./clock";
 import { closeWithError, refuseUpgrade } from "./refuse";
+import { Registration } from "./registration";
 import { SessionRelay } from "./relay";
 import { UsedTickets } from "./used-tickets";
 import { RemoteCalls } from "./remote-calls";
@@ -62,6 +63,7 @@ export class UserSession extends DurableObject<Env> {
   private readonly relay: SessionRelay;
   private readonly attach: AttachFlow;
   private readonly tickets: UsedTickets;
+  private readonly registration: Registration;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -78,6 +80,7 @@ export class UserSession extends DurableObject<Env> {
     const session = this;
     const remote = { get remote() { return session.remote; } };
     this.tickets = new UsedTickets(ctx.storage.kv);
+    this.registration = new Registration({ ctx, env });
     const useTicket = (ticket: AcceptedTicket) => this.tickets.use(ticket, this.clock.now());
     this.checks = new ProofChecks(Object.assign(remote, { now, resumeKey: () => this.ctx.storage.kv.get<string>(RESUME_KEY), appSecrets, useTicket }));
     this.calls = new RemoteCalls({
@@ -103,6 +106,7 @@ export class UserSession extends DurableObject<Env> {
       route: () => this.currentRoute(),
       now: () => this.clock.now(),
       keepRoute: (route) => this.ctx.storage.kv.put(ROUTE_KEY, route),
+      confirmRegistration: (ws) => this.registration.confirm(ws),
     });
   }
 
@@ -203,6 +207,7 @@ export class UserSession extends DurableObject<Env> {
 
   /** RPC for the admin API: the app was removed, so the session ends, its data goes (clients are told), then every socket closes. */
   async appRemoved(): Promise<void> {
+    this.registration.forget();
     await this.dispatch({ type: "disconnect", clearSavedData: true });
     // A connected session clears once Kaleyra's side is closed, after these sockets are gone: tell
     // the clients now (a session that was not connected has cleared, and told them, already).
@@ -245,7 +250,12 @@ export class UserSession extends DurableObject<Env> {
     if ("refused" in event) return send(ws, errorFrame(event.refused));
     // A pending proof is not a session yet: a proven client's connect starts the real one.
     if ((event.type === "connect_token" || event.type === "connect_link") && !holdsSessionSlot(this.state)) {
-      if (!(await this.attach.claimSlot(route))) return send(ws, errorFrame("too_many_sessions"));
+      if (!(await this.attach.claimSlot(route))) {
+        // Refused for the app's session limit, or because this socket's registration is gone
+        // (then it is closed, 4404).
+        if (!(await this.registration.confirm(ws, true))) return;
+        return send(ws, errorFrame("too_many_sessions"));
+      }
       // Alarms and remote calls need the app's settings even when no client is attached.
       this.ctx.storage.kv.put(ROUTE_KEY, route);
     }

@@ -37,6 +37,8 @@ export interface AttachFlowHost {
   now(): number;
   /** Stores the route of a session that is now real (alarms and remote calls need it). */
   keepRoute(route: Attachment["route"]): void;
+  /** Before a socket becomes a client: false when its app registration is gone (it was closed). */
+  confirmRegistration(ws: WebSocket): Promise<boolean>;
 }
 
 export class AttachFlow {
@@ -71,7 +73,7 @@ export class AttachFlow {
       }
       case "check_link":
         if (!(await checks.link(a.route, decision.accessLink))) return send(ws, errorFrame("auth_failed", { field: "accessLink" }));
-        await this.prove(ws);
+        if (!(await this.prove(ws))) return;
         return this.host.onClientFrame(ws, frame, attachmentOf(ws));
       case "start_proof":
         return this.startProof(a, decision.token);
@@ -84,7 +86,8 @@ export class AttachFlow {
     if (!ws) return;
     const route = attachmentOf(ws).route;
     this.host.keepRoute(route);
-    await this.prove(ws);
+    // A registration removed while the proof ran: nothing of it may stay.
+    if (!(await this.prove(ws))) return this.host.dispatch({ type: "disconnect", clearSavedData: true });
     if (!(await this.claimSlot(route))) {
       send(ws, errorFrame("too_many_sessions"));
       await this.host.dispatch({ type: "disconnect", clearSavedData: false });
@@ -97,7 +100,7 @@ export class AttachFlow {
   /** One of the app's session slots for this session; false when the app has `maxSessions` already. */
   claimSlot(route: SessionRoute): Promise<boolean> {
     const max = route.app.maxSessions ?? DEFAULT_MAX_SESSIONS;
-    return registryStub(this.host.env).claimSession(route.appId, this.host.ctx.id.toString(), max);
+    return registryStub(this.host.env).claimSession(route.appId, this.host.ctx.id.toString(), max, route.appEpoch);
   }
 
   /** A fresh resume credential while this is a real token session (never after a clear: no key is made). */
@@ -125,8 +128,12 @@ export class AttachFlow {
     await this.prove(ws);
   }
 
-  /** The socket proved who it is: it becomes a client, with its first state (and resume credential). */
-  private async prove(ws: WebSocket): Promise<void> {
+  /**
+   * The socket proved who it is: it becomes a client, with its first state (and resume
+   * credential), unless its app registration is gone (false: it was closed).
+   */
+  private async prove(ws: WebSocket): Promise<boolean> {
+    if (!(await this.host.confirmRegistration(ws))) return false;
     const { since, ...proven } = attachmentOf(ws);
     const a = { ...proven, proven: true };
     ws.serializeAttachment(a);
@@ -136,6 +143,7 @@ export class AttachFlow {
     const resume = await this.resumeFrame();
     if (resume) send(ws, resume);
     await this.host.dispatch({ type: "client_attached", clientId: a.clientId });
+    return true;
   }
 
   /** No session runs: the socket's token proves the user by connecting it (core/transition). */

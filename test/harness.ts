@@ -45,6 +45,21 @@ async function registerTestApp(): Promise<void> {
   testAppRegistered = true;
 }
 
+/**
+ * Registers the test app anew (its epoch changes) after removing it, as an admin's DELETE and PUT
+ * would, but without telling any session (as for a session the removal did not reach). Later
+ * sockets are routed with the new epoch; the old one is returned for routing stale sockets.
+ */
+export async function reregisterTestApp(): Promise<{ oldEpoch: string; newEpoch: string }> {
+  await registerTestApp();
+  const oldEpoch = testAppEpoch;
+  await registryStub(env).deleteApp(APP_ID);
+  const put = await registryStub(env).putApp(APP_ID, SANDBOX_EU, { attachTicketSecret: TICKET_SECRET });
+  if (!put.ok) throw new Error(`register test app: ${put.error.code}`);
+  testAppEpoch = put.value.record.epoch;
+  return { oldEpoch, newEpoch: testAppEpoch };
+}
+
 export type SessionStub = DurableObjectStub<UserSession>;
 
 let objectCounter = 0;
