@@ -13,6 +13,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { admit, nextProofDeadline, overdueSockets, type SocketInfo } from "../core/attach";
+import { closeDeadline, dropClosingSockets, sessionQuiet } from "../core/closing-sockets";
 import { eventFor } from "../core/client-events";
 import { errorFrame, parseClientFrame, type ClientFrame, type ServerFrame } from "../core/protocol";
 import { refusedEmitId } from "../core/relay";
@@ -21,13 +22,13 @@ import type { AcceptedTicket } from "../core/ticket";
 import { transition } from "../core/transition";
 import { createRemote } from "../remote";
 import type { KaleyraRemote, RemoteNotice, ServerTokenMinter } from "../remote/port";
-import { kaleyraError } from "../core/errors";
+import { kaleyraError, type ErrorCode } from "../core/errors";
 import { registryStub, reportSessionStatus } from "../worker/registry";
 import type { Env } from "../worker/env";
 import { AttachFlow, RESUME_KEY } from "./attach-flow";
 import { attachProofs, ProofChecks } from "./attach-gate";
 import { SessionClock } from "./clock";
-import { closeWithError, refuseUpgrade } from "./refuse";
+import { closeWithError, refuseUpgrade, refuseWithoutSocket } from "./refuse";
 import { Registration } from "./registration";
 import { SessionRelay } from "./relay";
 import { UsedTickets } from "./used-tickets";
@@ -80,7 +81,7 @@ export class UserSession extends DurableObject<Env> {
     const session = this;
     const remote = { get remote() { return session.remote; } };
     this.tickets = new UsedTickets(ctx.storage.kv);
-    this.registration = new Registration({ ctx, env });
+    this.registration = new Registration({ ctx, env, now });
     const useTicket = (ticket: AcceptedTicket) => this.tickets.use(ticket, this.clock.now());
     this.checks = new ProofChecks(Object.assign(remote, { now, resumeKey: () => this.ctx.storage.kv.get<string>(RESUME_KEY), appSecrets, useTicket }));
     this.calls = new RemoteCalls({
@@ -116,8 +117,10 @@ export class UserSession extends DurableObject<Env> {
       return new Response("UserSession only accepts WebSocket upgrades routed by the Worker", { status: 400 });
     }
     const admission = admit(this.socketInfos());
-    if (admission.refuse) return refuseUpgrade("too_many_sockets");
-    if (admission.evict !== undefined) for (const ws of this.ctx.getWebSockets(admission.evict)) closeWithError(ws, "auth_required", 4401);
+    // Past the closing sockets' limit no socket is made, not even a refusal one: it would be one
+    // more socket for a peer that does not answer closes to keep.
+    if (admission.refuse) return admission.reason === "closing" ? refuseWithoutSocket("too_many_sockets") : refuseUpgrade("too_many_sockets");
+    if (admission.evict !== undefined) for (const ws of this.ctx.getWebSockets(admission.evict)) closeWithError(ws, "auth_required", 4401, this.clock.now());
     const { 0: client, 1: server } = new WebSocketPair();
     const clientId = crypto.randomUUID();
     this.ctx.acceptWebSocket(server, [clientId]);
@@ -131,11 +134,11 @@ export class UserSession extends DurableObject<Env> {
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     if (!isOpen(ws)) return; // a socket whose close has started can do nothing more
     const a = attachmentOf(ws);
-    if (!this.frameRate.allow(a.clientId, Date.now())) return closeWithError(ws, "rate_limited");
+    if (!this.frameRate.allow(a.clientId, Date.now())) return this.closeSocket(ws, "rate_limited");
     const parsed = parseClientFrame(message);
     if (!parsed.ok) {
       // An oversized frame closes only this socket (1009: message too big); other bad frames don't.
-      if (parsed.error.code === "frame_too_large") return closeWithError(ws, "frame_too_large", 1009);
+      if (parsed.error.code === "frame_too_large") return this.closeSocket(ws, "frame_too_large", 1009);
       // A client's bad emit still gets its one answer, so its promise settles.
       const emitId = a.proven ? refusedEmitId(message) : undefined;
       if (emitId !== undefined) return this.relay.refuse(ws, emitId, "invalid_frame");
@@ -157,13 +160,23 @@ export class UserSession extends DurableObject<Env> {
     await this.onSocketGone(ws);
   }
 
+  /** Closes one socket for a limit it broke; its close deadline may now be a duty of the alarm. */
+  private async closeSocket(ws: WebSocket, code: ErrorCode, closeCode?: number): Promise<void> {
+    closeWithError(ws, code, closeCode, this.clock.now());
+    await this.armAlarm();
+  }
+
   override async alarm(): Promise<void> {
+    // Only closed sockets whose peers never answered, past their deadline, and nothing in memory
+    // to lose: the runtime cannot drop one such socket, but a restart of the object drops them all
+    // (storage is kept; the runtime retries this alarm, which then finds nothing to do).
+    if (dropClosingSockets(this.socketInfos(), sessionQuiet(this.state), this.clock.now())) return this.ctx.abort("closed sockets whose peers ignore the close");
     // The live connection's own deadlines (handshake, token-update acks, heartbeat) run here.
     this.remote.check();
     this.relay.expire(this.clock.now());
     this.tickets.prune(this.clock.now());
     for (const id of overdueSockets(this.socketInfos(), this.clock.now())) {
-      for (const ws of this.ctx.getWebSockets(id)) closeWithError(ws, "auth_timeout", 4401);
+      for (const ws of this.ctx.getWebSockets(id)) closeWithError(ws, "auth_timeout", 4401, this.clock.now());
     }
     // The alarm event always re-arms (core's set_alarm), after the overdue sockets above are closed.
     await this.dispatch({ type: "alarm" });
@@ -212,7 +225,8 @@ export class UserSession extends DurableObject<Env> {
     // A connected session clears once Kaleyra's side is closed, after these sockets are gone: tell
     // the clients now (a session that was not connected has cleared, and told them, already).
     if (this.state.status !== "disconnected") sendAll(this.clients(), { type: "data_cleared" });
-    for (const ws of this.ctx.getWebSockets()) ws.close(4404, "app_id_invalid");
+    for (const ws of this.ctx.getWebSockets()) closeWithError(ws, "app_id_invalid", 4404, this.clock.now());
+    await this.armAlarm();
   }
 
   /** RPC for the remote side saying the session it held dropped. */
@@ -234,6 +248,9 @@ export class UserSession extends DurableObject<Env> {
     this.frameRate.forget(a.clientId);
     this.relay.forget(a.clientId);
     if (a.proven || this.state.proof?.clientId === a.clientId) await this.dispatch({ type: "client_left", clientId: a.clientId });
+    // A socket gone changes the close deadline's duty (core/closing-sockets.ts): due now that only
+    // closing ones are left, or no longer needed now that the last closing one was answered.
+    await this.armAlarm();
   }
 
   private async onClientFrame(ws: WebSocket, frame: ClientFrame, attachment: Attachment): Promise<void> {
@@ -351,7 +368,10 @@ export class UserSession extends DurableObject<Env> {
    * effect's own time: a remote answer may run a newer transition while this one performs effects.
    */
   private async armAlarm(): Promise<void> {
-    const dues = [nextDue(this.state), nextProofDeadline(this.socketInfos()), this.relay.nextDeadline(), this.tickets.nextExpiry()].filter((t): t is number => t !== undefined);
+    const sockets = this.socketInfos();
+    const dues = [nextDue(this.state), nextProofDeadline(sockets), closeDeadline(sockets, sessionQuiet(this.state)), this.relay.nextDeadline(), this.tickets.nextExpiry()].filter(
+      (t): t is number => t !== undefined,
+    );
     if (dues.length === 0) return this.ctx.storage.deleteAlarm();
     // Alarms have whole-millisecond times, and local workerd drops one set for "now" from inside
     // alarm(): round up, and never arm in the past.

@@ -14,11 +14,12 @@
 import type { Env } from "../worker/env";
 import { registryStub } from "../worker/registry";
 import { closeWithError } from "./refuse";
-import { attachmentOf, send } from "./sockets";
+import { attachmentOf, isOpen, send } from "./sockets";
 
 export interface RegistrationHost {
   ctx: DurableObjectState;
   env: Env;
+  now(): number;
 }
 
 export class Registration {
@@ -33,7 +34,7 @@ export class Registration {
    */
   async confirm(ws: WebSocket, recheck = false): Promise<boolean> {
     const { route } = attachmentOf(ws);
-    const sockets = this.host.ctx.getWebSockets().filter((s) => s.readyState !== WebSocket.CLOSED);
+    const sockets = this.host.ctx.getWebSockets().filter(isOpen);
     const mixed = sockets.some((s) => attachmentOf(s).route.appEpoch !== route.appEpoch);
     if (!recheck && !mixed && this.current === route.appEpoch) return true;
     let current: string | null;
@@ -45,7 +46,7 @@ export class Registration {
       return true;
     }
     this.current = current ?? undefined;
-    for (const s of sockets) if (attachmentOf(s).route.appEpoch !== current) closeStale(s);
+    for (const s of sockets) if (attachmentOf(s).route.appEpoch !== current) closeStale(s, this.host.now());
     return current === route.appEpoch;
   }
 
@@ -56,8 +57,8 @@ export class Registration {
 }
 
 /** A socket of a removed registration: its client drops what it saved, and it closes. */
-function closeStale(ws: WebSocket): void {
+function closeStale(ws: WebSocket, now: number): void {
   if (attachmentOf(ws).proven) send(ws, { type: "data_cleared" });
-  closeWithError(ws, "app_id_invalid", 4404);
+  closeWithError(ws, "app_id_invalid", 4404, now);
 }
 

@@ -17,6 +17,8 @@ export interface Attachment {
   proven: boolean;
   /** The relay seq its auth frame said it saw last: replayed from right after its proof. */
   since?: number;
+  /** Session time the session closed it (core/closing-sockets.ts: its deadline runs from here). */
+  closedAt?: number;
 }
 
 export const MAX_FRAMES_PER_SECOND = 20;
@@ -41,12 +43,19 @@ export function isOpen(ws: WebSocket): boolean {
 
 const oldestFirst = (a: Attachment, b: Attachment) => a.attachedAt - b.attachedAt;
 
-/** The open sockets as the attach gate sees them; `prover` holds the session's pending proof. */
+/**
+ * The sockets the runtime still holds as the attach gate sees them, closing ones included (they
+ * count until their peer answers: core/closing-sockets.ts); `prover` holds the pending proof.
+ */
 export function socketInfos(sockets: readonly WebSocket[], prover: string | undefined): SocketInfo[] {
-  return sockets.filter(isOpen).map((ws) => {
-    const a = attachmentOf(ws);
-    return { id: a.clientId, attachedAt: a.attachedAt, proven: a.proven, proving: a.clientId === prover };
-  });
+  return sockets
+    .filter((ws) => ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CLOSING)
+    .map((ws) => {
+      const a = attachmentOf(ws);
+      const info: SocketInfo = { id: a.clientId, attachedAt: a.attachedAt, proven: a.proven, proving: a.clientId === prover, closing: !isOpen(ws) };
+      if (a.closedAt !== undefined) info.closedAt = a.closedAt;
+      return info;
+    });
 }
 
 /** The session's clients: the open proven sockets (in no particular order: every one gets the same frames). */

@@ -131,13 +131,23 @@ export class TestClient {
 
 /** Opens a socket to the session as the Worker routes it, without proving anything. */
 export async function openSocket(stub: SessionStub, key: TestKey, app: AppSettings = SANDBOX_EU, appEpoch?: string): Promise<TestClient> {
+  return openClient(stub, key, app, appEpoch, false);
+}
+
+/** A socket whose peer never answers the session's close frame (it stays CLOSING on the session's side). */
+export function openDeafSocket(stub: SessionStub, key: TestKey): Promise<TestClient> {
+  return openClient(stub, key, SANDBOX_EU, undefined, true);
+}
+
+async function openClient(stub: SessionStub, key: TestKey, app: AppSettings, appEpoch: string | undefined, deaf: boolean): Promise<TestClient> {
   await registerTestApp();
   const route: SessionRoute = { appId: APP_ID, appEpoch: appEpoch ?? testAppEpoch, key: await sessionKeyOf(key), app };
   const res = await stub.fetch("http://session/socket", {
     headers: { Upgrade: "websocket", [SESSION_ROUTE_HEADER]: JSON.stringify(route) },
   });
   if (res.status !== 101 || !res.webSocket) throw new Error(`attach failed: ${res.status}`);
-  res.webSocket.accept();
+  // Half open: the runtime does not answer the peer's close for us.
+  res.webSocket.accept(deaf ? { allowHalfOpen: true } : {});
   const client = new TestClient(res.webSocket);
   await client.waitFor((c) => c.frames.length > 0, "first frame");
   return client;

@@ -107,8 +107,11 @@ export const socket = new Hono<{ Bindings: Env }>();
 
 // All methods, so a non-GET gets upgrade_required instead of not_found.
 socket.all("/v1/apps/:appId/socket", async (c) => {
+  // A plain 429, no socket: a refusal socket is one the server closes, and a flooding peer that
+  // ignores the close would keep it and its connection (docs/security.md). Under the limit, the
+  // refusals below go over a socket so that a browser can read them.
   if (!(await attachAllowed(c.env, c.req.header("CF-Connecting-IP") ?? "unknown", Date.now()))) {
-    return refuseUpgrade(kaleyraError("rate_limited"));
+    return errorResponse(kaleyraError("rate_limited"));
   }
   const lookupApp: AppLookup = (appId) => cachedApp(appId, async (id) => (await appRegistry(c.env)).getApp(id));
   const route = await parseSocketRequest(c.req.raw, c.req.param("appId"), lookupApp);
