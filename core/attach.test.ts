@@ -112,7 +112,7 @@ describe("proof first: an unproven socket can send only what proves it", () => {
 });
 
 const socket = (id: string, attachedAt: number, proven = false, proving = false, waitingSince?: number): SocketInfo =>
-  waitingSince === undefined ? { id, attachedAt, proven, proving } : { id, attachedAt, proven, proving, waitingSince };
+  waitingSince === undefined ? { id, attachedAt, proven, proving, closing: false } : { id, attachedAt, proven, proving, closing: false, waitingSince };
 
 describe("unproven sockets hold nothing", () => {
   it("have a proof deadline: the earliest waiting one arms the alarm; proven sockets and a running prover have none", () => {
@@ -142,7 +142,7 @@ describe("unproven sockets hold nothing", () => {
 
   it("only proven sockets count toward the per-session limit", () => {
     const proven = Array.from({ length: MAX_PROVEN_SOCKETS }, (_, i) => socket(`p${i}`, i, true));
-    expect(admit(proven)).toEqual({ refuse: true });
+    expect(admit(proven)).toEqual({ refuse: true, reason: "proven" });
     const strangers = Array.from({ length: 32 }, (_, i) => socket(`s${i}`, i));
     // 32 strangers cannot lock the user out: the next socket is admitted (the oldest stranger goes).
     expect(admit(strangers)).toMatchObject({ refuse: false, evict: "s0" });

@@ -12,6 +12,7 @@
  *   proof is running is not: the seed's schedule runs as long as it takes).
  * - One proof in flight per socket (`auth_pending`), a few token checks per session at once.
  */
+import { closingCount, MAX_CLOSING_SOCKETS } from "./closing-sockets";
 import type { ErrorCode } from "./errors";
 import type { AttachMode, ClientFrame } from "./protocol";
 
@@ -122,10 +123,14 @@ export interface SocketInfo {
   proving: boolean;
   /** It was sent a token request for its check and has not answered. */
   asked?: boolean;
+  /** The session closed it and the peer has not answered yet (core/closing-sockets.ts). */
+  closing: boolean;
+  /** Session time the session closed it. */
+  closedAt?: number;
 }
 
 function waiting(s: SocketInfo): boolean {
-  return !s.proven && !s.proving;
+  return !s.proven && !s.proving && !s.closing;
 }
 
 /** A socket that has said nothing for this long since it came, or since its last proof ended, is closed. */
@@ -154,12 +159,14 @@ export function overdueCode(s: SocketInfo): "auth_failed" | "auth_timeout" {
 }
 
 /**
- * What a new upgrade does to the open sockets: refused when the proven ones are at their limit;
- * otherwise it may first close the oldest waiting socket, so strangers cannot fill the queue for
- * good (the prover of a running proof is never the one closed).
+ * What a new upgrade does to the session's sockets: refused when the open proven ones are at their
+ * limit, or when MAX_CLOSING_SOCKETS closed ones still wait for their peer (a flood that ignores
+ * closes); otherwise it may first close the oldest waiting socket, so strangers cannot fill the
+ * queue for good (the prover of a running proof is never the one closed).
  */
-export function admit(open: readonly SocketInfo[]): { refuse: true } | { refuse: false; evict?: string } {
-  if (open.filter((s) => s.proven).length >= MAX_PROVEN_SOCKETS) return { refuse: true };
-  const queue = open.filter(waiting).sort((a, b) => a.attachedAt - b.attachedAt);
+export function admit(sockets: readonly SocketInfo[]): { refuse: true; reason: "proven" | "closing" } | { refuse: false; evict?: string } {
+  if (closingCount(sockets) >= MAX_CLOSING_SOCKETS) return { refuse: true, reason: "closing" };
+  if (sockets.filter((s) => s.proven && !s.closing).length >= MAX_PROVEN_SOCKETS) return { refuse: true, reason: "proven" };
+  const queue = sockets.filter(waiting).sort((a, b) => a.attachedAt - b.attachedAt);
   return queue.length >= MAX_UNPROVEN_SOCKETS ? { refuse: false, evict: queue[0]!.id } : { refuse: false };
 }

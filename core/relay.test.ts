@@ -1,7 +1,7 @@
 /** The relay's rules (core/relay.ts), one rule per test, with an injected clock. */
 import { describe, expect, it } from "vitest";
 import { encode } from "./protocol";
-import { isReservedEvent, RELAY_LIMITS, RelayBuffer, RESERVED_EVENT_NAMES, refusedEmitId } from "./relay";
+import { eventNameVerdict, isReservedEvent, RELAY_LIMITS, RelayBuffer, RESERVED_EVENT_NAMES, refusedEmitId } from "./relay";
 
 const T0 = 1_000_000;
 
@@ -24,7 +24,25 @@ describe("reserved names", () => {
     ]);
     expect(isReservedEvent("switchboard:access_token:update")).toBe(true);
     expect(isReservedEvent("user:status")).toBe(false);
-    expect(isReservedEvent("Switchboard:connected")).toBe(false); // Socket.IO names are case-sensitive
+  });
+
+  it("are reserved in any case: User:Force_Disconnect is user:force_disconnect", () => {
+    for (const name of ["User:Force_Disconnect", "SWITCHBOARD:ACCESS_TOKEN:UPDATE", "Switchboard:connected"]) expect(eventNameVerdict(name)).toBe("reserved");
+    expect(eventNameVerdict("chat:Typing")).toBe("relay");
+  });
+
+  it("a name outside plain ASCII [A-Za-z0-9:_.-] is refused whole: no look-alike can pass for a reserved name", () => {
+    const lookAlikes = [
+      "user:force_d\u0456sconnect", // Cyrillic i
+      "\uff55ser:force_disconnect", // full-width u (NFKC folds it to u)
+      "user:force_disconnect\u200b", // zero-width space
+      "user\uff1aforce_disconnect", // full-width colon
+      "user:force disconnect",
+      "",
+      "a".repeat(129),
+    ];
+    for (const name of lookAlikes) expect(eventNameVerdict(name)).toBe("not_plain");
+    expect(eventNameVerdict("user:status.changed-v2_1")).toBe("relay");
   });
 });
 

@@ -20,6 +20,26 @@ export const RESERVED_EVENT_NAMES: readonly string[] = [
   "switchboard:client:deprecated",
 ];
 
+/**
+ * The names the relay carries, either way: plain ASCII letters, digits and `: _ . -`. A name
+ * outside it (a Unicode look-alike, a full-width or invisible character) could pass for a
+ * reserved name in a client that normalises names before it compares them, so it is refused
+ * up and dropped down. Upper case stays allowed (Kaleyra's own names are its to choose); the
+ * reserved check ignores it instead.
+ */
+const PLAIN_EVENT_NAME = /^[A-Za-z0-9:_.-]{1,128}$/;
+
+const RESERVED = new Set(RESERVED_EVENT_NAMES);
+
+/** What the relay does with an event name: carry it, refuse it as a lifecycle name, or refuse it as not plain. */
+export type EventNameVerdict = "relay" | "reserved" | "not_plain";
+
+export function eventNameVerdict(name: string): EventNameVerdict {
+  if (!PLAIN_EVENT_NAME.test(name)) return "not_plain";
+  // ASCII only here, so lower-casing is the whole case fold: `User:Force_Disconnect` is reserved.
+  return RESERVED.has(name.toLowerCase()) ? "reserved" : "relay";
+}
+
 export const RELAY_LIMITS = {
   maxEvents: 256,
   maxBytes: 256 * 1_024,
@@ -32,8 +52,9 @@ export type RelayLimits = typeof RELAY_LIMITS;
 /** Kaleyra acks an emit within 10 s [web]; later, the client is answered remote_timeout. */
 export const EMIT_ACK_TIMEOUT_MS = 10_000;
 
+/** True for a lifecycle name in any case; false for a name that is not plain (see eventNameVerdict). */
 export function isReservedEvent(name: string): boolean {
-  return RESERVED_EVENT_NAMES.includes(name);
+  return eventNameVerdict(name) === "reserved";
 }
 
 export type RemoteEventFrame = Extract<ServerFrame, { type: "remote_event" }>;

@@ -95,6 +95,10 @@ export const SCHEMA: readonly string[] = [
     updated_at INTEGER NOT NULL
   )`,
   "CREATE INDEX IF NOT EXISTS sessions_by_status ON sessions (status, object_id)",
+  // Session objects that proved a socket of this registration (bounded): the app's removal ends
+  // them too, idle ones included (durable-objects/app-sessions.ts).
+  "CREATE TABLE IF NOT EXISTS proven_objects (object_id TEXT PRIMARY KEY, seen_at INTEGER NOT NULL)",
+  "CREATE INDEX IF NOT EXISTS proven_objects_by_age ON proven_objects (seen_at)",
   // Which access-link sessions are in which Kaleyra room, so a room-ended webhook reaches them.
   `CREATE TABLE IF NOT EXISTS room_sessions (
     room_id TEXT NOT NULL,

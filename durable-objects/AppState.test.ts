@@ -3,6 +3,8 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { AppSettings } from "../core/app";
 import { DEFAULT_RETRY_POLICY } from "../core/policy";
 import { appList, appState, registryStub } from "../worker/registry";
+import { AppSessions } from "./app-sessions";
+import type { AppState } from "./AppState";
 
 const NO_SECRETS = { kaleyraApiKey: false, tokenWebhookSecret: false, attachTicketSecret: false };
 
@@ -156,6 +158,31 @@ describe("AppState: an app's sessions, rooms and webhooks, in its own object", (
     await state.releaseSession(OBJ("1"));
     await state.sessionStatus(OBJ("1"), "reconnecting", { kind: "token", userId: "u" }, Date.now() + 20);
     expect(await state.listSessions(undefined, undefined, 10)).toEqual({ sessions: [] });
+  });
+
+  it("removing the app (one step) returns every session object to end: active ones and idle ones that proved a socket of this registration", async () => {
+    const appId = freshAppId();
+    const put = await registry().putApp(appId, SANDBOX_EU);
+    const epoch = put.ok ? put.value.record.epoch : "";
+    await registry().claimSession(appId, OBJ("active"), 10, epoch);
+    expect(await registry().sessionProven(appId, OBJ("idle"), epoch)).toBe(epoch);
+    expect(await registry().sessionProven(appId, OBJ("stale"), "another-epoch")).toBe(epoch);
+    expect(await registry().claimSession(appId, OBJ("stale"), 10, "another-epoch")).toBe(false);
+    expect((await registry().removeApp(appId))?.sort()).toEqual([OBJ("active"), OBJ("idle")]);
+    expect(await registry().getApp(appId)).toBeNull();
+    expect(await registry().removeApp(appId)).toBeNull();
+    expect(await registry().sessionProven(appId, OBJ("idle"), epoch)).toBeNull();
+  });
+
+  it("remembers a bounded number of proven objects: the least recently reported go", async () => {
+    const appId = freshAppId();
+    await registry().putApp(appId, SANDBOX_EU);
+    const kept = await runInDurableObject(appState(env, appId), (_o: AppState, state) => {
+      const sessions = new AppSessions(state.storage.sql, 3, 1);
+      for (const [i, id] of ["a", "b", "c", "d", "b", "e"].entries()) sessions.proven(OBJ(id), 1_000 + i);
+      return sessions.everyObject().sort();
+    });
+    expect(kept).toEqual([OBJ("b"), OBJ("d"), OBJ("e")]);
   });
 
   it("removing the app returns its sessions and forgets everything: keys, rooms, webhooks", async () => {

@@ -16,16 +16,19 @@ import { DurableObject } from "cloudflare:workers";
 import { isAppId, parseAppSettings, requiredSecretMissing, type AppSecrets, type AppSecretsUpdate, type AppSettings } from "../core/app";
 import { kaleyraError } from "../core/errors";
 import { fail, ok, type Result } from "../core/result";
+import { MAX_TICKET_LIFETIME_SEC } from "../core/ticket";
 import { signHs256 } from "../remote/jwt";
 import type { Env } from "../worker/env";
-import { mergeSecrets, SCHEMA, secretsOf, toRecord, type ActiveStatus, type AppRecord, type AppRow, type AppWrite, type SessionPage, type SessionSummary, type TenantKeyInfo, type V1App } from "./AppState-schema";
+import { AppSessions } from "./app-sessions";
+import { mergeSecrets, SCHEMA, secretsOf, toRecord, type ActiveStatus, type AppRecord, type AppRow, type AppWrite, type SessionPage, type TenantKeyInfo, type V1App } from "./AppState-schema";
 
 export type { ActiveStatus, AppRecord, AppWrite, SessionPage, SessionSummary, TenantKeyInfo } from "./AppState-schema";
+export { MAX_SESSIONS_PAGE } from "./app-sessions";
 
 /** Live tenant keys per app: creating one more revokes the oldest (rotation with overlap). */
 export const MAX_TENANT_KEYS = 2;
-export const MAX_TICKET_TTL_SEC = 3_600;
-export const MAX_SESSIONS_PAGE = 100;
+/** Tickets live at most this long: sessions refuse any ticket whose `exp` lies further ahead. */
+export const MAX_TICKET_TTL_SEC = MAX_TICKET_LIFETIME_SEC;
 const WEEK_MS = 7 * 86_400_000;
 
 export class AppState extends DurableObject<Env> {
@@ -34,6 +37,8 @@ export class AppState extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.ready = ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'app'").toArray().length > 0;
+    // An app written by an older version lacks the tables added since (all IF NOT EXISTS).
+    if (this.ready) for (const statement of SCHEMA) ctx.storage.sql.exec(statement);
   }
 
   getApp(): AppRecord | null {
@@ -64,20 +69,20 @@ export class AppState extends DurableObject<Env> {
     return true;
   }
 
-  // --- session slots -------------------------------------------------------------------------
+  // --- session objects (durable-objects/app-sessions.ts) --------------------------------------
 
-  /** Takes a session slot; false when the app is absent or already has `max` active sessions. */
-  claimSession(objectId: string, max: number): boolean {
-    if (!this.ready) return false;
-    const sql = this.ctx.storage.sql;
-    if (sql.exec("SELECT 1 FROM sessions WHERE object_id = ?", objectId).toArray().length > 0) return true;
-    if (sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM sessions").one().n >= max) return false;
-    sql.exec("INSERT INTO sessions (object_id, status, updated_at) VALUES (?, 'connecting', ?)", objectId, Date.now());
-    return true;
+  /**
+   * Takes a session slot; false when the app is absent, `epoch` is not its registration's (a
+   * socket of a removed registration starts nothing), or it already has `max` active sessions.
+   */
+  claimSession(objectId: string, max: number, epoch?: string): boolean {
+    const row = this.row();
+    if (row === undefined || (epoch !== undefined && epoch !== row.epoch)) return false;
+    return this.sessions().claim(objectId, max);
   }
 
   releaseSession(objectId: string): void {
-    if (this.ready) this.ctx.storage.sql.exec("DELETE FROM sessions WHERE object_id = ?", objectId);
+    if (this.ready) this.sessions().release(objectId);
   }
 
   /**
@@ -85,50 +90,45 @@ export class AppState extends DurableObject<Env> {
    * must not bring it back), and never with an older report than the one stored.
    */
   sessionStatus(objectId: string, status: ActiveStatus, who: { kind: "token" | "access_link"; userId?: string }, at: number): void {
-    if (!this.ready) return;
-    this.ctx.storage.sql.exec(
-      "UPDATE sessions SET status = ?, kind = ?, user_id = ?, updated_at = ? WHERE object_id = ? AND updated_at <= ?",
-      status,
-      who.kind,
-      who.kind === "token" ? (who.userId ?? null) : null,
-      at,
-      objectId,
-      at,
-    );
+    if (this.ready) this.sessions().status(objectId, status, who, at);
   }
 
   /** The app's active sessions in object-id order, `limit` at a time after `cursor`. */
   listSessions(status: ActiveStatus | undefined, cursor: string | undefined, pageSize: number): SessionPage {
-    if (!this.ready) return { sessions: [] };
-    const limit = Math.min(Math.max(1, Math.floor(pageSize) || 1), MAX_SESSIONS_PAGE);
-    const rows = this.ctx.storage.sql
-      .exec<{ object_id: string; status: ActiveStatus; kind: string | null; user_id: string | null; updated_at: number }>(
-        `SELECT object_id, status, kind, user_id, updated_at FROM sessions
-          WHERE object_id > ? AND (? IS NULL OR status = ?) ORDER BY object_id LIMIT ?`,
-        cursor ?? "",
-        status ?? null,
-        status ?? null,
-        limit + 1,
-      )
-      .toArray();
-    const page = rows.slice(0, limit).map((r) => {
-      const summary: SessionSummary = { status: r.status, updatedAt: r.updated_at };
-      if (r.kind === "token" || r.kind === "access_link") summary.kind = r.kind;
-      if (r.user_id !== null) summary.userId = r.user_id;
-      return summary;
-    });
-    return rows.length > limit ? { sessions: page, nextCursor: rows[limit - 1]!.object_id } : { sessions: page };
+    return this.ready ? this.sessions().list(status, cursor, pageSize) : { sessions: [] };
   }
 
-  /** The app's active session objects, removed from the index (the app is being removed). */
+  /** The app's active session objects, removed from the index. */
   takeAppSessions(): string[] {
-    if (!this.ready) return [];
-    const sql = this.ctx.storage.sql;
-    const rows = sql.exec<{ object_id: string }>("SELECT object_id FROM sessions").toArray();
-    sql.exec("DELETE FROM sessions");
-    sql.exec("DELETE FROM room_sessions");
-    sql.exec("DELETE FROM ended_rooms");
-    return rows.map((r) => r.object_id);
+    return this.ready ? this.sessions().takeActive() : [];
+  }
+
+  /**
+   * A session object proved a socket routed with `epoch`: the registration's current epoch is
+   * answered (null: no app), and the object is remembered when the epoch is current, so removing
+   * the app reaches it even while it holds no slot.
+   */
+  sessionProven(objectId: string, epoch: string): string | null {
+    const row = this.row();
+    if (row === undefined) return null;
+    if (epoch === row.epoch) this.sessions().proven(objectId, Date.now());
+    return row.epoch;
+  }
+
+  /**
+   * Removes the app in one step: every session object it must end (active or proven, see
+   * app-sessions.ts), then everything of the app. Null when there was no app.
+   */
+  async removeApp(): Promise<string[] | null> {
+    if (this.row() === undefined) return null;
+    const objects = this.sessions().everyObject();
+    this.ready = false;
+    await this.ctx.storage.deleteAll();
+    return objects;
+  }
+
+  private sessions(): AppSessions {
+    return new AppSessions(this.ctx.storage.sql);
   }
 
   // --- rooms and webhooks --------------------------------------------------------------------
@@ -208,8 +208,8 @@ export class AppState extends DurableObject<Env> {
   }
 
   /**
-   * An attach ticket for the user (HS256, claims appId, userId, exp), signed here so the app's
-   * attachTicketSecret never leaves this object.
+   * An attach ticket for the user (HS256, claims appId, userId, exp, and a random jti: a session
+   * accepts each ticket once), signed here so the app's attachTicketSecret never leaves this object.
    */
   async mintTicket(userId: string, ttlSec: number, nowSec: number): Promise<Result<{ ticket: string; expiresAt: number }>> {
     const row = this.row();
@@ -219,7 +219,7 @@ export class AppState extends DurableObject<Env> {
     if (!(settings.attachModes ?? []).includes("ticket")) return fail(kaleyraError("tickets_disabled"));
     const ttl = Math.min(Math.max(1, Math.floor(ttlSec)), MAX_TICKET_TTL_SEC);
     const exp = Math.floor(nowSec) + ttl;
-    const ticket = await signHs256({ appId: row.app_id, userId, exp }, row.attach_ticket_secret);
+    const ticket = await signHs256({ appId: row.app_id, userId, exp, jti: crypto.randomUUID() }, row.attach_ticket_secret);
     return ok({ ticket, expiresAt: exp * 1_000 });
   }
 

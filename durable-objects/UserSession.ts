@@ -13,21 +13,25 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { admit, nextProofDeadline, overdueCode, overdueSockets, type SocketInfo } from "../core/attach";
+import { closeDeadline, dropClosingSockets, sessionQuiet } from "../core/closing-sockets";
 import { eventFor } from "../core/client-events";
 import { errorFrame, parseClientFrame, type ClientFrame } from "../core/protocol";
 import { refusedEmitId } from "../core/relay";
 import { holdsSessionSlot, initialState, nextDue, view, type SessionEvent, type SessionState } from "../core/session";
+import type { AcceptedTicket } from "../core/ticket";
 import { transition } from "../core/transition";
 import { createRemote } from "../remote";
 import type { KaleyraRemote, RemoteNotice, ServerTokenMinter } from "../remote/port";
-import { kaleyraError } from "../core/errors";
+import { kaleyraError, type ErrorCode } from "../core/errors";
 import { registryStub, reportSessionStatus } from "../worker/registry";
 import type { Env } from "../worker/env";
 import { AttachFlow, RESUME_KEY } from "./attach-flow";
 import { attachProofs, ProofChecks } from "./attach-gate";
 import { SessionClock } from "./clock";
-import { closeWithError, refuseUpgrade } from "./refuse";
+import { closeWithError, refuseUpgrade, refuseWithoutSocket } from "./refuse";
+import { Registration } from "./registration";
 import { SessionRelay } from "./relay";
+import { UsedTickets } from "./used-tickets";
 import { RemoteCalls } from "./remote-calls";
 import { SessionEffects } from "./session-effects";
 import { parseRoute, SESSION_ROUTE_HEADER, type SessionRoute } from "./session-route";
@@ -61,6 +65,8 @@ export class UserSession extends DurableObject<Env> {
   private readonly relay: SessionRelay;
   private readonly attach: AttachFlow;
   private readonly effects: SessionEffects;
+  private readonly tickets: UsedTickets;
+  private readonly registration: Registration;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -72,6 +78,8 @@ export class UserSession extends DurableObject<Env> {
     this.remote.listen((sessionId, notice) => void this.onRemoteNotice(sessionId, notice));
     this.relay = new SessionRelay({ remote: () => this.remote, now: () => this.clock.now() });
     const session = this;
+    this.tickets = new UsedTickets(ctx.storage.kv);
+    this.registration = new Registration({ ctx, env, now: () => this.clock.now() });
     // What the parts share; `remote` is a getter, so a test that swaps this.remote swaps it for all.
     const shared = {
       get remote() {
@@ -86,7 +94,8 @@ export class UserSession extends DurableObject<Env> {
       dispatch: (event: SessionEvent) => this.dispatch(event),
       appSecrets: (appId: string) => registryStub(this.env).getAppSecrets(appId),
     };
-    this.checks = new ProofChecks(Object.assign(shared, { resumeKey: () => this.ctx.storage.kv.get<string>(RESUME_KEY) }));
+    const useTicket = (ticket: AcceptedTicket) => this.tickets.use(ticket, this.clock.now());
+    this.checks = new ProofChecks(Object.assign(shared, { resumeKey: () => this.ctx.storage.kv.get<string>(RESUME_KEY), useTicket }));
     this.calls = new RemoteCalls(Object.assign(shared, {
       indexRoom: (appId: string, roomId: string) => registryStub(this.env).indexRoomSession(appId, roomId, this.ctx.id.toString()),
       allowLocalWebhooks: env.ALLOW_LOCAL_WEBHOOKS === "1",
@@ -97,8 +106,9 @@ export class UserSession extends DurableObject<Env> {
       onClientFrame: (ws: WebSocket, frame: ClientFrame, a: Attachment) => this.onClientFrame(ws, frame, a),
       keepRoute: (route: SessionRoute) => this.ctx.storage.kv.put(ROUTE_KEY, route),
       announce: (except?: string) => this.effects.announce(this.state, except),
+      confirmRegistration: (ws: WebSocket) => this.registration.confirm(ws),
     }));
-    this.effects = new SessionEffects(Object.assign(shared, { calls: this.calls, attach: this.attach, armAlarm: () => this.armAlarm() }));
+    this.effects = new SessionEffects(Object.assign(shared, { calls: this.calls, attach: this.attach, armAlarm: () => this.armAlarm(), tickets: this.tickets }));
   }
 
   override async fetch(request: Request): Promise<Response> {
@@ -107,8 +117,10 @@ export class UserSession extends DurableObject<Env> {
       return new Response("UserSession only accepts WebSocket upgrades routed by the Worker", { status: 400 });
     }
     const admission = admit(this.socketInfos());
-    if (admission.refuse) return refuseUpgrade("too_many_sockets");
-    if (admission.evict !== undefined) for (const ws of this.ctx.getWebSockets(admission.evict)) closeWithError(ws, "auth_required", 4401);
+    // Past the closing sockets' limit no socket is made, not even a refusal one: it would be one
+    // more socket for a peer that does not answer closes to keep.
+    if (admission.refuse) return admission.reason === "closing" ? refuseWithoutSocket("too_many_sockets") : refuseUpgrade("too_many_sockets");
+    if (admission.evict !== undefined) for (const ws of this.ctx.getWebSockets(admission.evict)) closeWithError(ws, "auth_required", 4401, this.clock.now());
     const { 0: client, 1: server } = new WebSocketPair();
     const clientId = crypto.randomUUID();
     this.ctx.acceptWebSocket(server, [clientId]);
@@ -122,11 +134,11 @@ export class UserSession extends DurableObject<Env> {
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     if (!isOpen(ws)) return; // a socket whose close has started can do nothing more
     const a = attachmentOf(ws);
-    if (!this.frameRate.allow(a.clientId, Date.now())) return closeWithError(ws, "rate_limited");
+    if (!this.frameRate.allow(a.clientId, Date.now())) return this.closeSocket(ws, "rate_limited");
     const parsed = parseClientFrame(message);
     if (!parsed.ok) {
       // An oversized frame closes only this socket (1009: message too big); other bad frames don't.
-      if (parsed.error.code === "frame_too_large") return closeWithError(ws, "frame_too_large", 1009);
+      if (parsed.error.code === "frame_too_large") return this.closeSocket(ws, "frame_too_large", 1009);
       // A client's bad emit still gets its one answer, so its promise settles.
       const emitId = a.proven ? refusedEmitId(message) : undefined;
       if (emitId !== undefined) return this.relay.refuse(ws, emitId, "invalid_frame");
@@ -148,14 +160,25 @@ export class UserSession extends DurableObject<Env> {
     await this.onSocketGone(ws);
   }
 
+  /** Closes one socket for a limit it broke; its close deadline may now be a duty of the alarm. */
+  private async closeSocket(ws: WebSocket, code: ErrorCode, closeCode?: number): Promise<void> {
+    closeWithError(ws, code, closeCode, this.clock.now());
+    await this.armAlarm();
+  }
+
   override async alarm(): Promise<void> {
+    // Only closed sockets whose peers never answered, past their deadline, and nothing in memory
+    // to lose: the runtime cannot drop one such socket, but a restart of the object drops them all
+    // (storage is kept; the runtime retries this alarm, which then finds nothing to do).
+    if (dropClosingSockets(this.socketInfos(), sessionQuiet(this.state), this.clock.now())) return this.ctx.abort("closed sockets whose peers ignore the close");
     // The live connection's own deadlines (handshake, token-update acks, heartbeat) run here.
     this.remote.check();
     this.relay.expire(this.clock.now());
+    this.tickets.prune(this.clock.now());
     const infos = this.socketInfos();
     for (const id of overdueSockets(infos, this.clock.now())) {
       const code = overdueCode(infos.find((s) => s.id === id)!);
-      for (const ws of this.ctx.getWebSockets(id)) closeWithError(ws, code, 4401);
+      for (const ws of this.ctx.getWebSockets(id)) closeWithError(ws, code, 4401, this.clock.now());
     }
     // The alarm event always re-arms (core's set_alarm), after the overdue sockets above are closed.
     await this.dispatch({ type: "alarm" });
@@ -199,11 +222,13 @@ export class UserSession extends DurableObject<Env> {
 
   /** RPC for the admin API: the app was removed, so the session ends, its data goes (clients are told), then every socket closes. */
   async appRemoved(): Promise<void> {
+    this.registration.forget();
     await this.dispatch({ type: "disconnect", clearSavedData: true });
     // A connected session clears once Kaleyra's side is closed, after these sockets are gone: tell
     // the clients now (a session that was not connected has cleared, and told them, already).
     if (this.state.status !== "disconnected") sendAll(this.clients(), { type: "data_cleared" });
-    for (const ws of this.ctx.getWebSockets()) ws.close(4404, "app_id_invalid");
+    for (const ws of this.ctx.getWebSockets()) closeWithError(ws, "app_id_invalid", 4404, this.clock.now());
+    await this.armAlarm();
   }
 
   /** RPC for the remote side saying the session it held dropped. */
@@ -225,6 +250,9 @@ export class UserSession extends DurableObject<Env> {
     this.frameRate.forget(a.clientId);
     this.relay.forget(a.clientId);
     if (a.proven || this.state.proof?.clientId === a.clientId) await this.dispatch({ type: "client_left", clientId: a.clientId });
+    // A socket gone changes the close deadline's duty (core/closing-sockets.ts): due now that only
+    // closing ones are left, or no longer needed now that the last closing one was answered.
+    await this.armAlarm();
   }
 
   private async onClientFrame(ws: WebSocket, frame: ClientFrame, attachment: Attachment): Promise<void> {
@@ -242,7 +270,12 @@ export class UserSession extends DurableObject<Env> {
     // A proven client's token connect starts a real session (a pending proof is not one yet): it
     // takes its slot first. A link session takes it when Kaleyra accepts the link (claim_slot).
     if ((event.type === "connect_token" || event.type === "connect_link") && !holdsSessionSlot(this.state)) {
-      if (event.type === "connect_token" && !(await this.attach.claimSlot(route))) return send(ws, errorFrame("too_many_sessions"));
+      if (event.type === "connect_token" && !(await this.attach.claimSlot(route))) {
+        // Refused for the app's session limit, or because this socket's registration is gone
+        // (then it is closed, 4404).
+        if (!(await this.registration.confirm(ws, true))) return;
+        return send(ws, errorFrame("too_many_sessions"));
+      }
       // Alarms and remote calls need the app's settings even when no client is attached.
       this.ctx.storage.kv.put(ROUTE_KEY, route);
     }
@@ -280,7 +313,10 @@ export class UserSession extends DurableObject<Env> {
    * effect's own time: a remote answer may run a newer transition while this one performs effects.
    */
   private async armAlarm(): Promise<void> {
-    const dues = [nextDue(this.state), nextProofDeadline(this.socketInfos()), this.relay.nextDeadline()].filter((t): t is number => t !== undefined);
+    const sockets = this.socketInfos();
+    const dues = [nextDue(this.state), nextProofDeadline(sockets), closeDeadline(sockets, sessionQuiet(this.state)), this.relay.nextDeadline(), this.tickets.nextExpiry()].filter(
+      (t): t is number => t !== undefined,
+    );
     // The live connection's own deadlines are real time (its heartbeat): a silent Kaleyra is
     // noticed at its deadline, not at the next liveness check.
     const real = [...(dues.length === 0 ? [] : [this.clock.toRealTime(Math.min(...dues))]), this.remote.nextDeadline()].filter((t): t is number => t !== undefined);

@@ -45,6 +45,8 @@ export interface AttachFlowHost {
   clients(): WebSocket[];
   /** Sends the current state (and a resume credential) to every client but `except`. */
   announce(except?: string): Promise<void>;
+  /** Before a socket becomes a client: false when its app registration is gone (it was closed). */
+  confirmRegistration(ws: WebSocket): Promise<boolean>;
 }
 
 export class AttachFlow {
@@ -97,7 +99,7 @@ export class AttachFlow {
         return this.checkToken(ws, a, decision.token, decision.via);
       case "check_link":
         if (!(await this.check(a, () => checks.link(a.route, decision.accessLink)))) return this.settle(ws, "accessLink", false);
-        await this.prove(ws);
+        if ((await this.prove(ws)) !== "proven") return;
         return this.host.onClientFrame(ws, frame, attachmentOf(ws));
       case "start_proof":
         return this.startProof(a, decision.token);
@@ -123,7 +125,9 @@ export class AttachFlow {
       return this.host.dispatch({ type: "disconnect", clearSavedData: false });
     }
     this.host.keepRoute(route);
-    if (ws) await this.prove(ws);
+    const proved = ws ? await this.prove(ws) : "proven";
+    // A registration removed while the proof ran: nothing of it may stay. A prover gone: ended as above.
+    if (proved !== "proven") return this.host.dispatch({ type: "disconnect", clearSavedData: proved === "stale" });
     await this.host.announce(prover);
     // The status change to connected was reported before the slot existed: report it now.
     reportSessionStatus(this.host.env, route, this.host.ctx.id.toString(), initialState(), this.host.state());
@@ -132,7 +136,7 @@ export class AttachFlow {
   /** One of the app's session slots for this session; false when the app has `maxSessions` already. */
   claimSlot(route: SessionRoute): Promise<boolean> {
     const max = route.app.maxSessions ?? DEFAULT_MAX_SESSIONS;
-    return registryStub(this.host.env).claimSession(route.appId, this.host.ctx.id.toString(), max);
+    return registryStub(this.host.env).claimSession(route.appId, this.host.ctx.id.toString(), max, route.appEpoch);
   }
 
   /** A fresh resume credential while this is a real token session (never after a clear: no key is made). */
@@ -200,10 +204,14 @@ export class AttachFlow {
     send(ws, errorFrame(code, field === undefined ? {} : { field }));
   }
 
-  /** The socket proved who it is: it becomes a client, with its first state (and resume credential). */
-  private async prove(ws: WebSocket): Promise<void> {
-    // A socket that closed while its proof was checked becomes nobody's client.
-    if (!isOpen(ws)) return;
+  /**
+   * The socket proved who it is: it becomes a client, with its first state (and resume
+   * credential). Not when it closed while its proof was checked ("gone": nobody's client), nor when
+   * its app registration is gone ("stale": it was closed).
+   */
+  private async prove(ws: WebSocket): Promise<"proven" | "gone" | "stale"> {
+    if (!isOpen(ws)) return "gone";
+    if (!(await this.host.confirmRegistration(ws))) return "stale";
     const { since, checkRequestId: _c, waitingSince: _w, ...proven } = attachmentOf(ws);
     const a = { ...proven, proven: true };
     ws.serializeAttachment(a);
@@ -213,6 +221,7 @@ export class AttachFlow {
     const resume = await this.resumeFrame();
     if (resume) send(ws, resume);
     await this.host.dispatch({ type: "client_attached", clientId: a.clientId });
+    return "proven";
   }
 
   /** No session runs: the socket proves the user by connecting it (core/transition), with its token if it sent one. */

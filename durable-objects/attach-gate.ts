@@ -7,6 +7,7 @@
 import { accessLinkDigest } from "../core/access-link";
 import { DEFAULT_ATTACH_MODES, type AppSecrets } from "../core/app";
 import type { AttachProof } from "../core/protocol";
+import type { AcceptedTicket } from "../core/ticket";
 import type { KaleyraRemote } from "../remote/port";
 import { checkResume, checkTicket } from "./attach-proof";
 import type { SessionRoute } from "./session-route";
@@ -18,6 +19,8 @@ export interface ProofChecksHost {
   /** The session's resume key, or undefined when none exists (never issued, or cleared). */
   resumeKey(): string | undefined;
   appSecrets(appId: string): Promise<AppSecrets | null>;
+  /** A valid ticket's one use (durable-objects/used-tickets.ts): false when it was used before. */
+  useTicket(ticket: AcceptedTicket): Promise<boolean>;
 }
 
 /** What an unproven socket on this route may prove itself with (its first frame lists them). */
@@ -38,7 +41,8 @@ export class ProofChecks {
     if (route.key.kind !== "token") return false;
     try {
       const secret = (await this.host.appSecrets(route.appId))?.attachTicketSecret;
-      return secret !== undefined && (await checkTicket(secret, ticket, route.appId, route.key.userId, this.host.now()));
+      const accepted = secret === undefined ? undefined : await checkTicket(secret, ticket, route.appId, route.key.userId, this.host.now());
+      return accepted !== undefined && (await this.host.useTicket(accepted));
     } catch {
       return false;
     }

@@ -6,10 +6,12 @@
  *   never works on another session, nor after a clear, nor after `exp`. The app's epoch is new each
  *   time the app is registered, so deleting an app voids every credential of its sessions, idle
  *   ones included, even if the app is registered again.
- * - a tenant-signed attach ticket: an HS256 JWT with claims `appId`, `userId`, `exp` (seconds),
- *   signed with the app's attachTicketSecret.
+ * - a tenant-signed attach ticket: an HS256 JWT with claims `appId`, `userId`, `exp` (seconds, at
+ *   most 5 minutes ahead) and `jti`, signed with the app's attachTicketSecret (rules in
+ *   core/ticket.ts; the session remembers each `jti` it accepted until `exp`).
  * Invariant: checks never throw; they answer false for anything malformed.
  */
+import { ticketClaims, type AcceptedTicket } from "../core/ticket";
 import { base64UrlDecode, base64UrlEncode, hmacSha256Key, verifyHs256 } from "../remote/jwt";
 
 export const RESUME_TTL_MS = 10 * 60_000;
@@ -50,13 +52,12 @@ export async function checkResume(key: string, credential: string, subject: Resu
   }
 }
 
-export async function checkTicket(secret: string, ticket: string, appId: string, userId: string, now: number): Promise<boolean> {
+/** The ticket's id and expiry when its signature and claims hold (its one use is the session's to check). */
+export async function checkTicket(secret: string, ticket: string, appId: string, userId: string, now: number): Promise<AcceptedTicket | undefined> {
   try {
     const verified = await verifyHs256(ticket, secret);
-    if (!verified.ok) return false;
-    const { appId: a, userId: u, exp } = verified.claims;
-    return a === appId && u === userId && typeof exp === "number" && exp * 1_000 > now;
+    return verified.ok ? ticketClaims(verified.claims, { appId, userId }, now) : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }

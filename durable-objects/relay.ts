@@ -10,7 +10,7 @@
  */
 import { kaleyraError } from "../core/errors";
 import type { ClientFrame, RelayErrorCode, ServerFrame } from "../core/protocol";
-import { EMIT_ACK_TIMEOUT_MS, isReservedEvent, RelayBuffer } from "../core/relay";
+import { EMIT_ACK_TIMEOUT_MS, eventNameVerdict, RelayBuffer } from "../core/relay";
 import { encode, MAX_FRAME_BYTES } from "../core/protocol";
 import type { KaleyraRemote } from "../remote/port";
 import { send } from "./sockets";
@@ -36,8 +36,15 @@ export class SessionRelay {
 
   /** One Kaleyra event: to every client in arrival order, and into the buffer. */
   event(name: string, data: unknown, clients: readonly WebSocket[]): void {
-    // Lifecycle events are the session's own (the adapter turns them into notices); never relayed.
-    if (isReservedEvent(name)) return;
+    // Lifecycle events are the session's own (the adapter turns them into notices); never relayed,
+    // in any case. A name that is not plain ASCII could pass for one in a client: dropped, counted.
+    const verdict = eventNameVerdict(name);
+    if (verdict === "reserved") return;
+    if (verdict === "not_plain") {
+      this.dropped += 1;
+      console.warn("relay: event name not plain, dropped", { length: name.length, dropped: this.dropped });
+      return;
+    }
     const pushed = this.buffer.push(name, data, this.host.now());
     if (!pushed.relayed) {
       this.dropped += 1;
@@ -63,7 +70,9 @@ export class SessionRelay {
   /** A proven client's emit; `remoteSessionId` is set only while the session is connected. */
   emit(ws: WebSocket, clientId: string, frame: Extract<ClientFrame, { type: "remote_emit" }>, remoteSessionId: string | undefined): void {
     const key = `${clientId}\n${frame.id}`;
-    if (isReservedEvent(frame.name)) return ackError(ws, frame.id, "reserved_event");
+    const verdict = eventNameVerdict(frame.name);
+    if (verdict === "reserved") return ackError(ws, frame.id, "reserved_event");
+    if (verdict === "not_plain") return ackError(ws, frame.id, "invalid_frame");
     if (remoteSessionId === undefined) return ackError(ws, frame.id, "not_connected");
     // One answer per id: a second emit with the id of a pending one is refused, the first stands.
     if (this.pending.has(key)) return ackError(ws, frame.id, "invalid_frame");

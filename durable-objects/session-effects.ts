@@ -12,6 +12,7 @@ import type { KaleyraRemote } from "../remote/port";
 import type { AttachFlow } from "./attach-flow";
 import { attachProofs } from "./attach-gate";
 import type { RemoteCalls } from "./remote-calls";
+import type { UsedTickets } from "./used-tickets";
 import { attachmentOf, isOpen, send, sendAll, updateAttachment } from "./sockets";
 
 /** Narrow interface the effects use to reach the session object. */
@@ -26,6 +27,8 @@ export interface SessionEffectsHost {
   clients(): WebSocket[];
   dispatch(event: SessionEvent): Promise<void>;
   armAlarm(): Promise<void>;
+  /** Used attach tickets: remembered across a clear. */
+  tickets: UsedTickets;
 }
 
 export class SessionEffects {
@@ -79,9 +82,14 @@ export class SessionEffects {
       case "clear_data":
         // Told first: the sockets may be closing right after this turn (the app was removed).
         sendAll(this.host.clients(), { type: "data_cleared" });
-        await ctx.storage.deleteAlarm();
-        await ctx.storage.deleteAll();
-        return;
+        {
+          // Everything goes but the memory of used tickets, which must outlive a clear (used-tickets.ts).
+          const usedTickets = this.host.tickets.list();
+          await ctx.storage.deleteAlarm();
+          await ctx.storage.deleteAll();
+          this.host.tickets.restore(usedTickets, this.host.now());
+        }
+        return this.host.armAlarm();
     }
   }
 

@@ -21,6 +21,8 @@ export interface Attachment {
   checkRequestId?: string;
   /** Session time its last proof ended without proving it, or it was asked for a token: its proof deadline runs from here. */
   waitingSince?: number;
+  /** Session time the session closed it (core/closing-sockets.ts: its deadline runs from here). */
+  closedAt?: number;
 }
 
 export const MAX_FRAMES_PER_SECOND = 20;
@@ -46,17 +48,21 @@ export function isOpen(ws: WebSocket): boolean {
 const oldestFirst = (a: Attachment, b: Attachment) => a.attachedAt - b.attachedAt;
 
 /**
- * The open sockets as the attach gate sees them; `prover` holds the session's pending proof,
- * `checking` are the sockets whose proof is being checked.
+ * The sockets the runtime still holds as the attach gate sees them, closing ones included (they
+ * count until their peer answers: core/closing-sockets.ts); `prover` holds the session's pending
+ * proof, `checking` are the sockets whose proof is being checked.
  */
 export function socketInfos(sockets: readonly WebSocket[], prover: string | undefined, checking: ReadonlySet<string>): SocketInfo[] {
-  return sockets.filter(isOpen).map((ws) => {
-    const a = attachmentOf(ws);
-    const info: SocketInfo = { id: a.clientId, attachedAt: a.attachedAt, proven: a.proven, proving: a.clientId === prover || checking.has(a.clientId) };
-    if (a.waitingSince !== undefined) info.waitingSince = a.waitingSince;
-    if (a.checkRequestId !== undefined) info.asked = true;
-    return info;
-  });
+  return sockets
+    .filter((ws) => ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CLOSING)
+    .map((ws) => {
+      const a = attachmentOf(ws);
+      const info: SocketInfo = { id: a.clientId, attachedAt: a.attachedAt, proven: a.proven, proving: a.clientId === prover || checking.has(a.clientId), closing: !isOpen(ws) };
+      if (a.waitingSince !== undefined) info.waitingSince = a.waitingSince;
+      if (a.checkRequestId !== undefined) info.asked = true;
+      if (a.closedAt !== undefined) info.closedAt = a.closedAt;
+      return info;
+    });
 }
 
 /** The session's clients: the open proven sockets (in no particular order: every one gets the same frames). */

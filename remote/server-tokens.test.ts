@@ -9,7 +9,7 @@ const base: ServerTokenRequest = {
   requestId: "n.1",
   environment: "sandbox",
   region: "eu",
-  settings: { source: "webhook", order: "first", webhookUrl: "https://tenant.example/tokens" },
+  settings: { source: "webhook", order: "first", webhookUrl: "https://tenant.example.com/tokens" },
   secrets: { tokenWebhookSecret: "whsec_0123456789abcdef" },
   timeoutMs: 1_000,
 };
@@ -38,7 +38,7 @@ describe("the token webhook call", () => {
     expect(await fetchServerToken(base, d)).toMatchObject({ ok: false, reason: expect.stringContaining("larger than") });
   });
 
-  it.each(["http://127.0.0.1:8787/emulator/control/reset", "https://169.254.169.254/latest", "https://10.0.0.7/t", "http://tenant.example/t"])(
+  it.each(["http://127.0.0.1:8787/emulator/control/reset", "https://169.254.169.254/latest", "https://10.0.0.7/t", "http://tenant.example.com/t"])(
     "never calls %s, even if it was stored before the rule (checked again before every call)",
     async (webhookUrl) => {
       const { fetch, deps: d } = deps(() => Response.json({ access_token: "tok" }));

@@ -44,6 +44,12 @@ describe("bandyer-signature", () => {
     expect(await verifyWebhookSignature(KEY, header, BODY, { nowSec: 1_010, toleranceSec: 5 })).toEqual({ ok: false, reason: "stale" });
   });
 
+  it("checks the MAC before the freshness: a bad MAC with a stale timestamp is a mismatch, not stale", async () => {
+    const header = `t=1,v0=${"0".repeat(64)}`;
+    expect(await verifyWebhookSignature(KEY, header, BODY, { nowSec: 1_700_000_000 })).toEqual({ ok: false, reason: "mismatch" });
+    expect(await verifyWebhookSignature(KEY, await signWebhook(KEY, BODY, 1), BODY, { nowSec: 1_700_000_000 })).toEqual({ ok: false, reason: "stale" });
+  });
+
   it("refuses another key, a changed body and a changed timestamp", async () => {
     const header = await signWebhook(KEY, BODY, 1_000);
     expect(await verifyWebhookSignature("ak_test_other_key", header, BODY, { nowSec: 1_000 })).toEqual({ ok: false, reason: "mismatch" });

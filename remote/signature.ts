@@ -67,14 +67,21 @@ export async function verifyWebhookSignature(
 ): Promise<SignatureCheck> {
   const parsed = header === null ? undefined : parseSignatureHeader(header);
   if (!parsed) return { ok: false, reason: "malformed" };
-  const timestampSec = timestampSeconds(parsed.t);
-  if (Math.abs(options.nowSec - timestampSec) > (options.toleranceSec ?? DEFAULT_SIGNATURE_TOLERANCE_SEC)) return { ok: false, reason: "stale" };
+  // The MAC first: only a holder of the key learns that a timestamp is stale, so the answer to a
+  // forgery never depends on whether the app (its key) exists.
   const key = await hmacSha256Key(apiKey, "verify");
   const data = encoder.encode(signedPayload(parsed.t, rawBody));
+  let matched: string | undefined;
   for (const hex of parsed.v0) {
-    if (await crypto.subtle.verify("HMAC", key, fromHex(hex), data)) return { ok: true, timestampSec, delivery: `${parsed.t}.${hex}` };
+    if (await crypto.subtle.verify("HMAC", key, fromHex(hex), data)) {
+      matched = hex;
+      break;
+    }
   }
-  return { ok: false, reason: "mismatch" };
+  if (matched === undefined) return { ok: false, reason: "mismatch" };
+  const timestampSec = timestampSeconds(parsed.t);
+  if (Math.abs(options.nowSec - timestampSec) > (options.toleranceSec ?? DEFAULT_SIGNATURE_TOLERANCE_SEC)) return { ok: false, reason: "stale" };
+  return { ok: true, timestampSec, delivery: `${parsed.t}.${matched}` };
 }
 
 /** The v0 `room-id-hmac` header value for this room. */

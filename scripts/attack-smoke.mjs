@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 // The attach-security attacks (docs/security.md "Attach security") tried against `npm start` as a
-// hostile client would: raw sockets, no credential. Starts `npm start` on a free port, runs each
+// hostile client would: raw sockets, no credential; and issue 20's three breaks (an app's deletion
+// and idle sessions, sockets that ignore the server's close, the webhook route's answers). Starts `npm start` on a free port, runs each
 // attack with a bounded wait, stops it. Exits 1 when any attack gets through.
 // Needs Node 22 (global WebSocket): run it with `npm run attack-smoke`.
 import { spawn } from "node:child_process";
-import { freePort, sleep, waitUntil } from "./lib/proc.mjs";
+import { createHmac, randomUUID } from "node:crypto";
+import { freePort, groupProcesses, sleep, waitUntil } from "./lib/proc.mjs";
+import { openFds, openRaw } from "./lib/raw-socket.mjs";
 
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
@@ -19,6 +22,13 @@ const stop = () => {
 };
 process.on("exit", stop);
 
+/** An HS256 JWT, as a tenant's backend signs an attach ticket. */
+function hs256(claims, secret) {
+  const b64 = (x) => Buffer.from(JSON.stringify(x)).toString("base64url");
+  const input = `${b64({ alg: "HS256", typ: "JWT" })}.${b64(claims)}`;
+  return `${input}.${createHmac("sha256", secret).update(input).digest("base64url")}`;
+}
+
 let failures = 0;
 function check(ok, what) {
   console.log(`${ok ? "ok  " : "FAIL"} ${what}`);
@@ -26,8 +36,8 @@ function check(ok, what) {
 }
 
 /** A raw socket that records frames; every wait is bounded. */
-function open(query) {
-  const ws = new WebSocket(`${base.replace("http", "ws")}/v1/apps/mAppId_demo/socket?${query}`);
+function open(query, appId = "mAppId_demo") {
+  const ws = new WebSocket(`${base.replace("http", "ws")}/v1/apps/${appId}/socket?${query}`);
   const frames = [];
   let closed;
   ws.addEventListener("message", (e) => frames.push(JSON.parse(e.data)));
@@ -88,7 +98,7 @@ try {
   check(refused?.code === "link_in_url", `an access link in the URL: ${refused?.code}`);
 
   // 8. A token webhook aimed at internal addresses cannot be registered.
-  for (const webhookUrl of ["https://169.254.169.254/latest/meta-data", "https://10.0.0.1/t", "http://tenant.example/t"]) {
+  for (const webhookUrl of ["https://169.254.169.254/latest/meta-data", "https://10.0.0.1/t", "http://tenant.example.com/t", "https://instance-data/latest/meta-data", "https://localhost../t", "https://[2002:7f00:1::1]/t", "https://kubernetes.default.svc/t"]) {
     const res = await fetch(`${base}/v1/apps/mAppId_attack`, {
       method: "PUT",
       headers: { authorization: "Bearer dev-admin-token" },
@@ -96,6 +106,48 @@ try {
     });
     check(res.status === 400, `token webhook ${webhookUrl}: ${res.status}`);
   }
+
+  // Break 1 (issue 20): a proven client of an idle session is closed when its app is deleted,
+  // data_cleared first, and is not back when the same appId is registered again.
+  const admin = { authorization: "Bearer dev-admin-token" };
+  const appId = `mAppId_smoke_${Math.random().toString(36).slice(2, 8)}`;
+  const ticketSecret = "smoke-ticket-secret-0123456789";
+  const registerApp = () =>
+    fetch(`${base}/v1/apps/${appId}`, { method: "PUT", headers: admin, body: JSON.stringify({ environment: "sandbox", region: "eu", attachModes: ["ticket"], attachTicketSecret: ticketSecret }) });
+  check((await registerApp()).status === 201, `app ${appId} registered`);
+  const idle = open("environment=sandbox&region=eu&userId=idle-user", appId);
+  await idle.frame((f) => f.type === "auth_required", "auth_required");
+  idle.send({ type: "auth", ticket: hs256({ appId, userId: "idle-user", exp: Math.floor(Date.now() / 1000) + 300, jti: randomUUID() }, ticketSecret) });
+  await idle.frame((f) => f.type === "state", "the idle client proven");
+  const deleted = await fetch(`${base}/v1/apps/${appId}`, { method: "DELETE", headers: admin });
+  await waitUntil(() => idle.closed() !== undefined, "the idle client's socket closed", 5_000).catch(() => {});
+  const kinds = idle.frames.map((f) => f.type);
+  check(deleted.status === 204 && idle.closed() === 4404 && kinds.lastIndexOf("data_cleared") > kinds.lastIndexOf("state"), `DELETE closes an idle session's client (${deleted.status}, close ${idle.closed()}, data_cleared first: ${kinds.includes("data_cleared")})`);
+  await registerApp();
+
+  // Break 3 (issue 20): the webhook route answers a registered app and an unknown one alike.
+  const probe = async (id) => {
+    const res = await fetch(`${base}/v1/webhooks/kaleyra/${id}`, { method: "POST", headers: { "bandyer-signature": `t=1,v0=${"0".repeat(64)}` }, body: "{}" });
+    return JSON.stringify({ status: res.status, body: await res.text(), headers: [...res.headers].filter(([name]) => name !== "date") });
+  };
+  const [known, unknown] = [await probe("mAppId_demo"), await probe("mAppId_nobody_at_all")];
+  check(known === unknown && known.includes("signature_invalid"), `a stale bad signature gets one answer for a registered and an unknown app (${JSON.parse(known).status})`);
+
+  // Break 2 (issue 20): sockets that never answer the server's close are counted and dropped.
+  const workerd = groupProcesses(server.pid).find((p) => /workerd/.test(p.cmdline[0] ?? ""))?.pid;
+  const fdsBefore = workerd === undefined ? undefined : await openFds(workerd);
+  const path = `/v1/apps/mAppId_demo/socket?environment=sandbox&region=eu&userId=deaf-${Math.random().toString(36).slice(2, 8)}`;
+  const deaf = [];
+  for (let i = 0; i < 24; i++) deaf.push(await openRaw(port, path));
+  const extra = await openRaw(port, path);
+  const fdsFlood = workerd === undefined ? undefined : await openFds(workerd);
+  check(deaf.every((d) => d.status === 101) && extra.status === 429, `8 waiting + 16 closed-but-unanswered sockets, then a plain 429 for the next (${extra.status})`);
+  const dropped = await waitUntil(() => deaf.every((d) => d.ended), "the server dropping the unanswered sockets", 50_000, 500).catch(() => false);
+  // workerd closes the connections' other ends a moment later: read its files once they settle.
+  if (workerd !== undefined) await waitUntil(async () => (await openFds(workerd)) <= fdsBefore + 8, "workerd's files back", 10_000, 250).catch(() => {});
+  const fdsAfter = workerd === undefined ? undefined : await openFds(workerd);
+  check(dropped, `the session dropped all 24 unanswered sockets while the client still held them (workerd open files ${fdsBefore} -> ${fdsFlood} -> ${fdsAfter})`);
+  for (const d of [...deaf, extra]) d.destroy();
 } catch (err) {
   check(false, String(err));
   console.error(log.slice(-4_000));

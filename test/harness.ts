@@ -11,6 +11,7 @@ import { signHs256 } from "../remote/jwt";
 import { registryStub } from "../worker/registry";
 import { accessLinkDigest } from "../core/access-link";
 import { SESSION_ROUTE_HEADER, sessionObjectName, type SessionKey, type SessionRoute } from "../durable-objects/session-route";
+import { USED_TICKETS_KEY } from "../durable-objects/used-tickets";
 
 /** A session as a test names it: by user, or by the access link itself (routed by its digest). */
 export type TestKey = { kind: "token"; userId: string } | { kind: "access_link"; accessLink: string };
@@ -30,9 +31,9 @@ export const APP_ID = "mAppId_test";
 export const SANDBOX_EU: AppSettings = { environment: "sandbox", region: "eu", attachModes: ["token", "resume", "ticket"] };
 export const TICKET_SECRET = "test-attach-ticket-secret-0123456789";
 
-/** A tenant-signed attach ticket for the user, valid for an hour (or already expired). */
-export function ticketFor(appId: string, userId: string, expiresInSec = 3_600, secret = TICKET_SECRET): Promise<string> {
-  return signHs256({ appId, userId, exp: Math.floor(Date.now() / 1_000) + expiresInSec }, secret);
+/** A tenant-signed attach ticket for the user, with a fresh jti, valid for 5 minutes (or already expired). */
+export function ticketFor(appId: string, userId: string, expiresInSec = 300, secret = TICKET_SECRET, claims: Record<string, unknown> = {}): Promise<string> {
+  return signHs256({ appId, userId, exp: Math.floor(Date.now() / 1_000) + expiresInSec, jti: crypto.randomUUID(), ...claims }, secret);
 }
 
 let testAppRegistered = false;
@@ -42,6 +43,21 @@ async function registerTestApp(): Promise<void> {
   if (!put.ok) throw new Error(`register test app: ${put.error.code}`);
   testAppEpoch = put.value.record.epoch;
   testAppRegistered = true;
+}
+
+/**
+ * Registers the test app anew (its epoch changes) after removing it, as an admin's DELETE and PUT
+ * would, but without telling any session (as for a session the removal did not reach). Later
+ * sockets are routed with the new epoch; the old one is returned for routing stale sockets.
+ */
+export async function reregisterTestApp(): Promise<{ oldEpoch: string; newEpoch: string }> {
+  await registerTestApp();
+  const oldEpoch = testAppEpoch;
+  await registryStub(env).deleteApp(APP_ID);
+  const put = await registryStub(env).putApp(APP_ID, SANDBOX_EU, { attachTicketSecret: TICKET_SECRET });
+  if (!put.ok) throw new Error(`register test app: ${put.error.code}`);
+  testAppEpoch = put.value.record.epoch;
+  return { oldEpoch, newEpoch: testAppEpoch };
 }
 
 export type SessionStub = DurableObjectStub<UserSession>;
@@ -115,13 +131,23 @@ export class TestClient {
 
 /** Opens a socket to the session as the Worker routes it, without proving anything. */
 export async function openSocket(stub: SessionStub, key: TestKey, app: AppSettings = SANDBOX_EU, appEpoch?: string): Promise<TestClient> {
+  return openClient(stub, key, app, appEpoch, false);
+}
+
+/** A socket whose peer never answers the session's close frame (it stays CLOSING on the session's side). */
+export function openDeafSocket(stub: SessionStub, key: TestKey): Promise<TestClient> {
+  return openClient(stub, key, SANDBOX_EU, undefined, true);
+}
+
+async function openClient(stub: SessionStub, key: TestKey, app: AppSettings, appEpoch: string | undefined, deaf: boolean): Promise<TestClient> {
   await registerTestApp();
   const route: SessionRoute = { appId: APP_ID, appEpoch: appEpoch ?? testAppEpoch, key: await sessionKeyOf(key), app };
   const res = await stub.fetch("http://session/socket", {
     headers: { Upgrade: "websocket", [SESSION_ROUTE_HEADER]: JSON.stringify(route) },
   });
   if (res.status !== 101 || !res.webSocket) throw new Error(`attach failed: ${res.status}`);
-  res.webSocket.accept();
+  // Half open: the runtime does not answer the peer's close for us.
+  res.webSocket.accept(deaf ? { allowHalfOpen: true } : {});
   const client = new TestClient(res.webSocket);
   await client.waitFor((c) => c.frames.length > 0, "first frame");
   return client;
@@ -171,5 +197,21 @@ export function storageOf(stub: SessionStub): Promise<{ alarmAt: number | undefi
     const keys = [...state.storage.kv.list()].map(([k]) => k);
     // toRealTime(0) is minus the clock offset, so session time = real time - toRealTime(0).
     return { alarmAt: real === null ? undefined : real - o.clock.toRealTime(0), keys };
+  });
+}
+
+/**
+ * storageOf without the memory of used attach tickets (durable-objects/used-tickets.ts) and the
+ * alarm that drops it: `attach` proves with a ticket, and that memory outlives the session's own
+ * data until the ticket expires. For tests about the session's own storage and duties.
+ */
+export function sessionStorageOf(stub: SessionStub): Promise<{ alarmAt: number | undefined; keys: string[] }> {
+  return runInDurableObject(stub, async (o: UserSession, state) => {
+    const real = await state.storage.getAlarm();
+    const tickets = state.storage.kv.get<{ expMs: number }[]>(USED_TICKETS_KEY) ?? [];
+    const alarmAt = real === null ? undefined : real - o.clock.toRealTime(0);
+    const keys = [...state.storage.kv.list()].map(([k]) => k).filter((k) => k !== USED_TICKETS_KEY);
+    const ticketAlarm = alarmAt !== undefined && tickets.some((t) => Math.abs(Math.ceil(o.clock.toRealTime(t.expMs)) - real!) <= 1);
+    return { alarmAt: ticketAlarm ? undefined : alarmAt, keys };
   });
 }

@@ -69,6 +69,18 @@ describe("down: Kaleyra's events", () => {
     warn.mockRestore();
   });
 
+  it("attack: a reserved name in another case or a Unicode look-alike from Kaleyra is not relayed", async () => {
+    const { stub, client, remoteId } = await connected();
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    for (const name of ["User:Force_Disconnect", "user:force_d\u0456sconnect", "\uff55ser:force_disconnect", "Switchboard:Connected"]) await kaleyraSays(stub, remoteId, name, { reason: "forged" });
+    await kaleyraSays(stub, remoteId, "user:status", 1);
+    await client.waitFor((c) => c.ofType("remote_event").length === 1, "the plain event");
+    expect(events(client)).toEqual([[1, "user:status", 1]]);
+    expect(client.lastState()).toMatchObject({ status: "connected" });
+    expect(warn).toHaveBeenCalledTimes(2);
+    warn.mockRestore();
+  });
+
   it("lifecycle events are not swallowed: is_about_to_expire still starts a refresh while other events flow", async () => {
     const { stub, client, remoteId } = await connected();
     await kaleyraSays(stub, remoteId, "user:status", 1);
@@ -117,6 +129,16 @@ describe("up: a client's remote_emit", () => {
     }
     await client.waitFor((c) => c.ofType("remote_ack").length === 3, "three refusals");
     for (const ack of client.ofType("remote_ack")) expect(ack).toMatchObject({ error: { code: "reserved_event" } });
+    expect(fakeRemoteControls.emitted).toEqual([]);
+    expect(fakeRemoteControls.updated).toEqual([]);
+  });
+
+  it("attack: a reserved name in another case or a Unicode look-alike is refused and never reaches Kaleyra", async () => {
+    const { client } = await connected();
+    const names = { "User:Force_Disconnect": "reserved_event", "SWITCHBOARD:ACCESS_TOKEN:UPDATE": "reserved_event", "user:force_d\u0456sconnect": "invalid_frame", "\uff55ser:force_disconnect": "invalid_frame" };
+    for (const name of Object.keys(names)) client.send({ type: "remote_emit", id: name, name, data: { accessToken: "forged" } });
+    await client.waitFor((c) => c.ofType("remote_ack").length === 4, "four refusals");
+    expect(Object.fromEntries(client.ofType("remote_ack").map((a) => [a.id, "error" in a ? a.error.code : "acked"]))).toEqual(names);
     expect(fakeRemoteControls.emitted).toEqual([]);
     expect(fakeRemoteControls.updated).toEqual([]);
   });

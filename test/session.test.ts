@@ -5,7 +5,7 @@
 import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { fakeRemoteControls, fakeToken } from "../remote/fake";
-import { advance, attach, sessionNow, sessionStub, snapshot, storageOf, waitForSnapshot } from "./harness";
+import { advance, attach, sessionNow, sessionStorageOf, sessionStub, snapshot, storageOf, waitForSnapshot } from "./harness";
 
 const alice = { kind: "token", userId: "alice" } as const;
 const HOUR = 3_600_000;
@@ -112,7 +112,7 @@ describe("token session", () => {
     client.send({ type: "token", requestId: request.requestId, token: fakeToken("alice", (await sessionNow(stub)) + HOUR) });
     const state = await client.waitForStatus("disconnected");
     expect(state).toMatchObject({ error: "user_inactive", reason: "user_inactive" });
-    expect((await storageOf(stub)).alarmAt).toBeUndefined();
+    expect((await sessionStorageOf(stub)).alarmAt).toBeUndefined();
   });
 
   it("a remote outage sends the session to the reconnect schedule", async () => {
@@ -272,7 +272,7 @@ describe("disconnect", () => {
     client.send({ type: "disconnect", clearSavedData: true });
     await client.waitFor((c) => c.ofType("data_cleared").length === 1, "data_cleared");
     await client.waitForStatus("disconnected");
-    expect(await storageOf(stub)).toEqual({ alarmAt: undefined, keys: [] });
+    expect(await sessionStorageOf(stub)).toEqual({ alarmAt: undefined, keys: [] });
   });
 
   it("without clearing: disconnected, no alarm, the session can connect again", async () => {
@@ -281,7 +281,7 @@ describe("disconnect", () => {
     await connectAlice(stub, client, HOUR);
     client.send({ type: "disconnect" });
     expect(await client.waitForStatus("disconnected")).toMatchObject({ reason: "requested" });
-    expect((await storageOf(stub)).alarmAt).toBeUndefined();
+    expect((await sessionStorageOf(stub)).alarmAt).toBeUndefined();
     client.send({ type: "connect", userId: "alice" });
     expect((await client.nextTokenRequest(1)).attempt).toBe(1);
   });

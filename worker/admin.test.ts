@@ -164,7 +164,7 @@ describe("write-only secrets", () => {
     const body = {
       environment: "sandbox",
       region: "eu",
-      serverTokens: { source: "webhook", order: "fallback", webhookUrl: "https://tenant.example/tokens" },
+      serverTokens: { source: "webhook", order: "fallback", webhookUrl: "https://tenant.example.com/tokens" },
       kaleyraApiKey: API_KEY,
       tokenWebhookSecret: WEBHOOK_SECRET,
     };
@@ -194,7 +194,7 @@ describe("write-only secrets", () => {
     const before = await (await get(appId)).json();
     await expectError(await put(appId, { environment: "sandbox", region: "eu", serverTokens: { source: "kaleyra_api", order: "first" } }), 400, "bad_request", "kaleyraApiKey");
     await expectError(await put(appId, { environment: "sandbox", region: "eu", kaleyraApiKey: "not-a-key" }), 400, "bad_request", "kaleyraApiKey");
-    await expectError(await put(appId, { environment: "sandbox", region: "eu", serverTokens: { source: "webhook", order: "first", webhookUrl: "http://tenant.example/t" } }), 400, "bad_request", "serverTokens.webhookUrl");
+    await expectError(await put(appId, { environment: "sandbox", region: "eu", serverTokens: { source: "webhook", order: "first", webhookUrl: "http://tenant.example.com/t" } }), 400, "bad_request", "serverTokens.webhookUrl");
     expect(await (await get(appId)).json()).toEqual(before);
   });
 

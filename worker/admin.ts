@@ -85,7 +85,25 @@ admin.openapi(
   },
 );
 
-// Removing an app ends its sessions and deletes their data (as disconnect(clearSavedData: true)).
+/** Sessions told at once when an app is removed: enough to be quick, few enough for the Worker's limits. */
+const REMOVAL_BATCH = 50;
+
+/**
+ * Ends the removed app's sessions: every one is told (appRemoved: data_cleared, then each socket
+ * closes), a batch at a time; one failing does not stop the others (it is logged by count: its
+ * sockets' registration is gone, so they can start nothing, see docs/security.md).
+ */
+async function endSessions(env: Env, objectIds: readonly string[]): Promise<void> {
+  let failed = 0;
+  for (let i = 0; i < objectIds.length; i += REMOVAL_BATCH) {
+    const batch = objectIds.slice(i, i + REMOVAL_BATCH).map((id) => env.USER_SESSION.get(env.USER_SESSION.idFromString(id)).appRemoved());
+    failed += (await Promise.allSettled(batch)).filter((r) => r.status === "rejected").length;
+  }
+  if (failed > 0) console.warn("app removal: sessions not told", { failed, of: objectIds.length });
+}
+
+// Removing an app ends its sessions, idle ones included, and deletes their data (as
+// disconnect(clearSavedData: true)).
 admin.openapi(
   createRoute(adminRoute({
     method: "delete",
@@ -97,14 +115,9 @@ admin.openapi(
   })),
   async (c) => {
     const { appId } = c.req.valid("param");
-    const registry = await appRegistry(c.env);
-    if ((await registry.getApp(appId)) === null) {
-      await appList(c.env).unlistApp(appId);
-      return refuse(kaleyraError("app_id_invalid"));
-    }
-    const sessions = await registry.takeAppSessions(appId);
-    await registry.deleteApp(appId);
-    await Promise.all(sessions.map((id) => c.env.USER_SESSION.get(c.env.USER_SESSION.idFromString(id)).appRemoved()));
+    const sessions = await (await appRegistry(c.env)).removeApp(appId);
+    if (sessions === null) return refuse(kaleyraError("app_id_invalid"));
+    await endSessions(c.env, sessions);
     return c.body(null, 204);
   },
 );

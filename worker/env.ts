@@ -18,8 +18,10 @@ export interface Env {
   REMOTE: string;
   /** "1" only in tests: lets a test move a session's clock forward (see durable-objects/clock.ts). */
   TEST_CLOCK?: string;
-  /** Attach attempts allowed per client IP per minute (default 60). */
+  /** Attach attempts allowed per client (IPv4 address, IPv6 /64) per minute in one isolate (default 60). */
   ATTACH_LIMIT_PER_MINUTE?: string;
+  /** Cloudflare's Rate Limiting binding for attach attempts (wrangler.toml `[[ratelimits]]`); absent locally. */
+  ATTACH_RATE_LIMIT?: RateLimit;
   /** "1" only in the local composition: a tenant's token webhook may be http on 127.0.0.1/localhost. */
   ALLOW_LOCAL_WEBHOOKS?: string;
   /** When set (by `npm start`), this app is registered at startup as a sandbox/eu demo app. */

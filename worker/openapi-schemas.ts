@@ -8,6 +8,7 @@ import { z } from "@hono/zod-openapi";
 import { APP_ID_PATTERN, ENVIRONMENTS, isKaleyraBaseUrl, isWebhookUrl, parseAppPut, REGIONS } from "../core/app";
 import { ERROR_MESSAGES } from "../core/errors";
 import { ATTACH_MODES, USER_ID_PATTERN } from "../core/protocol";
+import { MAX_TICKET_LIFETIME_SEC } from "../core/ticket";
 import { ACTIVE_STATUSES } from "../durable-objects/AppState-schema";
 
 const DAY_MS = 86_400_000;
@@ -159,9 +160,9 @@ export const EndSessionSchema = z
   .strictObject({ clearSavedData: z.boolean().default(true) })
   .openapi("EndSession", { description: "disconnect(clearSavedData) of the SDK; true also deletes the user's saved data." });
 
-export const TicketRequestSchema = z.strictObject({ ttlSeconds: z.number().int().min(1).max(3_600).default(300) }).openapi("TicketRequest");
+export const TicketRequestSchema = z.strictObject({ ttlSeconds: z.number().int().min(1).max(MAX_TICKET_LIFETIME_SEC).default(MAX_TICKET_LIFETIME_SEC) }).openapi("TicketRequest");
 export const TicketSchema = z
-  .object({ ticket: z.string().openapi({ description: "HS256 JWT: appId, userId, exp; for the client's auth frame." }), expiresAt: z.number().int() })
+  .object({ ticket: z.string().openapi({ description: "HS256 JWT: appId, userId, exp (at most 5 minutes), jti (accepted once); for the client's auth frame." }), expiresAt: z.number().int() })
   .openapi("Ticket");
 
 export const ErrorSchema = z

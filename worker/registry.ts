@@ -53,8 +53,20 @@ export function registryStub(env: Env) {
       await appList(env).unlistApp(appId);
       return existed;
     },
+    /**
+     * Removes the app in one step (AppState.removeApp): the session objects to end (active and
+     * proven ones, idle included), or null when there was no app. Unlisted either way.
+     */
+    async removeApp(appId: string) {
+      const objects = await appState(env, appId).removeApp();
+      forgetCachedApp(appId);
+      await appList(env).unlistApp(appId);
+      return objects;
+    },
     takeAppSessions: (appId: string) => appState(env, appId).takeAppSessions(),
-    claimSession: (appId: string, objectId: string, max: number) => appState(env, appId).claimSession(objectId, max),
+    /** `epoch`: the registration the session's socket was routed with; another one claims nothing. */
+    claimSession: (appId: string, objectId: string, max: number, epoch?: string) => appState(env, appId).claimSession(objectId, max, epoch),
+    sessionProven: (appId: string, objectId: string, epoch: string) => appState(env, appId).sessionProven(objectId, epoch),
     releaseSession: (appId: string, objectId: string) => appState(env, appId).releaseSession(objectId),
     indexRoomSession: (appId: string, roomId: string, objectId: string) => appState(env, appId).indexRoomSession(roomId, objectId),
     takeRoomSessions: (appId: string, roomId: string) => appState(env, appId).takeRoomSessions(roomId),

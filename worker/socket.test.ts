@@ -74,8 +74,27 @@ describe("parseSocketRequest: order and meaning of the checks", () => {
     expect(lookup.mock.calls.map(([id]) => id)).not.toContain("bad-id");
   });
 
-  it("checks the app before the session key", async () => {
-    expect(await parse("environment=production&region=eu", undefined, lookupOf(RECORD))).toEqual(refusal("app_id_invalid"));
+  it("checks the session key and the query keys before the app (they do not depend on it)", async () => {
+    const lookup = lookupOf(RECORD);
+    expect(await parse("environment=production&region=eu", undefined, lookup)).toEqual(refusal("bad_request", "userId|link"));
+    expect(await parse("environment=production&region=eu&userId=u1&x=1", undefined, lookup, "mAppId_unknown")).toEqual(refusal("bad_request", "x"));
+    expect(lookup).not.toHaveBeenCalled();
+  });
+
+  it("attack: no query tells an existing app from an unknown one, over all 8 environment/region pairs", async () => {
+    const queries = ["", "userId=u1", "userId=has%20space", `link=${"d".repeat(63)}`, "userId=u1&x=1", "userId=u1&userId=u2", `accessLink=${encodeURIComponent(LINK)}`];
+    const lookup = lookupOf(RECORD);
+    for (const environment of ["production", "sandbox"]) {
+      for (const region of ["eu", "in", "us", "me"]) {
+        for (const rest of queries) {
+          const query = `environment=${environment}&region=${region}${rest === "" ? "" : `&${rest}`}`;
+          const unknown = await parse(query, undefined, lookup, "mAppId_unknown");
+          // The app's own pair with a well-formed query is the one upgrade that succeeds.
+          if (environment === RECORD.environment && region === RECORD.region && rest === "userId=u1") continue;
+          expect({ query, answer: await parse(query, undefined, lookup) }).toEqual({ query, answer: unknown });
+        }
+      }
+    }
   });
 
   it.each([

@@ -1,15 +1,18 @@
 /**
  * The WebSocket upgrade route: validates the client's configuration against the registry and
  * forwards the upgrade to the user's session object. Checks run in a fixed order (upgrade,
- * configured, app, session key, query keys) so a client always sees the first thing to fix.
- * Unknown apps and mismatching environment/region give the same answer, so the route does not
- * reveal which apps exist. Access links never travel in the URL: a link socket names its session by
- * the link's digest (core/access-link.ts) and proves it with the link in its first frame.
+ * configured, session key, query keys, app, origin) so a client always sees the first thing to
+ * fix. Every check that does not need the app comes before the app is looked up, and an unknown
+ * app and a registered one with another environment/region get the same answer: no refusal tells
+ * which apps exist or which pair an app has (docs/security.md says what a successful upgrade does
+ * tell). Access links never travel in the URL: a link socket names its session by the link's
+ * digest (core/access-link.ts) and proves it with the link in its first frame.
  */
 import { Hono } from "hono";
 import { isAppId } from "../core/app";
 import { kaleyraError, type ErrorCode } from "../core/errors";
 import { LINK_DIGEST_PATTERN } from "../core/access-link";
+import { attachKey, AttachLimiter } from "../core/attach-limit";
 import { isUserId } from "../core/protocol";
 import { fail, ok, type Result } from "../core/result";
 import type { AppRecord } from "../durable-objects/AppRegistry";
@@ -36,9 +39,6 @@ export async function parseSocketRequest(request: Request, appId: string, lookup
   if (!environment) return refuse("not_configured", "environment");
   if (!region) return refuse("not_configured", "region");
 
-  const app = isAppId(appId) ? await lookupApp(appId) : null;
-  if (app === null || app.environment !== environment || app.region !== region) return refuse("app_id_invalid");
-
   // A link in the URL is already exposed to every proxy and log on the way: refuse it loudly.
   if (query.has("accessLink")) return refuse("link_in_url", "accessLink");
   const userId = query.get("userId");
@@ -56,6 +56,10 @@ export async function parseSocketRequest(request: Request, appId: string, lookup
   for (const name of new Set(query.keys())) {
     if (!QUERY_KEYS.includes(name) || query.getAll(name).length > 1) return refuse("bad_request", name);
   }
+
+  // Only now the app: every refusal above is the same whether or not the app exists.
+  const app = isAppId(appId) ? await lookupApp(appId) : null;
+  if (app === null || app.environment !== environment || app.region !== region) return refuse("app_id_invalid");
 
   // Only browsers send Origin; a page from an origin the app did not list is refused.
   const origin = request.headers.get("Origin");
@@ -79,30 +83,35 @@ function attachLimit(env: Env): number {
   return Number.isInteger(n) && n > 0 ? n : DEFAULT_ATTACH_LIMIT_PER_MINUTE;
 }
 
-/**
- * Attach attempts per client IP per minute, counted per isolate (a best-effort limit: a
- * deployment that needs a global one puts Cloudflare's rate limiting rules in front). Bounded: the
- * table is cleared when it grows past 10,000 addresses.
- */
-const attachesByIp = new Map<string, { start: number; count: number }>();
+/** Attach attempts per client per minute in this isolate (core/attach-limit.ts: IPv6 by /64, bounded). */
+const attaches = new AttachLimiter();
 
-export function attachAllowed(ip: string, now: number, limit: number): boolean {
-  if (attachesByIp.size > 10_000) attachesByIp.clear();
-  const w = attachesByIp.get(ip);
-  if (!w || now - w.start >= 60_000) {
-    attachesByIp.set(ip, { start: now, count: 1 });
+/**
+ * Whether this client may attach now: the isolate's own count first (always there, also locally
+ * and on a self-hosted workerd), then, where the deployment binds one (wrangler.toml), Cloudflare's
+ * Rate Limiting binding, which counts across the isolates of a Cloudflare location. The binding
+ * failing lets the attempt through: the isolate's count still holds (docs/security.md).
+ */
+export async function attachAllowed(env: Env, address: string, now: number): Promise<boolean> {
+  const key = attachKey(address);
+  if (!attaches.allow(key, now, attachLimit(env))) return false;
+  if (env.ATTACH_RATE_LIMIT === undefined) return true;
+  try {
+    return (await env.ATTACH_RATE_LIMIT.limit({ key })).success;
+  } catch {
     return true;
   }
-  w.count += 1;
-  return w.count <= limit;
 }
 
 export const socket = new Hono<{ Bindings: Env }>();
 
 // All methods, so a non-GET gets upgrade_required instead of not_found.
 socket.all("/v1/apps/:appId/socket", async (c) => {
-  if (!attachAllowed(c.req.header("CF-Connecting-IP") ?? "unknown", Date.now(), attachLimit(c.env))) {
-    return refuseUpgrade(kaleyraError("rate_limited"));
+  // A plain 429, no socket: a refusal socket is one the server closes, and a flooding peer that
+  // ignores the close would keep it and its connection (docs/security.md). Under the limit, the
+  // refusals below go over a socket so that a browser can read them.
+  if (!(await attachAllowed(c.env, c.req.header("CF-Connecting-IP") ?? "unknown", Date.now()))) {
+    return errorResponse(kaleyraError("rate_limited"));
   }
   const lookupApp: AppLookup = (appId) => cachedApp(appId, async (id) => (await appRegistry(c.env)).getApp(id));
   const route = await parseSocketRequest(c.req.raw, c.req.param("appId"), lookupApp);

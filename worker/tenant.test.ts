@@ -119,12 +119,15 @@ describe("tenant API", () => {
     const { ticket, expiresAt } = (await res.json()) as { ticket: string; expiresAt: number };
     expect(expiresAt).toBeGreaterThan(Date.now() + 55_000);
     expect(expiresAt).toBeLessThanOrEqual(Date.now() + 61_000);
-    expect(await checkTicket(TICKET_SECRET, ticket, appId, "alice", Date.now())).toBe(true);
-    expect(await checkTicket(TICKET_SECRET, ticket, appId, "bob", Date.now())).toBe(false);
-    expect(await checkTicket(TICKET_SECRET, ticket, "mAppId_other", "alice", Date.now())).toBe(false);
-    // No body: the default lifetime (5 minutes).
-    expect((await tenantPost(key, `${appId}/users/alice/tickets`)).status).toBe(201);
-    await expectError(await tenantPost(key, `${appId}/users/alice/tickets`, { ttlSeconds: 7_200 }), 400, "bad_request", "ttlSeconds");
+    expect(await checkTicket(TICKET_SECRET, ticket, appId, "alice", Date.now())).toEqual({ jti: expect.any(String), expMs: expiresAt });
+    expect(await checkTicket(TICKET_SECRET, ticket, appId, "bob", Date.now())).toBeUndefined();
+    expect(await checkTicket(TICKET_SECRET, ticket, "mAppId_other", "alice", Date.now())).toBeUndefined();
+    // No body: the longest lifetime (5 minutes). Every ticket has its own jti: a session accepts each once.
+    const defaults = await Promise.all([1, 2].map(async () => (await (await tenantPost(key, `${appId}/users/alice/tickets`)).json()) as { ticket: string; expiresAt: number }));
+    expect(defaults[0]!.expiresAt).toBeLessThanOrEqual(Date.now() + 301_000);
+    const jtis = await Promise.all([ticket, ...defaults.map((d) => d.ticket)].map(async (t) => (await checkTicket(TICKET_SECRET, t, appId, "alice", Date.now()))?.jti));
+    expect(new Set(jtis).size).toBe(3);
+    await expectError(await tenantPost(key, `${appId}/users/alice/tickets`, { ttlSeconds: 301 }), 400, "bad_request", "ttlSeconds");
     await expectError(await tenantPost(key, `${appId}/users/alice/tickets`, { ttl: 5 }), 400, "bad_request", "ttl");
     await expectError(await tenantPost(key, `${appId}/users/a%20b/tickets`), 400, "bad_request", "userId");
   });

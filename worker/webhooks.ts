@@ -1,10 +1,12 @@
 /**
  * Kaleyra's webhooks: `POST /v1/webhooks/kaleyra/:appId`, signed with the app's API key.
- * v1 (`bandyer-signature`, see remote/signature.ts) checks, in order: body size, app and API key and
- * signature (an unknown app, an app without a key, a malformed or mismatching signature all get the
- * same signature_invalid, so the route does not reveal which apps exist; more than 5 min off ->
- * signature_stale), replay (the same signed timestamp and MAC again, however the header is
+ * v1 (`bandyer-signature`, see remote/signature.ts) checks, in order: body size, the MAC with the
+ * app's API key, then freshness (more than 5 min off -> signature_stale, which only a holder of
+ * the key can reach), replay (the same signed timestamp and MAC again, however the header is
  * spelled -> webhook_replayed), then the payload (core/kaleyra-webhook.ts).
+ * The route does not tell which apps exist: an unknown app, an app without a key, a malformed or
+ * mismatching signature all get the same signature_invalid (status, body and headers), and an
+ * unknown app's delivery is checked against a key no app has, so it costs the same HMAC work.
  * v0 (`room-id-hmac`, only when no `bandyer-signature` is sent): the MAC covers the room id read from
  * the body, so the room id is read first (none -> signature_invalid); replay is the same event,
  * room and MAC again within 10 min (v0 has no timestamp: docs/security.md).
@@ -17,6 +19,7 @@ import { bodyLimit } from "hono/body-limit";
 import { isAppId } from "../core/app";
 import { kaleyraError } from "../core/errors";
 import { parseV0Webhook, parseV1Webhook, type KaleyraWebhook } from "../core/kaleyra-webhook";
+import { base64UrlEncode } from "../remote/jwt";
 import { DEFAULT_SIGNATURE_TOLERANCE_SEC, ROOM_ID_HMAC_HEADER, SIGNATURE_HEADER, verifyRoomIdHmac, verifyWebhookSignature } from "../remote/signature";
 import type { Env } from "./env";
 import { errorResponse } from "./errors";
@@ -44,6 +47,13 @@ async function authenticate(apiKey: string, v1Header: string | undefined, v0Head
   return { ok: true, delivery: `v0.${v0.webhook.event}.${v0.roomId}.${check.mac}`, signedAtSec: Math.floor(nowSec), v0: v0.webhook };
 }
 
+/**
+ * A random key of this isolate that no app has: a delivery for an app without a key is verified
+ * against it, so its answer takes the time of a bad MAC (it can never match a real signature).
+ */
+let unknownAppKey: string | undefined;
+const keyForUnknownApp = () => (unknownAppKey ??= base64UrlEncode(crypto.getRandomValues(new Uint8Array(32))));
+
 webhooks.post(
   "/v1/webhooks/kaleyra/:appId",
   bodyLimit({ maxSize: MAX_WEBHOOK_BYTES, onError: () => errorResponse(kaleyraError("bad_request", "body"), 413) }),
@@ -52,9 +62,9 @@ webhooks.post(
     const registry = await appRegistry(c.env);
     const apiKey = isAppId(appId) ? (await registry.getAppSecrets(appId))?.kaleyraApiKey : undefined;
     const raw = await c.req.text();
-    if (apiKey === undefined) return errorResponse(kaleyraError("signature_invalid"));
     const nowSec = Math.floor(Date.now() / 1_000);
-    const check = await authenticate(apiKey, c.req.header(SIGNATURE_HEADER), c.req.header(ROOM_ID_HMAC_HEADER), raw, Date.now() / 1_000);
+    const check = await authenticate(apiKey ?? keyForUnknownApp(), c.req.header(SIGNATURE_HEADER), c.req.header(ROOM_ID_HMAC_HEADER), raw, Date.now() / 1_000);
+    if (apiKey === undefined) return errorResponse(kaleyraError("signature_invalid"));
     if (!check.ok) return errorResponse(kaleyraError(check.code));
     const { delivery } = check;
     if (!(await registry.markWebhookSeen(appId, delivery, check.signedAtSec, nowSec - 2 * DEFAULT_SIGNATURE_TOLERANCE_SEC))) {

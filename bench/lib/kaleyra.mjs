@@ -7,7 +7,7 @@
  * it arrives. It copes with the attach gate when the server has one (an `auth_required` first
  * frame): it proves itself with a tenant-signed ticket when the app allows it, else with a token.
  */
-import { createHmac, randomBytes } from "node:crypto";
+import { createHmac, randomBytes, randomUUID } from "node:crypto";
 import { nowMs, sleep, waitUntil } from "./proc.mjs";
 
 const b64u = (buf) => Buffer.from(buf).toString("base64url");
@@ -26,8 +26,9 @@ export function accessToken(app, user, expSec) {
   return signHs256({ user, companyId: app.companyId, allowCamera: true, iat, exp: expSec, iss: EMULATOR_ISSUER, sub: `${user}#${app.companyId}` }, app.signingSecret);
 }
 
+/** An attach ticket (core/ticket.ts): `exp` at most 5 minutes ahead, a fresh `jti` (accepted once). */
 export function attachTicket(app, userId, expSec) {
-  return signHs256({ appId: app.appId, userId, exp: expSec }, app.ticketSecret);
+  return signHs256({ appId: app.appId, userId, exp: expSec, jti: randomUUID() }, app.ticketSecret);
 }
 
 async function call(stack, method, path, body, headers = {}) {
@@ -159,7 +160,7 @@ export class Client {
       case "auth_required": {
         this.gated = true;
         if (this.proveWith !== "token" && this.app.ticketSecret && frame.modes.includes("ticket")) {
-          this.send({ type: "auth", ticket: attachTicket(this.app, this.userId, Math.floor(Date.now() / 1000) + 3600) });
+          this.send({ type: "auth", ticket: attachTicket(this.app, this.userId, Math.floor(Date.now() / 1000) + 300) });
         } else if (frame.modes.includes("token")) {
           // Token proof: the server asks for the token (a token_request, answered by `tokens`).
           this.send({ type: "auth", askToken: true });

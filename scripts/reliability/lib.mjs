@@ -9,7 +9,7 @@
  * - Traffic goes to 127.0.0.1 only. Every wait is bounded.
  */
 import { spawn } from "node:child_process";
-import { createHmac } from "node:crypto";
+import { createHmac, randomUUID } from "node:crypto";
 import { cpSync, existsSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -313,10 +313,10 @@ export class Stack {
   }
 }
 
-/** A tenant-signed attach ticket: HS256 JWT { appId, userId, exp } (durable-objects/attach-proof.ts). */
-export function attachTicket(appId, userId, secret, expiresInSec = 3_600) {
+/** A tenant-signed attach ticket: HS256 JWT { appId, userId, exp, jti } (core/ticket.ts: at most 5 minutes, used once). */
+export function attachTicket(appId, userId, secret, expiresInSec = 300) {
   const b64 = (x) => Buffer.from(x).toString("base64url");
-  const input = `${b64(JSON.stringify({ alg: "HS256", typ: "JWT" }))}.${b64(JSON.stringify({ appId, userId, exp: Math.floor(Date.now() / 1000) + expiresInSec }))}`;
+  const input = `${b64(JSON.stringify({ alg: "HS256", typ: "JWT" }))}.${b64(JSON.stringify({ appId, userId, exp: Math.floor(Date.now() / 1000) + expiresInSec, jti: randomUUID() }))}`;
   return `${input}.${createHmac("sha256", secret).update(input).digest("base64url")}`;
 }
 

@@ -97,6 +97,36 @@ describe("webhook replay and unknown apps", () => {
   });
 });
 
+describe("attack: probing which apps exist through the webhook route", () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it("a stale, badly signed delivery gets the same answer (status, body, headers) for a registered app and an unknown one", async () => {
+    const app = await registerApp({}, true);
+    const body = JSON.stringify({ event: "on_call_started", app_id: app.appId, data: {} });
+    const post = (appId: string) => SELF.fetch(`http://edge.test/v1/webhooks/kaleyra/${appId}`, { method: "POST", headers: { "bandyer-signature": `t=1,v0=${"0".repeat(64)}` }, body });
+    const answer = async (r: Response) => ({ status: r.status, body: await r.text(), headers: [...r.headers] });
+    const known = await answer(await post(app.appId));
+    expect(known).toMatchObject({ status: 401 });
+    expect(JSON.parse(known.body)).toMatchObject({ error: { code: "signature_invalid" } });
+    expect(await answer(await post("mAppId_nobody_here_at_all"))).toEqual(known);
+  });
+
+  it("an unknown app's delivery costs the same HMAC work as a registered app's bad one", async () => {
+    const app = await registerApp({}, true);
+    const body = JSON.stringify({ event: "on_call_started", app_id: app.appId, data: {} });
+    const header = `t=${Math.floor(Date.now() / 1000)},v0=${"0".repeat(64)}`;
+    const verify = vi.spyOn(crypto.subtle, "verify");
+    const work = async (appId: string) => {
+      verify.mockClear();
+      await SELF.fetch(`http://edge.test/v1/webhooks/kaleyra/${appId}`, { method: "POST", headers: { "bandyer-signature": header }, body });
+      return verify.mock.calls.map(([algorithm]) => algorithm);
+    };
+    const known = await work(app.appId);
+    expect(known).toEqual(["HMAC"]);
+    expect(await work("mAppId_nobody_here_at_all")).toEqual(known);
+  });
+});
+
 describe("no token or secret in logs or admin responses", () => {
   const lines: string[] = [];
   beforeEach(() => {
@@ -123,7 +153,7 @@ describe("no token or secret in logs or admin responses", () => {
     );
     await createUser(app, "alice");
     const client = await attachVia(app.appId, alice, { prove: false });
-    client.send({ type: "auth", ticket: await ticketFor(app.appId, "alice", 3_600, ticketSecret) });
+    client.send({ type: "auth", ticket: await ticketFor(app.appId, "alice", 300, ticketSecret) });
     await client.waitFor((c) => c.ofType("state").length > 0, "state");
     const tokens: string[] = [];
     client.send({ type: "connect", userId: "alice" });

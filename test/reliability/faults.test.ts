@@ -11,7 +11,7 @@ import type { UserSession } from "../../durable-objects/UserSession";
 import { fakeRemoteControls, fakeToken } from "../../remote/fake";
 import { createRemote } from "../../remote";
 import type { KaleyraRemote } from "../../remote/port";
-import { advance, attach, sessionNow, sessionStub, snapshot, storageOf, type SessionStub, type TestClient } from "../harness";
+import { advance, attach, sessionNow, sessionStorageOf, sessionStub, snapshot, storageOf, type SessionStub, type TestClient } from "../harness";
 import { connects, fingerprint, fireAt, redeliverAlarm, settle, tokenRequests, waitForSnapshot } from "./helpers";
 
 const alice = { kind: "token", userId: "alice" } as const;
@@ -276,7 +276,7 @@ describe("alarms are at-least-once: every duty is idempotent", () => {
     const s = await waitForSnapshot(stub, (x) => x.status === "disconnecting", "disconnecting");
     await dutyRunsOnce(stub, [client], s.pendingRemote!.deadline);
     expect(await snapshot(stub)).toMatchObject({ status: "disconnected", reason: "requested" });
-    expect((await storageOf(stub)).alarmAt).toBeUndefined();
+    expect((await sessionStorageOf(stub)).alarmAt).toBeUndefined();
   });
 
   it("an alarm that throws after its duty ran (setAlarm failed) is retried: the retry sends nothing twice and re-arms the alarm", async () => {
