@@ -42,8 +42,8 @@ const MESSAGES: Partial<Record<KaleyraErrorCode, string>> = {
   expired_credentials: "The credentials expired; connect again.",
   unsupported_version: "Update this client.",
   disconnected: "Disconnected before connecting; call connect() again.",
-  disconnect_unconfirmed: "The disconnect was not confirmed; call disconnect() again when online.",
-  connection_refused: "The server refused the connection; check the URL and configuration.",
+  disconnect_unconfirmed: "Disconnect not confirmed; call disconnect() again when online.",
+  connection_refused: "Connection refused; check the URL and configuration.",
   websocket_unavailable: "No WebSocket in this runtime: use Node 22 or later, or pass options.WebSocket.",
 };
 
