@@ -94,6 +94,10 @@ export const AppRecordSchema = z
     appId: z.string(),
     ...settingsShape,
     secrets: z.object({ kaleyraApiKey: z.boolean(), tokenWebhookSecret: z.boolean(), attachTicketSecret: z.boolean() }).openapi({ description: "Which secrets are set; never their values." }),
+    epoch: z.string().openapi({
+      description:
+        "This registration of the app: the same across PUTs, new when the app is deleted and registered again; resume credentials of an earlier registration stop working (docs/security.md, invariant 10).",
+    }),
     createdAt: z.number().int(),
     updatedAt: z.number().int(),
   })
@@ -132,8 +136,9 @@ export const SessionViewSchema = z
     tokenAttempt: z.number().int(),
     reconnectAttempt: z.number().int(),
     refreshing: z.boolean(),
-    nextAttemptAt: z.number().optional(),
-    expiresAt: z.number().optional(),
+    nextAttemptAt: z.number().optional().openapi({ description: "When the next token or reconnect attempt starts, while one waits." }),
+    expiresAt: z.number().optional().openapi({ description: "When the session's current token expires." }),
+    refreshAt: z.number().optional().openapi({ description: "While connected by token: when the next token refresh starts." }),
   })
   .openapi("SessionView", { description: "The session as its clients see it (docs/protocol.md, the state frame)." });
 
