@@ -114,7 +114,8 @@ export type SessionEvent =
   | { type: "connect_token"; clientId?: string; userId: string; policy: RetryPolicy; serverTokens?: ServerTokenOrder; proofToken?: string }
   | { type: "connect_link"; clientId?: string; accessLink: string; policy: RetryPolicy }
   | { type: "token_answer"; clientId?: string; requestId: string; token: string }
-  | { type: "token_failure"; clientId?: string; requestId: string }
+  /** `cause`: set only by the server-side source, when it knows why (Kaleyra unreachable, no such user). */
+  | { type: "token_failure"; clientId?: string; requestId: string; cause?: Extract<LastError, "unavailable" | "user_not_found"> }
   | { type: "remote_opened"; requestId: string; userId: string; expiresAt?: number; remoteSessionId?: string }
   | { type: "remote_failed"; requestId: string; error: RemoteError }
   | { type: "remote_closed"; requestId: string }
