@@ -12,7 +12,7 @@ export const ERROR_MESSAGES = {
   wrong_endpoint: "This socket serves the other kind of session; open a socket for the kind you connect.",
   token_request_stale: "That token request is no longer pending, so the answer was ignored.",
   auth_required: "Prove who you are first: send an auth frame (resume credential, ticket or access token), or on an access-link socket the connect frame with the link.",
-  auth_failed: "The proof was refused (expired, for another session or user, or badly signed); prove again with a fresh access token.",
+  auth_failed: "The proof was refused (expired, badly signed, or for another session, user or access link); prove again with one for this socket: an access token, ticket or resume credential of its user, or its own access link.",
   auth_pending: "Your access token is still proving who you are; wait for its answer before sending another proof.",
   auth_timeout: "The socket did not prove who it is in time; open a new socket and send the proof first.",
   unavailable: "Kaleyra could not be reached to check the proof; nothing was started. Retry in a few seconds.",
