@@ -5,7 +5,7 @@
  * that is killed on exit whatever happens, runs every benchmark beside its peer or baseline, prints
  * a table and writes bench/results.json.
  *
- * Options: --full; --only=attach,apps,capacity,storm,refresh,schedule,residency,connections,relay,size (a subset);
+ * Options: --full; --only=attach,apps,capacity,storm,refresh,schedule,residency,connections,relay,join,first,size (a subset);
  * --out=<path> (default bench/results.json).
  */
 import { writeFileSync } from "node:fs";
@@ -17,6 +17,7 @@ import { runApps } from "./metrics/apps.mjs";
 import { runAttach } from "./metrics/attach.mjs";
 import { runCapacity } from "./metrics/capacity.mjs";
 import { runConnections } from "./metrics/connections.mjs";
+import { runFirst, runJoin } from "./metrics/join.mjs";
 import { runRefresh } from "./metrics/refresh.mjs";
 import { runRelay } from "./metrics/relay.mjs";
 import { runResidency } from "./metrics/residency.mjs";
@@ -36,7 +37,7 @@ const full = args.includes("--full");
 const only = args.find((a) => a.startsWith("--only="))?.slice(7).split(",");
 const out = args.find((a) => a.startsWith("--out="))?.slice(6) ?? join(ROOT, "bench", "results.json");
 // Schedule first: its tail is sensitive to the runtime evicting the objects other stages left idle.
-const STAGES = ["size", "schedule", "attach", "apps", "refresh", "storm", "connections", "residency", "relay", "capacity"];
+const STAGES = ["size", "schedule", "attach", "apps", "refresh", "storm", "connections", "residency", "relay", "join", "first", "capacity"];
 const stages = only ?? STAGES;
 for (const s of stages) if (!STAGES.includes(s)) throw new Error(`unknown stage ${s} (have ${STAGES.join(", ")})`);
 
@@ -141,6 +142,8 @@ try {
   await stage("connections", () => runConnections(ctx));
   await stage("residency", () => runResidency(ctx));
   await stage("relay", () => runRelay(ctx));
+  await stage("join", () => runJoin(ctx));
+  await stage("first", () => runFirst(ctx));
   await stage("capacity", () => runCapacity(ctx));
 } finally {
   await Promise.all([prod.stop(), peer.stop()]);
@@ -178,6 +181,8 @@ results.summary = {
   relay_fanout_p50_ms: pick("relay", "relay_fanout_p50_ms"),
   relay_fanout_p99_ms: pick("relay", "relay_fanout_p99_ms"),
   relay_emits_per_second: pick("relay", "relay_emits_per_second"),
+  connects_per_token_join: pick("join", "connects_per_token_join"),
+  connects_per_first_connect: pick("join", "connects_per_first_connect"),
   sdk_kaleyra_connections_per_user: pick("connections", "sdk_kaleyra_connections_per_user"),
   connected_session_rss_kb: pick("connections", "connected_session_rss_kb"),
   connected_session_heap_kb: pick("connections", "connected_session_heap_kb"),

@@ -181,7 +181,8 @@ export class KaleyraVideo {
       return this.#disconnecting.promise;
     }
     const target = this.#target ?? (saved && { userId: saved.userId });
-    if (!target || !this.#config) {
+    // A socket still proving its user ends nothing but its own proof: closing it does that.
+    if (!target || !this.#config || this.#proving === "token") {
       this.#stop();
       return Promise.resolve();
     }
@@ -250,21 +251,19 @@ export class KaleyraVideo {
   }
 
   #proveWithToken(): void {
-    const t = this.#target;
     // A disconnect never proves with a token: with no session running, that token would start one.
     if (this.#intent === "disconnect") return this.#proofFailed();
-    if (!t?.provider || !t.userId || !this.#authModes.includes("token")) return this.#stop("auth_required");
-    // The token proves the user; when no session runs it also connects it (one token, one step).
+    if (!this.#target?.provider || !this.#authModes.includes("token")) return this.#stop("auth_required");
+    // The server asks for the token (token_request), so with no session running it times the
+    // provider like any attempt of the connect; its proof's progress comes as proof states.
     this.#proving = "token";
-    void this.#ask(t.userId).then((token) => {
-      if (this.#target === t && this.#proving === "token") token ? this.#send({ type: "auth", token }) : this.#proofFailed();
-    });
+    this.#send({ type: "auth", askToken: true });
   }
 
   /**
-   * Nothing proved the user (the provider failed, Kaleyra refused the token or could not be reached), so nothing runs
-   * that this client started: a connect tries again on a new socket after the backoff (the seed's reconnect loop, before
-   * a session exists); a disconnect has nothing it may end (an unproven socket can end no session) and resolves.
+   * Nothing proved the user and nothing runs that this client started (a joining token refused, or
+   * not checked now): a connect tries again on a new socket after the backoff; a disconnect has
+   * nothing it may end (an unproven socket can end no session) and resolves.
    */
   #proofFailed(error?: KaleyraError): void {
     if (this.#intent === "disconnect") return this.#stop();
@@ -305,6 +304,8 @@ export class KaleyraVideo {
         return;
       }
       case "state":
+        // A proof's own state: the schedule runs on the server; a final one ends the connect.
+        if (frame.proof) return frame.state?.status === "disconnected" ? this.#stop(endError(frame.state), frame.state) : this.#view.set({ ...frame.state, transport: "open" });
         if (frame.state) this.#onState(frame.state);
         return;
       case "token_request":

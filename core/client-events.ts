@@ -38,11 +38,14 @@ export function eventFor(frame: Exclude<ClientFrame, { type: "remote_emit" }>, c
   }
 }
 
-/** A token connect with the app's retry policy and server-side token order; `proofToken` for a socket proving itself. */
-export function connectTokenEvent(clientId: string, userId: string, app: AppSettings, proofToken?: string): Extract<SessionEvent, { type: "connect_token" }> {
+/**
+ * A token connect with the app's retry policy and server-side token order; `proof` for a socket
+ * proving itself (with the token its proof came with, if any).
+ */
+export function connectTokenEvent(clientId: string, userId: string, app: AppSettings, proof?: { token?: string }): Extract<SessionEvent, { type: "connect_token" }> {
   const event: Extract<SessionEvent, { type: "connect_token" }> = { type: "connect_token", clientId, userId, policy: app.retryPolicy ?? DEFAULT_RETRY_POLICY };
   const serverTokens = app.serverTokens?.order;
   if (serverTokens !== undefined) event.serverTokens = serverTokens;
-  if (proofToken !== undefined) event.proofToken = proofToken;
+  if (proof !== undefined) event.proof = proof;
   return event;
 }

@@ -32,7 +32,8 @@ const frameLike = fc.record(
 function checkAccepted(frame: ClientFrame): void {
   switch (frame.type) {
     case "auth":
-      expect("resume" in frame ? frame.resume : "ticket" in frame ? frame.ticket : frame.token).toEqual(expect.any(String));
+      if ("askToken" in frame) expect(frame.askToken).toBe(true);
+      else expect("resume" in frame ? frame.resume : "ticket" in frame ? frame.ticket : frame.token).toEqual(expect.any(String));
       return;
     case "connect":
       if ("userId" in frame) expect(isUserId(frame.userId)).toBe(true);

@@ -10,9 +10,10 @@ function answer(raw: string | ArrayBuffer) {
 
 describe("a refused frame says what is wrong: message, field and details", () => {
   it.each([
-    [{ type: "auth", tokn: "x" }, "tokn", "is not a field of the auth frame (its fields: type, resume, ticket, token, since)"],
+    [{ type: "auth", tokn: "x" }, "tokn", "is not a field of the auth frame (its fields: type, resume, ticket, token, askToken, since)"],
     [{ type: "auth", token: "has space" }, "token", "must be 1..8192 characters without whitespace"],
-    [{ type: "auth", token: "t", resume: "r" }, "resume|ticket|token", "must be exactly one: the proof is a resume credential, a ticket or a token"],
+    [{ type: "auth", token: "t", resume: "r" }, "resume|ticket|token|askToken", "must be exactly one: the proof is a resume credential, a ticket, a token, or askToken"],
+    [{ type: "auth", askToken: "yes" }, "askToken", "must be true: the session then asks this socket for its token"],
     [{ type: "auth", token: "t", since: -1 }, "since", "must be an integer >= 0 (the last relayed seq this client saw)"],
     [{ type: "connect", userId: "a b" }, "userId", "must be 1..128 of A-Z a-z 0-9 _ . @ + -"],
     [{ type: "connect", accessLink: "http://x" }, "accessLink", "must be a Kaleyra access link: an https URL of at most 2048 characters"],

@@ -48,6 +48,6 @@ describe("auth with since", () => {
   });
 
   it("since alone is no proof", () => {
-    invalid({ type: "auth", since: 3 }, "resume|ticket|token");
+    invalid({ type: "auth", since: 3 }, "resume|ticket|token|askToken");
   });
 });

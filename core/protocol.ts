@@ -33,6 +33,11 @@ export type ClientFrame =
   | { type: "auth"; ticket: string; since?: number }
   /** A Kaleyra access token for the socket's user: proves it, and connects the session if none runs. */
   | { type: "auth"; token: string; since?: number }
+  /**
+   * The socket proves its user with a token and asks to be asked for it (`token_request`): with no
+   * session running that is token attempt 1 of the connect, so the session times it like any other.
+   */
+  | { type: "auth"; askToken: true; since?: number }
   | { type: "connect"; userId: string }
   | { type: "connect"; accessLink: string }
   | { type: "token"; requestId: string; token: string }
@@ -52,7 +57,8 @@ export type ServerFrame =
   | { type: "auth_required"; modes: AttachProof[] }
   /** A short-lived credential to re-attach to this session (after a reload) without a token. */
   | { type: "resume"; credential: string; expiresAt: number }
-  | { type: "state"; state: SessionView }
+  /** `proof`: the view of the socket's own proof (it is not a client yet, docs/protocol.md). */
+  | { type: "state"; state: SessionView; proof?: true }
   | { type: "token_request"; requestId: string; userId: string; attempt: number; expiresAt?: number }
   | { type: "error"; code: ErrorCode; message: string; requestId?: string; field?: string; details?: ErrorDetail[] }
   | { type: "data_cleared" }
@@ -86,7 +92,7 @@ function isToken(v: unknown): v is string {
   return typeof v === "string" && v.length >= 1 && v.length <= MAX_TOKEN_LENGTH && !/\s/.test(v);
 }
 
-const AUTH_FIELDS = ["resume", "ticket", "token"] as const;
+const AUTH_FIELDS = ["resume", "ticket", "token", "askToken"] as const;
 
 function isSeq(v: unknown): v is number {
   return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
@@ -135,12 +141,13 @@ export function parseClientFrame(raw: string | ArrayBuffer): Result<ClientFrame>
       const extra = extraKey(o, [...AUTH_FIELDS, "since"]);
       if (extra !== undefined) return extra;
       const fields = AUTH_FIELDS.filter((k) => k in o);
-      if (fields.length !== 1) return invalid(AUTH_FIELDS.join("|"), "must be exactly one: the proof is a resume credential, a ticket or a token");
+      if (fields.length !== 1) return invalid(AUTH_FIELDS.join("|"), "must be exactly one: the proof is a resume credential, a ticket, a token, or askToken");
       if ("since" in o && !isSeq(o.since)) return invalid("since", "must be an integer >= 0 (the last relayed seq this client saw)");
       const since = isSeq(o.since) ? { since: o.since } : {};
       const field = fields[0]!;
       const value = o[field];
       if (field === "token") return isToken(value) ? ok({ type: "auth", token: value, ...since }) : invalid(field, REASON.token);
+      if (field === "askToken") return value === true ? ok({ type: "auth", askToken: true, ...since }) : invalid(field, "must be true: the session then asks this socket for its token");
       if (typeof value !== "string" || value.length < 1 || value.length > MAX_CREDENTIAL_LENGTH) return invalid(field, REASON.credential);
       return ok(field === "resume" ? { type: "auth", resume: value, ...since } : { type: "auth", ticket: value, ...since });
     }

@@ -96,13 +96,21 @@ export interface SessionState {
   remoteSessionId?: string;
   /** The last failure since the session was last connected; cleared when it connects. */
   lastError?: LastError;
+  /** Kaleyra's socket id of the last connection that was up: a reconnect's CONNECT sends it (`socket-id`). */
+  lastSocketId?: string;
   /**
-   * Set while the session was started by an unproven socket's own token (core/attach.ts): that
-   * socket is its only token source and the app's server-side source waits (`serverTokens` is
-   * applied on success). It becomes a session when the remote accepts one of its tokens; any
-   * failure ends it with nothing left running.
+   * Set while the session was started by an unproven socket proving the user (core/attach.ts): it
+   * runs the seed's schedule like any session, but that socket is its only token source, only that
+   * socket hears of it, and the app's server-side source waits (`serverTokens` is applied on
+   * success). It becomes a real session when Kaleyra accepts one of the prover's tokens; it ends
+   * with nothing left running when the prover leaves or a final answer comes.
    */
   proof?: { clientId: string; serverTokens?: ServerTokenOrder };
+  /**
+   * Set on an access-link session until Kaleyra first accepts its link: anyone can make up a link,
+   * so it takes one of the app's session slots only then (the claim_slot effect).
+   */
+  unclaimed?: true;
 }
 
 export type Credential =
@@ -110,13 +118,17 @@ export type Credential =
   | { kind: "access_link"; accessLink: string };
 
 export type SessionEvent =
-  /** With proofToken: an unproven socket (clientId) proves the user by connecting with this token. */
-  | { type: "connect_token"; clientId?: string; userId: string; policy: RetryPolicy; serverTokens?: ServerTokenOrder; proofToken?: string }
+  /**
+   * With proof: an unproven socket (clientId) proves the user by connecting; `proof.token`, when its
+   * proof came with one, is token attempt 1 (else attempt 1 is asked of it like any other).
+   */
+  | { type: "connect_token"; clientId?: string; userId: string; policy: RetryPolicy; serverTokens?: ServerTokenOrder; proof?: { token?: string } }
   | { type: "connect_link"; clientId?: string; accessLink: string; policy: RetryPolicy }
   | { type: "token_answer"; clientId?: string; requestId: string; token: string }
   /** `cause`: set only by the server-side source, when it knows why (Kaleyra unreachable, no such user). */
   | { type: "token_failure"; clientId?: string; requestId: string; cause?: Extract<LastError, "unavailable" | "user_not_found"> }
-  | { type: "remote_opened"; requestId: string; userId: string; expiresAt?: number; remoteSessionId?: string }
+  /** `socketId`: Kaleyra's id of the new connection, sent back as `socket-id` when reconnecting. */
+  | { type: "remote_opened"; requestId: string; userId: string; expiresAt?: number; remoteSessionId?: string; socketId?: string }
   | { type: "remote_failed"; requestId: string; error: RemoteError }
   | { type: "remote_closed"; requestId: string }
   /**
@@ -130,6 +142,11 @@ export type SessionEvent =
   | { type: "remote_token_expiring" }
   /** The live connection took the refreshed token. */
   | { type: "remote_updated"; requestId: string; expiresAt?: number }
+  /**
+   * The live connection took a joining socket's token (its proof, core/attach.ts): Kaleyra holds
+   * that token now, so it refreshes the session too.
+   */
+  | { type: "remote_token_joined"; expiresAt?: number }
   /** Kaleyra deactivated the user (a signed webhook): final, like a user_inactive answer. */
   | { type: "user_deactivated"; at?: number }
   /** The access-link call ended. */
@@ -145,7 +162,8 @@ export type Effect =
    * source is available now (the request waits for a client to attach).
    */
   | { type: "request_token"; requestId: string; userId: string; attempt: number; clientId?: string; expiresAt?: number }
-  | { type: "open_remote"; requestId: string; credential: Credential }
+  /** `previousSocketId`: a reconnect names the connection it replaces (Kaleyra's `socket-id`). */
+  | { type: "open_remote"; requestId: string; credential: Credential; previousSocketId?: string }
   /** Give the live connection a refreshed token (a refresh is not a reconnect). */
   | { type: "update_remote"; requestId: string; remoteSessionId: string; token: string }
   /** Is the live connection still there? The object answers remote_lost when it is not. */
@@ -158,14 +176,20 @@ export type Effect =
   | { type: "reply_error"; clientId?: string; code: "session_conflict" | "user_mismatch" | "token_request_stale"; requestId?: string }
   /** Delete everything stored for this session, server and client side. */
   | { type: "clear_data" }
-  /** The prover's token connected the session: the socket is proven and the session is real. */
-  | { type: "proof_succeeded"; clientId: string }
   /**
-   * The proof ended without a session: refused tokens (auth_failed), Kaleyra unreachable
-   * (unavailable), or overtaken by a proven client's connect or disconnect (auth_required: prove
-   * again, now against the running session).
+   * Kaleyra accepted the session for the first time (a proof's token, or an access link): it takes
+   * one of the app's session slots now; then the prover, if any, becomes a client and every client
+   * hears the state (the transition itself broadcasts nothing, so no one sees it connected first).
    */
-  | { type: "proof_failed"; clientId: string; code: "auth_failed" | "unavailable" | "auth_required" };
+  | { type: "claim_slot"; prover?: string }
+  /** The prover's own proof changed (or ended for good): only that socket is sent this view. */
+  | { type: "proof_view"; clientId: string; view: SessionView }
+  /**
+   * The proof ended without a session and the prover may prove again: overtaken by a proven
+   * client's connect or disconnect (auth_required: prove against the running session now), or
+   * the session is still closing (unavailable: retry).
+   */
+  | { type: "proof_failed"; clientId: string; code: "unavailable" | "auth_required" };
 
 export interface TransitionContext {
   now: number;
@@ -244,7 +268,10 @@ export function isActive(s: SessionState): boolean {
   return s.status === "connecting" || s.status === "connected" || s.status === "reconnecting";
 }
 
-/** A real session, not a pending proof (nobody's session yet), holds one of its app's session slots. */
+/**
+ * A real session holds one of its app's session slots; a pending proof (nobody's session yet) and
+ * a link Kaleyra has not accepted yet hold none.
+ */
 export function holdsSessionSlot(s: SessionState): boolean {
-  return isActive(s) && s.proof === undefined;
+  return isActive(s) && s.proof === undefined && s.unclaimed === undefined;
 }

@@ -19,6 +19,9 @@ export function startAttempt(d: Draft, at: number): void {
 
 export function startTokenAttempt(d: Draft, at: number): void {
   const s = d.s;
+  // A proof's only source is its prover: with it gone (a restart lost its socket), nobody is left
+  // to prove anything, so nothing runs on.
+  if (s.proof && !d.ctx.clients.includes(s.proof.clientId)) return endProof(d);
   s.nextTokenAttemptAt = undefined;
   s.tokenAttempt += 1;
   const requestId = nextRequestId(d);
@@ -79,9 +82,28 @@ export function remoteUpdated(d: Draft, requestId: string, expiresAt?: number): 
   s.refreshAt = s.expiresAt === undefined ? undefined : refreshTime(d.ctx.now, s.expiresAt, spreadOf(s.nonce));
 }
 
+/** A joining socket's token is on the live connection now (Kaleyra acked it): it is the session's token. */
+export function tokenJoined(d: Draft, expiresAt?: number): void {
+  const s = d.s;
+  if (s.status !== "connected" || s.mode !== "token") return;
+  if (expiresAt !== undefined) s.expiresAt = expiresAt;
+  // A refresh still waiting for a token needs none now; one whose update is in flight finishes.
+  if (s.refreshing && s.pendingRemote === undefined) {
+    s.pendingToken = undefined;
+    s.nextTokenAttemptAt = undefined;
+    s.refreshing = false;
+    s.tokenAttempt = 0;
+    s.askedInCycle = [];
+    s.lastError = undefined;
+  }
+  if (!s.refreshing) s.refreshAt = s.expiresAt === undefined ? undefined : refreshTime(d.ctx.now, s.expiresAt, spreadOf(s.nonce));
+}
+
 export function openRemote(d: Draft, at: number, credential: Extract<Effect, { type: "open_remote" }>["credential"], requestId = nextRequestId(d)): void {
   d.s.pendingRemote = { requestId, deadline: at + policyOf(d.s).tokenAttemptTimeoutMs, purpose: "open" };
-  d.fx.push({ type: "open_remote", requestId, credential });
+  const fx: Effect = { type: "open_remote", requestId, credential };
+  if (d.s.lastSocketId !== undefined) fx.previousSocketId = d.s.lastSocketId;
+  d.fx.push(fx);
 }
 
 export function remoteOpened(d: Draft, e: Extract<SessionEvent, { type: "remote_opened" }>): void {
@@ -107,13 +129,16 @@ export function remoteOpened(d: Draft, e: Extract<SessionEvent, { type: "remote_
   s.askedInCycle = [];
   s.expiresAt = s.mode === "token" ? expiresAt : undefined;
   s.remoteSessionId = e.remoteSessionId;
+  s.lastSocketId = e.socketId;
   s.refreshAt = s.expiresAt === undefined ? undefined : refreshTime(now, s.expiresAt, spreadOf(s.nonce));
   s.livenessCheckAt = s.remoteSessionId === undefined ? undefined : now + LIVENESS_CHECK_MS;
   const proof = s.proof;
-  if (proof) {
+  if (proof || s.unclaimed) {
+    // Kaleyra accepted it: now it is a real session, and takes its slot before anyone hears of it.
     s.proof = undefined;
-    if (proof.serverTokens !== undefined) s.serverTokens = proof.serverTokens;
-    d.fx.push({ type: "proof_succeeded", clientId: proof.clientId });
+    s.unclaimed = undefined;
+    if (proof?.serverTokens !== undefined) s.serverTokens = proof.serverTokens;
+    d.fx.push(proof ? { type: "claim_slot", prover: proof.clientId } : { type: "claim_slot" });
   }
 }
 
@@ -137,8 +162,7 @@ export function remoteFailed(d: Draft, requestId: string, error: RemoteError, en
     case "invalid_access_link":
       return endSession(d, "unknown", "invalid_access_link");
     case "unavailable":
-      // A proof does not enter the reconnect schedule: nothing is left running, the prover retries.
-      return s.proof ? endProof(d, "unavailable") : cycleFailed(d, now, "unavailable");
+      return cycleFailed(d, now, "unavailable");
   }
 }
 
@@ -155,7 +179,6 @@ export function tokenAttemptFailed(d: Draft, endAt: number, why: LastError): voi
 /** All token attempts failed, or the remote could not be reached: the reconnect schedule runs. */
 export function cycleFailed(d: Draft, endAt: number, why: LastError): void {
   const s = d.s;
-  if (s.proof) return endProof(d, "auth_failed");
   s.lastError = why;
   dropLiveConnection(d);
   clearDuties(d);

@@ -2,7 +2,7 @@
  * How a session ends: a requested disconnect (closing the live connection first), a final end
  * decided by Kaleyra, a proof that ends without a session. Part of core/transition.ts.
  */
-import type { Effect, SessionState } from "./session";
+import { view, type Effect, type SessionState } from "./session";
 import { blankState, clearDuties, dropLiveConnection, nextRequestId, policyOf, type Draft } from "./transition-draft";
 
 export function disconnect(d: Draft, clearSavedData: boolean): void {
@@ -24,9 +24,16 @@ export function disconnect(d: Draft, clearSavedData: boolean): void {
   d.fx.push(close);
 }
 
-/** A final disconnect decided by the remote: no retry loop. */
+/** A final disconnect decided by the remote: no retry loop, on the first CONNECT as on any later one. */
 export function endSession(d: Draft, error: SessionState["error"], reason: SessionState["reason"]): void {
-  if (d.s.proof) return endProof(d, "auth_failed");
+  const prover = d.s.proof?.clientId;
+  if (prover !== undefined) {
+    // A proof ends as a session would, but nothing of it stays: only its prover hears why.
+    const { mode, userId } = d.s;
+    endProof(d);
+    d.fx.push({ type: "proof_view", clientId: prover, view: view({ ...d.s, mode, userId, error, reason }) });
+    return;
+  }
   dropLiveConnection(d);
   finishDisconnect(d, reason);
   d.s.error = error;

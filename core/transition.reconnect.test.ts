@@ -252,3 +252,27 @@ describe("remote_lost", () => {
     expect(d.state).toEqual(before);
   });
 });
+
+describe("a reconnect names the connection it replaces (Kaleyra's socket-id)", () => {
+  it("the first connect's open names none; after the connection drops, the reconnect's open names its socket id", () => {
+    const d = new Driver(seq(NONCE), ["tab"]);
+    d.send(T0, connectToken("alice"));
+    const first = d.send(T0, { type: "token_answer", clientId: "tab", requestId: d.requestId, token: "t" });
+    expect(one(first, "open_remote").previousSocketId).toBeUndefined();
+    d.send(T0, { type: "remote_opened", requestId: d.requestId, userId: "alice", expiresAt: T0 + 3_600_000, remoteSessionId: "r1", socketId: "sio-1" });
+    d.send(T0 + 5_000, { type: "remote_lost" });
+    const again = d.send(T0 + 5_000, { type: "token_answer", clientId: "tab", requestId: d.requestId, token: "t2" });
+    expect(one(again, "open_remote").previousSocketId).toBe("sio-1");
+  });
+
+  it("a new connect after a disconnect is not a reconnect: it names none", () => {
+    const d = new Driver(seq(NONCE, NONCE), ["tab"]);
+    d.send(T0, connectToken("alice", "tab"));
+    d.send(T0, { type: "token_answer", clientId: "tab", requestId: d.requestId, token: "t" });
+    d.send(T0, { type: "remote_opened", requestId: d.requestId, userId: "alice", socketId: "sio-1" });
+    d.send(T0 + 1, { type: "disconnect", clearSavedData: false });
+    d.send(T0 + 1, { type: "remote_closed", requestId: d.requestId });
+    d.send(T0 + 2, connectToken("alice", "tab"));
+    expect(one(d.send(T0 + 3, { type: "token_answer", clientId: "tab", requestId: d.requestId, token: "t2" }), "open_remote").previousSocketId).toBeUndefined();
+  });
+});

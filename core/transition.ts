@@ -31,6 +31,7 @@ import {
   startTokenAttempt,
   tokenAnswer,
   tokenAttemptFailed,
+  tokenJoined,
 } from "./transition-cycle";
 import { blankState, dropLiveConnection, newNonce, stale, type Draft } from "./transition-draft";
 import { disconnect, endProof, endSession, finishDisconnect } from "./transition-ending";
@@ -54,9 +55,26 @@ export function transition(state: SessionState, event: SessionEvent, ctx: Transi
   const due = nextDue(d.s);
   // The alarm that just fired is spent, so it is re-armed even when the due time looks unchanged.
   if (event.type === "alarm" || due !== nextDue(state)) d.fx.push({ type: "set_alarm", at: due ?? null });
-  // The new state goes out before any request, so a client sees "connecting" before its token request.
-  if (JSON.stringify(view(d.s)) !== JSON.stringify(view(state))) d.fx.unshift({ type: "broadcast" });
+  announce(d, state);
   return { state: d.s, effects: d.fx };
+}
+
+/**
+ * Who hears of the change, first (a client sees "connecting" before its token request): a proof
+ * is nobody's session yet, so only its prover hears of it; a session Kaleyra accepted for the
+ * first time is announced once its slot is claimed (claim_slot); anything else goes to every client.
+ */
+function announce(d: Draft, before: SessionState): void {
+  const changed = JSON.stringify(view(d.s)) !== JSON.stringify(view(before));
+  const prover = d.s.proof?.clientId;
+  if (prover !== undefined) {
+    if (changed || before.proof?.clientId !== prover) d.fx.unshift({ type: "proof_view", clientId: prover, view: view(d.s) });
+  } else if (d.fx.some((fx) => fx.type === "claim_slot")) {
+    return;
+  } else if (changed || before.proof !== undefined) {
+    // A proof that ended is news to the clients only as the state they now have (they never saw it).
+    d.fx.unshift({ type: "broadcast" });
+  }
 }
 
 function apply(d: Draft, e: SessionEvent): void {
@@ -93,9 +111,13 @@ function apply(d: Draft, e: SessionEvent): void {
       return;
     case "remote_updated":
       return remoteUpdated(d, e.requestId, e.expiresAt);
+    case "remote_token_joined":
+      return tokenJoined(d, e.expiresAt);
     case "user_deactivated":
       // A (retried) notice older than this session is about an earlier one: the user was active again.
       if (e.at !== undefined && d.s.startedAt !== undefined && e.at < d.s.startedAt) return;
+      // A proof's own CONNECT says so if it concerns it; a webhook must not tell an unproven socket.
+      if (d.s.proof) return;
       if (d.s.mode === "token" && d.s.status !== "disconnected") endSession(d, "user_inactive", "user_inactive");
       return;
     case "call_ended":
@@ -114,16 +136,16 @@ function apply(d: Draft, e: SessionEvent): void {
 function connect(d: Draft, e: Extract<SessionEvent, { type: "connect_token" | "connect_link" }>): void {
   const s = d.s;
   const mode = e.type === "connect_token" ? "token" : "access_link";
-  const proofToken = e.type === "connect_token" ? e.proofToken : undefined;
+  const proof = e.type === "connect_token" && e.clientId !== undefined ? e.proof : undefined;
   if (s.status === "disconnecting") {
     // The closing session must end first: starting anew here would drop the clear it may owe. A
     // prover learns only that it may retry.
-    if (proofToken !== undefined && e.clientId !== undefined) d.fx.push({ type: "proof_failed", clientId: e.clientId, code: "unavailable" });
+    if (proof !== undefined && e.clientId !== undefined) d.fx.push({ type: "proof_failed", clientId: e.clientId, code: "unavailable" });
     else d.fx.push({ type: "reply_error", clientId: e.clientId, code: "session_conflict" });
     return;
   }
   // A proven client's connect takes over from a pending proof; the prover proves again.
-  if (s.proof && proofToken === undefined) endProof(d, "auth_required");
+  if (s.proof && proof === undefined) endProof(d, "auth_required");
   if (isActive(d.s)) {
     const s = d.s;
     const same = mode === s.mode && (mode === "token"
@@ -140,24 +162,23 @@ function connect(d: Draft, e: Extract<SessionEvent, { type: "connect_token" | "c
   fresh.policy = e.policy;
   if (e.type === "connect_token") {
     fresh.userId = e.userId;
-    if (proofToken !== undefined && e.clientId !== undefined) {
+    if (proof !== undefined && e.clientId !== undefined) {
       fresh.proof = e.serverTokens === undefined ? { clientId: e.clientId } : { clientId: e.clientId, serverTokens: e.serverTokens };
     } else if (e.serverTokens !== undefined) fresh.serverTokens = e.serverTokens;
-  } else fresh.accessLink = e.accessLink;
+  } else {
+    fresh.accessLink = e.accessLink;
+    fresh.unclaimed = true;
+  }
   d.s = fresh;
-  if (fresh.proof && proofToken !== undefined) {
+  if (fresh.proof && proof?.token !== undefined) {
     // The token came with the proof: it is attempt 1, answered at once.
     fresh.tokenAttempt = 1;
     fresh.askedInCycle = [fresh.proof.clientId];
-    return openRemote(d, d.ctx.now, { kind: "token", userId: fresh.userId ?? "", token: proofToken });
+    return openRemote(d, d.ctx.now, { kind: "token", userId: fresh.userId ?? "", token: proof.token });
   }
   startAttempt(d, d.ctx.now);
 }
 
-/**
- * A catch-up may start and time out several attempts in one transition; only the request still
- * pending is worth sending, or clients would answer requests that are already stale.
- */
 /** An access link's call ended (a webhook, or Kaleyra closing its connection): the session ends and its data goes. */
 function callEnded(d: Draft): void {
   if (d.s.mode !== "access_link" || d.s.status === "disconnected") return;
@@ -166,6 +187,10 @@ function callEnded(d: Draft): void {
   finishDisconnect(d, "call_ended");
 }
 
+/**
+ * A catch-up may start and time out several attempts in one transition; only the request still
+ * pending is worth sending, or clients would answer requests that are already stale.
+ */
 function dropSupersededRequests(d: Draft): void {
   const live = new Set([d.s.pendingToken?.requestId, d.s.pendingRemote?.requestId]);
   d.fx = d.fx.filter((fx) => (fx.type !== "request_token" && fx.type !== "open_remote") || live.has(fx.requestId));

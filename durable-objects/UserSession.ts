@@ -12,11 +12,11 @@
  * - This class decides nothing: every rule is in core/.
  */
 import { DurableObject } from "cloudflare:workers";
-import { admit, nextProofDeadline, overdueSockets, type SocketInfo } from "../core/attach";
+import { admit, nextProofDeadline, overdueCode, overdueSockets, type SocketInfo } from "../core/attach";
 import { eventFor } from "../core/client-events";
-import { errorFrame, parseClientFrame, type ClientFrame, type ServerFrame } from "../core/protocol";
+import { errorFrame, parseClientFrame, type ClientFrame } from "../core/protocol";
 import { refusedEmitId } from "../core/relay";
-import { holdsSessionSlot, initialState, nextDue, SERVER_SOURCE, view, type Effect, type SessionEvent, type SessionState } from "../core/session";
+import { holdsSessionSlot, initialState, nextDue, view, type SessionEvent, type SessionState } from "../core/session";
 import { transition } from "../core/transition";
 import { createRemote } from "../remote";
 import type { KaleyraRemote, RemoteNotice, ServerTokenMinter } from "../remote/port";
@@ -29,6 +29,7 @@ import { SessionClock } from "./clock";
 import { closeWithError, refuseUpgrade } from "./refuse";
 import { SessionRelay } from "./relay";
 import { RemoteCalls } from "./remote-calls";
+import { SessionEffects } from "./session-effects";
 import { parseRoute, SESSION_ROUTE_HEADER, type SessionRoute } from "./session-route";
 import {
   answerClose,
@@ -59,6 +60,7 @@ export class UserSession extends DurableObject<Env> {
   private readonly frameRate = new FrameRateLimit();
   private readonly relay: SessionRelay;
   private readonly attach: AttachFlow;
+  private readonly effects: SessionEffects;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -69,36 +71,34 @@ export class UserSession extends DurableObject<Env> {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     this.remote.listen((sessionId, notice) => void this.onRemoteNotice(sessionId, notice));
     this.relay = new SessionRelay({ remote: () => this.remote, now: () => this.clock.now() });
-    const appSecrets = (appId: string) => registryStub(this.env).getAppSecrets(appId);
-    const now = () => this.clock.now();
-    // A getter, so a test that swaps this.remote swaps it for the checks and calls too.
     const session = this;
-    const remote = { get remote() { return session.remote; } };
-    this.checks = new ProofChecks(Object.assign(remote, { now, resumeKey: () => this.ctx.storage.kv.get<string>(RESUME_KEY), appSecrets }));
-    this.calls = new RemoteCalls({
+    // What the parts share; `remote` is a getter, so a test that swaps this.remote swaps it for all.
+    const shared = {
       get remote() {
         return session.remote;
       },
-      now,
-      state: () => this.state,
-      route: () => this.currentRoute(),
-      dispatch: (event) => this.dispatch(event),
-      appSecrets,
-      indexRoom: (appId, roomId) => registryStub(this.env).indexRoomSession(appId, roomId, this.ctx.id.toString()),
-      allowLocalWebhooks: env.ALLOW_LOCAL_WEBHOOKS === "1",
-    });
-    this.attach = new AttachFlow({
       ctx,
       env,
+      now: () => this.clock.now(),
+      state: () => this.state,
+      route: () => this.currentRoute(),
+      clients: () => this.clients(),
+      dispatch: (event: SessionEvent) => this.dispatch(event),
+      appSecrets: (appId: string) => registryStub(this.env).getAppSecrets(appId),
+    };
+    this.checks = new ProofChecks(Object.assign(shared, { resumeKey: () => this.ctx.storage.kv.get<string>(RESUME_KEY) }));
+    this.calls = new RemoteCalls(Object.assign(shared, {
+      indexRoom: (appId: string, roomId: string) => registryStub(this.env).indexRoomSession(appId, roomId, this.ctx.id.toString()),
+      allowLocalWebhooks: env.ALLOW_LOCAL_WEBHOOKS === "1",
+    }));
+    this.attach = new AttachFlow(Object.assign(shared, {
       checks: this.checks,
       relay: this.relay,
-      state: () => this.state,
-      dispatch: (event) => this.dispatch(event),
-      onClientFrame: (ws, frame, a) => this.onClientFrame(ws, frame, a),
-      route: () => this.currentRoute(),
-      now: () => this.clock.now(),
-      keepRoute: (route) => this.ctx.storage.kv.put(ROUTE_KEY, route),
-    });
+      onClientFrame: (ws: WebSocket, frame: ClientFrame, a: Attachment) => this.onClientFrame(ws, frame, a),
+      keepRoute: (route: SessionRoute) => this.ctx.storage.kv.put(ROUTE_KEY, route),
+      announce: (except?: string) => this.effects.announce(this.state, except),
+    }));
+    this.effects = new SessionEffects(Object.assign(shared, { calls: this.calls, attach: this.attach, armAlarm: () => this.armAlarm() }));
   }
 
   override async fetch(request: Request): Promise<Response> {
@@ -152,8 +152,10 @@ export class UserSession extends DurableObject<Env> {
     // The live connection's own deadlines (handshake, token-update acks, heartbeat) run here.
     this.remote.check();
     this.relay.expire(this.clock.now());
-    for (const id of overdueSockets(this.socketInfos(), this.clock.now())) {
-      for (const ws of this.ctx.getWebSockets(id)) closeWithError(ws, "auth_timeout", 4401);
+    const infos = this.socketInfos();
+    for (const id of overdueSockets(infos, this.clock.now())) {
+      const code = overdueCode(infos.find((s) => s.id === id)!);
+      for (const ws of this.ctx.getWebSockets(id)) closeWithError(ws, code, 4401);
     }
     // The alarm event always re-arms (core's set_alarm), after the overdue sockets above are closed.
     await this.dispatch({ type: "alarm" });
@@ -215,7 +217,7 @@ export class UserSession extends DurableObject<Env> {
   }
 
   private socketInfos(): SocketInfo[] {
-    return socketInfos(this.ctx.getWebSockets(), this.state.proof?.clientId);
+    return socketInfos(this.ctx.getWebSockets(), this.state.proof?.clientId, this.attach.checking);
   }
 
   private async onSocketGone(ws: WebSocket): Promise<void> {
@@ -237,9 +239,10 @@ export class UserSession extends DurableObject<Env> {
     }
     const event = eventFor(frame, clientId, route, this.state);
     if ("refused" in event) return send(ws, errorFrame(event.refused));
-    // A pending proof is not a session yet: a proven client's connect starts the real one.
+    // A proven client's token connect starts a real session (a pending proof is not one yet): it
+    // takes its slot first. A link session takes it when Kaleyra accepts the link (claim_slot).
     if ((event.type === "connect_token" || event.type === "connect_link") && !holdsSessionSlot(this.state)) {
-      if (!(await this.attach.claimSlot(route))) return send(ws, errorFrame("too_many_sessions"));
+      if (event.type === "connect_token" && !(await this.attach.claimSlot(route))) return send(ws, errorFrame("too_many_sessions"));
       // Alarms and remote calls need the app's settings even when no client is attached.
       this.ctx.storage.kv.put(ROUTE_KEY, route);
     }
@@ -251,7 +254,9 @@ export class UserSession extends DurableObject<Env> {
   }
 
   private async dispatch(event: SessionEvent): Promise<void> {
-    const sources = tokenSources(this.ctx.getWebSockets(), this.state.proof?.clientId).filter((id) => event.type !== "client_left" || id !== event.clientId);
+    // A proof's prover is its only token source, from the connect that starts the proof on.
+    const prover = this.state.proof?.clientId ?? (event.type === "connect_token" && event.proof ? event.clientId : undefined);
+    const sources = tokenSources(this.ctx.getWebSockets(), prover).filter((id) => event.type !== "client_left" || id !== event.clientId);
     const before = this.state;
     const { state, effects } = transition(before, event, { now: this.clock.now(), random: Math.random, clients: sources });
     const changed = JSON.stringify(state) !== JSON.stringify(before);
@@ -262,67 +267,12 @@ export class UserSession extends DurableObject<Env> {
     // leave an object with storage behind.
     if (changed && !effects.some((fx) => fx.type === "clear_data")) this.ctx.storage.kv.put(STATE_KEY, state);
     if (holdsSessionSlot(before) && !holdsSessionSlot(state)) this.releaseSessionSlot();
-    for (const fx of effects) await this.perform(fx, state);
+    for (const fx of effects) await this.effects.perform(fx, state);
   }
 
   private releaseSessionSlot(): void {
     const route = this.currentRoute();
     if (route) void registryStub(this.env).releaseSession(route.appId, this.ctx.id.toString()).catch(() => {});
-  }
-
-  /** `state` is the transition's own: a later transition may already have replaced this.state. */
-  private async perform(fx: Effect, state: SessionState): Promise<void> {
-    switch (fx.type) {
-      case "request_token": {
-        if (fx.clientId === SERVER_SOURCE) return void this.calls.askServer(fx);
-        // No source available: the request waits for a client to attach, or the attempt times out.
-        if (fx.clientId === undefined) return;
-        const frame: ServerFrame = { type: "token_request", requestId: fx.requestId, userId: fx.userId, attempt: fx.attempt };
-        if (fx.expiresAt !== undefined) frame.expiresAt = fx.expiresAt;
-        for (const ws of this.ctx.getWebSockets(fx.clientId)) send(ws, frame);
-        return;
-      }
-      case "open_remote":
-        return void this.calls.open(fx);
-      case "close_remote":
-        return void this.calls.close(fx);
-      case "update_remote":
-        return void this.calls.update(fx);
-      case "check_remote":
-        // An adapter made after an eviction or restart holds no connection: this is how it finds out.
-        if (!this.remote.isAlive(fx.remoteSessionId)) await this.dispatch({ type: "remote_lost" });
-        return;
-      case "set_alarm":
-        return this.armAlarm();
-      case "broadcast": {
-        const clients = this.clients();
-        sendAll(clients, { type: "state", state: view(state) });
-        // Keeps every client's resume credential fresh while the session lives.
-        const resume = state === this.state && clients.length > 0 ? await this.attach.resumeFrame() : undefined;
-        if (resume) sendAll(clients, resume);
-        return;
-      }
-      case "reply_error": {
-        const frame = errorFrame(fx.code, fx.requestId === undefined ? {} : { requestId: fx.requestId });
-        for (const ws of fx.clientId === undefined ? [] : this.ctx.getWebSockets(fx.clientId)) send(ws, frame);
-        return;
-      }
-      case "proof_succeeded":
-        return this.attach.proofSucceeded(fx.clientId);
-      case "proof_failed":
-        for (const ws of this.ctx.getWebSockets(fx.clientId)) {
-          if (fx.code === "auth_required") send(ws, { type: "auth_required", modes: attachProofs(attachmentOf(ws).route) });
-          else send(ws, errorFrame(fx.code, fx.code === "auth_failed" ? { field: "token" } : {}));
-        }
-        // The socket waits like any unproven one again: its proof deadline applies.
-        return this.armAlarm();
-      case "clear_data":
-        // Told first: the sockets may be closing right after this turn (the app was removed).
-        sendAll(this.clients(), { type: "data_cleared" });
-        await this.ctx.storage.deleteAlarm();
-        await this.ctx.storage.deleteAll();
-        return;
-    }
   }
 
   /**
@@ -331,10 +281,13 @@ export class UserSession extends DurableObject<Env> {
    */
   private async armAlarm(): Promise<void> {
     const dues = [nextDue(this.state), nextProofDeadline(this.socketInfos()), this.relay.nextDeadline()].filter((t): t is number => t !== undefined);
-    if (dues.length === 0) return this.ctx.storage.deleteAlarm();
+    // The live connection's own deadlines are real time (its heartbeat): a silent Kaleyra is
+    // noticed at its deadline, not at the next liveness check.
+    const real = [...(dues.length === 0 ? [] : [this.clock.toRealTime(Math.min(...dues))]), this.remote.nextDeadline()].filter((t): t is number => t !== undefined);
+    if (real.length === 0) return this.ctx.storage.deleteAlarm();
     // Alarms have whole-millisecond times, and local workerd drops one set for "now" from inside
     // alarm(): round up, and never arm in the past.
-    await this.ctx.storage.setAlarm(Math.max(Math.ceil(this.clock.toRealTime(Math.min(...dues))), Date.now() + 1));
+    await this.ctx.storage.setAlarm(Math.max(Math.ceil(Math.min(...real)), Date.now() + 1));
   }
 
   /** The stored route, or any attached socket's (storage is cleared by clearSavedData). */

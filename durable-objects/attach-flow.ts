@@ -3,8 +3,12 @@
  * (core/attach.ts): runs the check it asks for, and turns a proven socket into a client (its first
  * state, a replay it asked for, a fresh resume credential), and takes the app's session slot for a
  * session that becomes real. Glue: the rules are in core/.
- * Invariant: nothing reaches a socket about the session before it is proven; a proof's replay goes
- * out before any await, so no new event can overtake the ones the socket missed.
+ * Invariants:
+ * - Nothing reaches a socket about the session before it is proven; a proof's replay goes out
+ *   before any await, so no new event can overtake the ones the socket missed.
+ * - A session Kaleyra accepted for the first time takes its slot before anyone hears of it, and
+ *   ends when nobody is left to own it (its prover gone) or the app has no slot for it.
+ * - Checks in flight are memory only: a check is a call in flight, gone with the process anyway.
  */
 import { DEFAULT_ATTACH_MODES, DEFAULT_MAX_SESSIONS } from "../core/app";
 import { gate } from "../core/attach";
@@ -17,7 +21,7 @@ import type { ProofChecks } from "./attach-gate";
 import { issueResume, newResumeKey } from "./attach-proof";
 import type { SessionRoute } from "./session-route";
 import type { SessionRelay } from "./relay";
-import { attachmentOf, isOpen, send, type Attachment } from "./sockets";
+import { attachmentOf, isOpen, send, updateAttachment, type Attachment } from "./sockets";
 
 /** Where the session's resume key is stored (the session object reads it for its checks too). */
 export const RESUME_KEY = "resumeKey";
@@ -37,21 +41,37 @@ export interface AttachFlowHost {
   now(): number;
   /** Stores the route of a session that is now real (alarms and remote calls need it). */
   keepRoute(route: Attachment["route"]): void;
+  /** The proven clients' sockets. */
+  clients(): WebSocket[];
+  /** Sends the current state (and a resume credential) to every client but `except`. */
+  announce(except?: string): Promise<void>;
 }
 
 export class AttachFlow {
+  /** Sockets whose proof is being checked right now. */
+  readonly checking = new Set<string>();
+  /** Token checks in flight (each one an update or a connection to Kaleyra). */
+  private tokenChecks = 0;
+
   constructor(private readonly host: AttachFlowHost) {}
 
   async onFrame(ws: WebSocket, frame: ClientFrame, a: Attachment): Promise<void> {
     const state = this.host.state();
+    const checks = this.host.checks;
+    const token = frame.type === "token" || (frame.type === "auth" && "token" in frame) ? frame.token : undefined;
     const decision = gate(frame, {
       route: a.route.key.kind,
       modes: a.route.app.attachModes ?? DEFAULT_ATTACH_MODES,
       proven: a.proven,
       proving: state.proof?.clientId === a.clientId,
+      checking: this.checking.has(a.clientId),
+      ...(a.checkRequestId === undefined ? {} : { checkRequestId: a.checkRequestId }),
       sessionRunning: isActive(state),
+      sessionConnected: state.status === "connected" && state.mode === "token" && state.remoteSessionId !== undefined,
+      tokenChecks: this.tokenChecks,
+      ...(a.route.key.kind === "token" ? { userId: a.route.key.userId } : {}),
+      ...(token === undefined ? {} : { tokenUser: checks.tokenUser(token) }),
     });
-    const checks = this.host.checks;
     switch (decision.kind) {
       case "ignore":
         return;
@@ -61,16 +81,22 @@ export class AttachFlow {
       case "proof_answer":
         return this.host.onClientFrame(ws, frame, a);
       case "check_resume":
-        return this.settle(ws, "resume", await checks.resume(a.route, decision.credential));
+        return this.settle(ws, "resume", await this.check(a, () => checks.resume(a.route, decision.credential)));
       case "check_ticket":
-        return this.settle(ws, "ticket", await checks.ticket(a.route, decision.ticket));
-      case "check_token": {
-        const result = await checks.token(a.route, decision.token);
-        if (result === "unavailable") return send(ws, errorFrame("unavailable"));
-        return this.settle(ws, "token", result === "ok");
+        return this.settle(ws, "ticket", await this.check(a, () => checks.ticket(a.route, decision.ticket)));
+      case "ask_token": {
+        // The same request a session's token attempt sends; its answer comes back as a token frame.
+        const requestId = `check.${crypto.randomUUID()}`;
+        updateAttachment(ws, { checkRequestId: requestId, waitingSince: this.host.now() });
+        return send(ws, { type: "token_request", requestId, userId: a.route.key.kind === "token" ? a.route.key.userId : "", attempt: 1 });
       }
+      case "check_failed":
+        updateAttachment(ws, { checkRequestId: undefined });
+        return this.settle(ws, "token", false);
+      case "check_token":
+        return this.checkToken(ws, a, decision.token, decision.via);
       case "check_link":
-        if (!(await checks.link(a.route, decision.accessLink))) return send(ws, errorFrame("auth_failed", { field: "accessLink" }));
+        if (!(await this.check(a, () => checks.link(a.route, decision.accessLink)))) return this.settle(ws, "accessLink", false);
         await this.prove(ws);
         return this.host.onClientFrame(ws, frame, attachmentOf(ws));
       case "start_proof":
@@ -78,18 +104,27 @@ export class AttachFlow {
     }
   }
 
-  /** The proof connected the session: it is a real session now, with a slot and a stored route. */
-  async proofSucceeded(clientId: string): Promise<void> {
-    const ws = this.host.ctx.getWebSockets(clientId).find(isOpen);
-    if (!ws) return;
-    const route = attachmentOf(ws).route;
-    this.host.keepRoute(route);
-    await this.prove(ws);
-    if (!(await this.claimSlot(route))) {
-      send(ws, errorFrame("too_many_sessions"));
-      await this.host.dispatch({ type: "disconnect", clearSavedData: false });
-      return;
+  /**
+   * Kaleyra accepted the session for the first time (core's claim_slot): it takes the app's slot,
+   * then the prover (if any) becomes a client and everyone hears the state. A proof that succeeds
+   * with no socket left to receive it ends what it started: nobody proved anything.
+   */
+  async sessionAccepted(prover: string | undefined): Promise<void> {
+    const proverSocket = () => (prover === undefined ? undefined : this.host.ctx.getWebSockets(prover).find(isOpen));
+    const ws = proverSocket();
+    const route = ws ? attachmentOf(ws).route : this.host.route();
+    if ((prover !== undefined && !ws) || !route) return this.host.dispatch({ type: "disconnect", clearSavedData: false });
+    const claimed = await this.claimSlot(route);
+    // The prover may have left while the slot was claimed: the same rule.
+    if (prover !== undefined && !proverSocket()) return this.host.dispatch({ type: "disconnect", clearSavedData: false });
+    if (!claimed) {
+      // Told first: a refused prover (or link client) never sees the session connected.
+      for (const s of ws ? [ws] : this.host.clients()) send(s, errorFrame("too_many_sessions"));
+      return this.host.dispatch({ type: "disconnect", clearSavedData: false });
     }
+    this.host.keepRoute(route);
+    if (ws) await this.prove(ws);
+    await this.host.announce(prover);
     // The status change to connected was reported before the slot existed: report it now.
     reportSessionStatus(this.host.env, route, this.host.ctx.id.toString(), initialState(), this.host.state());
   }
@@ -120,14 +155,56 @@ export class AttachFlow {
     return key;
   }
 
-  private async settle(ws: WebSocket, field: "resume" | "ticket" | "token", ok: boolean): Promise<void> {
-    if (!ok) return send(ws, errorFrame("auth_failed", { field }));
+  /** Runs a check as this socket's one proof in flight. */
+  private async check<T>(a: Attachment, run: () => Promise<T>): Promise<T> {
+    this.checking.add(a.clientId);
+    try {
+      return await run();
+    } finally {
+      this.checking.delete(a.clientId);
+    }
+  }
+
+  /**
+   * A joining token: on the live connection when the session is connected (it proves the user and
+   * refreshes the session in one step), else on a connection of its own (closed again).
+   */
+  private async checkToken(ws: WebSocket, a: Attachment, token: string, via: "update" | "connect"): Promise<void> {
+    updateAttachment(ws, { checkRequestId: undefined });
+    const live = this.host.state().remoteSessionId;
+    this.tokenChecks += 1;
+    try {
+      if (via === "update" && live !== undefined) {
+        const updated = await this.check(a, () => this.host.checks.tokenOnLive(live, token));
+        if (!updated.ok) return updated.error === "unavailable" ? this.refused(ws, "unavailable") : this.settle(ws, "token", false);
+        await this.host.dispatch(updated.expiresAt === undefined ? { type: "remote_token_joined" } : { type: "remote_token_joined", expiresAt: updated.expiresAt });
+        return this.settle(ws, "token", true);
+      }
+      const result = await this.check(a, () => this.host.checks.token(a.route, token));
+      if (result === "unavailable") return this.refused(ws, "unavailable");
+      return this.settle(ws, "token", result === "ok");
+    } finally {
+      this.tokenChecks -= 1;
+    }
+  }
+
+  private async settle(ws: WebSocket, field: "resume" | "ticket" | "token" | "accessLink", ok: boolean): Promise<void> {
+    if (!ok) return this.refused(ws, "auth_failed", field);
     await this.prove(ws);
+  }
+
+  /** A proof that did not prove the socket: it may try again, and its proof deadline starts over. */
+  private refused(ws: WebSocket, code: "auth_failed" | "unavailable", field?: string): void {
+    if (!isOpen(ws)) return;
+    updateAttachment(ws, { waitingSince: this.host.now() });
+    send(ws, errorFrame(code, field === undefined ? {} : { field }));
   }
 
   /** The socket proved who it is: it becomes a client, with its first state (and resume credential). */
   private async prove(ws: WebSocket): Promise<void> {
-    const { since, ...proven } = attachmentOf(ws);
+    // A socket that closed while its proof was checked becomes nobody's client.
+    if (!isOpen(ws)) return;
+    const { since, checkRequestId: _c, waitingSince: _w, ...proven } = attachmentOf(ws);
     const a = { ...proven, proven: true };
     ws.serializeAttachment(a);
     send(ws, { type: "state", state: view(this.host.state()) });
@@ -138,9 +215,9 @@ export class AttachFlow {
     await this.host.dispatch({ type: "client_attached", clientId: a.clientId });
   }
 
-  /** No session runs: the socket's token proves the user by connecting it (core/transition). */
-  private async startProof(a: Attachment, token: string): Promise<void> {
+  /** No session runs: the socket proves the user by connecting it (core/transition), with its token if it sent one. */
+  private async startProof(a: Attachment, token: string | undefined): Promise<void> {
     if (a.route.key.kind !== "token") return;
-    await this.host.dispatch(connectTokenEvent(a.clientId, a.route.key.userId, a.route.app, token));
+    await this.host.dispatch(connectTokenEvent(a.clientId, a.route.key.userId, a.route.app, token === undefined ? {} : { token }));
   }
 }

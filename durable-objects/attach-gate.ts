@@ -48,9 +48,30 @@ export class ProofChecks {
     return route.key.kind === "access_link" && (await accessLinkDigest(accessLink)) === route.key.linkDigest;
   }
 
+  /** The user a token names, read without verifying it (the remote knows its tokens' format). */
+  tokenUser(token: string): string | undefined {
+    return this.host.remote.tokenUserId(token);
+  }
+
   /**
-   * A token proves the user of a running session when the remote opens a session with it for that
-   * user; the proof's own remote session is not the user's, so it is closed again (best effort).
+   * A token proves the user of a connected session when Kaleyra takes it on the session's live
+   * connection (`switchboard:access_token:update`): no second connection, and the session holds
+   * the new token (its expiry comes back).
+   */
+  async tokenOnLive(remoteSessionId: string, token: string): Promise<{ ok: true; expiresAt?: number } | { ok: false; error: "refused" | "unavailable" }> {
+    try {
+      const updated = await this.host.remote.updateToken(remoteSessionId, token);
+      if (updated.ok) return updated;
+      return { ok: false, error: updated.error === "unavailable" ? "unavailable" : "refused" };
+    } catch {
+      return { ok: false, error: "unavailable" };
+    }
+  }
+
+  /**
+   * A token proves the user of a running session that is not connected (nothing live to carry it)
+   * when the remote opens a session with it for that user; that remote session is not the
+   * user's, so it is closed again (best effort). docs/protocol.md says why.
    */
   async token(route: SessionRoute, token: string): Promise<"ok" | "refused" | "unavailable"> {
     if (route.key.kind !== "token") return "refused";

@@ -42,6 +42,7 @@ export class RemoteCalls {
         credential: fx.credential,
         now: this.host.now(),
         ...(route.app.kaleyra?.realtimeUrl === undefined ? {} : { realtimeUrl: route.app.kaleyra.realtimeUrl }),
+        ...(fx.previousSocketId === undefined ? {} : { previousSocketId: fx.previousSocketId }),
       });
       if (result.ok && result.roomId !== undefined && fx.credential.kind === "access_link") {
         // So Kaleyra's room-ended webhook can find this session (worker/webhooks.ts); a room that
@@ -60,8 +61,10 @@ export class RemoteCalls {
   async close({ requestId, remoteSessionId }: Extract<Effect, { type: "close_remote" }>): Promise<void> {
     const route = this.host.route();
     try {
-      if (route) {
-        const request: CloseSessionRequest = { appId: route.appId, environment: route.app.environment, region: route.app.region };
+      // A connection this session holds is closed by its id even with no route left to name the
+      // app (a proof whose socket is gone): it must not stay open.
+      if (route || remoteSessionId !== undefined) {
+        const request: CloseSessionRequest = route ? { appId: route.appId, environment: route.app.environment, region: route.app.region } : {};
         const userId = this.host.state().userId;
         if (userId !== undefined) request.userId = userId;
         if (remoteSessionId !== undefined) request.sessionId = remoteSessionId;
@@ -128,5 +131,6 @@ function openedEvent(requestId: string, result: Extract<OpenSessionResult, { ok:
   const event: Extract<SessionEvent, { type: "remote_opened" }> = { type: "remote_opened", requestId, userId: result.userId };
   if (result.expiresAt !== undefined) event.expiresAt = result.expiresAt;
   if (result.sessionId !== undefined) event.remoteSessionId = result.sessionId;
+  if (result.socketId !== undefined) event.socketId = result.socketId;
   return event;
 }

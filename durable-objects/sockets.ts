@@ -17,6 +17,10 @@ export interface Attachment {
   proven: boolean;
   /** The relay seq its auth frame said it saw last: replayed from right after its proof. */
   since?: number;
+  /** The token request it was sent for its check (a session runs), until it answers. */
+  checkRequestId?: string;
+  /** Session time its last proof ended without proving it, or it was asked for a token: its proof deadline runs from here. */
+  waitingSince?: number;
 }
 
 export const MAX_FRAMES_PER_SECOND = 20;
@@ -41,11 +45,17 @@ export function isOpen(ws: WebSocket): boolean {
 
 const oldestFirst = (a: Attachment, b: Attachment) => a.attachedAt - b.attachedAt;
 
-/** The open sockets as the attach gate sees them; `prover` holds the session's pending proof. */
-export function socketInfos(sockets: readonly WebSocket[], prover: string | undefined): SocketInfo[] {
+/**
+ * The open sockets as the attach gate sees them; `prover` holds the session's pending proof,
+ * `checking` are the sockets whose proof is being checked.
+ */
+export function socketInfos(sockets: readonly WebSocket[], prover: string | undefined, checking: ReadonlySet<string>): SocketInfo[] {
   return sockets.filter(isOpen).map((ws) => {
     const a = attachmentOf(ws);
-    return { id: a.clientId, attachedAt: a.attachedAt, proven: a.proven, proving: a.clientId === prover };
+    const info: SocketInfo = { id: a.clientId, attachedAt: a.attachedAt, proven: a.proven, proving: a.clientId === prover || checking.has(a.clientId) };
+    if (a.waitingSince !== undefined) info.waitingSince = a.waitingSince;
+    if (a.checkRequestId !== undefined) info.asked = true;
+    return info;
   });
 }
 

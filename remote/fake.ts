@@ -5,6 +5,7 @@
  * Tokens are `fake:<userId>:<expiresAtMs>` (see fakeToken). Access links are URLs whose path holds
  * `/direct-rest-call-handler/<code>`, like Kaleyra's; the link's user is `guest-<code>`.
  */
+import type { Credential, RemoteError } from "../core/session";
 import type {
   KaleyraRemote,
   MintAccessTokenRequest,
@@ -21,9 +22,20 @@ import type {
 export const fakeRemoteControls = {
   /** "refuse": every call answers unavailable; "hang": every call never answers. */
   outage: "none" as "none" | "refuse" | "hang",
+  /** Every open is refused with this error, as Kaleyra refusing the CONNECT (null: judged as usual). */
+  refuseOpen: null as RemoteError | null,
   inactiveUsers: new Set<string>(),
   /** Every credential the fake was asked to open, in order (tests count remote requests). */
   opened: [] as string[],
+  /** The `socket-id` (previousSocketId) of every open, in order (undefined: a first connect). */
+  previousSocketIds: [] as (string | undefined)[],
+  /** Opens for which this answers true wait (answered as usual) until `release()`: Kaleyra being slow. */
+  hold: null as ((credential: Credential) => boolean) | null,
+  held: [] as (() => void)[],
+  /** Answers every held open. */
+  release(): void {
+    for (const go of this.held.splice(0)) go();
+  },
   /** The user of every server-side token minted, in order (tests count calls to the token source). */
   minted: [] as string[],
   /** Every token given to a live connection (a refresh), in order. */
@@ -45,8 +57,12 @@ export const fakeRemoteControls = {
   },
   reset(): void {
     this.outage = "none";
+    this.refuseOpen = null;
     this.inactiveUsers.clear();
     this.opened.length = 0;
+    this.previousSocketIds.length = 0;
+    this.hold = null;
+    this.held.length = 0;
     this.minted.length = 0;
     this.updated.length = 0;
     this.emitted.length = 0;
@@ -73,18 +89,23 @@ export class FakeRemote implements KaleyraRemote, ServerTokenMinter {
   async openSession(request: OpenSessionRequest): Promise<OpenSessionResult> {
     const c = request.credential;
     fakeRemoteControls.opened.push(c.kind === "token" ? c.token : c.accessLink);
+    fakeRemoteControls.previousSocketIds.push(request.previousSocketId);
+    if (fakeRemoteControls.hold?.(c)) await new Promise<void>((go) => fakeRemoteControls.held.push(go));
     if (fakeRemoteControls.outage === "refuse") return { ok: false, error: "unavailable" };
     if (fakeRemoteControls.outage === "hang") return new Promise(() => {});
-    const sessionId = `fake-${++nextSessionId}`;
+    if (fakeRemoteControls.refuseOpen !== null) return { ok: false, error: fakeRemoteControls.refuseOpen };
+    const n = ++nextSessionId;
+    const sessionId = `fake-${n}`;
+    const socketId = `sio-${n}`;
     this.mine.add(sessionId);
     if (c.kind === "access_link") {
       const code = LINK_PATH.exec(new URL(c.accessLink).pathname)?.[1];
-      return code === undefined ? { ok: false, error: "invalid_access_link" } : { ok: true, userId: `guest-${code}`, sessionId };
+      return code === undefined ? { ok: false, error: "invalid_access_link" } : { ok: true, userId: `guest-${code}`, sessionId, socketId };
     }
     const checked = checkToken(c.token, request.now);
     if (!checked.ok) return checked;
     if (fakeRemoteControls.inactiveUsers.has(checked.userId)) return { ok: false, error: "user_inactive" };
-    return { ok: true, userId: checked.userId, expiresAt: checked.expiresAt, sessionId };
+    return { ok: true, userId: checked.userId, expiresAt: checked.expiresAt, sessionId, socketId };
   }
 
   async closeSession(request: { sessionId?: string }): Promise<void> {
@@ -116,6 +137,14 @@ export class FakeRemote implements KaleyraRemote, ServerTokenMinter {
   }
 
   check(): void {}
+
+  nextDeadline(): number | undefined {
+    return undefined;
+  }
+
+  tokenUserId(token: string): string | undefined {
+    return TOKEN.exec(token)?.[1];
+  }
 
   /** Any `ak_test_…`/`ak_live_…` key mints a fake token for the user. */
   async mintAccessToken(request: MintAccessTokenRequest): Promise<MintAccessTokenResult> {

@@ -101,3 +101,15 @@ export function jwtExpiryMs(token: string): number | undefined {
   const exp = decodeJwt(token)?.claims.exp;
   return typeof exp === "number" && Number.isFinite(exp) && exp > 0 ? exp * 1_000 : undefined;
 }
+
+/**
+ * The user a Kaleyra access token names (claims `user` and `sub: "<user>#<companyId>"`), read
+ * without verifying it; undefined when it names none, or two.
+ */
+export function jwtUserId(token: string): string | undefined {
+  const claims = decodeJwt(token)?.claims;
+  const user = claims?.user;
+  if (typeof user !== "string" || user.length === 0) return undefined;
+  const sub = claims?.sub;
+  return sub === undefined || (typeof sub === "string" && sub.startsWith(`${user}#`)) ? user : undefined;
+}

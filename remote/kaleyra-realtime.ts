@@ -15,7 +15,7 @@
 import { connectRefusal } from "../core/remote-errors";
 import type { RemoteError } from "../core/session";
 import { USER_ID_PATTERN } from "../core/protocol";
-import { jwtExpiryMs } from "./jwt";
+import { jwtExpiryMs, jwtUserId } from "./jwt";
 import type { OpenSessionRequest, OpenSessionResult, RemoteEmitResult, RemoteListener, RemoteNotice, UpdateTokenResult } from "./port";
 import {
   attachSocket,
@@ -72,7 +72,7 @@ export class RealtimeSessions {
     const opened = await openRealtimeSocket(url.url, this.options.fetch === undefined ? {} : { fetch: this.options.fetch });
     if (!opened.ok) return { ok: false, error: "unavailable" };
     const credential = request.credential;
-    const auth = realtimeAuth(request.appId, credential, CLIENT_INFO);
+    const auth = realtimeAuth(request.appId, credential, CLIENT_INFO, request.previousSocketId);
     const id = crypto.randomUUID();
     return new Promise<OpenSessionResult>((resolve) => {
       let settled = false;
@@ -110,7 +110,7 @@ export class RealtimeSessions {
         const userId = credential.kind === "token" ? credential.userId : userIdOf(report.user) ?? "guest";
         const expiresAt = credential.kind === "token" ? jwtExpiryMs(credential.token) : undefined;
         const roomId = credential.kind === "access_link" ? roomIdOf(report.user, report.company) : undefined;
-        return settle({ ok: true, userId, sessionId: id, ...(expiresAt === undefined ? {} : { expiresAt }), ...(roomId === undefined ? {} : { roomId }) });
+        return settle({ ok: true, userId, sessionId: id, socketId: report.socketId, ...(expiresAt === undefined ? {} : { expiresAt }), ...(roomId === undefined ? {} : { roomId }) });
       }
       case "refused":
         return settle({ ok: false, error: errorOf(report.name) });
@@ -192,6 +192,16 @@ export class RealtimeSessions {
   check(): void {
     const now = this.now();
     for (const connection of [...this.opening, ...this.live.values()]) connection.check(now);
+  }
+
+  /** The earliest deadline of every connection: a handshake, an ack, a heartbeat. */
+  nextDeadline(): number | undefined {
+    const times = [...this.opening, ...this.live.values()].map((c) => c.nextDeadline()).filter((t): t is number => t !== undefined);
+    return times.length === 0 ? undefined : Math.min(...times);
+  }
+
+  tokenUserId(token: string): string | undefined {
+    return jwtUserId(token);
   }
 }
 

@@ -88,7 +88,7 @@ describe("openSession: the realtime connection, against the emulator's Socket.IO
     const { claims } = await decodeAndVerifyHs256(access_token, app.signingSecret);
     const remote = adapter();
     const result = await remote.openSession(request(token("alice", access_token)));
-    expect(result).toEqual({ ok: true, userId: "alice", expiresAt: claims.exp * 1000, sessionId: expect.any(String) });
+    expect(result).toEqual({ ok: true, userId: "alice", expiresAt: claims.exp * 1000, sessionId: expect.any(String), socketId: expect.any(String) });
     const sessionId = result.ok ? result.sessionId! : "";
     expect(remote.isAlive(sessionId)).toBe(true);
     // The credential went in the CONNECT packet, not in the URL.

@@ -94,6 +94,14 @@ export class KaleyraAdapter implements KaleyraRemote, ServerTokenMinter {
     this.realtime.check();
   }
 
+  nextDeadline(): number | undefined {
+    return this.realtime.nextDeadline();
+  }
+
+  tokenUserId(token: string): string | undefined {
+    return this.realtime.tokenUserId(token);
+  }
+
   async mintAccessToken(request: MintAccessTokenRequest): Promise<MintAccessTokenResult> {
     const { apiKey, userId, expiresInSec } = request;
     if (typeof apiKey !== "string" || apiKey.length === 0 || apiKey.length > 256 || !/^[\x21-\x7e]+$/.test(apiKey)) {

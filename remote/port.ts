@@ -21,6 +21,8 @@ export interface OpenSessionRequest {
   now: number;
   /** The app's realtime base URL, when it overrides the derived one (AppSettings.kaleyra). */
   realtimeUrl?: string;
+  /** A reconnect: Kaleyra's id of the connection it replaces, sent as `socket-id` in CONNECT. */
+  previousSocketId?: string;
 }
 
 export type OpenSessionResult =
@@ -30,6 +32,8 @@ export type OpenSessionResult =
       expiresAt?: number;
       /** The remote session's id, to close exactly that session later. */
       sessionId?: string;
+      /** Kaleyra's id of the connection (the Socket.IO socket id), for a later reconnect's `socket-id`. */
+      socketId?: string;
       /** For access links: the room (call) the link belongs to, for the room-ended webhook. */
       roomId?: string;
     }
@@ -69,6 +73,16 @@ export interface KaleyraRemote {
   emit(sessionId: string, name: string, data: unknown): Promise<RemoteEmitResult>;
   /** False when the connection is gone; checks its heartbeat first (no ping in time is lost). */
   isAlive(sessionId: string): boolean;
+  /**
+   * The user a token names, read without verifying it (only Kaleyra can): a token that names
+   * another user is never sent. Undefined when the token names nobody this adapter can read.
+   */
+  tokenUserId(token: string): string | undefined;
+  /**
+   * When `check()` next has something to do (a handshake, an ack, a heartbeat deadline), in real
+   * time (Date.now), so the session arms its one alarm for it; undefined when nothing waits.
+   */
+  nextDeadline(): number | undefined;
   /** Where notices go; one listener, the session object. */
   listen(listener: RemoteListener): void;
   /**
@@ -79,7 +93,8 @@ export interface KaleyraRemote {
 }
 
 export interface CloseSessionRequest {
-  appId: string;
+  /** The app, when known: a proof whose socket is gone may have no route left, only the session id. */
+  appId?: string;
   userId?: string;
   /**
    * The remote session to close, when the caller kept it. Without it an adapter closes the last

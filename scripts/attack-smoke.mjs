@@ -52,11 +52,19 @@ try {
   check(codes.every((c) => c === "auth_required"), `unproven connect/token/token_failed are auth_required (${codes.join(", ")})`);
   check(!attacker.frames.some((f) => ["state", "resume", "token_request"].includes(f.type)), "the attacker learned nothing: no state, resume or token request");
 
-  // 2. A junk token as the proof: refused, and nothing runs for the victim.
+  // 2. A junk token as the proof: Kaleyra refuses it (a failed attempt of the attacker's own proof,
+  // which asks the attacker again), and the attacker learns nothing but its own proof's states.
   attacker.send({ type: "auth", token: "junk.token.value" });
-  const proof = await attacker.frame((f) => f.type === "error" && f.code !== "auth_required", "the proof's answer", 40_000).catch(() => undefined);
-  check(proof?.code === "auth_failed" || proof?.code === "token_request_stale" || attacker.frames.some((f) => f.type === "token_request"), `a junk token does not prove the victim (${proof?.code ?? "asked again for its own proof"})`);
-  check(!attacker.frames.some((f) => f.type === "state"), "still no state for the attacker");
+  const asked = await attacker.frame((f) => f.type === "token_request", "its own proof's attempt 2", 10_000).catch(() => undefined);
+  const own = attacker.frames.filter((f) => f.type === "state");
+  check(asked?.attempt === 2 && own.every((f) => f.proof === true) && own.some((f) => f.state.lastError === "token_invalid"), `a junk token does not prove the victim (its own proof: ${own.map((f) => f.state.lastError ?? f.state.status).join(", ")})`);
+  check(!attacker.frames.some((f) => (f.type === "state" && f.proof !== true) || f.type === "resume"), "no state of the session and no resume for the attacker");
+  // One proof in flight per socket: more proofs on the same socket are auth_pending.
+  const before = attacker.frames.length;
+  for (let i = 0; i < 5; i++) attacker.send({ type: "auth", token: "junk.token.value" });
+  await waitUntil(() => attacker.frames.slice(before).filter((f) => f.type === "error").length >= 5, "five answers", 3_000).catch(() => {});
+  const pending = attacker.frames.slice(before).filter((f) => f.type === "error").map((f) => f.code);
+  check(pending.length === 5 && pending.every((c) => c === "auth_pending"), `five more proofs on one socket: ${pending.join(", ")}`);
   attacker.ws.close();
 
   // 5. The close handshake is answered at once.

@@ -9,7 +9,7 @@ import { PROOF_DEADLINE_MS } from "../core/attach";
 import { MAX_FRAME_BYTES } from "../core/protocol";
 import { fakeRemoteControls, fakeToken } from "../remote/fake";
 import { appState, registryStub } from "../worker/registry";
-import { advance, APP_ID, attach, openSocket, SANDBOX_EU, sessionNow, sessionStub, snapshot, storageOf, TICKET_SECRET, type SessionStub, type TestClient } from "./harness";
+import { advance, APP_ID, attach, openSocket, SANDBOX_EU, sessionNow, sessionStub, snapshot, storageOf, TICKET_SECRET, waitForSnapshot, type SessionStub, type TestClient } from "./harness";
 
 const alice = { kind: "token", userId: "alice" } as const;
 const HOUR = 3_600_000;
@@ -26,8 +26,8 @@ afterEach(() => fakeRemoteControls.reset());
 const good = async (stub: SessionStub) => fakeToken("alice", (await sessionNow(stub)) + HOUR);
 const errors = (c: TestClient) => c.ofType("error").map((e) => e.code);
 const settle = (ms = 30) => new Promise((r) => setTimeout(r, ms));
-/** What an unproven socket may ever see: the proof request, errors, its own proof's token requests. */
-const learned = (c: TestClient) => c.frames.filter((f) => !["auth_required", "error", "token_request"].includes(f.type));
+/** What an unproven socket may ever see: the proof request, errors, its own proof's token requests and states. */
+const learned = (c: TestClient) => c.frames.filter((f) => !["auth_required", "error", "token_request"].includes(f.type) && !(f.type === "state" && f.proof === true));
 
 async function connectedOwner(app: AppSettings = SANDBOX_EU) {
   const stub = await sessionStub(alice);
@@ -113,7 +113,7 @@ describe("invariant 2: a first device's token proves it and connects the session
     expect(fakeRemoteControls.minted).toEqual(["alice"]);
   });
 
-  it("three refused tokens: auth_failed, nothing left running, no route stored, no session alarm", async () => {
+  it("three refused tokens: the schedule goes on (reconnecting) with the prover alone, which sees only its own proof; no route stored", async () => {
     const stub = await sessionStub(alice);
     const prover = await openSocket(stub, alice, WITH_SERVER_TOKENS);
     prover.send({ type: "auth", token: "refused-1" });
@@ -124,25 +124,28 @@ describe("invariant 2: a first device's token proves it and connects the session
       const request = await prover.nextTokenRequest(n);
       prover.send({ type: "token", requestId: request.requestId, token: `refused-${n + 2}` });
     }
-    expect(await prover.waitFor((c) => c.ofType("error")[0], "the refusal")).toMatchObject({ code: "auth_failed", field: "token" });
-    const s = await snapshot(stub);
-    expect(s.status).toBe("disconnected");
-    expect(s.nextReconnectAt).toBeUndefined();
+    const view = await prover.waitFor((c) => c.lastState()?.status === "reconnecting" && c.lastState(), "reconnecting");
+    expect(view).toMatchObject({ reconnectAttempt: 1, tokenAttempt: 1, lastError: "token_invalid" });
+    expect(prover.ofType("state").every((f) => f.proof === true)).toBe(true);
+    expect(prover.ofType("error")).toEqual([]);
+    expect((await prover.nextTokenRequest(2)).attempt).toBe(1); // reconnect 1's token cycle, asked of the prover
     expect((await storageOf(stub)).keys).not.toContain("route");
     expect(fakeRemoteControls.minted).toEqual([]);
     expect(learned(prover)).toEqual([]);
   });
 
-  it("Kaleyra unreachable: unavailable, and nothing left running", async () => {
+  it("Kaleyra unreachable: the reconnect schedule runs for the prover (no error); the prover leaving ends it with nothing left", async () => {
     fakeRemoteControls.outage = "refuse";
     const stub = await sessionStub(alice);
     const prover = await openSocket(stub, alice, WITH_SERVER_TOKENS);
     prover.send({ type: "auth", token: await good(stub) });
-    expect((await prover.waitFor((c) => c.ofType("error")[0], "the refusal")).code).toBe("unavailable");
-    const s = await snapshot(stub);
-    expect(s.status).toBe("disconnected");
-    expect(s.nextReconnectAt).toBeUndefined();
+    expect(await prover.waitFor((c) => c.lastState()?.status === "reconnecting" && c.lastState(), "reconnecting")).toMatchObject({ lastError: "unavailable" });
+    expect(prover.ofType("error")).toEqual([]);
     expect(fakeRemoteControls.minted).toEqual([]);
+    prover.close();
+    const s = await waitForSnapshot(stub, (x) => x.status === "disconnected", "the proof ended");
+    expect(s.nextReconnectAt).toBeUndefined();
+    expect((await storageOf(stub)).alarmAt).toBeUndefined();
   });
 });
 

@@ -112,9 +112,9 @@ describe("a refused frame says what is wrong on the wire", () => {
     expect(frames[1]).toEqual({
       type: "error",
       code: "invalid_frame",
-      message: "The frame is invalid: tokn is not a field of the auth frame (its fields: type, resume, ticket, token, since).",
+      message: "The frame is invalid: tokn is not a field of the auth frame (its fields: type, resume, ticket, token, askToken, since).",
       field: "tokn",
-      details: [{ field: "tokn", reason: "is not a field of the auth frame (its fields: type, resume, ticket, token, since)" }],
+      details: [{ field: "tokn", reason: "is not a field of the auth frame (its fields: type, resume, ticket, token, askToken, since)" }],
     });
     ws.close(1000, "test done");
   });

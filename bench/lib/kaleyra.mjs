@@ -95,15 +95,18 @@ export async function createUsers(stack, app, userIds, concurrency = 16) {
  * Options:
  *  - tokens(req): the token to answer a token_request with, or null to stay silent (never answer);
  *  - connect: send `connect` after the first state (default true);
+ *  - proveWith: "ticket" (default, when the app allows it) or "token" (ask the server for a token
+ *    request: with no session running that starts the proof, whose states are kept in `proof`);
  *  - onFrame(frame, t): every frame, with its arrival time (ms, wall clock).
  */
 export class Client {
-  constructor(stack, app, userId, { tokens = () => null, connect = true, onFrame } = {}) {
+  constructor(stack, app, userId, { tokens = () => null, connect = true, proveWith = "ticket", onFrame } = {}) {
     this.stack = stack;
     this.app = app;
     this.userId = userId;
     this.tokens = tokens;
     this.wantConnect = connect;
+    this.proveWith = proveWith;
     this.onFrame = onFrame;
     this.frames = [];
     this.state = undefined;
@@ -155,16 +158,20 @@ export class Client {
     switch (frame.type) {
       case "auth_required": {
         this.gated = true;
-        if (this.app.ticketSecret && frame.modes.includes("ticket")) {
+        if (this.proveWith !== "token" && this.app.ticketSecret && frame.modes.includes("ticket")) {
           this.send({ type: "auth", ticket: attachTicket(this.app, this.userId, Math.floor(Date.now() / 1000) + 3600) });
         } else if (frame.modes.includes("token")) {
-          // Token proof: connect, and answer the verification request with a token.
-          this.send({ type: "connect", userId: this.userId });
-          this.connectSent = true;
+          // Token proof: the server asks for the token (a token_request, answered by `tokens`).
+          this.send({ type: "auth", askToken: true });
         }
         return;
       }
       case "state": {
+        // The socket's own proof (not a client yet): its progress, not the attach state.
+        if (frame.proof) {
+          this.proof = frame.state;
+          return;
+        }
         this.state = frame.state;
         if (this.tFirstState === undefined) {
           this.tFirstState = t;

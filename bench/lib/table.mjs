@@ -50,6 +50,17 @@ export function printTable(r) {
     add("Kaleyra connections, 1/2/5/10 tabs of a user", k.error ?? fmtK(k.kaleyra_connections_per_user), `${fmtK(k.sdk_kaleyra_connections_per_user)} SDK per tab`, "counted by the emulator");
     add("RSS (JS heap) added by connecting a session", k.error ?? `${fmt(k.connected_session_rss_kb, " kB")} (${fmt(k.connected_session_heap_kb, " kB")})`, `emulator side ${fmt(k.emulator_rss_kb_per_connection, " kB")}; socket.io-client ${fmt(k.sdk_client_heap_kb_per_connection, " kB")}`, k.detail ? `${k.detail.sessions} sessions; attached only: ${fmt(k.attached_session_rss_kb, " kB")} (${fmt(k.attached_session_heap_kb, " kB")})` : "");
   }
+  const j = r.join;
+  if (j) {
+    add("Kaleyra CONNECTs per token join (connected session)", j.error ?? fmt(j.connects_per_token_join), "goal 0", j.error ? "" : `${fmt(j.joined)}/${fmt(j.sessions)} joined; per first connect ${fmt(j.connects_per_first_connect)}; join p50/p99 ${fmt(j.token_join_p50_ms, " ms")} / ${fmt(j.token_join_p99_ms, " ms")}`);
+  }
+  const fc = r.first;
+  if (fc) {
+    for (const [key, label] of [["default_failing", "seed policy, failing provider"], ["default_silent", "seed policy, silent provider"], ["scaled_failing", "scaled policy, failing provider"], ["scaled_silent", "scaled policy, silent provider"]]) {
+      const x = fc[key];
+      add(`first connect: provider calls (${label})`, fc.error ?? (x ? `${x.calls_s.join(", ")} s` : "n/a"), "the seed's delays + jitter", x ? `${x.within_policy} waits within the policy; one socket: ${x.one_socket}` : "");
+    }
+  }
   const z = r.size;
   if (z) {
     const peers = Object.entries(z.peer_client_gzip_bytes ?? {}).map(([k, v]) => `${k} ${v} B`).join(", ");

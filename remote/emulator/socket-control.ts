@@ -3,7 +3,7 @@
  * (`GET|PUT /control/realtime`), the open connections (`GET /control/connections`), server events
  * pushed to a user's connections (`POST /control/connections/emit`: a short lifecycle name, or any
  * other Socket.IO event name passed through with its `data`), dropped connections
- * (`POST /control/connections/drop`).
+ * (`POST /control/connections/drop`), the CONNECTs an app received (`GET /control/connects`).
  * Invariant: every body is validated; a refused request changes nothing.
  */
 import { Hono } from "hono";
@@ -28,6 +28,7 @@ export function connectionJson(s: SocketState) {
     kind: s.kind ?? null,
     roomId: s.roomId ?? null,
     socketId: s.sioSid ?? null,
+    previousSocketId: s.previousSocketId ?? null,
     pingIntervalMs: s.pingIntervalMs,
     pingTimeoutMs: s.pingTimeoutMs,
     lastPingAt: s.lastPingAt,
@@ -53,6 +54,13 @@ export function socketControlRoutes(host: EmulatorHost): Hono<EmulatorEnv> {
   control.get("/connections", (c) => {
     const list = sockets.list(c.req.query("appId") || undefined, c.req.query("userId") || undefined);
     return c.json({ connections: list.map(({ state }) => connectionJson(state)) });
+  });
+
+  // How many CONNECTs named the app since it was created (or the last reset): what Kaleyra would count.
+  control.get("/connects", (c) => {
+    const appId = c.req.query("appId");
+    if (appId === undefined || !store.app(appId)) return errorJson(c, 404, "app_not_found", "no such app", "appId");
+    return c.json({ appId, connects: store.connects(appId) });
   });
 
   control.post("/connections/emit", async (c) => {

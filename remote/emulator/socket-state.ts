@@ -17,6 +17,8 @@ export interface SocketState {
   roomId?: string | null;
   expiresAt?: number | null;
   sioSid?: string;
+  /** The `socket-id` its CONNECT named (a reconnect's previous connection), or null. */
+  previousSocketId?: string | null;
   nextAckId: number;
   /** The ack id of a user:force_disconnect sent; the socket is closed when it is acknowledged. */
   forceAckId?: number;

@@ -82,6 +82,27 @@ describe("the endpoint", () => {
     expect(JSON.parse((await s.next()).slice(2))).toEqual(["switchboard:connected", { user: { userId: "alice" }, company: { id: app.companyId } }]);
   });
 
+  it("counts the CONNECTs that name an app (GET /control/connects), refused ones too, and records a reconnect's socket-id", async () => {
+    expect((await call("GET", `/control/connects?appId=${app.appId}`)).json).toEqual({ appId: app.appId, connects: 0 });
+    const first = await client(await token());
+    await first.waitFor("connected");
+    const refused = await client({ kind: "token", userId: "alice", token: "junk" });
+    await refused.waitFor("refused");
+    expect((await call("GET", `/control/connects?appId=${app.appId}`)).json).toMatchObject({ connects: 2 });
+    expect((await call("GET", "/control/connects?appId=mAppId_nobody")).status).toBe(404);
+    const sid = first.connection.socketId!;
+    const credential = await token(); // before the socket opens: its open packet must find the listener
+    const opened = await openRealtimeSocket(SOCKET_URL.replace("http:", "ws:"), { fetch: (request) => emulator().fetch(request) });
+    if (!opened.ok) throw new Error(opened.message);
+    const reports: RealtimeReport[] = [];
+    const again = new RealtimeConnection({ socket: opened.socket, auth: realtimeAuth(app.appId, credential, INFO, sid), now: Date.now, report: (r) => reports.push(r) });
+    attachSocket(opened.socket, again);
+    await waitUntil(async () => again.state === "connected", `connected again (${JSON.stringify(reports)})`);
+    const listed = (await call("GET", `/control/connections?appId=${app.appId}`)).json.connections as { socketId: string; previousSocketId: string | null }[];
+    expect(listed.find((c) => c.socketId === again.socketId)).toMatchObject({ previousSocketId: sid });
+    expect(listed.find((c) => c.socketId === sid)).toMatchObject({ previousSocketId: null });
+  });
+
   it("closes a socket whose first packet is not CONNECT", async () => {
     const s = await rawSocket();
     await s.next();
@@ -192,14 +213,14 @@ describe("our realtime client against the emulator", () => {
     await waitUntil(async () => (await call("GET", `/control/connections?appId=${app.appId}`)).json.connections.length === 0, "server closed");
   });
 
-  it("deactivating the user through REST sends user:force_disconnect; an inactive user is let in and disconnected", async () => {
+  it("deactivating the user through REST sends user:force_disconnect; an inactive user is let in and disconnected before switchboard:connected", async () => {
     const c = await client(await token());
     await c.waitFor("connected");
     await call("PATCH", "/v2/users/alice", { apiKey: app.apiKey, body: { active: false } });
     await c.waitFor("force_disconnect");
     const again = await client(await forgeToken("alice"));
     await again.waitFor("force_disconnect");
-    expect(again.reports.map((r) => r.type)).toEqual(["connected", "force_disconnect"]);
+    expect(again.reports.map((r) => r.type)).toEqual(["force_disconnect"]);
   });
 
   it("tells a connection its token expired (switchboard:access_token:expired) on the alarm after exp", async () => {

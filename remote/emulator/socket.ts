@@ -152,8 +152,7 @@ export class EmulatorSockets {
     for (const { ws, state } of this.list(appId, userId)) {
       if (state.state !== "connected") continue;
       if (event === SOCKET_EVENTS.forceDisconnect) {
-        update(ws, { forceAckId: state.nextAckId, nextAckId: state.nextAckId + 1 });
-        if (send(ws, socketFrame({ type: "event", nsp: "/", id: state.nextAckId, name: event, args }))) delivered++;
+        if (forceOut(ws, state, args)) delivered++;
       } else if (send(ws, socketFrame({ type: "event", nsp: "/", name: event, args }))) delivered++;
     }
     return delivered;
@@ -213,6 +212,7 @@ export class EmulatorSockets {
     const auth = packet.data ?? {};
     const app = typeof auth["app-id"] === "string" ? this.host.store.app(auth["app-id"]) : undefined;
     if (!app) return void refuse("app_id_invalid");
+    this.host.store.countConnect(app.app_id);
     const version = auth["sdk-version"];
     if (typeof version !== "string" || !/^\d{1,4}\.\d{1,4}\.\d{1,4}([-+.][0-9A-Za-z.-]{1,32})?$/.test(version) || typeof auth["sdk-name"] !== "string") {
       return void refuse("sdk_version_invalid");
@@ -229,11 +229,12 @@ export class EmulatorSockets {
     } else {
       return void refuse(link === undefined ? "access_token_invalid" : "invalid_access_link");
     }
-    // An inactive user is let in and disconnected at once, as Kaleyra tells a deactivated user
-    // (user:force_disconnect); a CONNECT_ERROR name for it is not documented.
+    // An inactive user is let in and disconnected at once, before switchboard:connected, as Kaleyra
+    // tells a deactivated user (user:force_disconnect); a CONNECT_ERROR name for it is not documented.
     if (!judged.ok && judged.name !== "user_inactive") return void refuse(judged.name);
     const sioSid = randomCode(15);
     const target = judged.ok ? judged : undefined;
+    const previous = auth["socket-id"];
     update(ws, {
       state: "connected",
       appId: app.app_id,
@@ -242,13 +243,16 @@ export class EmulatorSockets {
       roomId: target?.roomId ?? null,
       expiresAt: target?.expiresAt ?? null,
       sioSid,
+      // A reconnect names the connection it replaces [web]; recorded so tests can see it on the wire.
+      previousSocketId: typeof previous === "string" && previous.length <= 64 ? previous : null,
     });
     send(ws, socketFrame({ type: "connect", nsp: "/", data: { sid: sioSid } }));
+    const connected = stateOf(ws);
+    if (!judged.ok) return void (connected && forceOut(ws, connected, [{ reason: "user_disabled" }]));
     // A link connection's user names its room (our choice [none]: Kaleyra's payload is not documented),
     // so the session can index the room for the room webhooks.
     const user = { userId: target?.userId ?? userId, ...(target?.kind === "access_link" && target.roomId ? { roomId: target.roomId } : {}) };
     send(ws, socketFrame({ type: "event", nsp: "/", name: EVENT_CONNECTED, args: [{ user, company: { id: app.company_id } }] }));
-    if (!judged.ok) this.emit(app.app_id, stateOf(ws)?.userId ?? "", SOCKET_EVENTS.forceDisconnect, { reason: "user_disabled" });
   }
 
   private async onTokenUpdate(ws: WebSocket, s: SocketState, id: number, arg: unknown): Promise<void> {
@@ -263,6 +267,12 @@ export class EmulatorSockets {
     update(ws, { expiresAt: judged.expiresAt, expiredSent: false });
     answer({ status: 200, data: { expiresAt: new Date(judged.expiresAt as number).toISOString() } });
   }
+}
+
+/** `user:force_disconnect` with an ack id; the socket is closed when the client acknowledges it. */
+function forceOut(ws: WebSocket, state: SocketState, args: unknown[]): boolean {
+  update(ws, { forceAckId: state.nextAckId, nextAckId: state.nextAckId + 1 });
+  return send(ws, socketFrame({ type: "event", nsp: "/", id: state.nextAckId, name: SOCKET_EVENTS.forceDisconnect, args }));
 }
 
 function plain(status: number, message: string): Response {

@@ -61,6 +61,8 @@ const TABLES = ["apps", "users", "rooms", "participants", "outbox"];
 const FAULTS_KEY = "faults";
 const REALTIME_FAULTS_KEY = "realtimeFaults";
 const CLOCK_KEY = "clockOffsetMs";
+/** Per app: how many realtime CONNECT packets named it (a count Kaleyra would see). */
+const CONNECTS_PREFIX = "connects:";
 
 export class EmulatorStore {
   constructor(
@@ -88,6 +90,7 @@ export class EmulatorStore {
     this.kv.delete(FAULTS_KEY);
     this.kv.delete(REALTIME_FAULTS_KEY);
     this.kv.delete(CLOCK_KEY);
+    for (const [key] of [...this.kv.list({ prefix: CONNECTS_PREFIX })]) this.kv.delete(key);
   }
 
   // apps
@@ -242,6 +245,15 @@ export class EmulatorStore {
 
   setRealtimeFaults(faults: RealtimeFaults): void {
     this.kv.put(REALTIME_FAULTS_KEY, faults);
+  }
+
+  /** Counts a CONNECT for a known app. */
+  countConnect(appId: string): void {
+    this.kv.put(CONNECTS_PREFIX + appId, this.connects(appId) + 1);
+  }
+
+  connects(appId: string): number {
+    return this.kv.get<number>(CONNECTS_PREFIX + appId) ?? 0;
   }
 
   clockOffsetMs(): number {

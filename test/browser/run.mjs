@@ -19,7 +19,9 @@
 //   9. the timeline's labels never overlap, at every zoom, at 1280 px and 390 px wide;
 //  10. disconnect in a tab with no session says there was nothing to end;
 //  11. (once the server relays, issue 14) an emulator event shows in the log as a relayed event,
-//      and the page's sample emit is acked; skipped with a note while the server does not relay.
+//      and the page's sample emit is acked; skipped with a note while the server does not relay;
+//  12. a first connect during an outage (no session running yet) runs the seed's schedule on its
+//      one socket, drawn on the timeline like any session's; outage off connects.
 // What a person reads is checked in demo-ui.mjs (5, 9, 10; 4 also checks the error banner clears
 // after a later successful action; 6 measures the timeline's labels during the outage).
 // Screenshots go to test-artifacts/ (gitignored). Every wait is bounded; exits 1 on any failure.
@@ -284,6 +286,34 @@ async function outageAndRecovery(browser) {
   await context.close();
 }
 
+async function firstConnectDuringOutage(browser) {
+  progress("12. a first connect during an outage runs the seed's schedule on one socket, drawn on the timeline; outage off connects");
+  const context = await browser.newContext({ viewport: VIEWPORT });
+  const tab = await openDemo(context, "first", { configure: true });
+  try {
+    await tab.selectOption("#window", "30000");
+    await tab.click("#outageOn");
+    await waitPage(tab, "outage shown", () => document.getElementById("faults").textContent.startsWith("outage: refuse"));
+    await tab.fill("#userId", `first-${run}`);
+    await tab.click("#connect");
+    // No session runs yet: the server runs the schedule for this socket's proof and shows it.
+    await waitPage(tab, "reconnect attempt 2 of the first connect", () => window.demo.kaleyra.state.value.reconnectAttempt >= 2, undefined, 30_000);
+    await waitPage(tab, "its waits drawn on the timeline", () => document.querySelectorAll("#timeline .wait").length >= 2 && document.querySelectorAll("#timeline .attempt.reconnect").length >= 2);
+    const s = await snapshot(tab);
+    assert(s.status === "reconnecting" && s.transport === "open" && s.failure === undefined && s.lastError !== undefined, `the first connect retries on its open socket: ${JSON.stringify(s)}`);
+    const reopened = await tab.evaluate(() => window.demo.history.some((h) => h.s.transport === "waiting"));
+    assert(!reopened, "the client never reopened its socket: the server drives the schedule");
+    await screenshot(tab, "demo-first-connect-outage.png");
+  } finally {
+    await tab.click("#outageOff");
+  }
+  await waitPage(tab, "connected once the outage ended", () => document.body.dataset.status === "connected", undefined, 15_000);
+  progress("  reconnecting on one socket with its waits on the timeline, then connected once the outage ended");
+  await tab.click("#disconnectClear");
+  await waitPage(tab, "disconnected", () => document.body.dataset.status === "disconnected");
+  await context.close();
+}
+
 async function linkSession(browser) {
   progress("7. an access-link session connects, and ends with call_ended when its room ends");
   const context = await browser.newContext({ viewport: VIEWPORT });
@@ -344,13 +374,14 @@ async function main() {
   await linkWhileTokenSession(tab1);
   await outageWhileConnected(tab1, tab2, ARTIFACTS);
   await outageAndRecovery(browser);
+  await firstConnectDuringOutage(browser);
   await linkSession(browser);
   await disconnectClearAndReset(tab1, tab2);
   await timelineLabels(browser, openDemo, ARTIFACTS);
   await disconnectWithoutSession(browser, openDemo);
 
   // Expected: sockets cut by the network test, and the provider's 503s during the outage.
-  const expected = [/WebSocket connection to .* failed/, /^outage: console: Failed to load resource: .* 503/];
+  const expected = [/WebSocket connection to .* failed/, /^(outage|first): console: Failed to load resource: .* 503/];
   const errors = pages.flatMap((p) => p.errors).filter((e) => !expected.some((re) => re.test(e)));
   assert(errors.length === 0, `errors in the pages:\n${errors.join("\n")}`);
   progress("all browser tests passed");

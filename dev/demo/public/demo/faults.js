@@ -51,15 +51,16 @@ export function emulatorFaults(onChange) {
  */
 export function outageEffect(s, now, { refreshDue, savedUser }) {
   const then = "its token attempts will fail, then the session goes reconnecting and retries on its schedule until the outage ends";
-  // A socket proves its user with a token before it attaches: during an outage the proof fails.
-  const noProof = "a socket must prove its user with a token before it attaches, the provider fails during the outage, so the client reopens its socket with backoff until the outage ends";
+  // A first connect is a connect like any other: the server runs the seed's schedule for it, shown
+  // in this tab's state (its proof's attempts and waits) before the session is really there.
+  const first = "a first connect runs the seed's schedule on the server like any session: its token attempts fail while the outage lasts, then it reconnects on its schedule until the outage ends";
   if (s.status === "disconnected") {
     // This tab knows only its own client: a session started in another tab may well be running.
     const other = savedUser ? ` "${savedUser}"'s session, saved by another tab, may be running on the server: that tab's note says what the outage does to it.` : "";
-    return `Outage: this tab has no session.${other} A connect from here will not get through: ${noProof}.`;
+    return `Outage: this tab has no session.${other} A connect from here will not get through yet: ${first}.`;
   }
   if (s.status === "connecting" && s.transport !== "open") {
-    return `Outage: the connect cannot get through: ${noProof}${s.nextOpenAt ? ` (next socket at ${clock(s.nextOpenAt)}, in ${duration(s.nextOpenAt - now)})` : ""}.`;
+    return `Outage: the connect's socket is not open${s.nextOpenAt ? ` (next socket at ${clock(s.nextOpenAt)}, in ${duration(s.nextOpenAt - now)})` : ""}; once it is, ${first}.`;
   }
   if (s.nextAttemptAt) {
     const what = s.tokenAttempt > 0 ? `token attempt ${s.tokenAttempt + 1}` : `reconnect attempt ${s.reconnectAttempt + 1}`;
