@@ -25,6 +25,12 @@ const workers = (REMOTE: "fake" | "emulator") =>
 
 export default defineConfig({
   test: {
+    // One runtime per test file, chosen (so vitest's "faster with isolate: false" hint is not
+    // printed). Without it the workerd projects ran in 31 s instead of 70 s but were not correct:
+    // files share module state (remote/fake.ts's fakeRemoteControls) and Durable Objects, and a
+    // session another file left connected keeps firing its alarms into the next file's assertions
+    // (test/reliability/faults.test.ts saw another file's remote open).
+    isolate: true,
     projects: [
       { plugins: [workers("fake")], test: { name: "unit", include: ["**/*.test.ts"], exclude: ["test/e2e/**", "node_modules/**", "**/*.node.test.ts"] } },
       { plugins: [workers("emulator")], test: { name: "e2e", include: ["test/e2e/**/*.test.ts"] } },
@@ -34,7 +40,8 @@ export default defineConfig({
           environment: "node",
           include: ["**/*.node.test.ts"],
           exclude: ["node_modules/**"],
-          env: { WRANGLER_SEND_METRICS: "false" },
+          // Offline and quiet: no metrics, no Request.cf download (whose failure prints a getaddrinfo trace).
+          env: { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
           hookTimeout: 30_000,
         },
       },

@@ -4,5 +4,5 @@
 # workerd and in the runtime workerd, which inherit it), then runs bench/run.mjs with npm's Node 22.
 set -euo pipefail
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-export WRANGLER_SEND_METRICS=false
+export WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false
 exec node "$(dirname "$0")/run.mjs" "$@"

@@ -2,7 +2,7 @@
  * An app (tenant) as the registry stores it and as sessions see it. Kaleyra app ids look like
  * `mAppId_xxx`; environment and region are the values of the SDK's configure().
  */
-import { kaleyraError } from "./errors";
+import { invalidInput, kaleyraError } from "./errors";
 import { ATTACH_MODES, type AttachMode } from "./protocol";
 import { parseRetryPolicy, type RetryPolicy } from "./policy";
 import { fail, ok, type Result } from "./result";
@@ -150,15 +150,21 @@ function parseKaleyraUrls(input: unknown, allowLocal: boolean): Result<KaleyraUr
   if (extra !== undefined) return fail(kaleyraError("bad_request", `kaleyra.${extra}`));
   const urls: KaleyraUrls = {};
   if (o.restUrl !== undefined) {
-    if (!isKaleyraBaseUrl(o.restUrl, ["https:"], allowLocal)) return fail(kaleyraError("bad_request", "kaleyra.restUrl"));
+    if (!isKaleyraBaseUrl(o.restUrl, ["https:"], allowLocal)) return badUrl("kaleyra.restUrl", "an https:// URL to a public host");
     urls.restUrl = o.restUrl;
   }
   if (o.realtimeUrl !== undefined) {
-    if (!isKaleyraBaseUrl(o.realtimeUrl, ["wss:", "https:"], allowLocal)) return fail(kaleyraError("bad_request", "kaleyra.realtimeUrl"));
+    if (!isKaleyraBaseUrl(o.realtimeUrl, ["wss:", "https:"], allowLocal)) return badUrl("kaleyra.realtimeUrl", "a wss:// or https:// URL to a public host");
     urls.realtimeUrl = o.realtimeUrl;
   }
   return ok(urls);
 }
+
+/**
+ * A URL this deployment refuses. The API's schema lets loopback through (the local composition
+ * allows it), so in production this is the answer a loopback address gets: it names the rule.
+ */
+const badUrl = (field: string, rule: string) => fail<never>(invalidInput("bad_request", [{ field, reason: `must be ${rule} (loopback is allowed only in the local composition)` }]));
 
 /** An origin exactly as browsers send it: scheme://host[:port], nothing else. */
 function isOrigin(v: unknown): v is string {
@@ -180,7 +186,7 @@ function parseServerTokens(input: unknown, policy: SettingsPolicy): Result<Serve
   if (o.order !== "first" && o.order !== "fallback") return fail(kaleyraError("bad_request", "serverTokens.order"));
   const settings: ServerTokenSettings = { source: o.source, order: o.order };
   if (o.source === "webhook" || o.webhookUrl !== undefined) {
-    if (!isWebhookUrl(o.webhookUrl, policy.allowLocalWebhooks === true)) return fail(kaleyraError("bad_request", "serverTokens.webhookUrl"));
+    if (!isWebhookUrl(o.webhookUrl, policy.allowLocalWebhooks === true)) return badUrl("serverTokens.webhookUrl", "an https URL to a public host");
     settings.webhookUrl = o.webhookUrl;
   }
   return ok(settings);
@@ -209,6 +215,13 @@ export function parseAppPut(input: unknown, policy: SettingsPolicy = {}): Result
 function isSharedSecret(v: unknown): v is string {
   return typeof v === "string" && v.length >= 16 && v.length <= 256 && !/\s/.test(v);
 }
+
+/** Why the settings need each secret, as the reason of the refusal when it is missing. */
+export const SECRET_NEEDED_BY: Record<keyof AppSecrets, string> = {
+  kaleyraApiKey: "is required by serverTokens.source kaleyra_api (Kaleyra's credentials call uses it)",
+  tokenWebhookSecret: "is required by serverTokens.source webhook (it signs the token requests)",
+  attachTicketSecret: "is required by the ticket attach mode (it verifies the tickets)",
+};
 
 /** The secret the settings need but the app would not have; undefined when all is there. */
 export function requiredSecretMissing(settings: AppSettings, secrets: AppSecrets): keyof AppSecrets | undefined {

@@ -12,7 +12,7 @@ export const ERROR_MESSAGES = {
   wrong_endpoint: "This socket serves the other kind of session; open a socket for the kind you connect.",
   token_request_stale: "That token request is no longer pending, so the answer was ignored.",
   auth_required: "Prove who you are first: send an auth frame (resume credential, ticket or access token), or on an access-link socket the connect frame with the link.",
-  auth_failed: "The proof was refused (expired, for another session or user, or badly signed); prove again with a fresh access token.",
+  auth_failed: "The proof was refused (expired, badly signed, or for another session, user or access link); prove again with one for this socket: an access token, ticket or resume credential of its user, or its own access link.",
   auth_pending: "Your access token is still proving who you are; wait for its answer before sending another proof.",
   auth_timeout: "The socket did not prove who it is in time; open a new socket and send the proof first.",
   unavailable: "Kaleyra could not be reached to check the proof; nothing was started. Retry in a few seconds.",
@@ -34,7 +34,7 @@ export const ERROR_MESSAGES = {
   remote_timeout: "Kaleyra did not acknowledge the emit within 10 s; it may or may not have been applied.",
   remote_refused: "Kaleyra answered the emit with an error (or an answer too large to relay); nothing to retry as is.",
   // HTTP
-  bad_request: "The request is invalid; see the details and docs/protocol.md.",
+  bad_request: "The request is invalid; /openapi.json describes every request.",
   unauthorized: "Send the admin token as 'Authorization: Bearer <token>'.",
   admin_disabled: "The admin API is off because no ADMIN_TOKEN secret is set.",
   not_found: "Nothing is at that path.",
@@ -52,15 +52,43 @@ export const ERROR_MESSAGES = {
 
 export type ErrorCode = keyof typeof ERROR_MESSAGES;
 
+/** One thing wrong with a request or a frame: the field, and what is wrong with it ("must be …"). */
+export interface ErrorDetail {
+  field: string;
+  reason: string;
+}
+
 export interface KaleyraError {
   code: ErrorCode;
   message: string;
-  /** Which field was wrong, when one was. */
+  /** Which field was wrong, when one was (the first of `details`). */
   field?: string;
+  /** Every reason the input was refused, when the parser knows them. */
+  details?: ErrorDetail[];
 }
 
 export function kaleyraError(code: ErrorCode, field?: string): KaleyraError {
   return field === undefined
     ? { code, message: ERROR_MESSAGES[code] }
     : { code, message: `${ERROR_MESSAGES[code]} (field: ${field})`, field };
+}
+
+/** The codes whose refusals say why, and how their message opens. */
+const INVALID_INPUT = {
+  bad_request: "The request is invalid",
+  invalid_frame: "The frame is invalid",
+  unknown_type: "The frame type is unknown",
+} as const satisfies Partial<Record<ErrorCode, string>>;
+
+/** How many reasons the message spells out; `details` holds them all. */
+const REASONS_IN_MESSAGE = 3;
+
+/**
+ * A refusal that says what is wrong: "The request is invalid: region must be one of eu, in, us, me."
+ * `field` is the first detail's, as in kaleyraError.
+ */
+export function invalidInput(code: keyof typeof INVALID_INPUT, details: readonly [ErrorDetail, ...ErrorDetail[]]): KaleyraError {
+  const shown = details.slice(0, REASONS_IN_MESSAGE).map((d) => `${d.field} ${d.reason}`).join("; ");
+  const more = details.length > REASONS_IN_MESSAGE ? `; and ${details.length - REASONS_IN_MESSAGE} more in details` : "";
+  return { code, message: `${INVALID_INPUT[code]}: ${shown}${more}.`, field: details[0].field, details: [...details] };
 }

@@ -5,7 +5,7 @@
  * with a stable code; it never throws.
  */
 import { canonicalAccessLink } from "./access-link";
-import { kaleyraError, type ErrorCode } from "./errors";
+import { invalidInput, kaleyraError, type ErrorCode, type ErrorDetail, type KaleyraError } from "./errors";
 import { fail, ok, type Result } from "./result";
 import type { SessionView } from "./session";
 
@@ -60,7 +60,7 @@ export type ServerFrame =
   /** `proof`: the view of the socket's own proof (it is not a client yet, docs/protocol.md). */
   | { type: "state"; state: SessionView; proof?: true }
   | { type: "token_request"; requestId: string; userId: string; attempt: number; expiresAt?: number }
-  | { type: "error"; code: ErrorCode; message: string; requestId?: string; field?: string }
+  | { type: "error"; code: ErrorCode; message: string; requestId?: string; field?: string; details?: ErrorDetail[] }
   | { type: "data_cleared" }
   /** Kaleyra said something clients should show (`client_deprecated`: update before endOfSupportDate). */
   | { type: "warning"; code: "client_deprecated"; message: string; deprecationDate?: string; endOfSupportDate?: string }
@@ -102,16 +102,27 @@ function isEventName(v: unknown): v is string {
   return typeof v === "string" && v.length >= 1 && v.length <= MAX_EVENT_NAME_LENGTH;
 }
 
-const invalid = (field: string) => fail<ClientFrame>(kaleyraError("invalid_frame", field));
+const invalid = (field: string, reason: string) => fail<ClientFrame>(invalidInput("invalid_frame", [{ field, reason }]));
 
-/** Checks that the object has exactly these keys besides `type`; extra keys are refused. */
-function onlyKeys(o: Record<string, unknown>, allowed: readonly string[]): string | undefined {
-  return Object.keys(o).find((k) => k !== "type" && !allowed.includes(k));
+const FRAME_TYPES = ["auth", "connect", "token", "token_failed", "disconnect", "remote_emit"];
+
+/** The refusal of the first key besides `type` that is not in `allowed`; undefined when none is. */
+function extraKey(o: Record<string, unknown>, allowed: readonly string[]) {
+  const extra = Object.keys(o).find((k) => k !== "type" && !allowed.includes(k));
+  return extra === undefined ? undefined : invalid(extra, `is not a field of the ${String(o.type)} frame (its fields: ${["type", ...allowed].join(", ")})`);
 }
+
+// Built by a pure call so that the client, which takes only this module's guards, does not carry it.
+const REASON = /* @__PURE__ */ (() => ({
+  token: `must be 1..${MAX_TOKEN_LENGTH} characters without whitespace`,
+  credential: `must be a string of 1..${MAX_CREDENTIAL_LENGTH} characters`,
+  requestId: `must be a string of 1..${MAX_REQUEST_ID_LENGTH} characters`,
+  userId: "must be 1..128 of A-Z a-z 0-9 _ . @ + -",
+}))();
 
 export function parseClientFrame(raw: string | ArrayBuffer): Result<ClientFrame> {
   // Binary frames are not part of the protocol, but the same size limit closes an oversized one.
-  if (typeof raw !== "string") return fail(kaleyraError(raw.byteLength > MAX_FRAME_BYTES ? "frame_too_large" : "invalid_frame", raw.byteLength > MAX_FRAME_BYTES ? undefined : "binary"));
+  if (typeof raw !== "string") return raw.byteLength > MAX_FRAME_BYTES ? fail(kaleyraError("frame_too_large")) : invalid("binary", "frames are not part of the protocol: send JSON text frames");
   // Length in UTF-16 units bounds the UTF-8 size by 3x; checking bytes exactly costs an encode.
   if (raw.length > MAX_FRAME_BYTES || new TextEncoder().encode(raw).length > MAX_FRAME_BYTES) {
     return fail(kaleyraError("frame_too_large"));
@@ -122,70 +133,72 @@ export function parseClientFrame(raw: string | ArrayBuffer): Result<ClientFrame>
   } catch {
     return fail(kaleyraError("malformed_json"));
   }
-  if (typeof data !== "object" || data === null || Array.isArray(data)) return invalid("frame");
+  if (typeof data !== "object" || data === null || Array.isArray(data)) return invalid("frame", "must be a JSON object");
   const o = data as Record<string, unknown>;
-  if (typeof o.type !== "string") return invalid("type");
+  if (typeof o.type !== "string") return invalid("type", `must be one of ${FRAME_TYPES.join(", ")}`);
   switch (o.type) {
     case "auth": {
-      const extra = onlyKeys(o, [...AUTH_FIELDS, "since"]);
-      if (extra !== undefined) return invalid(extra);
+      const extra = extraKey(o, [...AUTH_FIELDS, "since"]);
+      if (extra !== undefined) return extra;
       const fields = AUTH_FIELDS.filter((k) => k in o);
-      if (fields.length !== 1) return invalid(AUTH_FIELDS.join("|"));
-      if ("since" in o && !isSeq(o.since)) return invalid("since");
+      if (fields.length !== 1) return invalid(AUTH_FIELDS.join("|"), "must be exactly one: the proof is a resume credential, a ticket, a token, or askToken");
+      if ("since" in o && !isSeq(o.since)) return invalid("since", "must be an integer >= 0 (the last relayed seq this client saw)");
       const since = isSeq(o.since) ? { since: o.since } : {};
       const field = fields[0]!;
       const value = o[field];
-      if (field === "token") return isToken(value) ? ok({ type: "auth", token: value, ...since }) : invalid(field);
-      if (field === "askToken") return value === true ? ok({ type: "auth", askToken: true, ...since }) : invalid(field);
-      if (typeof value !== "string" || value.length < 1 || value.length > MAX_CREDENTIAL_LENGTH) return invalid(field);
+      if (field === "token") return isToken(value) ? ok({ type: "auth", token: value, ...since }) : invalid(field, REASON.token);
+      if (field === "askToken") return value === true ? ok({ type: "auth", askToken: true, ...since }) : invalid(field, "must be true: the session then asks this socket for its token");
+      if (typeof value !== "string" || value.length < 1 || value.length > MAX_CREDENTIAL_LENGTH) return invalid(field, REASON.credential);
       return ok(field === "resume" ? { type: "auth", resume: value, ...since } : { type: "auth", ticket: value, ...since });
     }
     case "connect": {
-      const extra = onlyKeys(o, ["userId", "accessLink"]);
-      if (extra !== undefined) return invalid(extra);
-      if ("userId" in o === "accessLink" in o) return invalid("userId|accessLink");
-      if ("userId" in o) return isUserId(o.userId) ? ok({ type: "connect", userId: o.userId }) : invalid("userId");
-      return isAccessLink(o.accessLink) ? ok({ type: "connect", accessLink: o.accessLink }) : invalid("accessLink");
+      const extra = extraKey(o, ["userId", "accessLink"]);
+      if (extra !== undefined) return extra;
+      if ("userId" in o === "accessLink" in o) return invalid("userId|accessLink", "must be exactly one: a userId for a token session or an accessLink");
+      if ("userId" in o) return isUserId(o.userId) ? ok({ type: "connect", userId: o.userId }) : invalid("userId", REASON.userId);
+      return isAccessLink(o.accessLink) ? ok({ type: "connect", accessLink: o.accessLink }) : invalid("accessLink", `must be a Kaleyra access link: an https URL of at most ${MAX_ACCESS_LINK_LENGTH} characters`);
     }
     case "token": {
-      const extra = onlyKeys(o, ["requestId", "token"]);
-      if (extra !== undefined) return invalid(extra);
-      if (!isRequestId(o.requestId)) return invalid("requestId");
-      if (!isToken(o.token)) return invalid("token");
+      const extra = extraKey(o, ["requestId", "token"]);
+      if (extra !== undefined) return extra;
+      if (!isRequestId(o.requestId)) return invalid("requestId", REASON.requestId);
+      if (!isToken(o.token)) return invalid("token", REASON.token);
       return ok({ type: "token", requestId: o.requestId, token: o.token });
     }
     case "token_failed": {
-      const extra = onlyKeys(o, ["requestId", "reason"]);
-      if (extra !== undefined) return invalid(extra);
-      if (!isRequestId(o.requestId)) return invalid("requestId");
-      if (o.reason !== undefined && (typeof o.reason !== "string" || o.reason.length > 256)) return invalid("reason");
+      const extra = extraKey(o, ["requestId", "reason"]);
+      if (extra !== undefined) return extra;
+      if (!isRequestId(o.requestId)) return invalid("requestId", REASON.requestId);
+      if (o.reason !== undefined && (typeof o.reason !== "string" || o.reason.length > 256)) return invalid("reason", "must be a string of at most 256 characters");
       return ok(o.reason === undefined
         ? { type: "token_failed", requestId: o.requestId }
         : { type: "token_failed", requestId: o.requestId, reason: o.reason });
     }
     case "disconnect": {
-      const extra = onlyKeys(o, ["clearSavedData"]);
-      if (extra !== undefined) return invalid(extra);
-      if (o.clearSavedData !== undefined && typeof o.clearSavedData !== "boolean") return invalid("clearSavedData");
+      const extra = extraKey(o, ["clearSavedData"]);
+      if (extra !== undefined) return extra;
+      if (o.clearSavedData !== undefined && typeof o.clearSavedData !== "boolean") return invalid("clearSavedData", "must be true or false");
       return ok({ type: "disconnect", clearSavedData: o.clearSavedData === true });
     }
     case "remote_emit": {
-      const extra = onlyKeys(o, ["id", "name", "data"]);
-      if (extra !== undefined) return invalid(extra);
-      if (!isRequestId(o.id)) return invalid("id");
-      if (!isEventName(o.name)) return invalid("name");
+      const extra = extraKey(o, ["id", "name", "data"]);
+      if (extra !== undefined) return extra;
+      if (!isRequestId(o.id)) return invalid("id", REASON.requestId);
+      if (!isEventName(o.name)) return invalid("name", `must be a string of 1..${MAX_EVENT_NAME_LENGTH} characters`);
       return ok("data" in o ? { type: "remote_emit", id: o.id, name: o.name, data: o.data } : { type: "remote_emit", id: o.id, name: o.name });
     }
     default:
-      return fail(kaleyraError("unknown_type", "type"));
+      return fail(invalidInput("unknown_type", [{ field: "type", reason: `must be one of ${FRAME_TYPES.join(", ")}` }]));
   }
 }
 
-export function errorFrame(code: ErrorCode, extra: { requestId?: string; field?: string } = {}): ServerFrame {
-  const e = kaleyraError(code, extra.field);
+/** An error frame for a code (with the field it names), or for a refusal that says why (parseClientFrame's). */
+export function errorFrame(code: ErrorCode | KaleyraError, extra: { requestId?: string; field?: string } = {}): ServerFrame {
+  const e = typeof code === "string" ? kaleyraError(code, extra.field) : code;
   const frame: ServerFrame = { type: "error", code: e.code, message: e.message };
   if (extra.requestId !== undefined) frame.requestId = extra.requestId;
   if (e.field !== undefined) frame.field = e.field;
+  if (e.details !== undefined) frame.details = e.details;
   return frame;
 }
 

@@ -125,7 +125,8 @@ export type SessionEvent =
   | { type: "connect_token"; clientId?: string; userId: string; policy: RetryPolicy; serverTokens?: ServerTokenOrder; proof?: { token?: string } }
   | { type: "connect_link"; clientId?: string; accessLink: string; policy: RetryPolicy }
   | { type: "token_answer"; clientId?: string; requestId: string; token: string }
-  | { type: "token_failure"; clientId?: string; requestId: string }
+  /** `cause`: set only by the server-side source, when it knows why (Kaleyra unreachable, no such user). */
+  | { type: "token_failure"; clientId?: string; requestId: string; cause?: Extract<LastError, "unavailable" | "user_not_found"> }
   /** `socketId`: Kaleyra's id of the new connection, sent back as `socket-id` when reconnecting. */
   | { type: "remote_opened"; requestId: string; userId: string; expiresAt?: number; remoteSessionId?: string; socketId?: string }
   | { type: "remote_failed"; requestId: string; error: RemoteError }

@@ -90,7 +90,7 @@ function apply(d: Draft, e: SessionEvent): void {
       if (d.s.pendingToken?.requestId !== e.requestId || d.s.pendingToken.clientId !== e.clientId) {
         return stale(d, e.requestId, e.clientId);
       }
-      return tokenAttemptFailed(d, d.ctx.now, "token_failed");
+      return tokenAttemptFailed(d, d.ctx.now, e.cause ?? "token_failed");
     case "remote_opened":
       return remoteOpened(d, e);
     case "remote_failed":

@@ -13,8 +13,8 @@
  * - deleteApp deletes everything, so a re-created app starts with no keys, slots or rooms.
  */
 import { DurableObject } from "cloudflare:workers";
-import { isAppId, parseAppSettings, requiredSecretMissing, type AppSecrets, type AppSecretsUpdate, type AppSettings } from "../core/app";
-import { kaleyraError } from "../core/errors";
+import { isAppId, parseAppSettings, requiredSecretMissing, SECRET_NEEDED_BY, type AppSecrets, type AppSecretsUpdate, type AppSettings } from "../core/app";
+import { invalidInput, kaleyraError } from "../core/errors";
 import { fail, ok, type Result } from "../core/result";
 import { MAX_TICKET_LIFETIME_SEC } from "../core/ticket";
 import { signHs256 } from "../remote/jwt";
@@ -265,7 +265,7 @@ export class AppState extends DurableObject<Env> {
     if (!merged.ok) return merged;
     const secrets = merged.value;
     const missing = requiredSecretMissing(parsed.value, secrets);
-    if (missing !== undefined) return fail(kaleyraError("bad_request", missing));
+    if (missing !== undefined) return fail(invalidInput("bad_request", [{ field: missing, reason: SECRET_NEEDED_BY[missing] }]));
     if (!this.ready) {
       for (const statement of SCHEMA) this.ctx.storage.sql.exec(statement);
       this.ready = true;

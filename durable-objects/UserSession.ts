@@ -142,7 +142,7 @@ export class UserSession extends DurableObject<Env> {
       // A client's bad emit still gets its one answer, so its promise settles.
       const emitId = a.proven ? refusedEmitId(message) : undefined;
       if (emitId !== undefined) return this.relay.refuse(ws, emitId, "invalid_frame");
-      return send(ws, errorFrame(parsed.error.code, { field: parsed.error.field }));
+      return send(ws, errorFrame(parsed.error));
     }
     const frame = parsed.value;
     // The proof in this frame decides whether (and from where) the socket gets a replay.

@@ -117,11 +117,12 @@ export class RemoteCalls {
             { minter: this.host.remote, fetch: (request) => fetch(request), nowSec: () => this.host.now() / 1_000 },
           )
         : { ok: false as const, reason: "no server-side token source configured" };
-    if (!result.ok) console.warn("server token attempt failed", { requestId: fx.requestId, reason: result.reason });
+    // Names the app and user (never a token or a key) so that an operator can tell whose attempts fail.
+    if (!result.ok) console.warn("server token attempt failed", { appId: route?.appId, userId: fx.userId, attempt: fx.attempt, requestId: fx.requestId, reason: result.reason });
     await this.host.dispatch(
       result.ok
         ? { type: "token_answer", clientId: SERVER_SOURCE, requestId: fx.requestId, token: result.token }
-        : { type: "token_failure", clientId: SERVER_SOURCE, requestId: fx.requestId },
+        : { type: "token_failure", clientId: SERVER_SOURCE, requestId: fx.requestId, ...(result.cause === undefined ? {} : { cause: result.cause }) },
     );
   }
 }

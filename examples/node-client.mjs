@@ -7,7 +7,9 @@
 //
 // It imports the package by its name, as an app that depends on it would (docs/client.md says how
 // to build and install the tarball). Exits 0 once disconnected; on any failure it prints one line,
-// `example failed: <code>: <sentence>`, and exits 1.
+// `example failed: <code>: <sentence>`, and exits 1. An error the server sends while the connect
+// is still retrying (e.g. `unavailable`: Kaleyra cannot be reached, as under `REMOTE=kaleyra npm
+// start` with no network) is printed when it first comes, and is the failure if the deadline passes.
 import { Environment, KaleyraVideo, Region } from "kaleyra-edge/client";
 
 const server = process.env.KALEYRA_EDGE_URL ?? "http://127.0.0.1:8787";
@@ -41,8 +43,14 @@ async function main() {
   const created = await emulator("/users", { user_id: userId, role: "plus" });
   if (created.status !== 201 && created.status !== 409) throw new Error(`creating ${userId}: HTTP ${created.status} ${JSON.stringify(created.body)}`);
 
+  // The server's refusals that reject no promise (the client retries): the last one says why.
+  let serverError;
+  const onError = (error) => {
+    if (serverError?.code !== error.code) console.log(`server: ${error.code}: ${error.message}`);
+    serverError = error;
+  };
   // No localStorage in Node: persist nothing (a long-lived process could pass its own StorageLike).
-  const kaleyra = new KaleyraVideo({ server, storage: null });
+  const kaleyra = new KaleyraVideo({ server, storage: null, onError });
   if (!kaleyra.configure({ appId, environment: Environment.Sandbox, region: Region.Europe })) throw new Error("configure refused the demo app");
 
   let last = "";
@@ -59,7 +67,10 @@ async function main() {
     return minted.body.access_token;
   };
 
-  const deadline = setTimeout(() => fail({ code: "timeout", message: `not connected within ${DEADLINE_MS / 1000} s; is npm start running at ${server}?` }), DEADLINE_MS);
+  const deadline = setTimeout(() => {
+    const within = `not connected within ${DEADLINE_MS / 1000} s`;
+    fail(serverError ? { code: serverError.code, message: `${within}; the server said: ${serverError.message}` } : { code: "timeout", message: `${within}; is npm start running at ${server}?` });
+  }, DEADLINE_MS);
   const user = await kaleyra.connect(userId, provider);
   console.log(`connected as ${user.userId} (${tokens} token${tokens === 1 ? "" : "s"} asked)`);
   await kaleyra.disconnect({ clearSavedData: true });

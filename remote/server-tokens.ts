@@ -39,7 +39,8 @@ export interface ServerTokenRequest {
   restUrl?: string;
 }
 
-export type ServerTokenResult = { ok: true; token: string } | { ok: false; reason: string };
+/** `cause`: what the session's lastError names, when it is more than "the source had no token". */
+export type ServerTokenResult = { ok: true; token: string } | { ok: false; reason: string; cause?: "unavailable" | "user_not_found" };
 
 export interface ServerTokenDeps {
   minter: ServerTokenMinter;
@@ -66,7 +67,10 @@ async function fromKaleyra(req: ServerTokenRequest, deps: ServerTokenDeps): Prom
     expiresInSec: SERVER_TOKEN_LIFETIME_SEC,
     ...(req.restUrl === undefined ? {} : { restUrl: req.restUrl }),
   });
-  return minted.ok ? { ok: true, token: minted.token } : { ok: false, reason: `kaleyra credentials: ${minted.error}` };
+  if (minted.ok) return { ok: true, token: minted.token };
+  const reason = `kaleyra credentials: ${minted.error}`;
+  // Unreachable (DNS, connection, timeout, 5xx) or an unknown user: the session says so, not token_failed.
+  return minted.error === "unavailable" || minted.error === "user_not_found" ? { ok: false, reason, cause: minted.error } : { ok: false, reason };
 }
 
 async function fromWebhook(req: ServerTokenRequest, deps: ServerTokenDeps): Promise<ServerTokenResult> {

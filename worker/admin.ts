@@ -15,13 +15,13 @@ import { errors, json } from "./openapi-responses";
 import { AppIdParam, AppListQuery, AppListSchema, AppPutSchema, AppRecordSchema, KeyIdParam, TenantKeyCreatedSchema, TenantKeyListSchema } from "./openapi-schemas";
 import { appList, appRegistry, appState } from "./registry";
 import { newTenantKey } from "./tenant-keys";
-import { bodyOf, bodyRoute, defaultHook, jsonBody, refuse, validPath } from "./validate";
+import { bodyOf, bodyRoute, bodyTooLarge, defaultHook, jsonBody, refuse, validPath } from "./validate";
 
 export const MAX_ADMIN_BODY_BYTES = 64 * 1024;
 
 const limitBody = bodyLimit({
   maxSize: MAX_ADMIN_BODY_BYTES,
-  onError: () => errorResponse(kaleyraError("bad_request", "body"), 413),
+  onError: () => errorResponse(bodyTooLarge(MAX_ADMIN_BODY_BYTES), 413),
 });
 
 const AppParams = z.object({ appId: AppIdParam });
@@ -35,6 +35,7 @@ admin.openapi(
   createRoute(adminRoute({
     method: "get",
     path: "/v1/apps",
+    operationId: "listApps",
     summary: "List the registered apps, in appId order",
     middleware: [requireAdmin] as const,
     request: { query: AppListQuery },
@@ -50,6 +51,7 @@ admin.openapi(
   createRoute(adminRoute({
     method: "get",
     path: "/v1/apps/{appId}",
+    operationId: "getApp",
     summary: "Read an app's settings (secrets only as set / not set)",
     middleware: [requireAdmin, validPath(AppParams)] as const,
     request: { params: AppParams },
@@ -65,6 +67,7 @@ admin.openapi(
   bodyRoute(admin, adminRoute({
     method: "put",
     path: "/v1/apps/{appId}",
+    operationId: "putApp",
     summary: "Create or replace an app; secrets are write-only (absent: kept, null: deleted)",
     middleware: [requireAdmin, validPath(AppParams), limitBody, jsonBody(AppPutSchema)] as const,
     request: { params: AppParams, body: { content: { "application/json": { schema: AppPutSchema } }, required: true } },
@@ -108,6 +111,7 @@ admin.openapi(
   createRoute(adminRoute({
     method: "delete",
     path: "/v1/apps/{appId}",
+    operationId: "deleteApp",
     summary: "Remove an app: its sessions end with their data cleared, its tenant keys stop working",
     middleware: [requireAdmin, validPath(AppParams)] as const,
     request: { params: AppParams },
@@ -126,6 +130,7 @@ admin.openapi(
   createRoute(adminRoute({
     method: "post",
     path: "/v1/apps/{appId}/tenant-keys",
+    operationId: "createTenantKey",
     summary: "Create a tenant API key, shown once; past two live keys the oldest is revoked (rotation)",
     middleware: [requireAdmin, validPath(AppParams)] as const,
     request: { params: AppParams },
@@ -145,6 +150,7 @@ admin.openapi(
   createRoute(adminRoute({
     method: "get",
     path: "/v1/apps/{appId}/tenant-keys",
+    operationId: "listTenantKeys",
     summary: "List an app's live tenant keys (ids and creation times, never the keys)",
     middleware: [requireAdmin, validPath(AppParams)] as const,
     request: { params: AppParams },
@@ -161,6 +167,7 @@ admin.openapi(
   createRoute(adminRoute({
     method: "delete",
     path: "/v1/apps/{appId}/tenant-keys/{keyId}",
+    operationId: "revokeTenantKey",
     summary: "Revoke a tenant key at once",
     middleware: [requireAdmin, validPath(KeyParams)] as const,
     request: { params: KeyParams },

@@ -8,7 +8,7 @@ import { kaleyraError } from "../core/errors";
 import { admin } from "./admin";
 import type { Env } from "./env";
 import { errorResponse } from "./errors";
-import { describeOtherRoutes, OPENAPI_INFO, OPENAPI_PATH } from "./openapi";
+import { describeOtherRoutes, openApiConfig, OPENAPI_PATH } from "./openapi";
 import { socket } from "./socket";
 import { tenant } from "./tenant";
 import { defaultHook } from "./validate";
@@ -22,7 +22,7 @@ app.route("/", admin);
 app.route("/", tenant);
 app.route("/", webhooks);
 describeOtherRoutes(app);
-app.doc31(OPENAPI_PATH, OPENAPI_INFO);
+app.doc31(OPENAPI_PATH, (c) => openApiConfig(c.req.url));
 
 app.notFound(() => errorResponse(kaleyraError("not_found")));
 

@@ -16,16 +16,16 @@ const DAY_MS = 86_400_000;
 /** Core's own rule for one body key, so the schema and core cannot disagree. */
 const coreAccepts = (extra: Record<string, unknown>) => parseAppPut({ environment: "sandbox", region: "eu", ...extra }).ok;
 
-export const AppIdParam = z.string().regex(APP_ID_PATTERN).openapi({ param: { name: "appId", in: "path" }, example: "mAppId_acme" });
-export const UserIdParam = z.string().regex(USER_ID_PATTERN).openapi({ param: { name: "userId", in: "path" }, example: "alice" });
-export const KeyIdParam = z.string().regex(/^[0-9a-f]{12}$/).openapi({ param: { name: "keyId", in: "path" }, example: "3f9a0c12be47" });
+export const AppIdParam = z.string().regex(APP_ID_PATTERN, "must look like mAppId_xxx: mAppId_ then 1..64 of A-Z a-z 0-9 _ -").openapi({ param: { name: "appId", in: "path" }, example: "mAppId_acme" });
+export const UserIdParam = z.string().regex(USER_ID_PATTERN, "must be 1..128 of A-Z a-z 0-9 _ . @ + -").openapi({ param: { name: "userId", in: "path" }, example: "alice" });
+export const KeyIdParam = z.string().regex(/^[0-9a-f]{12}$/, "must be a key id: 12 lower-case hex digits").openapi({ param: { name: "keyId", in: "path" }, example: "3f9a0c12be47" });
 
 const duration = (min: number) => z.number().int().min(min).max(DAY_MS);
 const delayTable = z
   .array(duration(0))
   .min(1)
   .max(16)
-  .refine((t) => t[0] === 0, { message: "the first attempt has no wait", path: [0] });
+  .refine((t) => t[0] === 0, { message: "must be 0: the first attempt has no wait", path: [0] });
 
 export const RetryPolicySchema = z
   .strictObject({
@@ -43,9 +43,9 @@ const ServerTokensSchema = z
     order: z.enum(["first", "fallback"]),
     // Loopback passes the schema; whether this deployment allows it (ALLOW_LOCAL_WEBHOOKS) is
     // AppState's check, so the answer is the same bad_request either way.
-    webhookUrl: z.string().refine((v) => isWebhookUrl(v, true), "https to a public host (http on loopback only in the local composition)").optional(),
+    webhookUrl: z.string().refine((v) => isWebhookUrl(v, true), "must be an https URL to a public host (http to loopback only in the local composition)").optional(),
   })
-  .refine((s) => s.source !== "webhook" || s.webhookUrl !== undefined, { message: "a webhook source needs webhookUrl", path: ["webhookUrl"] })
+  .refine((s) => s.source !== "webhook" || s.webhookUrl !== undefined, { message: "is required when source is webhook", path: ["webhookUrl"] })
   .openapi("ServerTokens");
 
 const settingsShape = {
@@ -57,24 +57,24 @@ const settingsShape = {
     .array(z.enum(ATTACH_MODES as ["token", "resume", "ticket"]))
     .min(1)
     .max(ATTACH_MODES.length)
-    .refine((m) => new Set(m).size === m.length, "no mode twice")
+    .refine((m) => new Set(m).size === m.length, "must not list a mode twice")
     .optional(),
   allowedOrigins: z
-    .array(z.string().refine((o) => coreAccepts({ allowedOrigins: [o] }), "scheme://host[:port] as browsers send it"))
+    .array(z.string().refine((o) => coreAccepts({ allowedOrigins: [o] }), "must be an origin as browsers send it: scheme://host[:port]"))
     .max(50)
     .optional(),
   maxSessions: z.number().int().min(1).max(1_000_000).optional(),
   // Loopback passes here; whether this deployment allows it is AppState's check (as for webhooks).
   kaleyra: z
     .strictObject({
-      restUrl: z.string().refine((v) => isKaleyraBaseUrl(v, ["https:"], true), "https://… (http only to loopback, locally)").optional(),
-      realtimeUrl: z.string().refine((v) => isKaleyraBaseUrl(v, ["wss:", "https:"], true), "wss://… or https://… (ws/http only to loopback, locally)").optional(),
+      restUrl: z.string().refine((v) => isKaleyraBaseUrl(v, ["https:"], true), "must be an https:// URL (http only to loopback, locally)").optional(),
+      realtimeUrl: z.string().refine((v) => isKaleyraBaseUrl(v, ["wss:", "https:"], true), "must be a wss:// or https:// URL (ws/http only to loopback, locally)").optional(),
     })
     .openapi("KaleyraUrls", { description: "Kaleyra's REST and realtime base URLs for this app, when not the ones derived from environment and region." })
     .optional(),
 };
 
-const sharedSecret = z.string().min(16).max(256).regex(/^\S+$/);
+const sharedSecret = z.string().min(16).max(256).regex(/^\S+$/, "must have no whitespace");
 
 /** `PUT /v1/apps/:appId`: settings plus write-only secrets (absent: kept; null: deleted). */
 export const AppPutSchema = z
@@ -82,7 +82,7 @@ export const AppPutSchema = z
     ...settingsShape,
     kaleyraApiKey: z
       .string()
-      .refine((k) => coreAccepts({ kaleyraApiKey: k }), "ak_live_… or ak_test_…")
+      .refine((k) => coreAccepts({ kaleyraApiKey: k }), "must look like ak_live_… or ak_test_… (Kaleyra's API key)")
       .nullable()
       .optional(),
     tokenWebhookSecret: sharedSecret.nullable().optional(),
@@ -95,6 +95,10 @@ export const AppRecordSchema = z
     appId: z.string(),
     ...settingsShape,
     secrets: z.object({ kaleyraApiKey: z.boolean(), tokenWebhookSecret: z.boolean(), attachTicketSecret: z.boolean() }).openapi({ description: "Which secrets are set; never their values." }),
+    epoch: z.string().openapi({
+      description:
+        "This registration of the app: the same across PUTs, new when the app is deleted and registered again; resume credentials of an earlier registration stop working (docs/security.md, invariant 10).",
+    }),
     createdAt: z.number().int(),
     updatedAt: z.number().int(),
   })
@@ -110,7 +114,7 @@ export const SessionListQuery = z.object({
   status: z.enum(ACTIVE_STATUSES).optional(),
   cursor: z
     .string()
-    .regex(/^[0-9a-f]{64}$/)
+    .regex(/^[0-9a-f]{64}$/, "must be the nextCursor of the previous page")
     .optional()
     .openapi({ description: "nextCursor of the previous page." }),
   limit: z.coerce.number().int().min(1).max(100).default(50),
@@ -133,8 +137,9 @@ export const SessionViewSchema = z
     tokenAttempt: z.number().int(),
     reconnectAttempt: z.number().int(),
     refreshing: z.boolean(),
-    nextAttemptAt: z.number().optional(),
-    expiresAt: z.number().optional(),
+    nextAttemptAt: z.number().optional().openapi({ description: "When the next token or reconnect attempt starts, while one waits." }),
+    expiresAt: z.number().optional().openapi({ description: "When the session's current token expires." }),
+    refreshAt: z.number().optional().openapi({ description: "While connected by token: when the next token refresh starts." }),
   })
   .openapi("SessionView", { description: "The session as its clients see it (docs/protocol.md, the state frame)." });
 
@@ -169,12 +174,18 @@ export const ErrorSchema = z
   .object({
     error: z.object({
       code: z.enum(Object.keys(ERROR_MESSAGES) as [keyof typeof ERROR_MESSAGES, ...(keyof typeof ERROR_MESSAGES)[]]),
-      message: z.string(),
-      field: z.string().optional(),
+      message: z.string().openapi({ description: "What to do; for bad_request, what is wrong (the first three details)." }),
+      field: z.string().optional().openapi({ description: "The field that was wrong: the first detail's." }),
+      details: z
+        .array(z.object({ field: z.string(), reason: z.string().openapi({ example: "must be one of eu, in, us, me" }) }))
+        .optional()
+        .openapi({ description: "Every reason the request was refused (bad_request), at most 20; a reason never quotes the input." }),
     }),
   })
   .openapi("Error");
 
 export const WebhookSchema = z
   .object({ event: z.string().max(64), app_id: z.string(), data: z.record(z.string(), z.unknown()).optional() })
-  .openapi("KaleyraWebhook", { description: "Kaleyra's signed webhook (bandyer-signature header); on_user_deactivated and on_room_ended are acted on." });
+  .openapi("KaleyraWebhook", {
+    description: "Kaleyra's signed webhook. on_session_ended, on_room_disabled, on_room_deleted (v1) and on_call_ended (v0) end the room's access-link sessions; other events are acknowledged and ignored.",
+  });

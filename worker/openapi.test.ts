@@ -2,7 +2,8 @@ import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { app } from "./app";
 
-type Document = { openapi: string; paths: Record<string, Record<string, { responses: Record<string, unknown>; requestBody?: unknown }>> };
+type Operation = { responses: Record<string, unknown>; requestBody?: unknown; operationId?: string; security?: unknown[] };
+type Document = { openapi: string; servers?: { url: string }[]; security?: unknown[]; paths: Record<string, Record<string, Operation>> };
 
 /** Every route the Worker's router has, as "METHOD /path/{param}"; middleware (paths with *) left out. */
 function routesThatExist(): Set<string> {
@@ -46,5 +47,18 @@ describe("GET /openapi.json", () => {
     );
     expect(schemas.Error).toBeDefined();
     expect(JSON.stringify(doc.paths["/v1/apps/{appId}/socket"])).toContain("4404 app_id_invalid");
+  });
+
+  it("gives every operation a unique operationId and says how each is secured; its server is where it was fetched", async () => {
+    const doc = await document();
+    const operations = Object.entries(doc.paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ at: `${method.toUpperCase()} ${path}`, ...op })));
+    expect(operations.filter((op) => op.operationId === undefined).map((op) => op.at)).toEqual([]);
+    expect(new Set(operations.map((op) => op.operationId)).size).toBe(operations.length);
+    expect(doc.security).toBeUndefined();
+    expect(operations.filter((op) => op.security === undefined).map((op) => op.at)).toEqual([]);
+    const publicOps = operations.filter((op) => op.security?.length === 0).map((op) => op.at);
+    expect(publicOps.sort()).toEqual(["GET /healthz", "GET /openapi.json", "GET /v1/apps/{appId}/socket"]);
+    expect(doc.paths["/v1/webhooks/kaleyra/{appId}"]!.post!.security).toEqual([{ kaleyraSignature: [] }, { kaleyraRoomIdHmac: [] }]);
+    expect(doc.servers).toEqual([{ url: "https://edge.test", description: expect.any(String) }]);
   });
 });

@@ -30,7 +30,7 @@ const parse = (query: string, init?: RequestInit, lookup: AppLookup = lookupOf(R
 
 const refusal = (code: string, field?: string) => ({
   ok: false,
-  error: field === undefined ? { code, message: expect.any(String) } : { code, message: expect.any(String), field },
+  error: field === undefined ? { code, message: expect.any(String) } : { code, message: expect.any(String), field, ...(code === "bad_request" ? { details: [{ field, reason: expect.any(String) }] } : {}) },
 });
 
 describe("parseSocketRequest: order and meaning of the checks", () => {

@@ -10,7 +10,7 @@
  */
 import { Hono } from "hono";
 import { isAppId } from "../core/app";
-import { kaleyraError, type ErrorCode } from "../core/errors";
+import { invalidInput, kaleyraError, type ErrorCode } from "../core/errors";
 import { LINK_DIGEST_PATTERN } from "../core/access-link";
 import { attachKey, AttachLimiter } from "../core/attach-limit";
 import { isUserId } from "../core/protocol";
@@ -28,6 +28,7 @@ export type AppLookup = (appId: string) => Promise<AppRecord | null>;
 const QUERY_KEYS: readonly string[] = ["environment", "region", "userId", "link"];
 
 const refuse = (code: ErrorCode, field?: string) => fail<SessionRoute>(kaleyraError(code, field));
+const badQuery = (field: string, reason: string) => fail<SessionRoute>(invalidInput("bad_request", [{ field, reason }]));
 
 export async function parseSocketRequest(request: Request, appId: string, lookupApp: AppLookup): Promise<Result<SessionRoute>> {
   if (request.method !== "GET" || request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
@@ -43,18 +44,19 @@ export async function parseSocketRequest(request: Request, appId: string, lookup
   if (query.has("accessLink")) return refuse("link_in_url", "accessLink");
   const userId = query.get("userId");
   const link = query.get("link");
-  if ((userId === null) === (link === null)) return refuse("bad_request", "userId|link");
+  if ((userId === null) === (link === null)) return badQuery("userId|link", "must be exactly one: userId for a token session, or link (the access link's digest) for an access-link session");
   let key: SessionKey;
   if (userId !== null) {
-    if (!isUserId(userId)) return refuse("bad_request", "userId");
+    if (!isUserId(userId)) return badQuery("userId", "must be 1..128 of A-Z a-z 0-9 _ . @ + -");
     key = { kind: "token", userId };
   } else {
-    if (!LINK_DIGEST_PATTERN.test(link ?? "")) return refuse("bad_request", "link");
+    if (!LINK_DIGEST_PATTERN.test(link ?? "")) return badQuery("link", "must be the SHA-256 of the canonical access link, 64 lower-case hex digits");
     key = { kind: "access_link", linkDigest: link! };
   }
 
   for (const name of new Set(query.keys())) {
-    if (!QUERY_KEYS.includes(name) || query.getAll(name).length > 1) return refuse("bad_request", name);
+    if (!QUERY_KEYS.includes(name)) return badQuery(name, `is not a query parameter of the socket (its parameters: ${QUERY_KEYS.join(", ")})`);
+    if (query.getAll(name).length > 1) return badQuery(name, "must be given once");
   }
 
   // Only now the app: every refusal above is the same whether or not the app exists.

@@ -33,7 +33,8 @@ const tenantPost = (key: string, path: string, body?: unknown) =>
 async function expectError(res: Response, status: number, code: string, field?: string) {
   expect(res.status).toBe(status);
   const body = (await res.json()) as { error: { code: string; message: string; field?: string } };
-  expect(body.error).toEqual(field === undefined ? { code, message: expect.any(String) } : { code, message: expect.any(String), field });
+  const details = code === "bad_request" ? { details: expect.arrayContaining([{ field, reason: expect.any(String) }]) } : {};
+  expect(body.error).toEqual(field === undefined ? { code, message: expect.any(String) } : { code, message: expect.any(String), field, ...details });
 }
 
 /** A client of the user's real session object (routed by the Worker), proved with `ticket`. */

@@ -28,7 +28,7 @@ import {
 } from "./openapi-schemas";
 import { appState } from "./registry";
 import { hashTenantKey, TENANT_KEY_PATTERN } from "./tenant-keys";
-import { bodyOf, bodyRoute, defaultHook, jsonBody, refuse, validPath } from "./validate";
+import { bodyOf, bodyRoute, bodyTooLarge, defaultHook, jsonBody, refuse, validPath } from "./validate";
 
 const BEARER = /^Bearer[ ]+(\S+)[ ]*$/i;
 const MAX_TENANT_BODY_BYTES = 4 * 1024;
@@ -41,7 +41,7 @@ export const requireTenant = createMiddleware<{ Bindings: Env }>(async (c, next)
   await next();
 });
 
-const limitBody = bodyLimit({ maxSize: MAX_TENANT_BODY_BYTES, onError: () => errorResponse(kaleyraError("bad_request", "body"), 413) });
+const limitBody = bodyLimit({ maxSize: MAX_TENANT_BODY_BYTES, onError: () => errorResponse(bodyTooLarge(MAX_TENANT_BODY_BYTES), 413) });
 
 const AppParams = z.object({ appId: AppIdParam });
 const UserParams = z.object({ appId: AppIdParam, userId: UserIdParam });
@@ -58,6 +58,7 @@ tenant.openapi(
   createRoute(tenantRoute({
     method: "get",
     path: "/v1/tenant/apps/{appId}",
+    operationId: "tenantGetApp",
     summary: "Read the app's settings (secrets only as set / not set)",
     middleware: [requireTenant] as const,
     request: { params: AppParams },
@@ -73,6 +74,7 @@ tenant.openapi(
   createRoute(tenantRoute({
     method: "get",
     path: "/v1/tenant/apps/{appId}/sessions",
+    operationId: "tenantListSessions",
     summary: "List the app's active sessions (connecting, connected, reconnecting), a page at a time",
     middleware: [requireTenant] as const,
     request: { params: AppParams, query: SessionListQuery },
@@ -88,6 +90,7 @@ tenant.openapi(
   createRoute(tenantRoute({
     method: "get",
     path: "/v1/tenant/apps/{appId}/users/{userId}/session",
+    operationId: "tenantGetSession",
     summary: "Read a user's session: its view (with lastError) and how many clients are attached",
     middleware: [requireTenant, validPath(UserParams)] as const,
     request: { params: UserParams },
@@ -103,6 +106,7 @@ tenant.openapi(
   bodyRoute(tenant, tenantRoute({
     method: "post",
     path: "/v1/tenant/apps/{appId}/users/{userId}/session/end",
+    operationId: "tenantEndSession",
     summary: "End a user's session, as disconnect(clearSavedData) (default true: its saved data is deleted)",
     middleware: [requireTenant, validPath(UserParams), limitBody, jsonBody(EndSessionSchema, {})] as const,
     request: { params: UserParams, body: { content: { "application/json": { schema: EndSessionSchema } }, required: false } },
@@ -119,6 +123,7 @@ tenant.openapi(
   bodyRoute(tenant, tenantRoute({
     method: "post",
     path: "/v1/tenant/apps/{appId}/users/{userId}/tickets",
+    operationId: "tenantCreateTicket",
     summary: "Mint an attach ticket for the user (HS256 with the app's attachTicketSecret)",
     middleware: [requireTenant, validPath(UserParams), limitBody, jsonBody(TicketRequestSchema, {})] as const,
     request: { params: UserParams, body: { content: { "application/json": { schema: TicketRequestSchema } }, required: false } },

@@ -1,16 +1,23 @@
 /**
  * Request validation with the API's zod schemas (worker/openapi-schemas.ts), answering every
- * refusal in the one error shape: `bad_request` with the field that was wrong (`body` when the
- * body is not JSON or not an object; `retryPolicy.jitterMaxMs`, `tier`, `limit`, ... otherwise).
- * Bodies are read as JSON whatever their Content-Type (curl's -d sends a form type), so a route
- * validates exactly what it received.
+ * refusal in the one error shape: `bad_request` whose message says what is wrong, `details` with
+ * every reason (`[{ field, reason }]`, worker/validation-reasons.ts) and `field`, the first
+ * detail's (`body` when the body is not JSON or not an object; `retryPolicy.jitterMaxMs`,
+ * `limit`, an unknown key's name, ... otherwise). Bodies are read as JSON whatever their
+ * Content-Type (curl's -d sends a form type), so a route validates exactly what it received.
  */
-import type { OpenAPIHono, RouteConfig, z } from "@hono/zod-openapi";
+import { z, type OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { kaleyraError, type KaleyraError } from "../core/errors";
+import { invalidInput, type ErrorDetail, type KaleyraError } from "../core/errors";
 import type { Env } from "./env";
 import { errorResponse } from "./errors";
+import { reasonOf } from "./validation-reasons";
+
+// Global to zod in this Worker, because @hono/zod-openapi validates params and queries itself and
+// hands defaultHook finished issues: only the global map reaches those messages. A message the
+// schema sets itself still wins.
+z.config({ customError: reasonOf });
 
 type Issue = z.core.$ZodIssue;
 
@@ -23,10 +30,23 @@ export function issueField(issue: Issue, root: string): string {
   return field === "" ? root : field;
 }
 
+/** At most this many details per answer: a body of 10,000 wrong items gets a bounded answer. */
+const MAX_DETAILS = 20;
+
+/** Every reason of the issues, an unknown key's first (a typo'd key also makes its right name missing). */
 export function validationError(issues: readonly Issue[], root: string): KaleyraError {
-  const first = issues[0];
-  return kaleyraError("bad_request", first === undefined ? root : issueField(first, root));
+  const details: ErrorDetail[] = [];
+  const ordered = [...issues.filter((i) => i.code === "unrecognized_keys"), ...issues.filter((i) => i.code !== "unrecognized_keys")];
+  for (const issue of ordered) {
+    if (issue.code !== "unrecognized_keys") details.push({ field: issueField(issue, root), reason: issue.message });
+    else for (const key of issue.keys) details.push({ field: issueField({ ...issue, keys: [key] }, root), reason: issue.message });
+  }
+  const [first, ...rest] = details.slice(0, MAX_DETAILS);
+  return invalidInput("bad_request", [first ?? { field: root, reason: "is invalid" }, ...rest]);
 }
+
+/** A body over a route's size limit (413). */
+export const bodyTooLarge = (maxBytes: number) => invalidInput("bad_request", [{ field: "body", reason: `must be at most ${maxBytes / 1024} KiB` }]);
 
 /** The OpenAPIHono hook for params and query: the same error shape as every other refusal. */
 export function defaultHook(result: { success: boolean; error?: { issues: readonly Issue[] }; target: string }): Response | undefined {
@@ -65,8 +85,11 @@ export function jsonBody(schema: z.ZodType, emptyAs?: unknown) {
     if (text.trim() !== "" || emptyAs === undefined) {
       try {
         raw = JSON.parse(text);
-      } catch {
-        return errorResponse(kaleyraError("bad_request", "body"));
+      } catch (error) {
+        // V8's message quotes the body, which may hold a secret: only the position is kept.
+        const at = /position \d+/.exec(String(error))?.[0];
+        const reason = text.trim() === "" ? "is empty: send a JSON object" : `is not valid JSON${at === undefined ? "" : ` (at ${at})`}`;
+        return errorResponse(invalidInput("bad_request", [{ field: "body", reason }]));
       }
     }
     const parsed = schema.safeParse(raw);

@@ -146,7 +146,8 @@ export class Stack {
       cwd: ROOT,
       detached: true,
       stdio: ["ignore", fd, fd],
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1", NO_COLOR: "1" },
+      // Offline: no metrics and no Request.cf download (which fails here with a getaddrinfo trace).
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "1", NO_COLOR: "1" },
     });
     closeSync(fd);
     child.unref();

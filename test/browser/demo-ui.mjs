@@ -115,6 +115,10 @@ export async function timelineLabels(browser, openDemo, artifacts) {
   await checkEveryZoom(tab, "1280 px", { artifacts, shots: { 90000: "demo-timeline-90s.png", 300000: "demo-timeline-5min.png" } });
   await tab.setViewportSize(PHONE);
   await checkEveryZoom(tab, "390 px", { artifacts, shots: { 90000: "demo-timeline-390px-90s.png", 300000: "demo-timeline-390px-5min.png" } });
+  const headings = await brokenHeadingWords(tab);
+  assert(headings.broken.length === 0, `390 px: heading words broken across lines: ${headings.broken.join(", ")}`);
+  assert(!/issue \d/i.test(headings.text), `390 px: a heading names an internal issue: ${headings.text}`);
+  progress(`  390 px: ${headings.words} heading words, none broken across lines, no internal issue number`);
   await tab.screenshot({ path: join(artifacts, "demo-390px.png"), fullPage: true });
   progress("  screenshot: test-artifacts/demo-390px.png");
   await context.close();
@@ -172,4 +176,53 @@ export async function disconnectWithoutSession(browser, openDemo) {
   assert(await tab.locator("#error").isHidden(), "no banner");
   progress("  logged: disconnect resolved: this tab had no session, nothing to end");
   await context.close();
+}
+
+/** The words of the page's headings that the layout breaks across two lines (at the current width). */
+function brokenHeadingWords(page) {
+  return page.evaluate(() => {
+    const broken = [];
+    let words = 0;
+    const headings = [...document.querySelectorAll("h1, h2")];
+    for (const heading of headings) {
+      const walker = document.createTreeWalker(heading, NodeFilter.SHOW_TEXT);
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        for (const m of node.textContent.matchAll(/\S+/g)) {
+          words += 1;
+          const range = document.createRange();
+          range.setStart(node, m.index);
+          range.setEnd(node, m.index + m[0].length);
+          const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+          if (tops.size > 1) broken.push(m[0]);
+        }
+      }
+    }
+    return { broken, words, text: headings.map((h) => h.textContent).join(" | ") };
+  });
+}
+
+/**
+ * A tab whose session another tab ended follows when that tab connects again: it joins with the
+ * resume credential they share in saved data, asking its own provider nothing.
+ */
+export async function secondTabFollows(tab1, tab2, { connected, providerCalls }) {
+  progress("8b. after tab1 ended the session and connects again, tab2 follows without a token request");
+  const asked = await providerCalls(tab2);
+  await tab1.click("#connect");
+  await connected(tab1);
+  await connected(tab2);
+  assert((await providerCalls(tab2)) === asked, "tab2 asked its provider to follow");
+  assert((await tab2.locator("#log").innerText()).includes("another tab connected"), "tab2's log says why it joined");
+  progress("  tab2 joined tab1's new session with the saved resume credential");
+}
+
+/** No tab polls the emulator's faults: over `ms` of a running session, at most one read in all. */
+export async function noFaultPolling(context, ms) {
+  let reads = 0;
+  const count = (r) => void (new URL(r.url()).pathname === "/emulator/control/faults" && r.method() === "GET" && (reads += 1));
+  context.on("request", count);
+  await new Promise((r) => setTimeout(r, ms));
+  context.off("request", count);
+  assert(reads <= 1, `the pages read the faults ${reads} times in ${ms} ms: they poll`);
+  progress(`  the pages read the emulator's faults ${reads} time(s) in ${ms / 1000} s: no polling`);
 }

@@ -28,7 +28,7 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { bannerClears, disconnectWithoutSession, outageTimelineLabels, outageWhileConnected, timelineLabels } from "./demo-ui.mjs";
+import { bannerClears, disconnectWithoutSession, noFaultPolling, outageTimelineLabels, outageWhileConnected, secondTabFollows, timelineLabels } from "./demo-ui.mjs";
 import { assert, http, launchBrowser, newPage, onStop, progress, requireChromium, sleep, startForwarder, startServer, stopAll, until } from "./harness.mjs";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -154,6 +154,8 @@ async function twoTabsShareOneSession(context, tokens, userId) {
   }
 
   await until("two refreshes", async () => (await expiries(tab1)).length >= 3, 40_000, 250);
+  // The sockets push the session's state; the faults are read only when something changed them.
+  await noFaultPolling(context, 7_000);
   // Long tokens again: after the next refresh nothing is due for an hour, so the counts are final.
   await tab1.uncheck("#shortTokens");
   await waitPage(tab1, "short tokens off", () => !document.getElementById("faults").textContent.includes("tokens live"));
@@ -328,7 +330,8 @@ async function linkSession(browser) {
     const v = window.demo.kaleyra.state.value;
     return v.status === "disconnected" && v.reason === "call_ended";
   });
-  progress("  connected by link as the room's participant; ended with call_ended");
+  assert((await tab.inputValue("#accessLink")) === "", "the ended room's link is cleared from the input");
+  progress("  connected by link as the room's participant; ended with call_ended; the link field cleared");
   await context.close();
 }
 
@@ -339,6 +342,9 @@ async function disconnectClearAndReset(tab1, tab2) {
   await waitPage(tab2, "tab2 sees the end", () => document.body.dataset.status === "disconnected");
   const saved = await tab1.evaluate(() => localStorage.getItem("kaleyra.session"));
   assert(saved === null, `saved session cleared: ${saved}`);
+  await secondTabFollows(tab1, tab2, { connected, providerCalls });
+  await tab1.click("#disconnectClear");
+  await waitPage(tab2, "tab2 sees the second end", () => document.body.dataset.status === "disconnected");
   await tab1.click("#reset");
   await waitPage(tab1, "not configured", () => document.getElementById("configured").textContent === "not configured");
   progress("  both tabs disconnected, saved session gone, configuration dropped");

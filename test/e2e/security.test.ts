@@ -181,6 +181,8 @@ describe("no token or secret in logs or admin responses", () => {
     }
     // The flow did log (the failing server token source): the check above looked at real lines.
     expect(lines.some((l) => l.includes("server token attempt failed"))).toBe(true);
+    // It says whose attempt failed: the app and the user.
+    expect(lines.find((l) => l.includes("server token attempt failed"))).toContain(`"appId":"${app.appId}","userId":"alice"`);
     expect(fetched.mock.calls.some(([input]) => urlOf(input) === "http://127.0.0.1:9/tokens")).toBe(true);
   });
 });

@@ -85,10 +85,19 @@ describe("token sessions against the emulator", () => {
 });
 
 describe("server-side token source", () => {
+  // A session lives until it is ended (keep-alive): left running, it would reconnect after the next
+  // test resets the emulator and ask it for tokens with a key it no longer knows, logging every
+  // failed attempt into whichever test runs then.
+  const running: Awaited<ReturnType<typeof stubFor>>[] = [];
+  afterEach(async () => {
+    for (const stub of running.splice(0)) await stub.end(true);
+  });
+
   it("with no client attached, the refresh mints a token with the app's API key", async () => {
     const app = await registerApp({ serverTokens: { source: "kaleyra_api", order: "fallback" } }, true);
     await createUser(app, "alice");
     const stub = await stubFor(app.appId, alice);
+    running.push(stub);
     const client = await attachVia(app.appId, alice);
     client.send({ type: "connect", userId: "alice" });
     await answerWithMinted(client, app, "alice", 0, 360);
@@ -105,6 +114,7 @@ describe("server-side token source", () => {
     const app = await registerApp({ serverTokens: { source: "kaleyra_api", order: "fallback" } }, true);
     await createUser(app, "alice");
     const stub = await stubFor(app.appId, alice);
+    running.push(stub);
     const client = await attachVia(app.appId, alice);
     client.send({ type: "connect", userId: "alice" });
     await client.nextTokenRequest();

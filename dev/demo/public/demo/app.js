@@ -2,6 +2,7 @@
 // (KaleyraVideo, bundled from client/ by dev/demo/build.mjs) and draws what the state frames say.
 // Everything the session does (token attempts, waits, reconnects, refreshes) happens in the
 // user's Durable Object; this page only answers token requests and renders.
+import { emulatorFaults, outageEffect } from "./faults.js";
 import { clock, duration, seconds } from "./format.js";
 import { KaleyraVideo } from "./kaleyra-client.js";
 import { ANY, relay } from "./kaleyra-relay.js";
@@ -13,8 +14,6 @@ const CONFIGURATION_KEY = "kaleyra.configuration";
 /** The client's saved session (a reload's disconnect() still ends it). */
 const SESSION_KEY = "kaleyra.session";
 const HISTORY_MS = 10 * 60_000;
-/** How often the fault label re-reads the emulator's faults, while this tab is visible. */
-const FAULTS_POLL_MS = 3_000;
 /** core/refresh.ts: a token is refreshed 60 s before it expires, or halfway when that is sooner. */
 const REFRESH_LEAD_MS = 60_000;
 
@@ -26,8 +25,8 @@ const providerCalls = [];
 const relayed = [];
 let lastError;
 let room;
-/** The emulator's faults as last read: { outage, tokenLifetimeSec, ... }. */
-let faults;
+/** The emulator's faults (`faults.current`: { outage, tokenLifetimeSec, ... }), kept live without polling. */
+const faults = emulatorFaults(() => renderFaults());
 
 const kaleyra = new KaleyraVideo({
   server: location.origin,
@@ -145,8 +144,14 @@ async function endRoom() {
   const answer = await backend(`/demo/room/${encodeURIComponent(room.roomId)}/end`, { appId: appId() });
   if (!answer) return;
   succeeded(`room ${room.roomId} ended: its link sessions end with call_ended`);
+  roomEnded();
+}
+
+/** The room's links no longer connect to anything: none stays in the input to be clicked again. */
+function roomEnded() {
+  $("accessLink").value = "";
   $("endRoom").disabled = true;
-  $("room").textContent = `room ${room.roomId} ended`;
+  if (room) $("room").textContent = `room ${room.roomId} ended`;
 }
 
 /** Emits a sample request through the relay; the emulator answers it with an ack. */
@@ -169,26 +174,9 @@ async function relayIncoming() {
 
 async function setFaults(change) {
   try {
-    const current = await (await fetch("/emulator/control/faults")).json();
-    const res = await fetch("/emulator/control/faults", { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ ...current, ...change }) });
-    const answer = await res.json();
-    if (!res.ok) throw new Error(answer.message ?? `HTTP ${res.status}`);
-    succeeded(`emulator faults: ${JSON.stringify(answer)}`);
-    faults = answer;
-    renderFaults();
+    succeeded(`emulator faults: ${JSON.stringify(await faults.set(change))}`);
   } catch (error) {
     showError("faults", { code: "emulator", message: error.message });
-  }
-}
-
-/** Re-reads the faults: another tab (or a test, or curl) may have changed them. */
-async function loadFaults() {
-  try {
-    const res = await fetch("/emulator/control/faults");
-    if (res.ok) faults = await res.json();
-    renderFaults();
-  } catch {
-    // The emulator answers once npm start is up; the next poll tries again.
   }
 }
 
@@ -202,6 +190,30 @@ async function backend(path, body) {
     showError(path, error);
     return undefined;
   }
+}
+
+/** The token session the client saved (shared by every tab of this origin), or undefined. */
+function savedSession() {
+  try {
+    return JSON.parse(localStorage.getItem(SESSION_KEY) ?? "null") ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Another tab connected a session of this app (its client saved a resume credential): this tab,
+ * if it has none of its own, joins it as a reload would. The join proves with that saved
+ * credential, so it asks no token and starts nothing.
+ */
+function followOtherTab(event) {
+  if (event.key !== SESSION_KEY || event.newValue === null) return;
+  const saved = savedSession();
+  const s = kaleyra.state.value;
+  if (!saved?.resume || saved.appId !== appId() || !kaleyra.isConfigured || s.status !== "disconnected" || s.transport !== "idle") return;
+  log(`another tab connected "${saved.userId}": joining that session`);
+  $("userId").value = saved.userId;
+  connectToken(saved.userId);
 }
 
 /** The configured appId (the client keeps it; after a reload it comes back from saved data). */
@@ -222,6 +234,9 @@ function onState(s) {
   history.push({ t: now, s });
   while (history.length > 2 && history[1].t < now - HISTORY_MS) history.shift();
   describe(previous, s, now);
+  // A change of status or lastError is when an outage (set anywhere) shows: read the faults then.
+  if (previous && (previous.status !== s.status || previous.lastError !== s.lastError)) void faults.load();
+  if (s.reason === "call_ended" && previous?.reason !== "call_ended") roomEnded();
   render();
 }
 
@@ -317,7 +332,7 @@ function renderConfigured() {
 }
 
 function renderFaults() {
-  const f = faults;
+  const f = faults.current;
   if (!f) return;
   $("faults").textContent = `outage: ${f.outage}${f.tokenLifetimeSec ? ` · tokens live ${f.tokenLifetimeSec} s` : ""}${f.latencyMs ? ` · latency ${f.latencyMs} ms` : ""}${f.errorRate ? ` · error rate ${f.errorRate}` : ""}`;
   $("faults").classList.toggle("alert", f.outage !== "none");
@@ -325,35 +340,13 @@ function renderFaults() {
   renderFaultNote(kaleyra.state.value, Date.now());
 }
 
-/**
- * During an outage, what it will do to this session and when: only token attempts (refreshes)
- * and reconnects reach the emulator, so a connected session shows nothing until its next refresh.
- */
+/** During an outage, the note of what it will do to this tab's session, and when (faults.js). */
 function renderFaultNote(s, now) {
   const note = $("faultNote");
-  const text = faults && faults.outage !== "none" ? outageEffect(s, now) : "";
+  const f = faults.current;
+  const text = f && f.outage !== "none" ? outageEffect(s, now, { refreshDue, savedUser: savedSession()?.userId }) : "";
   note.hidden = !text;
   note.textContent = text;
-}
-
-function outageEffect(s, now) {
-  const then = "its token attempts will fail, then the session goes reconnecting and retries on its schedule until the outage ends";
-  // A first connect is a connect like any other: the server runs the seed's schedule for it, shown
-  // in this tab's state (its proof's attempts and waits) before the session is really there.
-  const first = "a first connect runs the seed's schedule on the server like any session: its token attempts fail while the outage lasts, then it reconnects on its schedule until the outage ends";
-  if (s.status === "disconnected") return `Outage: no session is running. A connect now will not get through yet: ${first}.`;
-  if (s.status === "connecting" && s.transport !== "open") {
-    return `Outage: the connect's socket is not open${s.nextOpenAt ? ` (next socket at ${clock(s.nextOpenAt)}, in ${duration(s.nextOpenAt - now)})` : ""}; once it is, ${first}.`;
-  }
-  if (s.nextAttemptAt) {
-    const what = s.tokenAttempt > 0 ? `token attempt ${s.tokenAttempt + 1}` : `reconnect attempt ${s.reconnectAttempt + 1}`;
-    return `Outage: ${what} is due at ${clock(s.nextAttemptAt)} (in ${duration(s.nextAttemptAt - now)}); it will fail while the outage lasts.`;
-  }
-  if (s.status !== "connected") return `Outage: the session is ${s.status}; ${then}.`;
-  if (s.refreshing) return `Outage: a token refresh is running now; ${then}.`;
-  if (s.mode !== "token" || !s.expiresAt) return "Outage: this session has no token to refresh, so it stays connected; it reaches the emulator again only if it must reconnect.";
-  const due = s.refreshAt ?? refreshDue(s.expiresAt);
-  return `Outage: the session stays connected until its next token refresh, due at ${clock(due)} (in ${duration(due - now)}; the token expires at ${clock(s.expiresAt)}). Only refreshes and reconnects reach the emulator: then ${then}.`;
 }
 
 /** A fallback for a server that does not send refreshAt: the latest time core/refresh.ts allows. */
@@ -389,11 +382,10 @@ function init() {
     if (e.target.checked) log("tokens minted from now on live 10 s, so the session refreshes about every 5 s (a token minted before lives on: connect now, or wait for its refresh)");
   };
   $("window").onchange = render;
-  // Another tab (or a test, or curl) may change the faults at any time: keep the label live.
-  window.addEventListener("focus", () => void loadFaults());
-  document.addEventListener("visibilitychange", () => void (document.visibilityState === "visible" && loadFaults()));
-  // (Not while offline: the request would only fail.)
-  setInterval(() => void (document.visibilityState === "visible" && navigator.onLine && loadFaults()), FAULTS_POLL_MS);
+  // Another tab says when it changes the faults (faults.js); curl or a test shows up on focus.
+  window.addEventListener("focus", () => void faults.load());
+  document.addEventListener("visibilitychange", () => void (document.visibilityState === "visible" && faults.load()));
+  window.addEventListener("storage", followOtherTab);
   $("clearTimeline").onclick = () => {
     history.splice(0, history.length - 1);
     history[0].t = Date.now();
@@ -403,7 +395,7 @@ function init() {
   };
   renderConfigured();
   kaleyra.state.subscribe(onState);
-  void loadFaults();
+  void faults.load();
   void kaleyra.start();
   setInterval(render, 250);
 }
