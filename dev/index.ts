@@ -7,8 +7,9 @@
 import orchestrator from "../worker/index";
 import { EMULATOR_OBJECT_NAME } from "../remote/emulator/name";
 import { demo, type DevEnv } from "./demo/routes";
+import { CONNECTORS_PREFIX, connectorsControl } from "./connectors";
 
-export { AppRegistry, AppState, UserSession } from "../worker/index";
+export { AppRegistry, AppState, KaleyraConnector, UserSession } from "../worker/index";
 export { KaleyraEmulator } from "./emulator";
 
 const EMULATOR_PREFIX = "/emulator";
@@ -22,6 +23,7 @@ export default {
       const emulator = env.KALEYRA_EMULATOR.get(env.KALEYRA_EMULATOR.idFromName(EMULATOR_OBJECT_NAME));
       return emulator.fetch(new Request(url, request));
     }
+    if (url.pathname === CONNECTORS_PREFIX || url.pathname.startsWith(`${CONNECTORS_PREFIX}/`)) return connectorsControl(request, env);
     if (env.DEMO_APP_ID) {
       const answer = await demo(request, env);
       if (answer) return answer;

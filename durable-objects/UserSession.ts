@@ -20,12 +20,13 @@ import { refusedEmitId } from "../core/relay";
 import { holdsSessionSlot, initialState, nextDue, view, type SessionEvent, type SessionState } from "../core/session";
 import type { AcceptedTicket } from "../core/ticket";
 import { transition } from "../core/transition";
-import { createRemote } from "../remote";
 import type { KaleyraRemote, RemoteNotice, ServerTokenMinter } from "../remote/port";
 import { kaleyraError, type ErrorCode } from "../core/errors";
 import { registryStub, reportSessionStatus } from "../worker/registry";
 import type { Env } from "../worker/env";
 import { AttachFlow, RESUME_KEY } from "./attach-flow";
+import type { ConnectorReport, ReportsAnswer } from "./connector/protocol";
+import { ConnectorRemote, sessionRemote } from "./connector/session-remote";
 import { attachProofs, ProofChecks } from "./attach-gate";
 import { SessionClock } from "./clock";
 import { closeWithError, refuseUpgrade, refuseWithoutSocket } from "./refuse";
@@ -55,7 +56,7 @@ const STATE_KEY = "session";
 const ROUTE_KEY = "route";
 
 export class UserSession extends DurableObject<Env> {
-  /** Swappable in tests; chosen by the REMOTE binding. */
+  /** Swappable in tests; chosen by the REMOTE binding: connectors hold the sockets (connector/session-remote.ts). */
   remote: KaleyraRemote & ServerTokenMinter;
   readonly clock: SessionClock;
   private state: SessionState;
@@ -70,7 +71,7 @@ export class UserSession extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.remote = createRemote(env);
+    this.remote = sessionRemote(env, ctx);
     this.clock = new SessionClock(ctx.storage.kv, env.TEST_CLOCK === "1");
     this.state = ctx.storage.kv.get<SessionState>(STATE_KEY) ?? initialState();
     // Clients detect a dead socket with "ping"; the runtime answers without waking this object.
@@ -203,6 +204,15 @@ export class UserSession extends DurableObject<Env> {
       case "event":
         return this.relay.event(notice.name, notice.data, this.clients());
     }
+  }
+
+  /**
+   * RPC for the connector holding this session's Kaleyra connection: what Kaleyra said on it, in
+   * order. Reports about any other connection are answered as disowned (the connector closes it).
+   */
+  async connectorReports(batch: ConnectorReport[]): Promise<ReportsAnswer> {
+    if (!(this.remote instanceof ConnectorRemote)) return { disowned: batch.map((r) => r.connectionId) };
+    return this.remote.receive(batch, () => this.state.remoteSessionId, (id, notice) => this.onRemoteNotice(id, notice));
   }
 
   /** RPC for the remote side (webhooks, a session check) saying the current token expired. */

@@ -8,6 +8,7 @@ import type { Env } from "../worker/env";
 import { EMULATOR_OBJECT_NAME } from "./emulator/name";
 import { FakeRemote } from "./fake";
 import { KaleyraAdapter } from "./kaleyra";
+import type { RealtimeSessionsOptions } from "./kaleyra-realtime";
 import type { KaleyraRemote, ServerTokenMinter } from "./port";
 
 /** The base URL the "emulator" remote uses; requests never leave the process. */
@@ -19,19 +20,31 @@ export type RemoteEnv = Pick<Env, "REMOTE" | "KALEYRA_EMULATOR" | "ALLOW_LOCAL_W
 export type Remote = KaleyraRemote & ServerTokenMinter;
 
 export function createRemote(env: RemoteEnv): Remote {
+  const realtime = realtimeOptions(env);
+  if (realtime === undefined) return new FakeRemote();
+  // The emulator's stub fetch serves REST too; its host is ignored (EMULATOR_BASE_URL is a placeholder).
+  if (env.REMOTE === "emulator" && realtime.fetch) return new KaleyraAdapter({ baseUrl: EMULATOR_BASE_URL, fetch: realtime.fetch, realtime });
+  return new KaleyraAdapter({ realtime });
+}
+
+/**
+ * How the realtime connections are opened for the REMOTE binding (what a connector holds, see
+ * durable-objects/connector): undefined for "fake", which has no sockets.
+ */
+export function realtimeOptions(env: RemoteEnv): RealtimeSessionsOptions | undefined {
   switch (env.REMOTE) {
     case "fake":
-      return new FakeRemote();
+      return undefined;
     case "kaleyra":
       // Production addresses, or an app's own (AppSettings.kaleyra); loopback only where allowed.
-      return new KaleyraAdapter({ realtime: { allowLocal: env.ALLOW_LOCAL_WEBHOOKS === "1" } });
+      return { allowLocal: env.ALLOW_LOCAL_WEBHOOKS === "1" };
     case "emulator": {
       const namespace = env.KALEYRA_EMULATOR;
       if (!namespace) throw new Error('REMOTE "emulator" needs the KALEYRA_EMULATOR binding (wrangler.local.toml)');
       const stub = namespace.get(namespace.idFromName(EMULATOR_OBJECT_NAME));
       const fetch = (request: Request) => stub.fetch(request);
       // The stub's fetch ignores the host: the loopback base only satisfies the realtime URL rules.
-      return new KaleyraAdapter({ baseUrl: EMULATOR_BASE_URL, fetch, realtime: { fetch, baseUrl: () => EMULATOR_REALTIME_BASE, allowLocal: true } });
+      return { fetch, baseUrl: () => EMULATOR_REALTIME_BASE, allowLocal: true };
     }
     default:
       throw new Error(`REMOTE must be "fake", "kaleyra" or "emulator" (got ${JSON.stringify(env.REMOTE)})`);

@@ -23,6 +23,10 @@ export interface OpenSessionRequest {
   realtimeUrl?: string;
   /** A reconnect: Kaleyra's id of the connection it replaces, sent as `socket-id` in CONNECT. */
   previousSocketId?: string;
+  /** The app's own connector pool (AppSettings.upstream.pool "own"); adapters without connectors ignore it. */
+  ownPool?: boolean;
+  /** A token proof's throwaway connection (closed at once): it never replaces the session's own. */
+  check?: boolean;
 }
 
 export type OpenSessionResult =
@@ -71,8 +75,16 @@ export interface KaleyraRemote {
   updateToken(sessionId: string, token: string): Promise<UpdateTokenResult>;
   /** Emits `name` with `data` on the live connection with an ack (the relay's `remote_emit`). */
   emit(sessionId: string, name: string, data: unknown): Promise<RemoteEmitResult>;
-  /** False when the connection is gone; checks its heartbeat first (no ping in time is lost). */
-  isAlive(sessionId: string): boolean;
+  /**
+   * False when the connection is gone; checks its heartbeat first (no ping in time is lost). A
+   * session's connector answers by RPC, hence the promise.
+   */
+  isAlive(sessionId: string): boolean | Promise<boolean>;
+  /**
+   * Optional: the session took `openSession`'s answer for this connection (it is now its current
+   * one, or was closed). An adapter that held reports about it until then delivers them now.
+   */
+  settled?(sessionId: string): void;
   /**
    * The user a token names, read without verifying it (only Kaleyra can): a token that names
    * another user is never sent. Undefined when the token names nobody this adapter can read.

@@ -2,6 +2,7 @@
 import type { AppRegistry } from "../durable-objects/AppRegistry";
 import type { AppState } from "../durable-objects/AppState";
 import type { UserSession } from "../durable-objects/UserSession";
+import type { KaleyraConnector } from "../durable-objects/connector/KaleyraConnector";
 import type { KaleyraEmulator } from "../remote/emulator/KaleyraEmulator";
 
 export interface Env {
@@ -10,6 +11,16 @@ export interface Env {
   APP_REGISTRY: DurableObjectNamespace<AppRegistry>;
   /** One per app (named by its appId): settings, secrets, slots, rooms, webhooks, tenant keys. */
   APP_STATE: DurableObjectNamespace<AppState>;
+  /** Connectors: the Kaleyra connections of many users each (durable-objects/connector/). */
+  KALEYRA_CONNECTOR: DurableObjectNamespace<KaleyraConnector>;
+  /** Connector pool sizing (core/connector.ts); absent: the defaults there. */
+  CONNECTOR_BASE_SHARDS?: string;
+  CONNECTOR_MAX_SHARDS?: string;
+  CONNECTOR_MAX_SOCKETS?: string;
+  CONNECTOR_MAX_HANDSHAKES?: string;
+  CONNECTOR_MAX_QUEUED?: string;
+  /** "1" only in the local composition: the dev control may restart a connector (dev/connectors.ts). */
+  CONNECTOR_DEV_CONTROL?: string;
   /** Only in the local composition (wrangler.local.toml): the Kaleyra emulator's state and API. */
   KALEYRA_EMULATOR?: DurableObjectNamespace<KaleyraEmulator>;
   /** Bearer token of the admin API. A secret in production; `npm start` passes a local default. */

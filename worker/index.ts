@@ -5,5 +5,6 @@ import type { Env } from "./env";
 export { AppRegistry } from "../durable-objects/AppRegistry";
 export { AppState } from "../durable-objects/AppState";
 export { UserSession } from "../durable-objects/UserSession";
+export { KaleyraConnector } from "../durable-objects/connector/KaleyraConnector";
 
 export default { fetch: app.fetch } satisfies ExportedHandler<Env>;

@@ -60,6 +60,9 @@ export function socketControlRoutes(host: EmulatorHost): Hono<EmulatorEnv> {
   control.get("/connects", (c) => {
     const appId = c.req.query("appId");
     if (appId === undefined || !store.app(appId)) return errorJson(c, 404, "app_not_found", "no such app", "appId");
+    // `since` (ms): also when each CONNECT came, from memory (the bench's herd; lost with the instance).
+    const since = Number(c.req.query("since"));
+    if (c.req.query("since") !== undefined && Number.isFinite(since)) return c.json({ appId, connects: store.connects(appId), times: store.connectTimes(appId, since) });
     return c.json({ appId, connects: store.connects(appId) });
   });
 

@@ -1,0 +1,57 @@
+/**
+ * The connectors' local control, under /dev/connectors (the local composition only: production
+ * never routes here, and a restart also needs CONNECTOR_DEV_CONTROL, set only by
+ * wrangler.local.toml). For the bench, the reliability scripts and the demo's curious reader:
+ * - `GET /dev/connectors?environment=&region=&pool=` every shard's counts (core/connector.ts
+ *   names them; `pool` is "shared" or an appId with its own pool), shards that never held
+ *   anything left out;
+ * - `POST /dev/connectors/restart { environment, region, pool?, shard }` restarts one connector
+ *   as a deploy or a crash would: its sockets die; its storage and alarm stay.
+ */
+import { isAppId } from "../core/app";
+import { connectorConfig, connectorName, type PoolKey } from "../core/connector";
+import type { Env } from "../worker/env";
+
+export const CONNECTORS_PREFIX = "/dev/connectors";
+
+export async function connectorsControl(request: Request, env: Env): Promise<Response> {
+  const url = new URL(request.url);
+  if (request.method === "GET" && url.pathname === CONNECTORS_PREFIX) {
+    const pool = poolOf(Object.fromEntries(url.searchParams));
+    if (!pool) return json(400, { error: "bad_request", message: "environment (production|sandbox), region (eu|in|us|me) and pool (shared or an appId) are required" });
+    const shards = [];
+    for (let shard = 0; shard < connectorConfig(env).config.maxShards; shard++) {
+      const name = connectorName(pool, shard);
+      const stats = await stub(env, name).stats();
+      if (stats.opens.asked > 0 || stats.held > 0 || stats.orphansReported > 0) shards.push({ shard, name, ...stats });
+    }
+    return json(200, { shards });
+  }
+  if (request.method === "POST" && url.pathname === `${CONNECTORS_PREFIX}/restart`) {
+    const body = (await request.json().catch(() => null)) as Record<string, unknown> | null;
+    const pool = body ? poolOf(body) : undefined;
+    const shard = body?.shard;
+    if (!pool || typeof shard !== "number" || !Number.isInteger(shard) || shard < 0) return json(400, { error: "bad_request", message: "environment, region, pool? and shard (an integer) are required" });
+    const name = connectorName(pool, shard);
+    // The restart aborts the object under the call: the call itself fails, by design.
+    await stub(env, name).restartForTest().catch(() => {});
+    return json(200, { restarted: name });
+  }
+  return json(404, { error: "not_found", message: `nothing at ${request.method} ${url.pathname}` });
+}
+
+function poolOf(o: Record<string, unknown>): PoolKey | undefined {
+  const { environment, region } = o;
+  const pool = o.pool ?? "shared";
+  if ((environment !== "production" && environment !== "sandbox") || !["eu", "in", "us", "me"].includes(region as string)) return undefined;
+  if (pool !== "shared" && !isAppId(pool)) return undefined;
+  return { environment, region: region as PoolKey["region"], ...(pool === "shared" ? {} : { app: pool as string }) };
+}
+
+function stub(env: Env, name: string) {
+  return env.KALEYRA_CONNECTOR.get(env.KALEYRA_CONNECTOR.idFromName(name));
+}
+
+function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+}
