@@ -77,7 +77,7 @@ export class UserSession extends DurableObject<Env> {
     // Clients detect a dead socket with "ping"; the runtime answers without waking this object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     this.remote.listen((sessionId, notice) => void this.onRemoteNotice(sessionId, notice));
-    this.relay = new SessionRelay({ remote: () => this.remote, now: () => this.clock.now() });
+    this.relay = new SessionRelay({ remote: () => this.remote, now: () => this.clock.now(), kv: ctx.storage.kv });
     const session = this;
     this.tickets = new UsedTickets(ctx.storage.kv);
     this.registration = new Registration({ ctx, env, now: () => this.clock.now() });
