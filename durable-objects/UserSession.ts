@@ -311,6 +311,8 @@ export class UserSession extends DurableObject<Env> {
     if (changed && !effects.some((fx) => fx.type === "clear_data")) this.ctx.storage.kv.put(STATE_KEY, state);
     if (holdsSessionSlot(before) && !holdsSessionSlot(state)) this.releaseSessionSlot();
     for (const fx of effects) await this.effects.perform(fx, state);
+    // Cleared means cleared: the relay's stream (stored with its events) starts over too.
+    if (effects.some((fx) => fx.type === "clear_data")) this.relay.clear();
   }
 
   private releaseSessionSlot(): void {

@@ -35,7 +35,7 @@ interface PendingEmit {
 }
 
 export class SessionRelay {
-  readonly buffer: RelayBuffer;
+  private buffer: RelayBuffer;
   /** Events not relayed because their frame was too large (docs/protocol.md). */
   dropped = 0;
   private readonly pending = new Map<string, PendingEmit>();
@@ -71,6 +71,11 @@ export class SessionRelay {
         // A socket closing right now gets its close event.
       }
     }
+  }
+
+  /** The session's data was cleared: the stream starts again at seq 1, with nothing held. */
+  clear(): void {
+    this.buffer = new RelayBuffer();
   }
 
   /** Right after a proof that carried `since`: what the socket missed, a gap first if needed. */

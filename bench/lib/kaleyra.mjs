@@ -31,7 +31,7 @@ export function attachTicket(app, userId, expSec) {
   return signHs256({ appId: app.appId, userId, exp: expSec, jti: randomUUID() }, app.ticketSecret);
 }
 
-async function call(stack, method, path, body, headers = {}) {
+export async function call(stack, method, path, body, headers = {}) {
   const res = await fetch(`${stack.base}${path}`, {
     method,
     headers: { "content-type": "application/json", ...headers },
@@ -59,7 +59,7 @@ export async function setFaults(stack, faults) {
  * the orchestrator's registry (admin API) with `retryPolicy`. Also asks for ticket attach when the
  * registry knows that setting; falls back to the plain registration when it does not.
  */
-export async function registerApp(stack, adminToken, appId, retryPolicy) {
+export async function registerApp(stack, adminToken, appId, retryPolicy, extra = {}) {
   const signingSecret = randomBytes(32).toString("hex");
   const apiKey = `ak_test_${appId.slice(7).replace(/[^A-Za-z0-9_-]/g, "")}_key`;
   const emu = await call(stack, "POST", "/emulator/control/apps", { appId, apiKey, signingSecret });
@@ -68,7 +68,7 @@ export async function registerApp(stack, adminToken, appId, retryPolicy) {
   const auth = { Authorization: `Bearer ${adminToken}` };
   const base = { environment: "sandbox", region: "eu" };
   if (retryPolicy) base.retryPolicy = retryPolicy;
-  let reg = await call(stack, "PUT", `/v1/apps/${appId}`, { ...base, attachModes: ["ticket", "token", "resume"], attachTicketSecret: ticketSecret, maxSessions: 1_000_000 }, auth);
+  let reg = await call(stack, "PUT", `/v1/apps/${appId}`, { ...base, attachModes: ["ticket", "token", "resume"], attachTicketSecret: ticketSecret, maxSessions: 1_000_000, ...extra }, auth);
   let tickets = true;
   if (reg.status === 400) {
     tickets = false;

@@ -6,7 +6,7 @@
  * 127.0.0.1 only.
  */
 import { spawn } from "node:child_process";
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync } from "node:fs";
+import { closeSync, cpSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -49,6 +49,25 @@ process.on("unhandledRejection", (err) => {
   console.error(err);
   process.exit(1);
 });
+
+let snapshotDir;
+/**
+ * Where the stacks run from: a copy of the repository (node_modules linked), taken once per run.
+ * `wrangler dev` restarts its runtime whenever a file it watches changes (sources, and the
+ * package.json files its bundler read), which drops every socket mid-stage while someone edits the
+ * tree. BENCH_NO_SNAPSHOT=1 runs from the repository itself.
+ */
+export function benchDirectory() {
+  if (process.env.BENCH_NO_SNAPSHOT === "1") return ROOT;
+  if (snapshotDir !== undefined) return snapshotDir;
+  const dir = mkdtempSync(join(tmpdir(), "kaleyra-bench-src-"));
+  const skip = /^\/(node_modules|\.git|\.wrangler|test-artifacts|bench\/\.cache)(\/|$)/;
+  cpSync(ROOT, dir, { recursive: true, filter: (src) => !skip.test(src.slice(ROOT.length)) });
+  symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
+  tempDirs.add(dir);
+  snapshotDir = dir;
+  return dir;
+}
 
 /** Wall-clock milliseconds with sub-millisecond resolution, on the same clock as Date.now(). */
 let clockOffset = Date.now() - (performance.timeOrigin + performance.now());
@@ -143,7 +162,7 @@ export class Stack {
     for (const [k, v] of Object.entries(this.vars)) args.push("--var", `${k}:${v}`);
     const fd = openSync(this.logPath, "a");
     const child = spawn(node, args, {
-      cwd: ROOT,
+      cwd: benchDirectory(),
       detached: true,
       stdio: ["ignore", fd, fd],
       // Offline: no metrics and no Request.cf download (which fails here with a getaddrinfo trace).

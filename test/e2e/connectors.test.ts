@@ -45,11 +45,23 @@ describe("a connected session holds no socket", () => {
     // check), none for Kaleyra's pings (which a connection misses after 45 s at the most).
     expect(nextDue(s)).toBe(s.refreshAt);
     expect((await storageOf(stub)).alarmAt! - (await sessionNow(stub))).toBeGreaterThan(60_000);
+    await emit(app, "alice", "chat:message", { n: 1 });
+    await client.waitFor((c) => c.ofType("remote_event")[0], "the first event", 5_000);
     await evictDurableObject(stub);
     expect(await connections(app, "alice")).toHaveLength(1);
     await emit(app, "alice", "call:incoming", { roomId: "r1" });
-    expect(await client.waitFor((c) => c.ofType("remote_event")[0], "the event, after the eviction", 5_000)).toMatchObject({ name: "call:incoming", data: { roomId: "r1" } });
+    // The relay's stream was stored: its seq goes on across the hibernation.
+    expect(await client.waitFor((c) => c.ofType("remote_event")[1], "the event, after the eviction", 5_000)).toMatchObject({ seq: 2, name: "call:incoming", data: { roomId: "r1" } });
     expect(await snapshot(stub)).toMatchObject({ status: "connected", remoteSessionId: s.remoteSessionId });
+    // A reload after another hibernation still gets what it missed.
+    const credential = client.ofType("resume").at(-1)!.credential;
+    client.close();
+    await emit(app, "alice", "chat:message", { n: 3 });
+    await evictDurableObject(stub);
+    const reloaded = await attachVia(app.appId, user("alice"), { prove: false });
+    reloaded.send({ type: "auth", resume: credential, since: 2 });
+    expect(await reloaded.waitFor((c) => c.ofType("remote_event")[0], "the missed event", 5_000)).toMatchObject({ seq: 3, data: { n: 3 } });
+    expect(reloaded.ofType("remote_gap")).toEqual([]);
   });
 });
 
