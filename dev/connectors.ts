@@ -2,9 +2,11 @@
  * The connectors' local control, under /dev/connectors (the local composition only: production
  * never routes here, and a restart also needs CONNECTOR_DEV_CONTROL, set only by
  * wrangler.local.toml). For the bench, the reliability scripts and the demo's curious reader:
- * - `GET /dev/connectors?environment=&region=&pool=` every shard's counts (core/connector.ts
- *   names them; `pool` is "shared" or an appId with its own pool), shards that never held
- *   anything left out;
+ * - `GET /dev/connectors?environment=&region=&pool=` the counts of every shard that was used
+ *   (core/connector.ts names them; `pool` is "shared" or an appId with its own pool): every base
+ *   shard, and the overflow shards up to the first one never asked to open anything (overflow
+ *   shards fill in order). Asking wakes the connector asked: an unused one, at most one, stays in
+ *   memory about 10 s;
  * - `POST /dev/connectors/restart { environment, region, pool?, shard }` restarts one connector
  *   as a deploy or a crash would: its sockets die; its storage and alarm stay.
  */
@@ -20,10 +22,13 @@ export async function connectorsControl(request: Request, env: Env): Promise<Res
     const pool = poolOf(Object.fromEntries(url.searchParams));
     if (!pool) return json(400, { error: "bad_request", message: "environment (production|sandbox), region (eu|in|us|me) and pool (shared or an appId) are required" });
     const shards = [];
-    for (let shard = 0; shard < connectorConfig(env).config.maxShards; shard++) {
+    const { baseShards, maxShards } = connectorConfig(env).config;
+    for (let shard = 0; shard < maxShards; shard++) {
       const name = connectorName(pool, shard);
       const stats = await stub(env, name).stats();
-      if (stats.opens.asked > 0 || stats.held > 0 || stats.orphansReported > 0) shards.push({ shard, name, ...stats });
+      const used = stats.opens.asked > 0 || stats.held > 0 || stats.orphansReported > 0;
+      if (used) shards.push({ shard, name, ...stats });
+      else if (shard >= baseShards) break;
     }
     return json(200, { shards });
   }

@@ -41,8 +41,9 @@ export function printTable(r) {
   const w = r.residency;
   if (w) {
     const d = w.detail?.connected;
-    add("connected sessions: objects resident; alarms/h", w.error ?? `${fmt(w.connected_resident_objects)} of ${fmt(d?.sessions)} resident (awake ${fmt(w.connected_awake_fraction)}); ${fmt(w.connected_alarm_wakeups_per_hour)}/h`, `${fmt(w.connected_alarm_wakeups_per_hour_design)}/h liveness duty (design)`, w.error ? "" : `lost connections ${fmt(w.connected_lost_connections_per_hour)}/h, token requests ${fmt(w.connected_token_requests_per_hour)}/h`);
+    add("connected sessions: objects resident; alarms/h", w.error ?? `${fmt(w.connected_resident_objects)} of ${fmt(d?.sessions)} resident (awake ${fmt(w.connected_awake_fraction)}); ${fmt(w.connected_alarm_wakeups_per_hour)}/h`, `${fmt(w.connected_alarm_wakeups_per_hour_design)}/h design (check + refresh)`, w.error ? "" : `lost connections ${fmt(w.connected_lost_connections_per_hour)}/h, token requests ${fmt(w.connected_token_requests_per_hour)}/h`);
     add("waiting sessions: live objects min; alarms/h", w.error ?? `${fmt(w.waiting_live_objects_min)} (awake ${fmt(w.waiting_awake_fraction)}); ${fmt(w.waiting_alarm_wakeups_per_hour)}/h`, "~0 live (hibernate)", "reconnect backoff 30 s during an outage");
+    // (Connected sessions hibernate too since issue 22: their connector holds the connection.)
   }
   const cn = r.connectors;
   if (cn) {

@@ -16,10 +16,16 @@ import { AwakeMeter } from "../lib/awake.mjs";
 import { Inspector } from "../lib/inspector.mjs";
 import { accessToken, call, Client, createUsers, describeClients, endSessions, openMany, registerApp } from "../lib/kaleyra.mjs";
 import { cpuMs, nowMs, rssKb, sleep, waitUntil } from "../lib/proc.mjs";
-import { herd, round, summary } from "../lib/stats.mjs";
+import { round, summary } from "../lib/stats.mjs";
 import { costModel } from "./connectors-cost.mjs";
+import { restartHerd } from "./connectors-herd.mjs";
 
 const POOL = "environment=sandbox&region=eu&pool=shared";
+/**
+ * A heap snapshot stops the runtime for 1 to 1.5 s with 1,000 connections held: taken every 6 s
+ * while sessions wake, it delays them (their eviction too) less than every 3 s did.
+ */
+const SNAPSHOT_EVERY_MS = 6_000;
 
 async function shards(stack) {
   const r = await call(stack, "GET", `/dev/connectors?${POOL}`);
@@ -39,14 +45,16 @@ async function emitAll(stack, apps, event, data) {
 
 /**
  * One event per user, spread evenly over `seconds` (as N users with an event each per `seconds`
- * would send them); returns when each user's was sent (ms, Date.now clock).
+ * would send them); returns when each user's was sent (ms, Date.now clock). Never in bursts: a
+ * send that fell behind (the bench's own heap snapshots stall this process) pushes the rest later.
  */
 async function emitSpread(stack, users, event, data, seconds) {
   const sentAt = new Map();
-  const start = nowMs();
   const step = (seconds * 1000) / users.length;
-  for (const [i, u] of users.entries()) {
-    await sleep(Math.max(0, start + i * step - nowMs()));
+  let next = nowMs();
+  for (const u of users) {
+    await sleep(Math.max(0, next - nowMs()));
+    next = Math.max(next, nowMs()) + step;
     sentAt.set(u.userId, Date.now());
     const r = await call(stack, "POST", "/emulator/control/connections/emit", { appId: u.app.appId, userId: u.userId, event, ...(data === undefined ? {} : { data }) });
     if (r.status !== 200) throw new Error(`emit ${event} to ${u.userId}: ${r.status} ${JSON.stringify(r.json)}`);
@@ -54,11 +62,6 @@ async function emitSpread(stack, users, event, data, seconds) {
   return sentAt;
 }
 
-async function connectTimes(stack, apps, sinceMs) {
-  const times = [];
-  for (const app of apps) times.push(...(await call(stack, "GET", `/emulator/control/connects?appId=${app.appId}&since=${Math.floor(sinceMs)}`)).json.times);
-  return times.sort((a, b) => a - b);
-}
 
 async function kaleyraConnections(stack, apps) {
   let n = 0;
@@ -93,6 +96,17 @@ function tracker() {
     c.last = s;
   };
   return t;
+}
+
+/** Waits (bounded) until no more connectors are live than hold connections (the dev control's reads wake unused ones). */
+async function settleConnectors(meter, busy, timeoutMs) {
+  const until = nowMs() + timeoutMs;
+  let s = await meter.sample();
+  while (s.connectors.size > busy && nowMs() < until) {
+    await sleep(2_000);
+    s = await meter.sample();
+  }
+  return s.connectors.size;
 }
 
 async function settleSessions(meter, limit, timeoutMs) {
@@ -144,6 +158,8 @@ export async function runConnectors(ctx) {
     say(`connectors: ${hibernated.sessions.size} sessions live after hibernating; RSS +${round((rss1 - rss0) / n, 1)} kB per connection`);
 
     // Idle: nothing but Kaleyra's heartbeats (answered by the connector).
+    const liveConnectors = await settleConnectors(meter, busy.length, 30_000);
+    if (liveConnectors > busy.length) say(`connectors: note: ${liveConnectors} connectors live for ${busy.length} holding connections`);
     const idleCalls = await countCalls(inspector);
     const cpuIdle0 = cpuMs(runtime);
     const idle = await meter.measure(size.connectorIdleSeconds * 1000, { everyMs: 4_000 });
@@ -156,25 +172,32 @@ export async function runConnectors(ctx) {
     const refreshCalls = await countCalls(inspector);
     const before = t.refreshed.length;
     const refreshing = emitSpread(prod, users, "is_about_to_expire", undefined, size.connectorRefreshSpreadSeconds);
-    const refresh = await meter.measure(size.connectorRefreshSpreadSeconds * 1000 + 45_000, { everyMs: 3_000, minMs: size.connectorRefreshSpreadSeconds * 1000 + 5_000, stop: (s) => t.refreshed.length - before >= n && s.sessions.size <= Math.ceil(n * 0.01) });
+    const refresh = await meter.measure(size.connectorRefreshSpreadSeconds * 1000 + 45_000, { everyMs: SNAPSHOT_EVERY_MS, minMs: size.connectorRefreshSpreadSeconds * 1000 + 5_000, stop: (s) => t.refreshed.length - before >= n && s.sessions.size <= Math.ceil(n * 0.01) });
     await refreshing;
     const refreshCounts = await stopCounting(inspector, refreshCalls);
     const refreshes = t.refreshed.length - before;
     say(`connectors: ${refreshes} refreshes over ${size.connectorRefreshSpreadSeconds} s; session object-seconds ${round(refresh.objectSeconds.sessions, 1)} in ${round(refresh.seconds, 1)} s`);
 
+    // The relay's latency through a connector to a hibernated session, without heap snapshots
+    // (each one stops the runtime for about a second): one event per user, spread over 30 s.
+    await settleSessions(meter, Math.ceil(n * 0.01), 45_000);
+    const probeSent = await emitSpread(prod, users, "bench:probe", { k: 0 }, 30);
+    await waitUntil(() => (t.events.get("bench:probe")?.length ?? 0) >= n, "every probe event", 30_000, 20).catch(() => {});
+    const latency = summary((t.events.get("bench:probe") ?? []).map((e) => e.at - probeSent.get(e.user)));
+    say(`connectors: ${latency.n} events (one per user, spread over 30 s), from the emulator's send to the client: p50 ${latency.p50} ms, p99 ${latency.p99} ms (each wakes a hibernated session)`);
+    await settleSessions(meter, Math.ceil(n * 0.01), 45_000);
+
     // One relayed event per user, spread over a minute: the "one event per user per minute" load.
     const eventCalls = await countCalls(inspector);
     const statsBefore = (await shards(prod)).filter((s) => s.held > 0);
-    const cpuEvent0 = cpuMs(runtime);
     const sending = emitSpread(prod, users, "bench:event", { k: 1 }, size.connectorEventSpreadSeconds);
-    const event = await meter.measure(size.connectorEventSpreadSeconds * 1000 + 45_000, { everyMs: 3_000, minMs: size.connectorEventSpreadSeconds * 1000 + 5_000, stop: (s) => (t.events.get("bench:event")?.length ?? 0) >= n && s.sessions.size <= Math.ceil(n * 0.01) });
+    const event = await meter.measure(size.connectorEventSpreadSeconds * 1000 + 45_000, { everyMs: SNAPSHOT_EVERY_MS, minMs: size.connectorEventSpreadSeconds * 1000 + 5_000, stop: (s) => (t.events.get("bench:event")?.length ?? 0) >= n && s.sessions.size <= Math.ceil(n * 0.01) });
     const sentAt = await sending;
     const eventCounts = await stopCounting(inspector, eventCalls);
-    const cpuEvent = cpuMs(runtime) - cpuEvent0;
     const reportCalls = reportCallStats(statsBefore, await shards(prod));
     const eventsGot = t.events.get("bench:event") ?? [];
-    const latency = summary(eventsGot.map((e) => e.at - sentAt.get(e.user)));
-    say(`connectors: ${eventsGot.length} events relayed (spread over ${size.connectorEventSpreadSeconds} s), from the emulator's send to the client p50 ${latency.p50} ms, p99 ${latency.p99} ms (each wakes a hibernated session); report call ${reportCalls.meanMs} ms mean; session object-seconds ${round(event.objectSeconds.sessions, 1)}`);
+    const snapshotted = summary(eventsGot.map((e) => e.at - sentAt.get(e.user)));
+    say(`connectors: ${eventsGot.length} events relayed (spread over ${size.connectorEventSpreadSeconds} s, heap snapshots every ${SNAPSHOT_EVERY_MS / 1000} s); report call ${reportCalls.meanMs} ms mean; session object-seconds ${round(event.objectSeconds.sessions, 1)}`);
 
     // The same, all at once: a herd of wake-ups.
     const tAll = Date.now();
@@ -207,7 +230,7 @@ export async function runConnectors(ctx) {
       connectors: busy.length,
       idle: { ...idle, counts: idleCounts, runtimeCpuMs: cpuIdle },
       refresh: { ...refresh, refreshes, counts: refreshCounts, answerToRefreshedMs: summary(t.refreshed.slice(before)) },
-      event: { ...event, events: eventsGot.length, counts: eventCounts, latencyMs: latency, runtimeCpuMs: cpuEvent, cpuMsPerEvent: round(cpuEvent / Math.max(1, eventsGot.length), 3) },
+      event: { ...event, events: eventsGot.length, counts: eventCounts, latencyMs: latency, latencyWithSnapshotsMs: snapshotted },
       allAtOnce: { latencyMs: allAtOnce },
       reportCalls,
     };
@@ -270,38 +293,5 @@ function burstStats(before, after, events, seconds, cpu) {
     reportsPerCall: calls > 0 ? round(reports / calls, 2) : undefined,
     cpuMsPerEvent: round(cpu / Math.max(1, events), 3),
     dropped: sum(after, (s) => s.reports.dropped) - sum(before, (s) => s.reports.dropped),
-  };
-}
-
-async function restartHerd(ctx, apps, clients, t, busy) {
-  const { prod } = ctx;
-  const lost0 = t.lostAt.length;
-  const back0 = t.backAt.length;
-  const since = Date.now();
-  const t0 = nowMs();
-  for (const s of busy) await call(prod, "POST", "/dev/connectors/restart", { environment: "sandbox", region: "eu", shard: s.shard });
-  await waitUntil(() => t.backAt.length - back0 >= clients.length, "every session back after the restart", 120_000, 50).catch(() => {});
-  const lost = t.lostAt.slice(lost0).map((x) => (x - t0) / 1000);
-  const back = t.backAt.slice(back0).map((x) => (x - t0) / 1000);
-  const attempts = {};
-  for (const a of t.backAttempt.slice(back0)) attempts[a] = (attempts[a] ?? 0) + 1;
-  const times = await connectTimes(prod, apps, since);
-  const end = since + Math.max(1, ...back) * 1000 + 1;
-  const per100 = herd(times, since, end, 100);
-  const perS = herd(times, since, end, 1_000);
-  return {
-    sessions: clients.length,
-    back: back.length,
-    lost_reported_p50_s: summary(lost).p50,
-    lost_reported_max_s: summary(lost).max,
-    all_back_s: back.length > 0 ? round(Math.max(...back), 2) : undefined,
-    back_by_reconnect_attempt: attempts,
-    // The seed's reconnect attempt 1 runs at once with no jitter, so its ideal puts every CONNECT in one window.
-    ideal_peak_connects_per_100ms: clients.length,
-    peak_connects_per_100ms: per100.peak,
-    peak_connects_per_s: perS.peak,
-    connects: times.length,
-    // Found within the watchdog (10 s), then reconnect attempt 1 at once, its open bounded by the attempt timeout (15 s).
-    schedule_bound_s: 10 + 15,
   };
 }

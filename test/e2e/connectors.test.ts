@@ -4,7 +4,7 @@
  * hibernate; a connector restart sends every session it held round the seed's reconnect schedule;
  * no user's events reach another user; at most a few upgrades are in flight per connector.
  */
-import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { nextDue } from "../../core/session";
 import { ConnectorRemote } from "../../durable-objects/connector/session-remote";
@@ -116,6 +116,22 @@ describe("a connector restart", () => {
       await (o as unknown as { effects: { perform(fx: unknown, state: unknown): Promise<void> } }).effects.perform({ type: "check_remote", remoteSessionId: s.remoteSessionId }, s);
     });
     expect(await waitForSnapshot(stub, (x) => x.status === "reconnecting", "reconnecting")).toMatchObject({ lastError: "remote_lost" });
+  });
+});
+
+describe("the local control (/dev/connectors)", () => {
+  it("lists what each used connector holds (never an unused overflow shard's counts) and restarts one", async () => {
+    const app = await registerApp();
+    await connect(app, "alice");
+    const list = await SELF.fetch("http://edge.test/dev/connectors?environment=sandbox&region=eu&pool=shared");
+    const { shards } = (await list.json()) as { shards: { shard: number; name: string; held: number }[] };
+    expect(shards.map((s) => s.shard)).toEqual([0]);
+    expect(shards[0]).toMatchObject({ name: SHARED_0 });
+    expect(shards[0]!.held).toBeGreaterThanOrEqual(1);
+    expect((await SELF.fetch("http://edge.test/dev/connectors?environment=sandbox&region=mars")).status).toBe(400);
+    const restart = await SELF.fetch("http://edge.test/dev/connectors/restart", { method: "POST", body: JSON.stringify({ environment: "sandbox", region: "eu", shard: 0 }) });
+    expect(await restart.json()).toEqual({ restarted: SHARED_0 });
+    expect((await connectorStats()).held).toBe(0);
   });
 });
 
