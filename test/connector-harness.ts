@@ -11,7 +11,8 @@ import { ConnectorRemote } from "../durable-objects/connector/session-remote";
 import type { UserSession } from "../durable-objects/UserSession";
 import { fakeRemoteControls, fakeToken } from "../remote/fake";
 import type { RemoteNotice } from "../remote/port";
-import { attach, sessionNow, snapshot, type SessionStub, type TestClient, type TestKey } from "./harness";
+import type { AppSettings } from "../core/app";
+import { attach, SANDBOX_EU, sessionNow, snapshot, type SessionStub, type TestClient, type TestKey } from "./harness";
 
 export const SHARED_0 = connectorName({ environment: "sandbox", region: "eu" }, 0);
 
@@ -30,9 +31,9 @@ export async function useConnectors(stub: SessionStub): Promise<void> {
 }
 
 /** A connected token session over the connector: its client, and its connection's id (naming the connector). */
-export async function connectedOverConnector(stub: SessionStub, key: Extract<TestKey, { kind: "token" }>): Promise<{ client: TestClient; connectionId: string }> {
+export async function connectedOverConnector(stub: SessionStub, key: Extract<TestKey, { kind: "token" }>, app: AppSettings = SANDBOX_EU): Promise<{ client: TestClient; connectionId: string }> {
   await useConnectors(stub);
-  const client = await attach(stub, key);
+  const client = await attach(stub, key, app);
   client.send({ type: "connect", userId: key.userId });
   const request = await client.nextTokenRequest();
   client.send({ type: "token", requestId: request.requestId, token: fakeToken(key.userId, (await sessionNow(stub)) + 3_600_000) });

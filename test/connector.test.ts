@@ -5,7 +5,7 @@
  * reports that beat the open's answer held until after it.
  */
 import { runInDurableObject } from "cloudflare:test";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { connectionId, connectorConfig } from "../core/connector";
 import { HandshakeGate } from "../core/connector-gate";
 import { ConnectorRemote } from "../durable-objects/connector/session-remote";
@@ -14,7 +14,7 @@ import { fakeRemoteControls } from "../remote/fake";
 import type { RemoteNotice } from "../remote/port";
 import { connectedOverConnector, connectorStats, connectorStub, kaleyraSays, resetFakeKeepingListeners, restartConnector, SHARED_0, upstreamOf } from "./connector-harness";
 import type { UserSession } from "../durable-objects/UserSession";
-import { sessionStub, snapshot, waitForSnapshot } from "./harness";
+import { SANDBOX_EU, sessionStub, snapshot, waitForSnapshot } from "./harness";
 
 const alice = { kind: "token", userId: "alice" } as const;
 const bob = { kind: "token", userId: "bob" } as const;
@@ -39,6 +39,21 @@ describe("reports are routed by connection id", () => {
     await bobSide.client.waitFor((c) => c.ofType("remote_event").length === 1, "bob's event");
     expect(events(aliceSide.client)).toEqual([["call:incoming", { for: "alice" }], ["chat:message", { for: "alice", n: 2 }]]);
     expect(events(bobSide.client)).toEqual([["call:incoming", { for: "bob" }]]);
+  });
+
+  it("reports Kaleyra makes in one turn go to the session as one call, in order (batching)", async () => {
+    const a = await sessionStub(alice);
+    const { client, connectionId: id } = await connectedOverConnector(a, alice);
+    const upstream = (await upstreamOf(id))!;
+    const before = await connectorStats();
+    await runInDurableObject(connectorStub(), () => {
+      for (let n = 1; n <= 5; n++) fakeRemoteControls.notify(upstream, event("chat:message", { n }));
+    });
+    await client.waitFor((c) => c.ofType("remote_event").length === 5, "five events");
+    expect(events(client).map(([, data]) => (data as { n: number }).n)).toEqual([1, 2, 3, 4, 5]);
+    const after = await connectorStats();
+    expect(after.reportCalls.calls - before.reportCalls.calls).toBe(1);
+    expect(after.reports.delivered - before.reports.delivered).toBe(5);
   });
 
   it("lifecycle reports drive the session: token expiring starts a refresh, force_disconnect ends it", async () => {
@@ -114,6 +129,38 @@ describe("the connector never retries on its own", () => {
     const check = await connectorStub().open({ session, connectionId: connectionId(SHARED_0, crypto.randomUUID()), request, purpose: "check" });
     expect(check.ok).toBe(true);
     expect(await upstreamOf(second.ok ? second.sessionId! : "")).toBeDefined();
+  });
+});
+
+describe("which connector", () => {
+  it("an app with its own pool (upstream.pool own) gets connectors of its own", async () => {
+    const a = await sessionStub(alice);
+    const { connectionId: id } = await connectedOverConnector(a, alice, { ...SANDBOX_EU, upstream: { pool: "own" } });
+    expect(id.startsWith("kc.sandbox.eu.mAppId_test.0/")).toBe(true);
+  });
+
+  it("a full connector sends the open on to the next shard; every shard full is unavailable", async () => {
+    const asked: string[] = [];
+    const full = new Set(["kc.sandbox.eu.shared.0", "kc.sandbox.eu.shared.1"]);
+    const namespace = {
+      idFromName: (name: string) => name,
+      get: (name: string) => ({
+        open: async (o: { connectionId: string }) => {
+          asked.push(name);
+          return full.has(name) ? { ok: false, error: "unavailable", full: true } : { ok: true, userId: "alice", sessionId: o.connectionId };
+        },
+      }),
+    };
+    const remote = new ConnectorRemote({ connectors: namespace as never, session: "s", config: { ...connectorConfig({}).config, maxShards: 3 }, rest: undefined as never, locationHints: false });
+    const request = { appId: "mAppId_test", environment: "sandbox" as const, region: "eu" as const, credential: { kind: "token" as const, userId: "alice", token: "t" }, now: 0 };
+    const opened = await remote.openSession(request);
+    expect(asked).toEqual(["kc.sandbox.eu.shared.0", "kc.sandbox.eu.shared.1", "kc.sandbox.eu.shared.2"]);
+    expect(opened).toMatchObject({ ok: true, sessionId: expect.stringMatching(/^kc\.sandbox\.eu\.shared\.2\//) });
+    full.add("kc.sandbox.eu.shared.2");
+    const warned = vi.spyOn(console, "warn").mockImplementation(() => {});
+    expect(await remote.openSession(request)).toEqual({ ok: false, error: "unavailable" });
+    expect(warned).toHaveBeenCalledWith(expect.stringContaining("every shard of the pool is full"), { pool: "kc.sandbox.eu.shared.0" });
+    warned.mockRestore();
   });
 });
 

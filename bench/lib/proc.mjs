@@ -125,6 +125,23 @@ export function foreignWorkerdCount() {
 }
 
 /**
+ * Runs `fn(stack)` on a fresh orchestrator stack of its own (the same composition and vars as the
+ * shared one), stopped afterwards. For the stages that count live objects: in the shared stack the
+ * earlier stages' session objects keep waking (a used attach ticket's expiry alarm, five minutes
+ * after each attach), and each would count as an object in memory.
+ */
+export async function onOwnStack(ctx, name, fn) {
+  const stack = new Stack({ name: `kaleyra-edge-${name}`, config: "wrangler.local.toml", vars: { ADMIN_TOKEN: ctx.adminToken, ATTACH_LIMIT_PER_MINUTE: "1000000000" }, log: ctx.say });
+  const ms = await stack.start();
+  ctx.say(`${name}: on a stack of its own (${stack.base}, ${ms} ms)`);
+  try {
+    return await fn(stack);
+  } finally {
+    await stack.stop();
+  }
+}
+
+/**
  * One `wrangler dev --local` in its own process group, with its own --persist-to directory (so a
  * run never sees another run's data, nor the reliability scripts').
  */

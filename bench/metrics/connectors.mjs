@@ -15,10 +15,11 @@
 import { AwakeMeter } from "../lib/awake.mjs";
 import { Inspector } from "../lib/inspector.mjs";
 import { accessToken, call, Client, createUsers, describeClients, endSessions, openMany, registerApp } from "../lib/kaleyra.mjs";
-import { cpuMs, nowMs, rssKb, sleep, waitUntil } from "../lib/proc.mjs";
+import { cpuMs, nowMs, onOwnStack, rssKb, sleep, waitUntil } from "../lib/proc.mjs";
 import { round, summary } from "../lib/stats.mjs";
 import { costModel } from "./connectors-cost.mjs";
 import { restartHerd } from "./connectors-herd.mjs";
+import { burstStats, reportCallStats, tracker } from "./connectors-lib.mjs";
 
 const POOL = "environment=sandbox&region=eu&pool=shared";
 /**
@@ -69,35 +70,6 @@ async function kaleyraConnections(stack, apps) {
   return n;
 }
 
-/** What every client sees, time-stamped: token requests, states, relayed events. */
-function tracker() {
-  const t = { refreshRequests: 0, refreshed: [], events: new Map(), lostAt: [], backAt: [], backAttempt: [], answeredAt: new Map() };
-  t.onFrame = (frame, at, c) => {
-    if (frame.type === "token_request" && frame.expiresAt !== undefined) {
-      t.refreshRequests += 1;
-      c.refreshAnsweredAt = at;
-    }
-    if (frame.type === "remote_event") {
-      const list = t.events.get(frame.name) ?? [];
-      list.push({ at, user: c.userId, data: frame.data });
-      t.events.set(frame.name, list);
-    }
-    if (frame.type !== "state") return;
-    const s = frame.state;
-    if (c.last?.refreshing && !s.refreshing && s.status === "connected" && c.refreshAnsweredAt !== undefined) {
-      t.refreshed.push(at - c.refreshAnsweredAt);
-      c.refreshAnsweredAt = undefined;
-    }
-    if (s.status === "reconnecting" && s.lastError === "remote_lost" && c.last?.status === "connected") t.lostAt.push(at);
-    if (s.status === "connected" && c.last?.status === "reconnecting") {
-      t.backAt.push(at);
-      t.backAttempt.push(c.last.reconnectAttempt);
-    }
-    c.last = s;
-  };
-  return t;
-}
-
 /** Waits (bounded) until no more connectors are live than hold connections (the dev control's reads wake unused ones). */
 async function settleConnectors(meter, busy, timeoutMs) {
   const until = nowMs() + timeoutMs;
@@ -119,8 +91,13 @@ async function settleSessions(meter, limit, timeoutMs) {
   return s;
 }
 
-export async function runConnectors(ctx) {
-  const { prod, size, say } = ctx;
+/** The stage runs on a stack of its own (lib/proc.mjs `onOwnStack`: the earlier stages' objects keep waking). */
+export function runConnectors(ctx) {
+  return onOwnStack(ctx, "connectors", (prod) => measure(ctx, prod));
+}
+
+async function measure(ctx, prod) {
+  const { size, say } = ctx;
   const n = size.connectorUsers;
   const appCount = size.connectorApps;
   const inspector = await Inspector.connect(prod);
@@ -221,7 +198,7 @@ export async function runConnectors(ctx) {
     say(`connectors: burst ${burstGot.length}/${wanted} events in ${round(burstSeconds, 2)} s: ${burst.eventsPerSecond}/s through ${statsBurst1.length} connector(s); ${burst.reportsPerCall} reports per call; runtime CPU ${burst.cpuMsPerEvent} ms per event`);
 
     // The restart herd: every connector that holds users restarts at once.
-    const herdResult = await restartHerd(ctx, apps, clients, t, busy);
+    const herdResult = await restartHerd({ ...ctx, prod }, apps, clients, t, busy);
     say(`connectors: restart herd: all ${herdResult.back}/${n} back ${herdResult.all_back_s} s after the restart (lost reported after ${herdResult.lost_reported_p50_s} s p50); peak CONNECTs ${herdResult.peak_connects_per_100ms}/100 ms, ${herdResult.peak_connects_per_s}/s (the schedule's ideal: all ${n} at once)`);
 
     const measured = {
@@ -270,28 +247,4 @@ async function stopCounting(inspector, calls) {
   await inspector.stopCounting();
   const total = (m) => [...m.values()].reduce((a, times) => a + times.length, 0);
   return { sessionAlarms: total(calls.sessionAlarms), connectorAlarms: total(calls.connectorAlarms), reports: total(calls.reports) };
-}
-
-function sum(list, pick) {
-  return list.reduce((a, s) => a + pick(s), 0);
-}
-
-function reportCallStats(before, after) {
-  const calls = sum(after, (s) => s.reportCalls.calls) - sum(before, (s) => s.reportCalls.calls);
-  const ms = sum(after, (s) => s.reportCalls.totalMs) - sum(before, (s) => s.reportCalls.totalMs);
-  return { calls, meanMs: calls > 0 ? round(ms / calls, 2) : undefined };
-}
-
-function burstStats(before, after, events, seconds, cpu) {
-  const calls = sum(after, (s) => s.reportCalls.calls) - sum(before, (s) => s.reportCalls.calls);
-  const reports = sum(after, (s) => s.reports.delivered) - sum(before, (s) => s.reports.delivered);
-  return {
-    events,
-    seconds: round(seconds, 2),
-    eventsPerSecond: round(events / seconds / Math.max(1, after.length), 1),
-    reportCalls: calls,
-    reportsPerCall: calls > 0 ? round(reports / calls, 2) : undefined,
-    cpuMsPerEvent: round(cpu / Math.max(1, events), 3),
-    dropped: sum(after, (s) => s.reports.dropped) - sum(before, (s) => s.reports.dropped),
-  };
 }

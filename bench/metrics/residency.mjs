@@ -22,7 +22,7 @@
  */
 import { accessToken, Client, createUsers, describeClients, endSessions, openMany, registerApp, setFaults } from "../lib/kaleyra.mjs";
 import { Inspector } from "../lib/inspector.mjs";
-import { cpuMs, nowMs, sleep, waitUntil } from "../lib/proc.mjs";
+import { cpuMs, nowMs, onOwnStack, sleep, waitUntil } from "../lib/proc.mjs";
 import { round, summary } from "../lib/stats.mjs";
 
 const SNAPSHOT_EVERY_MS = 4_000;
@@ -113,7 +113,12 @@ function frameCounter() {
   return counts;
 }
 
-export async function runResidency(ctx) {
+/** On a stack of its own: the earlier stages' objects keep waking in the shared one (lib/proc.mjs). */
+export function runResidency(ctx) {
+  return onOwnStack(ctx, "residency", (prod) => measure({ ...ctx, prod }));
+}
+
+async function measure(ctx) {
   const { prod, size, say } = ctx;
   const m = size.residencySessions;
   let inspector;
