@@ -98,10 +98,13 @@ export async function createUsers(stack, app, userIds, concurrency = 16) {
  *  - connect: send `connect` after the first state (default true);
  *  - proveWith: "ticket" (default, when the app allows it) or "token" (ask the server for a token
  *    request: with no session running that starts the proof, whose states are kept in `proof`);
- *  - onFrame(frame, t): every frame, with its arrival time (ms, wall clock).
+ *  - onFrame(frame, t): every frame, with its arrival time (ms, wall clock);
+ *  - ticketSeconds: the attach ticket's lifetime (default 300). A session remembers a used ticket
+ *    until it expires and wakes then to forget it: a stage that counts wake-ups uses short ones.
  */
 export class Client {
-  constructor(stack, app, userId, { tokens = () => null, connect = true, proveWith = "ticket", onFrame } = {}) {
+  constructor(stack, app, userId, { tokens = () => null, connect = true, proveWith = "ticket", onFrame, ticketSeconds = 300 } = {}) {
+    this.ticketSeconds = ticketSeconds;
     this.stack = stack;
     this.app = app;
     this.userId = userId;
@@ -160,7 +163,7 @@ export class Client {
       case "auth_required": {
         this.gated = true;
         if (this.proveWith !== "token" && this.app.ticketSecret && frame.modes.includes("ticket")) {
-          this.send({ type: "auth", ticket: attachTicket(this.app, this.userId, Math.floor(Date.now() / 1000) + 300) });
+          this.send({ type: "auth", ticket: attachTicket(this.app, this.userId, Math.floor(Date.now() / 1000) + this.ticketSeconds) });
         } else if (frame.modes.includes("token")) {
           // Token proof: the server asks for the token (a token_request, answered by `tokens`).
           this.send({ type: "auth", askToken: true });

@@ -27,6 +27,11 @@ const POOL = "environment=sandbox&region=eu&pool=shared";
  * while sessions wake, it delays them (their eviction too) less than every 3 s did.
  */
 const SNAPSHOT_EVERY_MS = 6_000;
+/**
+ * Attach tickets live this long: each session wakes when its used ticket expires (to forget it),
+ * which with the usual 5 minutes fell inside a measured phase; 20 s puts it before the first one.
+ */
+const TICKET_SECONDS = 20;
 
 async function shards(stack) {
   const r = await call(stack, "GET", `/dev/connectors?${POOL}`);
@@ -110,7 +115,7 @@ async function measure(ctx, prod) {
   const t = tracker();
   const tokens = (req, c) => accessToken(c.app, req.userId, Math.floor(Date.now() / 1000) + 86_400);
   say(`connectors: ${n} users over ${appCount} apps, one client each (24 h tokens); attaching without connecting`);
-  const clients = await openMany(n, 32, (i) => new Client(prod, users[i].app, users[i].userId, { tokens, connect: false, onFrame: t.onFrame }), { progress: { every: 250, say: (d) => say(`connectors: ${d} attached`) } });
+  const clients = await openMany(n, 32, (i) => new Client(prod, users[i].app, users[i].userId, { tokens, connect: false, onFrame: t.onFrame, ticketSeconds: TICKET_SECONDS }), { progress: { every: 250, say: (d) => say(`connectors: ${d} attached`) } });
   try {
     const attachedOk = clients.filter((c) => c.state !== undefined).length;
     if (attachedOk < n) throw new Error(`only ${attachedOk}/${n} attached: ${describeClients(clients)}`);
