@@ -353,6 +353,8 @@ export class UserSession extends DurableObject<Env> {
   /** Ends the session as a client's disconnect(clearSavedData) would; answers the result. */
   async end(clearSavedData: boolean): Promise<{ view: ReturnType<typeof view>; clients: number }> {
     await this.dispatch({ type: "disconnect", clearSavedData: clearSavedData === true });
+    // The close is a call to the connector: answer once it is done, so the answer says how it ended.
+    await this.calls.closing;
     return this.describe();
   }
 

@@ -61,7 +61,15 @@ export class RemoteCalls {
     if (roomEnded) await this.host.dispatch({ type: "call_ended" });
   }
 
-  async close({ requestId, remoteSessionId }: Extract<Effect, { type: "close_remote" }>): Promise<void> {
+  /** The last close asked for (it never rejects): the tenant API's end answers once it is done. */
+  closing: Promise<void> | undefined;
+
+  close(fx: Extract<Effect, { type: "close_remote" }>): Promise<void> {
+    this.closing = this.closeRemote(fx);
+    return this.closing;
+  }
+
+  private async closeRemote({ requestId, remoteSessionId }: Extract<Effect, { type: "close_remote" }>): Promise<void> {
     const route = this.host.route();
     try {
       // A connection this session holds is closed by its id even with no route left to name the
