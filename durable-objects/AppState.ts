@@ -17,7 +17,7 @@ import { isAppId, parseAppSettings, requiredSecretMissing, SECRET_NEEDED_BY, typ
 import { invalidInput, kaleyraError } from "../core/errors";
 import { fail, ok, type Result } from "../core/result";
 import { MAX_TICKET_LIFETIME_SEC } from "../core/ticket";
-import { signHs256 } from "../remote/jwt";
+import { signHs256 } from "../crypto/jwt";
 import type { Env } from "../worker/env";
 import { AppSessions } from "./app-sessions";
 import { mergeSecrets, SCHEMA, secretsOf, toRecord, type ActiveStatus, type AppRecord, type AppRow, type AppWrite, type SessionPage, type TenantKeyInfo, type V1App } from "./AppState-schema";

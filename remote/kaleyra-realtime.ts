@@ -15,7 +15,7 @@
 import { connectRefusal } from "../core/remote-errors";
 import type { RemoteError } from "../core/session";
 import { USER_ID_PATTERN } from "../core/protocol";
-import { jwtExpiryMs, jwtUserId } from "./jwt";
+import { jwtExpiryMs, jwtUserId } from "../crypto/jwt";
 import type { OpenSessionRequest, OpenSessionResult, RemoteEmitResult, RemoteListener, RemoteNotice, UpdateTokenResult } from "./port";
 import {
   attachSocket,

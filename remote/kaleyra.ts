@@ -10,7 +10,7 @@
  */
 import type { Environment, Region } from "../core/app";
 import { USER_ID_PATTERN } from "../core/protocol";
-import { jwtExpiryMs } from "./jwt";
+import { jwtExpiryMs } from "../crypto/jwt";
 import { RealtimeSessions, type RealtimeSessionsOptions } from "./kaleyra-realtime";
 import type {
   CloseSessionRequest,

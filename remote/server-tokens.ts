@@ -16,7 +16,7 @@ import type { AppSecrets, Environment, Region, ServerTokenSettings } from "../co
 import { isWebhookUrl } from "../core/webhook-url";
 import { MAX_TOKEN_LENGTH } from "../core/protocol";
 import type { ServerTokenMinter } from "./port";
-import { signWebhook } from "./signature";
+import { signWebhook } from "../crypto/signature";
 
 export const TOKEN_WEBHOOK_SIGNATURE_HEADER = "kaleyra-edge-signature";
 export const MAX_WEBHOOK_ANSWER_BYTES = 16_384;

@@ -7,7 +7,7 @@ import type { AppSettings } from "../core/app";
 import type { ClientFrame, ServerFrame } from "../core/protocol";
 import type { SessionState } from "../core/session";
 import type { UserSession } from "../durable-objects/UserSession";
-import { signHs256 } from "../remote/jwt";
+import { signHs256 } from "../crypto/jwt";
 import { registryStub } from "../worker/registry";
 import { accessLinkDigest } from "../core/access-link";
 import { SESSION_ROUTE_HEADER, sessionObjectName, type SessionKey, type SessionRoute } from "../durable-objects/session-route";

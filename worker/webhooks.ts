@@ -1,6 +1,6 @@
 /**
  * Kaleyra's webhooks: `POST /v1/webhooks/kaleyra/:appId`, signed with the app's API key.
- * v1 (`bandyer-signature`, see remote/signature.ts) checks, in order: body size, the MAC with the
+ * v1 (`bandyer-signature`, see crypto/signature.ts) checks, in order: body size, the MAC with the
  * app's API key, then freshness (more than 5 min off -> signature_stale, which only a holder of
  * the key can reach), replay (the same signed timestamp and MAC again, however the header is
  * spelled -> webhook_replayed), then the payload (core/kaleyra-webhook.ts).
@@ -19,8 +19,8 @@ import { bodyLimit } from "hono/body-limit";
 import { isAppId } from "../core/app";
 import { kaleyraError } from "../core/errors";
 import { parseV0Webhook, parseV1Webhook, type KaleyraWebhook } from "../core/kaleyra-webhook";
-import { base64UrlEncode } from "../remote/jwt";
-import { DEFAULT_SIGNATURE_TOLERANCE_SEC, ROOM_ID_HMAC_HEADER, SIGNATURE_HEADER, verifyRoomIdHmac, verifyWebhookSignature } from "../remote/signature";
+import { base64UrlEncode } from "../crypto/jwt";
+import { DEFAULT_SIGNATURE_TOLERANCE_SEC, ROOM_ID_HMAC_HEADER, SIGNATURE_HEADER, verifyRoomIdHmac, verifyWebhookSignature } from "../crypto/signature";
 import type { Env } from "./env";
 import { errorResponse } from "./errors";
 import { appRegistry } from "./registry";

@@ -5,7 +5,7 @@
  * active. For a link: the code is known and its room has not ended, its user is active.
  * Invariant: judging changes nothing.
  */
-import { verifyHs256 } from "../jwt";
+import { verifyHs256 } from "../../crypto/jwt";
 import { EMULATOR_ISSUER } from "./rest";
 import type { AppRow, EmulatorStore } from "./store";
 

@@ -8,7 +8,7 @@
  */
 import { Hono } from "hono";
 import { USER_ID_PATTERN } from "../../core/protocol";
-import { signHs256 } from "../jwt";
+import { signHs256 } from "../../crypto/jwt";
 import { errorJson, iso, jsonObject, type EmulatorEnv, type EmulatorHost } from "./http";
 import { SOCKET_EVENTS } from "./socket";
 import { randomCode, type AppRow, type ParticipantRow, type RoomRow, type UserRow } from "./store";

@@ -4,7 +4,7 @@
  * Invariants: every method is synchronous (one turn, so a request sees a consistent state), and
  * times are on the emulator's clock (ms since epoch) as passed in by the caller.
  */
-import { base64UrlEncode } from "../jwt";
+import { base64UrlEncode } from "../../crypto/jwt";
 import { DEFAULT_FAULTS, DEFAULT_REALTIME_FAULTS, type Faults, type RealtimeFaults } from "./faults";
 
 export const DEMO_APP_ID = "mAppId_demo";

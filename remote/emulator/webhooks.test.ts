@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ROOM_ID_HMAC_HEADER, SIGNATURE_HEADER, verifyWebhookSignature } from "../signature";
+import { ROOM_ID_HMAC_HEADER, SIGNATURE_HEADER, verifyWebhookSignature } from "../../crypto/signature";
 import { call, createApp, createRoom, createUser, expectedSignature, replaceDelivery, resetEmulator, setClockOffset, setFaults, type TestApp } from "./testing";
 
 const HOOK_URL = "https://hooks.tenant.test/kaleyra";

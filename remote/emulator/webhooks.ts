@@ -6,7 +6,7 @@
  * Invariant: every webhook is recorded in the outbox before delivery is attempted, and settled
  * (status or error) when delivery ends; with no URL configured it is recorded as not delivered.
  */
-import { ROOM_ID_HMAC_HEADER, SIGNATURE_HEADER, signRoomId, signWebhook } from "../signature";
+import { ROOM_ID_HMAC_HEADER, SIGNATURE_HEADER, signRoomId, signWebhook } from "../../crypto/signature";
 import type { AppRow, EmulatorStore, OutboxRow } from "./store";
 
 export type WebhookEvent = "on_session_ended" | "on_room_disabled" | "on_room_deleted" | typeof V0_CALL_ENDED;

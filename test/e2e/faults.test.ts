@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { DEFAULT_RETRY_POLICY, reconnectDelay, tokenAttemptDelay, type RetryPolicy } from "../../core/policy";
 import type { UserSession } from "../../durable-objects/UserSession";
 import { call, createRoom, createUser, heldRequests, setClockOffset, setFaults, waitUntil, type TestApp } from "../../remote/emulator/testing";
-import { signWebhook } from "../../remote/signature";
+import { signWebhook } from "../../crypto/signature";
 import { advance, sessionNow, snapshot, storageOf, type SessionStub, type TestClient } from "../harness";
 import { connects, fireAt, settle, waitForSnapshot } from "../reliability/helpers";
 import { answerWithMinted, attachVia, mintToken, registerApp, stubFor } from "./stack";

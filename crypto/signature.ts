@@ -8,7 +8,7 @@
  * unit passes the freshness check.
  * Invariant: verification compares in constant time (crypto.subtle.verify) and never throws.
  */
-import { hmacSha256Key } from "./jwt";
+import { hexEncode, hmacSha256Key } from "./jwt";
 
 export const SIGNATURE_HEADER = "bandyer-signature";
 export const ROOM_ID_HMAC_HEADER = "room-id-hmac";
@@ -25,7 +25,7 @@ export function signedPayload(timestamp: number | string, rawBody: string): stri
 export async function signWebhook(apiKey: string, rawBody: string, timestampSec: number): Promise<string> {
   const key = await hmacSha256Key(apiKey, "sign");
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(signedPayload(timestampSec, rawBody))));
-  return `t=${timestampSec},v0=${toHex(mac)}`;
+  return `t=${timestampSec},v0=${hexEncode(mac)}`;
 }
 
 export function parseSignatureHeader(header: string): { t: string; v0: string[] } | undefined {
@@ -87,7 +87,7 @@ export async function verifyWebhookSignature(
 /** The v0 `room-id-hmac` header value for this room. */
 export async function signRoomId(apiKey: string, roomId: string): Promise<string> {
   const key = await hmacSha256Key(apiKey, "sign");
-  return toHex(new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(roomId))));
+  return hexEncode(await crypto.subtle.sign("HMAC", key, encoder.encode(roomId)));
 }
 
 /**
@@ -99,10 +99,6 @@ export async function verifyRoomIdHmac(apiKey: string, header: string | null, ro
   if (mac === undefined || !/^[0-9a-f]{64}$/.test(mac)) return { ok: false, reason: "malformed" };
   const key = await hmacSha256Key(apiKey, "verify");
   return (await crypto.subtle.verify("HMAC", key, fromHex(mac), encoder.encode(roomId))) ? { ok: true, mac } : { ok: false, reason: "mismatch" };
-}
-
-function toHex(bytes: Uint8Array): string {
-  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 function fromHex(hex: string): Uint8Array {
