@@ -21,7 +21,7 @@ import { holdsSessionSlot, initialState, nextDue, view, type SessionEvent, type 
 import type { AcceptedTicket } from "../core/ticket";
 import { transition } from "../core/transition";
 import { createRemote } from "../remote";
-import type { KaleyraRemote, RemoteNotice, ServerTokenMinter } from "../remote/port";
+import type { Remote, RemoteNotice } from "../core/port";
 import { kaleyraError, type ErrorCode } from "../core/errors";
 import { registryStub, reportSessionStatus } from "../worker/registry";
 import type { Env } from "../worker/env";
@@ -56,7 +56,7 @@ const ROUTE_KEY = "route";
 
 export class UserSession extends DurableObject<Env> {
   /** Swappable in tests; chosen by the REMOTE binding. */
-  remote: KaleyraRemote & ServerTokenMinter;
+  remote: Remote;
   readonly clock: SessionClock;
   private state: SessionState;
   private readonly checks: ProofChecks;

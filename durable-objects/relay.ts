@@ -12,7 +12,7 @@ import { kaleyraError } from "../core/errors";
 import type { ClientFrame, RelayErrorCode, ServerFrame } from "../core/protocol";
 import { EMIT_ACK_TIMEOUT_MS, eventNameVerdict, RelayBuffer } from "../core/relay";
 import { encode, MAX_FRAME_BYTES } from "../core/protocol";
-import type { KaleyraRemote } from "../remote/port";
+import type { KaleyraRemote } from "../core/port";
 import { send } from "./sockets";
 
 export interface RelayHost {

@@ -8,7 +8,7 @@
  */
 import { errorFrame, type ServerFrame } from "../core/protocol";
 import { SERVER_SOURCE, view, type Effect, type SessionEvent, type SessionState } from "../core/session";
-import type { KaleyraRemote } from "../remote/port";
+import type { KaleyraRemote } from "../core/port";
 import type { AttachFlow } from "./attach-flow";
 import { attachProofs } from "./attach-gate";
 import type { RemoteCalls } from "./remote-calls";

@@ -17,7 +17,7 @@ import type {
   RemoteNotice,
   ServerTokenMinter,
   UpdateTokenResult,
-} from "./port";
+} from "../core/port";
 
 export const fakeRemoteControls = {
   /** "refuse": every call answers unavailable; "hang": every call never answers. */

@@ -8,15 +8,13 @@ import type { Env } from "../worker/env";
 import { EMULATOR_OBJECT_NAME } from "./emulator/name";
 import { FakeRemote } from "./fake";
 import { KaleyraAdapter } from "./kaleyra";
-import type { KaleyraRemote, ServerTokenMinter } from "./port";
+import type { Remote } from "../core/port";
 
 /** The base URL the "emulator" remote uses; requests never leave the process. */
 export const EMULATOR_BASE_URL = "http://emulator.local";
 export const EMULATOR_REALTIME_BASE = "http://127.0.0.1";
 
 export type RemoteEnv = Pick<Env, "REMOTE" | "KALEYRA_EMULATOR" | "ALLOW_LOCAL_WEBHOOKS">;
-
-export type Remote = KaleyraRemote & ServerTokenMinter;
 
 export function createRemote(env: RemoteEnv): Remote {
   switch (env.REMOTE) {

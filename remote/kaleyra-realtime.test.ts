@@ -4,7 +4,7 @@
  * no arguments, and reported as an `event` notice; lifecycle events stay notices of their own.
  */
 import { describe, expect, it } from "vitest";
-import type { RemoteNotice } from "./port";
+import type { RemoteNotice } from "../core/port";
 import { RealtimeSessions } from "./kaleyra-realtime";
 
 /** The server's end of the socket, and every frame our client sent on it. */

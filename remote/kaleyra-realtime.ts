@@ -1,6 +1,6 @@
 /**
  * The user's live realtime connections to Kaleyra, as one session object's adapter holds them
- * (remote/port.ts): Socket.IO over an outbound WebSocket (remote/realtime), one per open session.
+ * (core/port.ts): Socket.IO over an outbound WebSocket (remote/realtime), one per open session.
  * `open` settles on `switchboard:connected` (or the CONNECT_ERROR, or the socket failing); what
  * Kaleyra says afterwards goes to the listener as notices.
  * Invariants:
@@ -16,7 +16,7 @@ import { connectRefusal } from "../core/remote-errors";
 import type { RemoteError } from "../core/session";
 import { USER_ID_PATTERN } from "../core/protocol";
 import { jwtExpiryMs, jwtUserId } from "../crypto/jwt";
-import type { OpenSessionRequest, OpenSessionResult, RemoteEmitResult, RemoteListener, RemoteNotice, UpdateTokenResult } from "./port";
+import type { OpenSessionRequest, OpenSessionResult, RemoteEmitResult, RemoteListener, RemoteNotice, UpdateTokenResult } from "../core/port";
 import {
   attachSocket,
   openRealtimeSocket,
@@ -27,6 +27,7 @@ import {
   type RealtimeReport,
   type SocketFetch,
 } from "./realtime";
+import { isObject } from "../core/object";
 
 /** What kaleyra-edge says it is in the auth payload (our choice [none]; docs/remote.md). */
 export const CLIENT_INFO: RealtimeClientInfo = {
@@ -212,11 +213,6 @@ function errorOf(name: string): RemoteError {
   if (refusal.outcome === "session_ends") return refusal.reason;
   return "unavailable";
 }
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
 
 /** The user of `switchboard:connected`; its shape is not documented [none]: userId, id or a string. */
 function userIdOf(user: unknown): string | undefined {

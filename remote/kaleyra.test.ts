@@ -21,7 +21,7 @@ import {
 import { FakeRemote } from "./fake";
 import { createRemote, EMULATOR_BASE_URL } from "./index";
 import { KaleyraAdapter, kaleyraBaseUrl } from "./kaleyra";
-import type { OpenSessionRequest } from "./port";
+import type { OpenSessionRequest } from "../core/port";
 
 const BASE = "http://emulator.local";
 

@@ -23,7 +23,8 @@ import type {
   RemoteListener,
   ServerTokenMinter,
   UpdateTokenResult,
-} from "./port";
+} from "../core/port";
+import { isObject } from "../core/object";
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const MIN_EXPIRES_IN_SEC = 360;
@@ -170,10 +171,6 @@ function expiryOf(value: unknown, token: string): number | undefined {
 
 function errorName(body: unknown): string | undefined {
   return isObject(body) && typeof body.error === "string" ? body.error : undefined;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 function parseJson(text: string): unknown {

@@ -1,6 +1,6 @@
 /** What a failed Kaleyra credentials call tells the session (its lastError), beyond "no token". */
 import { describe, expect, it } from "vitest";
-import type { MintAccessTokenError } from "./port";
+import type { MintAccessTokenError } from "../core/port";
 import { fetchServerToken, type ServerTokenRequest } from "./server-tokens";
 
 const request: ServerTokenRequest = {

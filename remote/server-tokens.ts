@@ -15,7 +15,7 @@
 import type { AppSecrets, Environment, Region, ServerTokenSettings } from "../core/app";
 import { isWebhookUrl } from "../core/webhook-url";
 import { MAX_TOKEN_LENGTH } from "../core/protocol";
-import type { ServerTokenMinter } from "./port";
+import type { ServerTokenMinter } from "../core/port";
 import { signWebhook } from "../crypto/signature";
 
 export const TOKEN_WEBHOOK_SIGNATURE_HEADER = "kaleyra-edge-signature";

@@ -7,7 +7,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { EMIT_ACK_TIMEOUT_MS, RELAY_LIMITS } from "../core/relay";
 import { fakeRemoteControls, fakeToken } from "../remote/fake";
-import type { RemoteNotice } from "../remote/port";
+import type { RemoteNotice } from "../core/port";
 import { advance, attach, openSocket, sessionNow, sessionStub, snapshot, storageOf, type SessionStub, type TestClient } from "./harness";
 
 const alice = { kind: "token", userId: "alice" } as const;

@@ -14,6 +14,7 @@
  * left to socket.ts, untouched.
  */
 import { Hono } from "hono";
+import { isObject } from "../../core/object";
 import { decodeFrame, socketFrame } from "../socketio";
 import { errorJson, jsonObject, type EmulatorEnv, type EmulatorHost } from "./http";
 import type { EmulatorSockets } from "./socket";
@@ -83,7 +84,7 @@ export function answerRelayRequest(sockets: EmulatorSockets, ws: WebSocket, mess
     }
   };
   const arg = packet.args[0];
-  const a: Data = typeof arg === "object" && arg !== null && !Array.isArray(arg) ? (arg as Data) : {};
+  const a: Data = isObject(arg) ? arg : {};
   if (packet.name === "user:status:set") {
     if (!isStatus(a.status)) return ack({ error: "bad_request" }), true;
     const changed = { userId: s.userId, status: a.status };

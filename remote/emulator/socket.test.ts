@@ -5,7 +5,8 @@
  */
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
-import { attachSocket, openRealtimeSocket, realtimeAuth, RealtimeConnection, type RealtimeCredential, type RealtimeReport } from "../realtime";
+import { attachSocket, openRealtimeSocket, realtimeAuth, RealtimeConnection, type RealtimeReport } from "../realtime";
+import type { Credential } from "../../core/session";
 import { call, createApp, createRoom, createUser, emulator, forgeHs256, mint, ORIGIN, resetEmulator, setClockOffset, waitUntil, type TestApp } from "./testing";
 
 const SOCKET_URL = `${ORIGIN}/sdk/socket/?api-version=2.1.0&EIO=4&transport=websocket`;
@@ -45,7 +46,7 @@ async function rawSocket() {
 }
 
 /** Our client against the emulator, its reports collected. */
-async function client(credential: RealtimeCredential, appId = app.appId, info = INFO) {
+async function client(credential: Credential, appId = app.appId, info = INFO) {
   const opened = await openRealtimeSocket(SOCKET_URL.replace("http:", "ws:"), { fetch: (request) => emulator().fetch(request) });
   if (!opened.ok) throw new Error(opened.message);
   const reports: RealtimeReport[] = [];
@@ -166,7 +167,7 @@ describe("our realtime client against the emulator", () => {
     ["an unknown access link", "invalid_access_link"],
     ["an sdk-version that is not a version", "sdk_version_invalid"],
   ])("refuses %s with CONNECT_ERROR %s", async (what, name) => {
-    let credential: RealtimeCredential = await token();
+    let credential: Credential = await token();
     let appId = app.appId;
     if (what === "an expired token") await setClockOffset(3_600_000);
     if (what === "a token signed by another app") {
@@ -174,7 +175,7 @@ describe("our realtime client against the emulator", () => {
       await createUser(other, "alice");
       credential = { kind: "token", userId: "alice", token: (await mint(other, "alice")).access_token };
     }
-    if (what === "a token for another user") credential = { ...credential, userId: "bob" } as RealtimeCredential;
+    if (what === "a token for another user") credential = { ...credential, userId: "bob" } as Credential;
     if (what === "a token of a user that does not exist") credential = await forgeToken("ghost");
     if (what === "an unknown app") appId = "mAppId_nobody";
     if (what === "an unknown access link") credential = { kind: "access_link", accessLink: "https://sandbox.bandyer.com/eu/direct-rest-call-handler/nope" };
@@ -244,7 +245,7 @@ describe("our realtime client against the emulator", () => {
 });
 
 /** A token the emulator would mint, for a user it may not know. */
-async function forgeToken(userId: string): Promise<RealtimeCredential> {
+async function forgeToken(userId: string): Promise<Credential> {
   const now = Math.floor(Date.now() / 1000);
   const claims = { user: userId, companyId: app.companyId, allowCamera: true, iat: now, exp: now + 600, iss: "@switchboard-core", sub: `${userId}#${app.companyId}` };
   return { kind: "token", userId, token: await forgeHs256(claims, app.signingSecret) };

@@ -19,7 +19,7 @@ import {
   EVENT_TOKEN_ABOUT_TO_EXPIRE,
   EVENT_TOKEN_EXPIRED,
   EVENT_TOKEN_UPDATE,
-} from "../realtime/events";
+} from "../../core/kaleyra-events";
 import { decodeFrame, encodeEngine, socketFrame, type SocketPacket } from "../socketio";
 import { judgeLink, judgeToken } from "./credentials";
 import type { EmulatorHost } from "./http";

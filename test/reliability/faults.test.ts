@@ -10,7 +10,7 @@ import { DEFAULT_RETRY_POLICY } from "../../core/policy";
 import type { UserSession } from "../../durable-objects/UserSession";
 import { fakeRemoteControls, fakeToken } from "../../remote/fake";
 import { createRemote } from "../../remote";
-import type { KaleyraRemote } from "../../remote/port";
+import type { KaleyraRemote } from "../../core/port";
 import { advance, attach, sessionNow, sessionStorageOf, sessionStub, snapshot, storageOf, type SessionStub, type TestClient } from "../harness";
 import { connects, fingerprint, fireAt, redeliverAlarm, settle, tokenRequests, waitForSnapshot } from "./helpers";
 

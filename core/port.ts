@@ -9,8 +9,8 @@
  * Adapters answer with data, never throw for a remote refusal; a thrown error or a rejected
  * promise is treated by the session as "unavailable".
  */
-import type { Environment, Region } from "../core/app";
-import type { Credential, RemoteError } from "../core/session";
+import type { Environment, Region } from "./app";
+import type { Credential, RemoteError } from "./session";
 
 export interface OpenSessionRequest {
   appId: string;
@@ -132,3 +132,6 @@ export type MintAccessTokenResult =
 export interface ServerTokenMinter {
   mintAccessToken(request: MintAccessTokenRequest): Promise<MintAccessTokenResult>;
 }
+
+/** What a session uses: the realtime port and the server-side token source, from one adapter. */
+export type Remote = KaleyraRemote & ServerTokenMinter;
