@@ -7,7 +7,7 @@ import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { sessionObjectName } from "../durable-objects/session-route";
 import type { UserSession } from "../durable-objects/UserSession";
-import { fakeRemoteControls, fakeToken } from "../remote/fake";
+import { fakeRemoteControls, fakeToken } from "../test/fake-remote";
 import { KaleyraVideo } from "./kaleyra-video";
 import { ANY, relay } from "./relay";
 import type { WebSocketLike } from "./platform";

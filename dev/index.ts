@@ -5,11 +5,21 @@
  * use it; the tests set no DEMO_APP_ID, so they see the orchestrator's own answers everywhere else.
  */
 import orchestrator from "../worker/index";
+import { UserSession as Session } from "../durable-objects/UserSession";
 import { EMULATOR_OBJECT_NAME } from "../remote/emulator/name";
+import type { Env } from "../worker/env";
 import { demo, type DevEnv } from "./demo/routes";
+import { localRemote } from "./remote";
 
-export { AppRegistry, AppState, UserSession } from "../worker/index";
+export { AppRegistry, AppState } from "../worker/index";
 export { KaleyraEmulator } from "./emulator";
+
+/** Local sessions talk to the emulator, or to Kaleyra with `REMOTE=kaleyra` (dev/remote.ts). */
+export class UserSession extends Session {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env, localRemote(env));
+  }
+}
 
 const EMULATOR_PREFIX = "/emulator";
 

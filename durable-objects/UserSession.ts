@@ -20,7 +20,6 @@ import { refusedEmitId } from "../core/relay";
 import { holdsSessionSlot, initialState, nextDue, view, type SessionEvent, type SessionState } from "../core/session";
 import type { AcceptedTicket } from "../core/ticket";
 import { transition } from "../core/transition";
-import { createRemote } from "../remote";
 import type { Remote, RemoteNotice } from "../core/port";
 import { kaleyraError, type ErrorCode } from "../core/errors";
 import { registryStub, reportSessionStatus } from "../worker/registry";
@@ -55,8 +54,8 @@ const STATE_KEY = "session";
 const ROUTE_KEY = "route";
 
 export class UserSession extends DurableObject<Env> {
-  /** Swappable in tests; chosen by the REMOTE binding. */
-  remote: Remote;
+  /** Which adapter: the composition root's choice (worker/index.ts, dev/index.ts, test/worker.ts). */
+  private readonly remote: Remote;
   readonly clock: SessionClock;
   private state: SessionState;
   private readonly checks: ProofChecks;
@@ -68,23 +67,20 @@ export class UserSession extends DurableObject<Env> {
   private readonly tickets: UsedTickets;
   private readonly registration: Registration;
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  constructor(ctx: DurableObjectState, env: Env, remote: Remote) {
     super(ctx, env);
-    this.remote = createRemote(env);
+    this.remote = remote;
     this.clock = new SessionClock(ctx.storage.kv, env.TEST_CLOCK === "1");
     this.state = ctx.storage.kv.get<SessionState>(STATE_KEY) ?? initialState();
     // Clients detect a dead socket with "ping"; the runtime answers without waking this object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     this.remote.listen((sessionId, notice) => void this.onRemoteNotice(sessionId, notice));
-    this.relay = new SessionRelay({ remote: () => this.remote, now: () => this.clock.now() });
-    const session = this;
+    this.relay = new SessionRelay({ remote, now: () => this.clock.now() });
     this.tickets = new UsedTickets(ctx.storage.kv);
     this.registration = new Registration({ ctx, env, now: () => this.clock.now() });
-    // What the parts share; `remote` is a getter, so a test that swaps this.remote swaps it for all.
+    // What the parts share.
     const shared = {
-      get remote() {
-        return session.remote;
-      },
+      remote,
       ctx,
       env,
       now: () => this.clock.now(),

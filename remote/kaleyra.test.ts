@@ -1,4 +1,3 @@
-import { env } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ENVIRONMENTS, REGIONS, type Environment, type Region } from "../core/app";
 import type { Credential } from "../core/session";
@@ -18,8 +17,6 @@ import {
   waitUntil,
   type TestApp,
 } from "./emulator/testing";
-import { FakeRemote } from "./fake";
-import { createRemote, EMULATOR_BASE_URL } from "./index";
 import { KaleyraAdapter, kaleyraBaseUrl } from "./kaleyra";
 import type { OpenSessionRequest } from "../core/port";
 
@@ -324,29 +321,5 @@ describe("base URLs", () => {
     const capture = new KaleyraAdapter({ baseUrl: "http://localhost:8787/emulator/", fetch: async (req) => (urls.push(req.url), new Response("", { status: 503 })) });
     await capture.mintAccessToken({ environment: "production", region: "us", apiKey: "ak_live_key_12345", userId: "alice", expiresInSec: 600 });
     expect(urls).toEqual(["http://localhost:8787/emulator/v2/sdk/credentials"]);
-  });
-});
-
-describe("createRemote", () => {
-  it('"fake" is the in-process fake', () => {
-    expect(createRemote({ REMOTE: "fake" })).toBeInstanceOf(FakeRemote);
-  });
-
-  it('"kaleyra" is the production adapter at Kaleyra\'s addresses', () => {
-    const remote = createRemote({ REMOTE: "kaleyra" });
-    expect(remote).toBeInstanceOf(KaleyraAdapter);
-    expect((remote as KaleyraAdapter).baseUrl("production", "in")).toBe("https://api.in.bandyer.com");
-  });
-
-  it('"emulator" is the production adapter routed to the emulator object', async () => {
-    const remote = createRemote({ REMOTE: "emulator", KALEYRA_EMULATOR: env.KALEYRA_EMULATOR });
-    expect((remote as KaleyraAdapter).baseUrl("production", "eu")).toBe(EMULATOR_BASE_URL);
-    const { access_token } = await mint(app, "alice");
-    expect(await remote.openSession(request(token("alice", access_token)))).toMatchObject({ ok: true, userId: "alice" });
-  });
-
-  it('"emulator" without the binding, and unknown names, are refused', () => {
-    expect(() => createRemote({ REMOTE: "emulator" })).toThrow(/KALEYRA_EMULATOR/);
-    expect(() => createRemote({ REMOTE: "nope" })).toThrow(/REMOTE must be/);
   });
 });

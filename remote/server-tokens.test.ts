@@ -1,7 +1,7 @@
 /** The tenant token webhook call, as a server-side request forgery target (issue: attach security, invariant 8). */
 import { describe, expect, it, vi } from "vitest";
 import { fetchServerToken, MAX_WEBHOOK_ANSWER_BYTES, type ServerTokenRequest } from "./server-tokens";
-import { FakeRemote } from "./fake";
+import { FakeRemote } from "../test/fake-remote";
 
 const base: ServerTokenRequest = {
   appId: "mAppId_ssrf",

@@ -7,7 +7,7 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { AppSettings } from "../core/app";
 import { PROOF_DEADLINE_MS } from "../core/attach";
 import { MAX_FRAME_BYTES } from "../core/protocol";
-import { fakeRemoteControls, fakeToken } from "../remote/fake";
+import { fakeRemoteControls, fakeToken } from "./fake-remote";
 import { appState, registryStub } from "../worker/registry";
 import { advance, APP_ID, attach, openSocket, SANDBOX_EU, sessionNow, sessionStub, snapshot, storageOf, TICKET_SECRET, waitForSnapshot, type SessionStub, type TestClient } from "./harness";
 

@@ -8,7 +8,7 @@ import { MAX_UNPROVEN_SOCKETS } from "../core/attach";
 import { CLOSE_DEADLINE_MS, MAX_CLOSING_SOCKETS } from "../core/closing-sockets";
 import type { UserSession } from "../durable-objects/UserSession";
 import { SESSION_ROUTE_HEADER } from "../durable-objects/session-route";
-import { fakeRemoteControls } from "../remote/fake";
+import { fakeRemoteControls } from "./fake-remote";
 import { advance, APP_ID, attach, openDeafSocket, SANDBOX_EU, sessionStub, type SessionStub, type TestClient } from "./harness";
 
 const alice = { kind: "token", userId: "alice" } as const;

@@ -9,7 +9,7 @@ import { MAX_TOKEN_CHECKS } from "../core/attach";
 import { accessLinkDigest } from "../core/access-link";
 import { MAX_FRAME_BYTES } from "../core/protocol";
 import type { UserSession } from "../durable-objects/UserSession";
-import { fakeRemoteControls, fakeToken } from "../remote/fake";
+import { fakeRemoteControls, fakeToken } from "./fake-remote";
 import { appState, registryStub } from "../worker/registry";
 import { APP_ID, attach, openSocket, SANDBOX_EU, sessionNow, sessionStub, waitForSnapshot, type SessionStub, type TestClient } from "./harness";
 

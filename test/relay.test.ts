@@ -6,7 +6,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { EMIT_ACK_TIMEOUT_MS, RELAY_LIMITS } from "../core/relay";
-import { fakeRemoteControls, fakeToken } from "../remote/fake";
+import { fakeRemoteControls, fakeToken } from "./fake-remote";
 import type { RemoteNotice } from "../core/port";
 import { advance, attach, openSocket, sessionNow, sessionStub, snapshot, storageOf, type SessionStub, type TestClient } from "./harness";
 

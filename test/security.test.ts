@@ -4,7 +4,7 @@
  */
 import { env, SELF } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
-import { fakeRemoteControls, fakeToken } from "../remote/fake";
+import { fakeRemoteControls, fakeToken } from "./fake-remote";
 import { app as worker } from "../worker/app";
 import { registryStub } from "../worker/registry";
 import {

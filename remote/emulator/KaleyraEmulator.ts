@@ -1,6 +1,6 @@
 /**
  * The local Kaleyra emulator as one Durable Object (state in its SQLite storage). Served at
- * /emulator/* by dev/index.ts, and reached directly by the "emulator" remote (remote/index.ts).
+ * /emulator/* by dev/index.ts, and reached directly by the "emulator" remote (dev/remote.ts).
  * Also serves the Socket.IO endpoint (socket.ts) on hibernatable sockets, its heartbeat on the alarm.
  * Invariant: never deployed; the control API is unauthenticated.
  */

@@ -7,7 +7,7 @@
 import { env, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { DEFAULT_RETRY_POLICY, reconnectDelay, tokenAttemptDelay, type RetryPolicy } from "../../core/policy";
-import type { UserSession } from "../../durable-objects/UserSession";
+import type { UserSession } from "../worker";
 import { call, createRoom, createUser, heldRequests, setClockOffset, setFaults, waitUntil, type TestApp } from "../../remote/emulator/testing";
 import { signWebhook } from "../../crypto/signature";
 import { advance, sessionNow, snapshot, storageOf, type SessionStub, type TestClient } from "../harness";
@@ -336,15 +336,13 @@ describe("webhooks duplicated or out of order", () => {
     const client = await attachVia(app.appId, link, { prove: false });
     // The remote answers the open; the call ends (and its webhook is handled) before that answer reaches the session.
     await runInDurableObject(stub, (o: UserSession) => {
-      const remote = o.remote;
-      const openSession = remote.openSession.bind(remote);
-      o.remote = Object.assign(Object.create(remote) as UserSession["remote"], {
-        openSession: async (request: Parameters<UserSession["remote"]["openSession"]>[0]) => {
-          const result = await openSession(request);
+      o.testRemote.override((real) => ({
+        openSession: async (request) => {
+          const result = await real.openSession(request);
           await call("POST", `/v2/rooms/${room.room_id}/end`, { apiKey: app.apiKey });
           return result;
         },
-      });
+      }));
     });
     client.send({ type: "connect", accessLink: link.accessLink });
     await waitForSnapshot(stub, (s) => s.status !== "connecting", "the open to settle");

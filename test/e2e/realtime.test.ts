@@ -2,9 +2,8 @@
  * The session holds the user's realtime connection to Kaleyra (issue: the real Kaleyra connection),
  * end to end: Worker -> UserSession -> production adapter -> Socket.IO -> the emulator.
  */
-import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import type { UserSession } from "../../durable-objects/UserSession";
-import { createRemote } from "../../remote";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import type { UserSession } from "../worker";
 import { afterEach, describe, expect, it } from "vitest";
 import type { TestApp } from "../../remote/emulator/testing";
 import { call, createRoom, createUser, setFaults } from "../../remote/emulator/testing";
@@ -108,7 +107,7 @@ describe("a lost connection runs the reconnect schedule", () => {
     expect(s.livenessCheckAt).toBeLessThanOrEqual((await sessionNow(stub)) + LIVENESS_CHECK_MS);
     // Drop the adapter's connections as an eviction would.
     await runInDurableObject(stub, (o: UserSession) => {
-      o.remote = createRemote(env);
+      o.testRemote.renew();
     });
     await fireNext(stub);
     expect(await waitForSnapshot(stub, (x) => x.status === "reconnecting", "reconnecting")).toMatchObject({ lastError: "remote_lost" });
