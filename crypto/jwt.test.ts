@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeAndVerifyHs256, forgeHs256 } from "../remote/emulator/testing";
+import { decodeAndVerifyHs256, forgeHs256 } from "../dev/emulator/testing";
 import { base64UrlDecode, base64UrlEncode, decodeJwt, signHs256, verifyHs256 } from "./jwt";
 
 describe("base64url", () => {

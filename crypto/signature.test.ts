@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { expectedSignature } from "../remote/emulator/testing";
+import { expectedSignature } from "../dev/emulator/testing";
 import { parseSignatureHeader, signRoomId, signWebhook, verifyRoomIdHmac, verifyWebhookSignature } from "./signature";
 
 const KEY = "ak_test_signing_key";

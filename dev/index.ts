@@ -6,13 +6,13 @@
  */
 import orchestrator from "../worker/index";
 import { UserSession as Session } from "../durable-objects/UserSession";
-import { EMULATOR_OBJECT_NAME } from "../remote/emulator/name";
+import { EMULATOR_OBJECT_NAME } from "./emulator/name";
 import type { Env } from "../worker/env";
 import { demo, type DevEnv } from "./demo/routes";
 import { localRemote } from "./remote";
 
 export { AppRegistry, AppState } from "../worker/index";
-export { KaleyraEmulator } from "./emulator";
+export { KaleyraEmulator } from "./local-emulator";
 
 /** Local sessions talk to the emulator, or to Kaleyra with `REMOTE=kaleyra` (dev/remote.ts). */
 export class UserSession extends Session {

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { KaleyraAdapter } from "../remote/kaleyra";
-import { createApp, createUser, mint, resetEmulator, type TestApp } from "../remote/emulator/testing";
+import { createApp, createUser, mint, resetEmulator, type TestApp } from "./emulator/testing";
 import { EMULATOR_BASE_URL, localRemote } from "./remote";
 
 let app: TestApp;

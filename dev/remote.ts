@@ -7,7 +7,7 @@
 import type { Remote } from "../core/port";
 import { KaleyraAdapter } from "../remote/kaleyra";
 import { kaleyraRemote } from "../remote";
-import { EMULATOR_OBJECT_NAME } from "../remote/emulator/name";
+import { EMULATOR_OBJECT_NAME } from "./emulator/name";
 import type { Env } from "../worker/env";
 
 /** The base URL the "emulator" remote uses; requests never leave the process. */

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ENVIRONMENTS, REGIONS, type Environment, type Region } from "../core/app";
 import type { Credential } from "../core/session";
-import { EMULATOR_ISSUER } from "./emulator/rest";
+import { EMULATOR_ISSUER } from "../dev/emulator/rest";
 import {
   call,
   createApp,
@@ -16,7 +16,7 @@ import {
   setFaults,
   waitUntil,
   type TestApp,
-} from "./emulator/testing";
+} from "../dev/emulator/testing";
 import { KaleyraAdapter, kaleyraBaseUrl } from "./kaleyra";
 import type { OpenSessionRequest } from "../core/port";
 

@@ -2,7 +2,7 @@
 import type { AppRegistry } from "../durable-objects/AppRegistry";
 import type { AppState } from "../durable-objects/AppState";
 import type { UserSession } from "../durable-objects/UserSession";
-import type { KaleyraEmulator } from "../remote/emulator/KaleyraEmulator";
+import type { KaleyraEmulator } from "../dev/emulator/KaleyraEmulator";
 
 export interface Env {
   USER_SESSION: DurableObjectNamespace<UserSession>;

@@ -16,7 +16,7 @@
  */
 import { isAppId } from "../../core/app";
 import { isUserId } from "../../core/protocol";
-import { EMULATOR_OBJECT_NAME } from "../../remote/emulator/name";
+import { EMULATOR_OBJECT_NAME } from "../emulator/name";
 import type { Env } from "../../worker/env";
 
 /** The local composition's bindings: the Worker's, plus the demo page's static files. */

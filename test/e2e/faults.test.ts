@@ -8,7 +8,7 @@ import { env, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { DEFAULT_RETRY_POLICY, reconnectDelay, tokenAttemptDelay, type RetryPolicy } from "../../core/policy";
 import type { UserSession } from "../worker";
-import { call, createRoom, createUser, heldRequests, setClockOffset, setFaults, waitUntil, type TestApp } from "../../remote/emulator/testing";
+import { call, createRoom, createUser, heldRequests, setClockOffset, setFaults, waitUntil, type TestApp } from "../../dev/emulator/testing";
 import { signWebhook } from "../../crypto/signature";
 import { advance, sessionNow, snapshot, storageOf, type SessionStub, type TestClient } from "../harness";
 import { connects, fireAt, settle, waitForSnapshot } from "../reliability/helpers";

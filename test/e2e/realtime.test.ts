@@ -5,8 +5,8 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import type { UserSession } from "../worker";
 import { afterEach, describe, expect, it } from "vitest";
-import type { TestApp } from "../../remote/emulator/testing";
-import { call, createRoom, createUser, setFaults } from "../../remote/emulator/testing";
+import type { TestApp } from "../../dev/emulator/testing";
+import { call, createRoom, createUser, setFaults } from "../../dev/emulator/testing";
 import { LIVENESS_CHECK_MS } from "../../core/refresh";
 import { advance, sessionNow, snapshot, waitForSnapshot, type SessionStub, type TestClient } from "../harness";
 import { answerWithMinted, attachVia, mintToken, registerApp, stubFor } from "./stack";

@@ -4,7 +4,7 @@
  * one client goes to the emulator with an ack and comes back to that client alone.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { call, createUser } from "../../remote/emulator/testing";
+import { call, createUser } from "../../dev/emulator/testing";
 import { answerWithMinted, attachVia, registerApp } from "./stack";
 
 const alice = { kind: "token", userId: "alice" } as const;

@@ -4,7 +4,7 @@
  */
 import { runDurableObjectAlarm, SELF } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { call, createRoom, createUser } from "../../remote/emulator/testing";
+import { call, createRoom, createUser } from "../../dev/emulator/testing";
 import { signWebhook } from "../../crypto/signature";
 import { advance, sessionNow, ticketFor } from "../harness";
 import { ADMIN, answerWithMinted, attachVia, mintToken, registerApp, stubFor } from "./stack";

@@ -4,7 +4,7 @@
  */
 import { runDurableObjectAlarm, SELF } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
-import { call, createRoom, createUser, decodeAndVerifyHs256, setFaults } from "../../remote/emulator/testing";
+import { call, createRoom, createUser, decodeAndVerifyHs256, setFaults } from "../../dev/emulator/testing";
 import { signRoomId, signWebhook } from "../../crypto/signature";
 import { advance, sessionNow, snapshot, storageOf, waitForSnapshot } from "../harness";
 import { ADMIN, answerWithMinted, attachVia, mintToken, registerApp, stubFor } from "./stack";

@@ -4,9 +4,9 @@
  * the Worker's socket route.
  */
 import { env, SELF } from "cloudflare:test";
-import { localWebhookUrl } from "../../dev/emulator";
+import { localWebhookUrl } from "../../dev/local-emulator";
 import { sessionObjectName } from "../../durable-objects/session-route";
-import { call, createApp, resetEmulator, type TestApp } from "../../remote/emulator/testing";
+import { call, createApp, resetEmulator, type TestApp } from "../../dev/emulator/testing";
 import { sessionKeyOf, TestClient, TICKET_SECRET, ticketFor, type SessionStub, type TestKey } from "../harness";
 
 export const ADMIN = { Authorization: "Bearer test-admin-token" };

@@ -5,7 +5,7 @@
  */
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
-import { attachSocket, openRealtimeSocket, realtimeAuth, RealtimeConnection, type RealtimeReport } from "../realtime";
+import { attachSocket, openRealtimeSocket, realtimeAuth, RealtimeConnection, type RealtimeReport } from "../../remote/realtime";
 import type { Credential } from "../../core/session";
 import { call, createApp, createRoom, createUser, emulator, forgeHs256, mint, ORIGIN, resetEmulator, setClockOffset, waitUntil, type TestApp } from "./testing";
 

@@ -3,7 +3,7 @@
  * and the requests it answers with acks.
  */
 import { beforeEach, describe, expect, it } from "vitest";
-import { realtimeAuth } from "../realtime";
+import { realtimeAuth } from "../../remote/realtime";
 import { call, createApp, createUser, emulator, mint, ORIGIN, resetEmulator, waitUntil, type TestApp } from "./testing";
 
 const SOCKET_URL = `${ORIGIN}/sdk/socket/?EIO=4&transport=websocket`;

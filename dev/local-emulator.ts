@@ -4,8 +4,8 @@
  * in-process, so they work in tests (no port) and under `npm start` (any port) alike. The demo app
  * gets such a webhook URL at start.
  */
-import { KaleyraEmulator as EmulatorBase } from "../remote/emulator/KaleyraEmulator";
-import { DEMO_APP_ID } from "../remote/emulator/store";
+import { KaleyraEmulator as EmulatorBase } from "./emulator/KaleyraEmulator";
+import { DEMO_APP_ID } from "./emulator/store";
 import { app as orchestrator } from "../worker/app";
 import type { Env } from "../worker/env";
 

@@ -20,7 +20,7 @@ import {
   EVENT_TOKEN_EXPIRED,
   EVENT_TOKEN_UPDATE,
 } from "../../core/kaleyra-events";
-import { decodeFrame, encodeEngine, socketFrame, type SocketPacket } from "../socketio";
+import { decodeFrame, encodeEngine, socketFrame, type SocketPacket } from "../../remote/socketio";
 import { judgeLink, judgeToken } from "./credentials";
 import type { EmulatorHost } from "./http";
 import { close, send, stateOf, update, type SocketState } from "./socket-state";

@@ -15,7 +15,7 @@
  */
 import { Hono } from "hono";
 import { isObject } from "../../core/object";
-import { decodeFrame, socketFrame } from "../socketio";
+import { decodeFrame, socketFrame } from "../../remote/socketio";
 import { errorJson, jsonObject, type EmulatorEnv, type EmulatorHost } from "./http";
 import type { EmulatorSockets } from "./socket";
 import { stateOf } from "./socket-state";
