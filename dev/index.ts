@@ -7,8 +7,9 @@
 import orchestrator from "../worker/index";
 import { UserSession as Session } from "../durable-objects/UserSession";
 import { EMULATOR_OBJECT_NAME } from "./emulator/name";
-import type { Env } from "../worker/env";
-import { demo, type DevEnv } from "./demo/routes";
+import type { DevEnv } from "./bindings";
+import { demo } from "./demo/routes";
+import { ensureDemoApp } from "./demo/seed";
 import { localRemote } from "./remote";
 
 export { AppRegistry, AppState } from "../worker/index";
@@ -16,7 +17,7 @@ export { KaleyraEmulator } from "./local-emulator";
 
 /** Local sessions talk to the emulator, or to Kaleyra with `REMOTE=kaleyra` (dev/remote.ts). */
 export class UserSession extends Session {
-  constructor(ctx: DurableObjectState, env: Env) {
+  constructor(ctx: DurableObjectState, env: DevEnv) {
     super(ctx, env, localRemote(env));
   }
 }
@@ -33,6 +34,7 @@ export default {
       return emulator.fetch(new Request(url, request));
     }
     if (env.DEMO_APP_ID) {
+      await ensureDemoApp(env);
       const answer = await demo(request, env);
       if (answer) return answer;
     }

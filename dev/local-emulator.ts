@@ -7,7 +7,8 @@
 import { KaleyraEmulator as EmulatorBase } from "./emulator/KaleyraEmulator";
 import { DEMO_APP_ID } from "./emulator/store";
 import { app as orchestrator } from "../worker/app";
-import type { Env } from "../worker/env";
+import type { DevEnv } from "./bindings";
+import { ensureDemoApp } from "./demo/seed";
 
 export const LOCAL_WEBHOOK_ORIGIN = "http://orchestrator.local";
 const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "orchestrator.local"]);
@@ -17,7 +18,7 @@ export function localWebhookUrl(appId: string): string {
 }
 
 export class KaleyraEmulator extends EmulatorBase {
-  constructor(ctx: DurableObjectState, env: Env) {
+  constructor(ctx: DurableObjectState, env: DevEnv) {
     super(ctx, env);
     this.store.ensureDemoApp(Date.now());
     if (this.store.app(DEMO_APP_ID)?.webhook_url == null) this.store.setWebhookUrl(DEMO_APP_ID, localWebhookUrl(DEMO_APP_ID));
@@ -26,7 +27,7 @@ export class KaleyraEmulator extends EmulatorBase {
   protected override deliverWebhook(request: Request): Promise<Response> {
     const url = new URL(request.url);
     if (LOCAL_HOSTS.has(url.hostname) && url.pathname.startsWith("/v1/webhooks/kaleyra/")) {
-      return Promise.resolve(orchestrator.fetch(request, this.env));
+      return ensureDemoApp(this.env).then(() => orchestrator.fetch(request, this.env));
     }
     return super.deliverWebhook(request);
   }

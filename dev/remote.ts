@@ -8,13 +8,13 @@ import type { Remote } from "../core/port";
 import { KaleyraAdapter } from "../remote/kaleyra";
 import { kaleyraRemote } from "../remote";
 import { EMULATOR_OBJECT_NAME } from "./emulator/name";
-import type { Env } from "../worker/env";
+import type { DevEnv } from "./bindings";
 
 /** The base URL the "emulator" remote uses; requests never leave the process. */
 export const EMULATOR_BASE_URL = "http://emulator.local";
 const EMULATOR_REALTIME_BASE = "http://127.0.0.1";
 
-export function localRemote(env: Env): Remote {
+export function localRemote(env: DevEnv): Remote {
   switch (env.REMOTE) {
     case "kaleyra":
       return kaleyraRemote(env);
@@ -26,7 +26,7 @@ export function localRemote(env: Env): Remote {
 }
 
 /** The production adapter against the local emulator Durable Object. */
-export function emulatorRemote(env: Env): Remote {
+export function emulatorRemote(env: DevEnv): Remote {
   const namespace = env.KALEYRA_EMULATOR;
   if (!namespace) throw new Error('REMOTE "emulator" needs the KALEYRA_EMULATOR binding (wrangler.local.toml)');
   const stub = namespace.get(namespace.idFromName(EMULATOR_OBJECT_NAME));

@@ -1,5 +1,5 @@
 /**
- * One app's (tenant's) state, one object per appId (named by the appId, see worker/registry.ts):
+ * One app's (tenant's) state, one object per appId (named by the appId, see durable-objects/stubs.ts):
  * its settings and write-only secrets, its session slots (with each session's last reported
  * status, for the tenant API), the room index for room-ended webhooks, the webhook deliveries
  * already seen, and the hashes of its tenant API keys.
@@ -18,7 +18,7 @@ import { invalidInput, kaleyraError } from "../core/errors";
 import { fail, ok, type Result } from "../core/result";
 import { MAX_TICKET_LIFETIME_SEC } from "../core/ticket";
 import { signHs256 } from "../crypto/jwt";
-import type { Env } from "../worker/env";
+import type { Env } from "./bindings";
 import { AppSessions } from "./app-sessions";
 import { mergeSecrets, SCHEMA, secretsOf, toRecord, type ActiveStatus, type AppRecord, type AppRow, type AppWrite, type SessionPage, type TenantKeyInfo, type V1App } from "./AppState-schema";
 

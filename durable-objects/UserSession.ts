@@ -22,8 +22,8 @@ import type { AcceptedTicket } from "../core/ticket";
 import { transition } from "../core/transition";
 import type { Remote, RemoteNotice } from "../core/port";
 import { kaleyraError, type ErrorCode } from "../core/errors";
-import { registryStub, reportSessionStatus } from "../worker/registry";
-import type { Env } from "../worker/env";
+import { apps, reportSessionStatus } from "./apps";
+import type { Env } from "./bindings";
 import { AttachFlow, RESUME_KEY } from "./attach-flow";
 import { attachProofs, ProofChecks } from "./attach-gate";
 import { SessionClock } from "./clock";
@@ -88,12 +88,12 @@ export class UserSession extends DurableObject<Env> {
       route: () => this.currentRoute(),
       clients: () => this.clients(),
       dispatch: (event: SessionEvent) => this.dispatch(event),
-      appSecrets: (appId: string) => registryStub(this.env).getAppSecrets(appId),
+      appSecrets: (appId: string) => apps(this.env).getAppSecrets(appId),
     };
     const useTicket = (ticket: AcceptedTicket) => this.tickets.use(ticket, this.clock.now());
     this.checks = new ProofChecks(Object.assign(shared, { resumeKey: () => this.ctx.storage.kv.get<string>(RESUME_KEY), useTicket }));
     this.calls = new RemoteCalls(Object.assign(shared, {
-      indexRoom: (appId: string, roomId: string) => registryStub(this.env).indexRoomSession(appId, roomId, this.ctx.id.toString()),
+      indexRoom: (appId: string, roomId: string) => apps(this.env).indexRoomSession(appId, roomId, this.ctx.id.toString()),
       allowLocalWebhooks: env.ALLOW_LOCAL_WEBHOOKS === "1",
     }));
     this.attach = new AttachFlow(Object.assign(shared, {
@@ -301,7 +301,7 @@ export class UserSession extends DurableObject<Env> {
 
   private releaseSessionSlot(): void {
     const route = this.currentRoute();
-    if (route) void registryStub(this.env).releaseSession(route.appId, this.ctx.id.toString()).catch(() => {});
+    if (route) void apps(this.env).releaseSession(route.appId, this.ctx.id.toString()).catch(() => {});
   }
 
   /**

@@ -15,8 +15,8 @@ import { gate } from "../core/attach";
 import { connectTokenEvent } from "../core/client-events";
 import { errorFrame, type ClientFrame, type ServerFrame } from "../core/protocol";
 import { initialState, isActive, view, type SessionEvent, type SessionState } from "../core/session";
-import type { Env } from "../worker/env";
-import { registryStub, reportSessionStatus } from "../worker/registry";
+import type { Env } from "./bindings";
+import { apps, reportSessionStatus } from "./apps";
 import type { ProofChecks } from "./attach-gate";
 import { issueResume, newResumeKey } from "./attach-proof";
 import type { SessionRoute } from "./session-route";
@@ -136,7 +136,7 @@ export class AttachFlow {
   /** One of the app's session slots for this session; false when the app has `maxSessions` already. */
   claimSlot(route: SessionRoute): Promise<boolean> {
     const max = route.app.maxSessions ?? DEFAULT_MAX_SESSIONS;
-    return registryStub(this.host.env).claimSession(route.appId, this.host.ctx.id.toString(), max, route.appEpoch);
+    return apps(this.host.env).claimSession(route.appId, this.host.ctx.id.toString(), max, route.appEpoch);
   }
 
   /** A fresh resume credential while this is a real token session (never after a clear: no key is made). */

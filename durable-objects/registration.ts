@@ -11,8 +11,8 @@
  * - An epoch checked once is trusted for the object's life in memory (no call per proof) unless
  *   sockets of another epoch are held; `forget` (the app was removed) drops that trust.
  */
-import type { Env } from "../worker/env";
-import { registryStub } from "../worker/registry";
+import type { Env } from "./bindings";
+import { apps } from "./apps";
 import { closeWithError } from "./refuse";
 import { attachmentOf, isOpen, send } from "./sockets";
 
@@ -39,7 +39,7 @@ export class Registration {
     if (!recheck && !mixed && this.current === route.appEpoch) return true;
     let current: string | null;
     try {
-      current = await registryStub(this.host.env).sessionProven(route.appId, this.host.ctx.id.toString(), route.appEpoch);
+      current = await apps(this.host.env).sessionProven(route.appId, this.host.ctx.id.toString(), route.appEpoch);
     } catch {
       // The app's state unreachable: the proof goes on (untrusted, so checked again next time);
       // a slot, which starts anything, is still checked against the epoch by the app's state.

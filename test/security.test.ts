@@ -6,7 +6,7 @@ import { env, SELF } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { fakeRemoteControls, fakeToken } from "./fake-remote";
 import { app as worker } from "../worker/app";
-import { registryStub } from "../worker/registry";
+import { apps } from "../durable-objects/apps";
 import {
   advance,
   APP_ID,
@@ -194,7 +194,7 @@ describe("limits close only the offending socket", () => {
   it("sessions per app: a connect over the app's limit is refused with too_many_sessions", async () => {
     const limited = { ...SANDBOX_EU, maxSessions: 1 };
     // Sessions of earlier tests in this file hold slots of the same app: start from none.
-    await registryStub(env).takeAppSessions(APP_ID);
+    await apps(env).takeAppSessions(APP_ID);
     const first = await sessionStub(alice);
     const a = await attach(first, alice, limited);
     await connect(first, a);

@@ -6,7 +6,7 @@
  */
 import { UserSession as Session } from "../durable-objects/UserSession";
 import { localRemote } from "../dev/remote";
-import type { Env } from "../worker/env";
+import type { DevEnv } from "../dev/bindings";
 import { FakeRemote } from "./fake-remote";
 import { TestRemote } from "./test-remote";
 
@@ -15,7 +15,7 @@ export { default, AppRegistry, AppState, KaleyraEmulator } from "../dev/index";
 export class UserSession extends Session {
   readonly testRemote: TestRemote;
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  constructor(ctx: DurableObjectState, env: DevEnv) {
     const remote = new TestRemote(() => (env.REMOTE === "fake" ? new FakeRemote() : localRemote(env)));
     super(ctx, env, remote);
     this.testRemote = remote;

@@ -9,11 +9,10 @@ import { bodyLimit } from "hono/body-limit";
 import { SECRET_KEYS, type AppSecretsUpdate, type AppSettings } from "../core/app";
 import { kaleyraError } from "../core/errors";
 import { requireAdmin } from "./auth";
-import type { Env } from "./env";
+import { appRegistry, apps, appState, userSessionById, type Env } from "../durable-objects";
 import { errorResponse } from "./errors";
 import { errors, json } from "./openapi-responses";
 import { AppIdParam, AppListQuery, AppListSchema, AppPutSchema, AppRecordSchema, KeyIdParam, TenantKeyCreatedSchema, TenantKeyListSchema } from "./openapi-schemas";
-import { appList, appRegistry, appState } from "./registry";
 import { newTenantKey } from "./tenant-keys";
 import { bodyOf, bodyRoute, bodyTooLarge, defaultHook, jsonBody, refuse, validPath } from "./validate";
 
@@ -43,7 +42,7 @@ admin.openapi(
   })),
   async (c) => {
     const { cursor, limit } = c.req.valid("query");
-    return c.json(await appList(c.env).listApps(cursor, limit), 200);
+    return c.json(await appRegistry(c.env).listApps(cursor, limit), 200);
   },
 );
 
@@ -58,7 +57,7 @@ admin.openapi(
     responses: { 200: json(AppRecordSchema, "The app"), ...errors(400, 401, 404, 503) },
   })),
   async (c) => {
-    const record = await (await appRegistry(c.env)).getApp(c.req.valid("param").appId);
+    const record = await apps(c.env).getApp(c.req.valid("param").appId);
     return record === null ? refuse(kaleyraError("app_id_invalid")) : c.json(record, 200);
   },
 );
@@ -81,8 +80,7 @@ admin.openapi(
       if (body[key] !== undefined) secrets[key] = body[key];
       delete settings[key];
     }
-    const registry = await appRegistry(c.env);
-    const written = await registry.putApp(c.req.valid("param").appId, settings as unknown as AppSettings, secrets);
+    const written = await apps(c.env).putApp(c.req.valid("param").appId, settings as unknown as AppSettings, secrets);
     if (!written.ok) return refuse(written.error);
     return c.json(written.value.record, written.value.created ? 201 : 200);
   },
@@ -99,7 +97,7 @@ const REMOVAL_BATCH = 50;
 async function endSessions(env: Env, objectIds: readonly string[]): Promise<void> {
   let failed = 0;
   for (let i = 0; i < objectIds.length; i += REMOVAL_BATCH) {
-    const batch = objectIds.slice(i, i + REMOVAL_BATCH).map((id) => env.USER_SESSION.get(env.USER_SESSION.idFromString(id)).appRemoved());
+    const batch = objectIds.slice(i, i + REMOVAL_BATCH).map((id) => userSessionById(env, id).appRemoved());
     failed += (await Promise.allSettled(batch)).filter((r) => r.status === "rejected").length;
   }
   if (failed > 0) console.warn("app removal: sessions not told", { failed, of: objectIds.length });
@@ -119,7 +117,7 @@ admin.openapi(
   })),
   async (c) => {
     const { appId } = c.req.valid("param");
-    const sessions = await (await appRegistry(c.env)).removeApp(appId);
+    const sessions = await apps(c.env).removeApp(appId);
     if (sessions === null) return refuse(kaleyraError("app_id_invalid"));
     await endSessions(c.env, sessions);
     return c.body(null, 204);

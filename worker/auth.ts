@@ -5,7 +5,7 @@
  */
 import { createMiddleware } from "hono/factory";
 import { kaleyraError } from "../core/errors";
-import type { Env } from "./env";
+import type { Env } from "../durable-objects";
 import { errorResponse } from "./errors";
 
 const BEARER = /^Bearer[ ]+(\S+)[ ]*$/i;

@@ -3,12 +3,10 @@
  * wrangler binds by name, each session with the production adapter to Kaleyra.
  */
 import { app } from "./app";
-import type { Env } from "./env";
-import { UserSession as Session } from "../durable-objects/UserSession";
+import { UserSession as Session, type Env } from "../durable-objects";
 import { kaleyraRemote } from "../remote";
 
-export { AppRegistry } from "../durable-objects/AppRegistry";
-export { AppState } from "../durable-objects/AppState";
+export { AppRegistry, AppState } from "../durable-objects";
 
 /** Deployed sessions talk to Kaleyra (remote/index.ts). */
 export class UserSession extends Session {

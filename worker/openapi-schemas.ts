@@ -9,7 +9,7 @@ import { APP_ID_PATTERN, ENVIRONMENTS, isKaleyraBaseUrl, isWebhookUrl, parseAppP
 import { ERROR_MESSAGES } from "../core/errors";
 import { ATTACH_MODES, USER_ID_PATTERN } from "../core/protocol";
 import { MAX_TICKET_LIFETIME_SEC } from "../core/ticket";
-import { ACTIVE_STATUSES } from "../durable-objects/AppState-schema";
+import { ACTIVE_STATUSES } from "../durable-objects";
 
 const DAY_MS = 86_400_000;
 

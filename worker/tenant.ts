@@ -11,8 +11,7 @@ import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { isAppId } from "../core/app";
 import { kaleyraError } from "../core/errors";
-import { sessionObjectName } from "../durable-objects/session-route";
-import type { Env } from "./env";
+import { appState, userSession, type Env } from "../durable-objects";
 import { errorResponse } from "./errors";
 import { errors, json } from "./openapi-responses";
 import {
@@ -26,7 +25,6 @@ import {
   TicketSchema,
   UserIdParam,
 } from "./openapi-schemas";
-import { appState } from "./registry";
 import { hashTenantKey, TENANT_KEY_PATTERN } from "./tenant-keys";
 import { bodyOf, bodyRoute, bodyTooLarge, defaultHook, jsonBody, refuse, validPath } from "./validate";
 
@@ -47,10 +45,6 @@ const AppParams = z.object({ appId: AppIdParam });
 const UserParams = z.object({ appId: AppIdParam, userId: UserIdParam });
 /** A route of this API: its tag and security scheme in the document. */
 const tenantRoute = <const R extends Omit<RouteConfig, "tags" | "security">>(route: R) => ({ ...route, tags: ["tenant"], security: [{ tenantKey: [] }] });
-
-async function userSession(env: Env, appId: string, userId: string) {
-  return env.USER_SESSION.get(env.USER_SESSION.idFromName(await sessionObjectName(appId, { kind: "token", userId })));
-}
 
 export const tenant = new OpenAPIHono<{ Bindings: Env }>({ defaultHook });
 
@@ -98,7 +92,7 @@ tenant.openapi(
   })),
   async (c) => {
     const { appId, userId } = c.req.valid("param");
-    return c.json(await (await userSession(c.env, appId, userId)).describe(), 200);
+    return c.json(await userSession(c.env, appId, { kind: "token", userId }).describe(), 200);
   },
 );
 
@@ -115,7 +109,7 @@ tenant.openapi(
   async (c) => {
     const { appId, userId } = c.req.valid("param");
     const { clearSavedData } = bodyOf(c, EndSessionSchema);
-    return c.json(await (await userSession(c.env, appId, userId)).end(clearSavedData), 200);
+    return c.json(await userSession(c.env, appId, { kind: "token", userId }).end(clearSavedData), 200);
   },
 );
 

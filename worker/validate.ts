@@ -10,7 +10,7 @@ import { z, type OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { invalidInput, type ErrorDetail, type KaleyraError } from "../core/errors";
-import type { Env } from "./env";
+import type { Env } from "../durable-objects";
 import { errorResponse } from "./errors";
 import { reasonOf } from "./validation-reasons";
 

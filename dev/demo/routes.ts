@@ -17,12 +17,7 @@
 import { isAppId } from "../../core/app";
 import { isUserId } from "../../core/protocol";
 import { EMULATOR_OBJECT_NAME } from "../emulator/name";
-import type { Env } from "../../worker/env";
-
-/** The local composition's bindings: the Worker's, plus the demo page's static files. */
-export interface DevEnv extends Env {
-  ASSETS?: Fetcher;
-}
+import type { DevEnv } from "../bindings";
 
 /** Tokens the demo backend mints live this long, unless the emulator's tokenLifetimeSec fault says otherwise. */
 export const DEMO_TOKEN_LIFETIME_SEC = 3_600;

@@ -5,7 +5,7 @@
  * Invariant: never deployed; the control API is unauthenticated.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../../worker/env";
+import type { DevEnv } from "../bindings";
 import { createEmulatorApp } from "./app";
 import { FaultGate } from "./faults";
 import { answerRelayRequest } from "./relay-events";
@@ -16,13 +16,13 @@ import { sendWebhook } from "./webhooks";
 
 export { EMULATOR_OBJECT_NAME } from "./name";
 
-export class KaleyraEmulator extends DurableObject<Env> {
+export class KaleyraEmulator extends DurableObject<DevEnv> {
   protected readonly store: EmulatorStore;
   private readonly gate: FaultGate;
   private readonly sockets: EmulatorSockets;
   private readonly app: ReturnType<typeof createEmulatorApp>;
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  constructor(ctx: DurableObjectState, env: DevEnv) {
     super(ctx, env);
     const store = new EmulatorStore(ctx.storage.sql, ctx.storage.kv);
     const now = () => Date.now() + store.clockOffsetMs();

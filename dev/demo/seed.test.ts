@@ -1,9 +1,10 @@
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { Env } from "./env";
-import { appRegistry, DEMO_APP_SETTINGS, registryStub, seedDemoApp } from "./registry";
+import { apps } from "../../durable-objects/apps";
+import type { DevEnv } from "../bindings";
+import { DEMO_APP_SETTINGS, ensureDemoApp, seedDemoApp } from "./seed";
 
-const demoEnv = (DEMO_APP_ID: string | undefined): Env => ({ ...env, DEMO_APP_ID });
+const demoEnv = (DEMO_APP_ID: string | undefined): DevEnv => ({ ...env, DEMO_APP_ID });
 const freshDemoId = () => `mAppId_demo_${crypto.randomUUID().slice(0, 8)}`;
 
 afterEach(() => {
@@ -15,14 +16,14 @@ describe("demo app seeding", () => {
     const appId = freshDemoId();
     const record = await seedDemoApp(demoEnv(appId));
     expect(record).toMatchObject({ appId, environment: "sandbox", region: "eu" });
-    expect(await registryStub(env).getApp(appId)).toEqual(record);
+    expect(await apps(env).getApp(appId)).toEqual(record);
   });
 
   it("leaves an already registered demo app as it is", async () => {
     const appId = freshDemoId();
-    await registryStub(env).putApp(appId, { environment: "production", region: "us" });
+    await apps(env).putApp(appId, { environment: "production", region: "us" });
     await seedDemoApp(demoEnv(appId));
-    expect(await registryStub(env).getApp(appId)).toMatchObject({ environment: "production", region: "us" });
+    expect(await apps(env).getApp(appId)).toMatchObject({ environment: "production", region: "us" });
   });
 
   it("does nothing without DEMO_APP_ID, and warns (without registering) for a malformed one", async () => {
@@ -30,16 +31,16 @@ describe("demo app seeding", () => {
     const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
     expect(await seedDemoApp(demoEnv("demo"))).toBeNull();
     expect(warn).toHaveBeenCalledOnce();
-    expect(await registryStub(env).getApp("demo")).toBeNull();
+    expect(await apps(env).getApp("demo")).toBeNull();
   });
 
-  it("seeds on the first registry access of the isolate, and only once", async () => {
+  it("seeds once per isolate", async () => {
     const appId = freshDemoId();
-    const stub = await appRegistry(demoEnv(appId));
-    expect(await stub.getApp(appId)).toMatchObject({ appId, ...DEMO_APP_SETTINGS });
+    await ensureDemoApp(demoEnv(appId));
+    expect(await apps(env).getApp(appId)).toMatchObject({ appId, ...DEMO_APP_SETTINGS });
     // Deleted by an admin: the same isolate does not bring it back.
-    await stub.deleteApp(appId);
-    await appRegistry(demoEnv(appId));
-    expect(await registryStub(env).getApp(appId)).toBeNull();
+    await apps(env).deleteApp(appId);
+    await ensureDemoApp(demoEnv(appId));
+    expect(await apps(env).getApp(appId)).toBeNull();
   });
 });

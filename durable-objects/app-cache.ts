@@ -7,7 +7,7 @@
  *   started: a change made elsewhere (another isolate, another location) reaches this isolate
  *   within that bound, so a removed app stops attaching, and a replaced secret stops verifying,
  *   within it.
- * - A write through worker/registry.ts drops the app's entries of this isolate at once.
+ * - A write through durable-objects/apps.ts drops the app's entries of this isolate at once.
  * - Concurrent misses for one app share one load; a failed load is not cached.
  * - Bounded: past MAX_ENTRIES a map is cleared (made-up appIds cost loads, not memory).
  * - Secrets stay in this isolate's memory only; they are never logged or sent anywhere.
