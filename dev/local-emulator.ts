@@ -17,7 +17,7 @@ export function localWebhookUrl(appId: string): string {
   return `${LOCAL_WEBHOOK_ORIGIN}/v1/webhooks/kaleyra/${appId}`;
 }
 
-export class KaleyraEmulator extends EmulatorBase {
+export class KaleyraEmulator extends EmulatorBase<DevEnv> {
   constructor(ctx: DurableObjectState, env: DevEnv) {
     super(ctx, env);
     this.store.ensureDemoApp(Date.now());

@@ -12,7 +12,8 @@
  * - This class decides nothing: every rule is in core/.
  */
 import { DurableObject } from "cloudflare:workers";
-import { admit, nextProofDeadline, overdueCode, overdueSockets, type SocketInfo } from "../core/attach";
+import { admit, nextProofDeadline, overdueCode, overdueSockets } from "../core/attach";
+import type { SocketInfo } from "../core/socket-info";
 import { closeDeadline, dropClosingSockets, sessionQuiet } from "../core/closing-sockets";
 import { eventFor } from "../core/client-events";
 import { errorFrame, parseClientFrame, type ClientFrame } from "../core/protocol";

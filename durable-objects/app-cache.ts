@@ -13,7 +13,7 @@
  * - Secrets stay in this isolate's memory only; they are never logged or sent anywhere.
  */
 import type { AppSecrets } from "../core/app";
-import type { AppRecord } from "../durable-objects/AppRegistry";
+import type { AppRecord } from "./AppState-schema";
 
 export const APP_CACHE_TTL_MS = 10_000;
 const MAX_ENTRIES = 10_000;

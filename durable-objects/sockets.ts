@@ -4,7 +4,7 @@
  * Invariant: only proven sockets are session clients: they get state broadcasts, events and token
  * requests. Any other socket hears only about its own proof (a prover gets its proof's requests).
  */
-import type { SocketInfo } from "../core/attach";
+import type { SocketInfo } from "../core/socket-info";
 import { encode, type ServerFrame } from "../core/protocol";
 import type { SessionRoute } from "./session-route";
 

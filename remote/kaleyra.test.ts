@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ENVIRONMENTS, REGIONS, type Environment, type Region } from "../core/app";
 import type { Credential } from "../core/session";
-import { EMULATOR_ISSUER } from "../dev/emulator/rest";
+import { EMULATOR_ISSUER } from "../dev/emulator/credentials";
 import {
   call,
   createApp,

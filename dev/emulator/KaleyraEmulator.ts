@@ -5,7 +5,6 @@
  * Invariant: never deployed; the control API is unauthenticated.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { DevEnv } from "../bindings";
 import { createEmulatorApp } from "./app";
 import { FaultGate } from "./faults";
 import { answerRelayRequest } from "./relay-events";
@@ -16,13 +15,14 @@ import { sendWebhook } from "./webhooks";
 
 export { EMULATOR_OBJECT_NAME } from "./name";
 
-export class KaleyraEmulator extends DurableObject<DevEnv> {
+/** `Env`: the bindings of the composition that runs it (the emulator itself reads none). */
+export class KaleyraEmulator<Env = unknown> extends DurableObject<Env> {
   protected readonly store: EmulatorStore;
   private readonly gate: FaultGate;
   private readonly sockets: EmulatorSockets;
   private readonly app: ReturnType<typeof createEmulatorApp>;
 
-  constructor(ctx: DurableObjectState, env: DevEnv) {
+  constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     const store = new EmulatorStore(ctx.storage.sql, ctx.storage.kv);
     const now = () => Date.now() + store.clockOffsetMs();

@@ -6,8 +6,10 @@
  * Invariant: judging changes nothing.
  */
 import { verifyHs256 } from "../../crypto/jwt";
-import { EMULATOR_ISSUER } from "./rest";
 import type { AppRow, EmulatorStore } from "./store";
+
+/** The `iss` of the tokens the emulator mints, as Kaleyra's. */
+export const EMULATOR_ISSUER = "@switchboard-core";
 
 export type Judged =
   | { ok: true; userId: string; kind: "token" | "access_link"; expiresAt: number | null; roomId: string | null }

@@ -12,6 +12,7 @@ import { signHs256 } from "../../crypto/jwt";
 import { errorJson, iso, jsonObject, type EmulatorEnv, type EmulatorHost } from "./http";
 import { SOCKET_EVENTS } from "./socket";
 import { randomCode, type AppRow, type ParticipantRow, type RoomRow, type UserRow } from "./store";
+import { EMULATOR_ISSUER } from "./credentials";
 
 export const ROLES = ["plus", "basic"] as const;
 export const MIN_EXPIRES_IN_SEC = 360;
@@ -20,7 +21,6 @@ export const MAX_PAGE_LIMIT = 100;
 export const DEFAULT_PAGE_LIMIT = 20;
 export const MAX_PARTICIPANTS = 50;
 /** The `iss` claim of every token, as in Kaleyra's tokens [doc]; realtime refuses tokens with another. */
-export const EMULATOR_ISSUER = "@switchboard-core";
 /** Access links look like Kaleyra's sandbox links; the last path segment is the code. */
 export const ACCESS_LINK_BASE = "https://sandbox.bandyer.com/eu/direct-rest-call-handler/";
 

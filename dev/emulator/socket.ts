@@ -22,9 +22,8 @@ import {
 } from "../../core/kaleyra-events";
 import { decodeFrame, encodeEngine, socketFrame, type SocketPacket } from "../../remote/socketio";
 import { judgeLink, judgeToken } from "./credentials";
-import type { EmulatorHost } from "./http";
 import { close, send, stateOf, update, type SocketState } from "./socket-state";
-import { randomCode } from "./store";
+import { randomCode, type EmulatorStore } from "./store";
 
 export interface SocketHost {
   accept(ws: WebSocket): void;
@@ -45,7 +44,7 @@ export const MAX_PAYLOAD = 1_000_000;
 
 export class EmulatorSockets {
   constructor(
-    private readonly host: Pick<EmulatorHost, "store" | "now">,
+    private readonly host: { readonly store: EmulatorStore; now(): number },
     private readonly sockets: SocketHost,
   ) {}
 
