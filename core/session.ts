@@ -6,7 +6,11 @@
  */
 import type { RetryPolicy } from "./policy";
 
-export type Status = "disconnected" | "connecting" | "connected" | "reconnecting" | "disconnecting";
+export const STATUSES = ["disconnected", "connecting", "connected", "reconnecting", "disconnecting"] as const;
+export type Status = (typeof STATUSES)[number];
+/** The statuses of a session that holds or is trying to hold a remote session (isActive). */
+export const ACTIVE_STATUSES = ["connecting", "connected", "reconnecting"] as const satisfies readonly Status[];
+export type ActiveStatus = (typeof ACTIVE_STATUSES)[number];
 export type Mode = "token" | "access_link";
 /** Android's `Disconnected` error states. */
 export type DisconnectError = "expired_credentials" | "user_inactive" | "unsupported_version" | "unknown";
@@ -265,7 +269,7 @@ export function nextDue(s: SessionState): number | undefined {
 
 /** An active session holds or is trying to hold a remote session. */
 export function isActive(s: SessionState): boolean {
-  return s.status === "connecting" || s.status === "connected" || s.status === "reconnecting";
+  return (ACTIVE_STATUSES as readonly Status[]).includes(s.status);
 }
 
 /**

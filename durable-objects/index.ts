@@ -4,9 +4,8 @@
  * session. Everything else in durable-objects/ is the objects' own (a dependency test holds
  * worker/ to this file).
  */
-export { AppRegistry, type AppRecord } from "./AppRegistry";
-export { AppState } from "./AppState";
-export { ACTIVE_STATUSES } from "./AppState-schema";
+export { AppRegistry, MAX_APPS_PAGE, type AppRecord } from "./AppRegistry";
+export { AppState, MAX_SESSIONS_PAGE } from "./AppState";
 export { UserSession } from "./UserSession";
 export type { Env } from "./bindings";
 export { apps } from "./apps";
