@@ -4,29 +4,21 @@
  * path, then the body; a refused request changes nothing. Paths, queries and bodies are validated
  * by the zod schemas /openapi.json is generated from.
  */
-import { createRoute, OpenAPIHono, z, type RouteConfig } from "@hono/zod-openapi";
-import { bodyLimit } from "hono/body-limit";
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { SECRET_KEYS, type AppSecretsUpdate, type AppSettings } from "../core/app";
 import { kaleyraError } from "../core/errors";
 import { requireAdmin } from "./auth";
 import { appRegistry, apps, appState, userSessionById, type Env } from "../durable-objects";
-import { errorResponse } from "./errors";
 import { errors, json } from "./openapi-responses";
 import { AppIdParam, AppListQuery, AppListSchema, AppPutSchema, AppRecordSchema, KeyIdParam, TenantKeyCreatedSchema, TenantKeyListSchema } from "./openapi-schemas";
 import { newTenantKey } from "./tenant-keys";
-import { bodyOf, bodyRoute, bodyTooLarge, defaultHook, jsonBody, refuse, validPath } from "./validate";
+import { AppParams, apiRoute, limitBody } from "./routes";
+import { bodyOf, bodyRoute, defaultHook, jsonBody, refuse, validPath } from "./validate";
 
 export const MAX_ADMIN_BODY_BYTES = 64 * 1024;
 
-const limitBody = bodyLimit({
-  maxSize: MAX_ADMIN_BODY_BYTES,
-  onError: () => errorResponse(bodyTooLarge(MAX_ADMIN_BODY_BYTES), 413),
-});
-
-const AppParams = z.object({ appId: AppIdParam });
 const KeyParams = z.object({ appId: AppIdParam, keyId: KeyIdParam });
-/** A route of this API: its tag and security scheme in the document. */
-const adminRoute = <const R extends Omit<RouteConfig, "tags" | "security">>(route: R) => ({ ...route, tags: ["admin"], security: [{ adminToken: [] }] });
+const adminRoute = apiRoute("admin", "adminToken");
 
 export const admin = new OpenAPIHono<{ Bindings: Env }>({ defaultHook });
 
@@ -68,7 +60,7 @@ admin.openapi(
     path: "/v1/apps/{appId}",
     operationId: "putApp",
     summary: "Create or replace an app; secrets are write-only (absent: kept, null: deleted)",
-    middleware: [requireAdmin, validPath(AppParams), limitBody, jsonBody(AppPutSchema)] as const,
+    middleware: [requireAdmin, validPath(AppParams), limitBody(MAX_ADMIN_BODY_BYTES), jsonBody(AppPutSchema)] as const,
     request: { params: AppParams, body: { content: { "application/json": { schema: AppPutSchema } }, required: true } },
     responses: { 200: json(AppRecordSchema, "Replaced"), 201: json(AppRecordSchema, "Created"), ...errors(400, 401, 413, 503) },
   } as const)),
