@@ -147,7 +147,7 @@ async function kaleyraSays(userId: string, name: string, data: unknown): Promise
   await runInDurableObject(stub, async (o: UserSession) => {
     const id = (await o.snapshot()).remoteSessionId;
     if (id === undefined) throw new Error("the session holds no Kaleyra connection");
-    fakeRemoteControls.notify(id, { type: "event", name, data });
+    fakeRemoteControls.notify(id, { type: "remote_event", name, data });
   });
 }
 

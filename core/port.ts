@@ -10,6 +10,7 @@
  * promise is treated by the session as "unavailable".
  */
 import type { Environment, Region } from "./app";
+import type { KaleyraSessionEvent } from "./kaleyra-events";
 import type { Credential, RemoteError } from "./session";
 
 export interface OpenSessionRequest {
@@ -41,23 +42,22 @@ export type OpenSessionResult =
 
 export type UpdateTokenResult = { ok: true; expiresAt?: number } | { ok: false; error: "token_invalid" | "unavailable" };
 
-/** What Kaleyra says on a live connection, other than answers to our own calls. */
+/**
+ * What Kaleyra says on a live connection, other than answers to our own calls. The session events
+ * among them go to core's transition as they are; the other two are the session object's own.
+ */
 export type RemoteNotice =
   /** The connection ended: dropped, no ping in time, or closed by Kaleyra (`byServer`). */
-  | { type: "lost"; byServer: boolean }
-  /** `switchboard:access_token:is_about_to_expire`. */
-  | { type: "token_expiring" }
-  /** `switchboard:access_token:expired`. */
-  | { type: "token_expired" }
-  /** `user:force_disconnect` (already acknowledged): the user was disabled or deleted; final. */
-  | { type: "user_inactive" }
-  /** `switchboard:client:deprecated`. */
-  | { type: "deprecated"; deprecationDate?: string; endOfSupportDate?: string }
+  | { type: "remote_lost"; byServer: boolean }
+  /** A Kaleyra event the session reacts to (core/kaleyra-events.ts; `user_deactivated` already acknowledged). */
+  | KaleyraSessionEvent
+  /** `switchboard:client:deprecated`: a warning to every client. */
+  | { type: "client_deprecated"; deprecationDate?: string; endOfSupportDate?: string }
   /**
    * Any other server event, for the relay: `data` is its first argument (null when none). If
    * Kaleyra asked for an ack, the adapter already answered it (with no arguments).
    */
-  | { type: "event"; name: string; data: unknown };
+  | { type: "remote_event"; name: string; data: unknown };
 
 /** Kaleyra's answer to an emit: its ack data, a refusal (`{ error }`), none in 10 s, or no connection. */
 export type RemoteEmitResult = { ok: true; data: unknown } | { ok: false; error: "remote_timeout" | "remote_refused" | "not_connected" };

@@ -184,22 +184,12 @@ export class UserSession extends DurableObject<Env> {
   /** What Kaleyra says on the live connection; notices about an earlier connection are ignored. */
   private async onRemoteNotice(sessionId: string, notice: RemoteNotice): Promise<void> {
     if (sessionId !== this.state.remoteSessionId) return;
-    switch (notice.type) {
-      case "lost":
-        return this.dispatch({ type: "remote_lost", byServer: notice.byServer });
-      case "token_expiring":
-        return this.dispatch({ type: "remote_token_expiring" });
-      case "token_expired":
-        return this.dispatch({ type: "remote_token_expired" });
-      case "user_inactive":
-        return this.dispatch({ type: "user_deactivated" });
-      case "deprecated": {
-        const { type: _t, ...dates } = notice;
-        return sendAll(this.clients(), { type: "warning", code: "client_deprecated", message: kaleyraError("client_deprecated").message, ...dates });
-      }
-      case "event":
-        return this.relay.event(notice.name, notice.data, this.clients());
+    if (notice.type === "remote_event") return this.relay.event(notice.name, notice.data, this.clients());
+    if (notice.type === "client_deprecated") {
+      const { type: code, ...dates } = notice;
+      return sendAll(this.clients(), { type: "warning", code, message: kaleyraError(code).message, ...dates });
     }
+    return this.dispatch(notice);
   }
 
   /** RPC for the remote side (webhooks, a session check) saying the current token expired. */

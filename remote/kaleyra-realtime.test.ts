@@ -47,9 +47,9 @@ describe("RealtimeSessions: relayed events", () => {
     server.send('42["user:status"]');
     await until("three notices", () => notices.length === 3);
     expect(notices).toEqual([
-      { type: "event", name: "call:incoming", data: { roomId: "r1" } },
-      { type: "token_expiring" },
-      { type: "event", name: "user:status", data: null },
+      { type: "remote_event", name: "call:incoming", data: { roomId: "r1" } },
+      { type: "remote_token_expiring" },
+      { type: "remote_event", name: "user:status", data: null },
     ]);
     expect(server.sent).toContain("437[]");
 

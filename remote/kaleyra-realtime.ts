@@ -9,9 +9,11 @@
  * - No timer of its own: `check()` (called on the session's alarms) and `isAlive` run the
  *   connections' deadlines; heartbeats are judged in real time (Date.now), not the session clock.
  * - Credentials travel only in the CONNECT packet; nothing here logs them.
- * - Every other server event becomes an `event` notice for the relay; one that asks for an ack is
- *   acknowledged at once with no arguments (we cannot know what Kaleyra expects back [none]).
+ * - A server event the session reacts to (core/kaleyra-events.ts) becomes that session event; every
+ *   other one a `remote_event` notice for the relay. One that asks for an ack is acknowledged at
+ *   once with no arguments (we cannot know what Kaleyra expects back [none]).
  */
+import { EVENT_FORCE_DISCONNECT, EVENT_TOKEN_ABOUT_TO_EXPIRE, EVENT_TOKEN_EXPIRED, SESSION_EVENT_OF, sessionEventOf } from "../core/kaleyra-events";
 import { connectRefusal } from "../core/remote-errors";
 import type { RemoteError } from "../core/session";
 import { USER_ID_PATTERN } from "../core/protocol";
@@ -130,24 +132,24 @@ export class RealtimeSessions {
       case "lost":
         this.live.delete(id);
         if (report.reason === "closed_by_owner") return;
-        notice = { type: "lost", byServer: report.reason === "server_disconnect" || report.reason === "server_close" };
+        notice = { type: "remote_lost", byServer: report.reason === "server_disconnect" || report.reason === "server_close" };
         break;
       case "force_disconnect":
         this.live.delete(id);
-        notice = { type: "user_inactive" };
+        notice = { type: SESSION_EVENT_OF[EVENT_FORCE_DISCONNECT] };
         break;
       case "token_about_to_expire":
-        notice = { type: "token_expiring" };
+        notice = { type: SESSION_EVENT_OF[EVENT_TOKEN_ABOUT_TO_EXPIRE] };
         break;
       case "token_expired":
-        notice = { type: "token_expired" };
+        notice = { type: SESSION_EVENT_OF[EVENT_TOKEN_EXPIRED] };
         break;
       case "client_deprecated":
-        notice = { type: "deprecated", ...(report.deprecationDate === undefined ? {} : { deprecationDate: report.deprecationDate }), ...(report.endOfSupportDate === undefined ? {} : { endOfSupportDate: report.endOfSupportDate }) };
+        notice = { type: "client_deprecated", ...(report.deprecationDate === undefined ? {} : { deprecationDate: report.deprecationDate }), ...(report.endOfSupportDate === undefined ? {} : { endOfSupportDate: report.endOfSupportDate }) };
         break;
       case "server_event":
         if (report.ackId !== undefined) connection.acknowledge(report.ackId);
-        notice = { type: "event", name: report.name, data: report.args[0] ?? null };
+        notice = sessionEventOf(report.name) ?? { type: "remote_event", name: report.name, data: report.args[0] ?? null };
         break;
       default:
         return; // "connected" again or "refused": only the open settles on them

@@ -139,7 +139,7 @@ describe("openSession: the realtime connection, against the emulator's Socket.IO
       await call("POST", "/control/connections/emit", { body: { appId: app.appId, userId: "alice", event } });
     }
     await waitUntil(async () => notices.length === 3, "three notices");
-    expect(notices).toEqual([[id, "token_expiring"], [id, "token_expired"], [id, "user_inactive"]]);
+    expect(notices).toEqual([[id, "remote_token_expiring"], [id, "remote_token_expired"], [id, "user_deactivated"]]);
     expect(remote.isAlive(id!)).toBe(false);
   });
 
@@ -164,7 +164,7 @@ describe("openSession: the realtime connection, against the emulator's Socket.IO
     await call("POST", "/control/connections/emit", { body: { appId: app.appId, userId: "alice", event: "user:status", data: { userId: "bob", status: "online" } } });
     await call("POST", "/control/connections/emit", { body: { appId: app.appId, userId: "alice", event: "call:ring" } });
     await waitUntil(async () => notices.length === 2, "two event notices");
-    expect(notices).toEqual([{ type: "event", name: "user:status", data: { userId: "bob", status: "online" } }, { type: "event", name: "call:ring", data: null }]);
+    expect(notices).toEqual([{ type: "remote_event", name: "user:status", data: { userId: "bob", status: "online" } }, { type: "remote_event", name: "call:ring", data: null }]);
     // The emulator answers a client's acked event with an echo; Kaleyra's { status: 200, data } gives data.
     expect(await remote.emit(id, "chat:send", { text: "hi" })).toEqual({ ok: true, data: { echo: { text: "hi" } } });
     expect(await remote.emit("no-such-connection", "chat:send", {})).toEqual({ ok: false, error: "not_connected" });
@@ -177,7 +177,7 @@ describe("openSession: the realtime connection, against the emulator's Socket.IO
     remote.listen((_id, notice) => notices.push(notice.type));
     const opened = await remote.openSession(request(token("alice", (await mint(app, "alice")).access_token)));
     await call("POST", "/control/connections/drop", { body: { appId: app.appId, userId: "alice" } });
-    await waitUntil(async () => notices.includes("lost"), "lost");
+    await waitUntil(async () => notices.includes("remote_lost"), "lost");
     expect(remote.isAlive(opened.ok ? opened.sessionId! : "")).toBe(false);
   });
 

@@ -52,7 +52,7 @@ export const fakeRemoteControls = {
   listeners: new Set<RemoteListener>(),
   /** Kaleyra says something on the connection (every session object's fake hears it; only the holder acts). */
   notify(sessionId: string, notice: RemoteNotice): void {
-    if (notice.type === "lost" || notice.type === "user_inactive") this.closed.add(sessionId);
+    if (notice.type === "remote_lost" || notice.type === "user_deactivated") this.closed.add(sessionId);
     for (const listener of this.listeners) listener(sessionId, notice);
   },
   reset(): void {
