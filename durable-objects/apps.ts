@@ -6,12 +6,9 @@
  * Every write of an app's settings through here drops the isolate's cached copy (app-cache.ts), so
  * this isolate never serves settings older than its own write.
  */
-import { isActive, type SessionState } from "../core/session";
 import type { AppSecretsUpdate, AppSettings } from "../core/app";
-import type { ActiveStatus } from "./AppState";
 import { cachedSecrets, forgetCachedApp } from "./app-cache";
 import type { Env } from "./bindings";
-import type { SessionRoute } from "./session-route";
 import { appRegistry, appState } from "./stubs";
 
 export function apps(env: Env) {
@@ -61,17 +58,4 @@ export function apps(env: Env) {
       appState(env, appId).markWebhookSeen(signature, signedAtSec, forgetBeforeSec),
     forgetWebhook: (appId: string, signature: string) => appState(env, appId).forgetWebhook(signature),
   };
-}
-
-/**
- * Tells the app's state that a session's status changed (for the tenant API's list). Called by
- * UserSession.dispatch after every transition; not awaited, best effort: an inactive session is
- * released by the session itself, and a lost report is corrected by the next one.
- */
-export function reportSessionStatus(env: Env, route: SessionRoute | undefined, objectId: string, before: SessionState, after: SessionState): void {
-  if (route === undefined || before.status === after.status || !isActive(after)) return;
-  const who = route.key.kind === "token" ? { kind: "token" as const, userId: route.key.userId } : { kind: "access_link" as const };
-  void appState(env, route.appId)
-    .sessionStatus(objectId, after.status as ActiveStatus, who, Date.now())
-    .catch(() => {});
 }
