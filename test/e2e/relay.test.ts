@@ -5,9 +5,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { call, createUser } from "../../dev/emulator/testing";
-import { answerWithMinted, attachVia, registerApp } from "./stack";
-
-const alice = { kind: "token", userId: "alice" } as const;
+import { alice, answerWithMinted, attachVia, registerApp } from "./stack";
 
 afterEach(async () => {
   await call("PUT", "/control/realtime", { body: { connectRefusal: null, connectHang: false, stopPinging: false, tokenUpdateRefusal: null } });

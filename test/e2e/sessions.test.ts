@@ -7,9 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { call, createRoom, createUser, decodeAndVerifyHs256, setFaults } from "../../dev/emulator/testing";
 import { signRoomId, signWebhook } from "../../crypto/signature";
 import { advance, sessionNow, snapshot, storageOf, waitForSnapshot } from "../harness";
-import { ADMIN, answerWithMinted, attachVia, mintToken, registerApp, stubFor } from "./stack";
-
-const alice = { kind: "token", userId: "alice" } as const;
+import { ADMIN, alice, answerWithMinted, attachVia, connectedLink, mintToken, registerApp, stubFor } from "./stack";
 
 afterEach(async () => {
   await setFaults({ outage: "none" });
@@ -150,18 +148,6 @@ describe("access-link sessions", () => {
 });
 
 describe("Kaleyra webhooks", () => {
-  async function connectedLink() {
-    const app = await registerApp({}, true);
-    await createUser(app, "bob");
-    const room = await createRoom(app, ["bob"]);
-    const link = { kind: "access_link", accessLink: room.participants[0]!.access_link } as const;
-    const stub = await stubFor(app.appId, link);
-    const client = await attachVia(app.appId, link);
-    client.send({ type: "connect", accessLink: link.accessLink });
-    await client.waitForStatus("connected");
-    return { app, stub, client, roomId: room.room_id };
-  }
-
   const v1 = (event: string, roomId: string, fields: Record<string, unknown> = {}) =>
     JSON.stringify({ event, event_version: "1.0", namespace: "room", timestamp: Date.now(), data: { room_id: roomId }, ...fields });
   const nowSec = () => Math.floor(Date.now() / 1000);
