@@ -1,35 +1,20 @@
 /**
  * The reference Socket.IO client (the `socket.io-client` package, in Node) against the emulator's
- * endpoint, served by wrangler's programmatic dev server (`unstable_startWorker`, the local
- * composition of wrangler.local.toml on a free loopback port, no persistence, startup bounded).
+ * endpoint, served by wrangler's programmatic dev server (test/node/local-worker.ts).
  * What Kaleyra's own web client does: path /sdk/socket, query api-version=2.1.0, websocket
  * transport, credentials in `auth`.
  */
 import { io, type Socket } from "socket.io-client";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { unstable_startWorker } from "wrangler";
+import { startLocalWorker, type LocalWorker } from "../../test/node/local-worker";
 
-const STARTUP_LIMIT_MS = 20_000;
-let worker: Awaited<ReturnType<typeof unstable_startWorker>> | undefined;
+let worker: LocalWorker | undefined;
 let base: string;
 const sockets: Socket[] = [];
 
 beforeAll(async () => {
-  const started = unstable_startWorker({
-    config: "wrangler.local.toml",
-    dev: { server: { hostname: "127.0.0.1", port: 0 }, inspector: false, watch: false, persist: false, logLevel: "warn" },
-  });
-  let limit: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    limit = setTimeout(() => reject(new Error(`the emulator did not start within ${STARTUP_LIMIT_MS} ms`)), STARTUP_LIMIT_MS);
-  });
-  try {
-    worker = await Promise.race([started, timeout]);
-    await Promise.race([worker.ready, timeout]);
-    base = String(await worker.url).replace(/\/$/, "");
-  } finally {
-    clearTimeout(limit);
-  }
+  worker = await startLocalWorker();
+  base = worker.base;
 });
 
 afterAll(async () => {

@@ -1,69 +1,24 @@
 /**
  * Shared by scripts/reliability/restart.mjs and soak.mjs: runs the local composition
- * (wrangler.local.toml) in its own process group, talks to the admin API and the emulator, and
- * drives sessions over real WebSockets.
+ * (wrangler.local.toml) with scripts/lib/wrangler.mjs (a process group of its own, killed on
+ * exit), talks to the admin API and the emulator, and drives sessions over real WebSockets.
  *
- * Invariants:
- * - Every spawned wrangler/workerd runs in a process group of its own (detached), and every group
- *   this module started is SIGKILLed when the Node process exits, whatever the reason.
- * - Traffic goes to 127.0.0.1 only. Every wait is bounded.
+ * Invariant: traffic goes to 127.0.0.1 only. Every wait is bounded.
  */
 import { spawn } from "node:child_process";
 import { createHmac, randomUUID } from "node:crypto";
-import { cpSync, existsSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, symlinkSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { freePort, freePorts, groupProcesses, rssKb, sleep, waitUntil } from "../lib/proc.mjs";
+import { groupAlive, killGroup, ROOT, WranglerDev } from "../lib/wrangler.mjs";
 
-export { freePort, freePorts, groupProcesses, sleep, waitUntil };
-
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export { freePort, freePorts, groupAlive, groupProcesses, ROOT, sleep, waitUntil };
 
 if (typeof globalThis.WebSocket !== "function") {
   console.error("these scripts need Node 22 (global WebSocket): run them through npm (npm run test:reliability / npm run soak)");
   process.exit(2);
 }
-
-// ---------------------------------------------------------------------------------------------
-// Process groups: always killed on exit.
-
-const liveGroups = new Set();
-
-function killGroup(pgid, signal = "SIGKILL") {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // Already gone.
-  }
-}
-
-process.on("exit", () => {
-  for (const pgid of liveGroups) killGroup(pgid);
-});
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-  process.on(signal, () => {
-    console.error(`\n${signal}: stopping`);
-    process.exit(130);
-  });
-}
-
-/** True while any process of the group exists (zombies included: they are reaped by init soon). */
-export function groupAlive(pgid) {
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      // Fields after the ")" of the command: state ppid pgrp ...
-      const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(rest[2]) === pgid && rest[0] !== "Z") return true;
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  return false;
-}
-
 
 /** VmRSS of a process in bytes, or undefined when it is gone. */
 export function rssBytes(pid) {
@@ -101,85 +56,51 @@ async function projectDirectory(say) {
   say?.(`running the prestart script (${pkg.scripts.prestart})`);
   await new Promise((resolve, reject) => {
     const child = spawn("npm", ["run", "--silent", "prestart"], { cwd: projectDir, stdio: ["ignore", "ignore", "inherit"], detached: true });
-    liveGroups.add(child.pid);
     const timer = setTimeout(() => killGroup(child.pid), 120_000);
     child.on("exit", (code) => {
       clearTimeout(timer);
-      liveGroups.delete(child.pid);
       code === 0 ? resolve() : reject(new Error(`prestart exited with ${code}`));
     });
   });
   return projectDir;
 }
 
-export class Stack {
+export class Stack extends WranglerDev {
   /**
    * @param {{ persistDir?: string, adminToken: string, log: (line: string) => void, name?: string }} options
    * Without persistDir a temporary one is used and removed by cleanup().
    */
   constructor(options) {
+    const persistDir = options.persistDir ?? mkdtempSync(join(tmpdir(), "kaleyra-edge-rel-"));
+    super({
+      name: options.name ?? "stack",
+      // The wrangler configuration (relative to the repository); a diagnostic run may point elsewhere.
+      config: options.config ?? process.env.RELIABILITY_WRANGLER_CONFIG ?? "wrangler.local.toml",
+      persistTo: persistDir,
+      logPath: join(persistDir, "..", `${persistDir.split("/").pop()}.wrangler.log`),
+      logLevel: process.env.RELIABILITY_LOG_LEVEL ?? "warn",
+      vars: {
+        ADMIN_TOKEN: options.adminToken,
+        DEMO_APP_ID: "mAppId_demo",
+        DEMO_KALEYRA_API_KEY: "ak_test_demo_key",
+        // Every client here comes from 127.0.0.1: lift the per-IP attach limit (worker/socket.ts).
+        ATTACH_LIMIT_PER_MINUTE: "1000000",
+      },
+    });
     this.adminToken = options.adminToken;
     this.say = options.log;
-    this.name = options.name ?? "stack";
-    /** The wrangler configuration (relative to the repository); a diagnostic run may point elsewhere. */
-    this.config = options.config ?? process.env.RELIABILITY_WRANGLER_CONFIG ?? "wrangler.local.toml";
     this.ownDir = options.persistDir === undefined;
-    this.persistDir = options.persistDir ?? mkdtempSync(join(tmpdir(), "kaleyra-edge-rel-"));
-    this.logPath = join(this.persistDir, "..", `${this.persistDir.split("/").pop()}.wrangler.log`);
-    this.pgid = undefined;
-    this.port = undefined;
+    this.persistDir = persistDir;
     this.starts = 0;
-  }
-
-  get base() {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  get wsBase() {
-    return `ws://127.0.0.1:${this.port}`;
   }
 
   /** Starts wrangler dev on a free port with this stack's --persist-to and waits for /healthz. */
   async start(timeoutMs = 60_000) {
-    if (this.pgid !== undefined) throw new Error("already running");
-    const cwd = await projectDirectory(this.say);
-    const [port, inspector] = await freePorts(2);
-    this.port = port;
-    const node = existsSync(join(ROOT, "node_modules/node/bin/node")) ? join(ROOT, "node_modules/node/bin/node") : process.execPath;
-    const cli = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
-    const args = [
-      cli, "dev", "-c", this.config, "--local", "--ip", "127.0.0.1",
-      "--port", String(this.port), "--inspector-port", String(inspector),
-      "--persist-to", this.persistDir, "--show-interactive-dev-session=false", "--log-level", process.env.RELIABILITY_LOG_LEVEL ?? "warn",
-      "--var", `ADMIN_TOKEN:${this.adminToken}`, "--var", "DEMO_APP_ID:mAppId_demo", "--var", "DEMO_KALEYRA_API_KEY:ak_test_demo_key",
-      // Every client here comes from 127.0.0.1: lift the per-IP attach limit (worker/socket.ts).
-      "--var", "ATTACH_LIMIT_PER_MINUTE:1000000",
-    ];
-    const fd = openSync(this.logPath, "a");
-    const child = spawn(node, args, {
-      cwd,
-      detached: true,
-      stdio: ["ignore", fd, fd],
-      // Offline: no metrics and no Request.cf download (which fails here with a getaddrinfo trace).
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "1", NO_COLOR: "1" },
-    });
-    closeSync(fd);
-    child.unref();
-    this.pgid = child.pid;
-    liveGroups.add(this.pgid);
+    this.cwd = await projectDirectory(this.say);
     this.starts += 1;
-    const t0 = Date.now();
-    await waitUntil(async () => {
-      if (!groupAlive(this.pgid)) throw new Error(`wrangler exited during start; log tail:\n${this.logTail()}`);
-      try {
-        const res = await fetch(`${this.base}/healthz`, { signal: AbortSignal.timeout(1_000) });
-        return res.ok;
-      } catch {
-        return false;
-      }
-    }, `wrangler dev on port ${this.port} (/healthz)`, timeoutMs, 100);
-    this.runtimePid = this.workerdPid();
-    return Date.now() - t0;
+    const ms = await super.start(timeoutMs);
+    this.workerdAtStart = this.runtimePid();
+    return ms;
   }
 
   /**
@@ -188,47 +109,23 @@ export class Stack {
    * Returns a description of the change, or undefined.
    */
   runtimeChanged() {
-    if (this.pgid === undefined || this.runtimePid === undefined) return undefined; // stopped or starting
-    const now = this.workerdPid();
-    if (now === this.runtimePid) return undefined;
-    const was = this.runtimePid;
-    this.runtimePid = now;
+    if (this.pgid === undefined || this.workerdAtStart === undefined) return undefined; // stopped or starting
+    const now = this.runtimePid();
+    if (now === this.workerdAtStart) return undefined;
+    const was = this.workerdAtStart;
+    this.workerdAtStart = now;
     this.runtimeRestarts = (this.runtimeRestarts ?? 0) + 1;
     return `the runtime workerd changed underneath (pid ${was} -> ${now ?? "none"}): it was killed or crashed outside this script`;
   }
 
-  /** The workerd process that runs the Worker and its Durable Objects (the one with an inspector). */
-  workerdPid() {
-    if (this.pgid === undefined) return undefined;
-    const procs = groupProcesses(this.pgid).filter((p) => p.cmdline[0]?.endsWith("/workerd"));
-    return (procs.find((p) => p.cmdline.some((a) => a.startsWith("--inspector-addr"))) ?? procs[procs.length - 1])?.pid;
-  }
-
   /** RSS of every workerd of the stack, in bytes. */
   workerdRss() {
-    if (this.pgid === undefined) return [];
-    return groupProcesses(this.pgid)
-      .filter((p) => p.cmdline[0]?.endsWith("/workerd"))
-      .map((p) => ({ pid: p.pid, runtime: p.cmdline.some((a) => a.startsWith("--inspector-addr")), rss: rssBytes(p.pid) }));
+    return this.workerds().map((p) => ({ ...p, rss: rssBytes(p.pid) }));
   }
 
-  /** SIGKILLs the whole process group (wrangler, its node child, workerd, esbuild) and waits until it is gone. */
   async kill(signal = "SIGKILL") {
-    if (this.pgid === undefined) return;
-    const pgid = this.pgid;
-    this.runtimePid = undefined;
-    killGroup(pgid, signal);
-    await waitUntil(() => !groupAlive(pgid), `process group ${pgid} to end`, 10_000, 20);
-    liveGroups.delete(pgid);
-    this.pgid = undefined;
-  }
-
-  logTail(lines = 40) {
-    try {
-      return readFileSync(this.logPath, "utf8").split("\n").slice(-lines).join("\n");
-    } catch {
-      return "(no log)";
-    }
+    this.workerdAtStart = undefined;
+    await super.kill(signal);
   }
 
   /** Kills the group if running and removes the temporary directory and log. */
