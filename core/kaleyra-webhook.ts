@@ -9,12 +9,12 @@
 import { isObject } from "./object";
 
 /** The events after which no call runs in the room any more: its access-link sessions end. */
-export const CALL_OVER_EVENTS = ["on_session_ended", "on_room_disabled", "on_room_deleted"] as const;
+const CALL_OVER_EVENTS = ["on_session_ended", "on_room_disabled", "on_room_deleted"] as const;
 /** The v0 event with the same meaning (v0 only). */
-export const V0_CALL_ENDED = "on_call_ended";
+const V0_CALL_ENDED = "on_call_ended";
 /** The only v1 payload version we know; a known event in another version is refused, not guessed. */
-export const V1_EVENT_VERSION = "1.0";
-export const ROOM_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+const V1_EVENT_VERSION = "1.0";
+const ROOM_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 const MAX_EVENT_LENGTH = 64;
 
 export type KaleyraWebhook = { action: "end_room_calls"; event: string; roomId: string } | { action: "ignore"; event: string };

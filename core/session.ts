@@ -46,7 +46,7 @@ export const SERVER_SOURCE = "server";
  */
 export type ServerTokenOrder = "first" | "fallback";
 
-export interface PendingToken {
+interface PendingToken {
   requestId: string;
   /** 1-based attempt number within the current token cycle. */
   attempt: number;
@@ -55,7 +55,7 @@ export interface PendingToken {
   clientId?: string;
 }
 
-export interface PendingRemote {
+interface PendingRemote {
   requestId: string;
   deadline: number;
   /** open: connect to Kaleyra; update: a refreshed token on the live connection; close: disconnect. */

@@ -17,7 +17,7 @@ export const DEFAULT_SIGNATURE_TOLERANCE_SEC = 300;
 
 const encoder = new TextEncoder();
 
-export function signedPayload(timestamp: number | string, rawBody: string): string {
+function signedPayload(timestamp: number | string, rawBody: string): string {
   return `${timestamp}.${rawBody}`;
 }
 

@@ -10,7 +10,7 @@ import { app as orchestrator } from "../worker/app";
 import type { DevEnv } from "./bindings";
 import { ensureDemoApp } from "./demo/seed";
 
-export const LOCAL_WEBHOOK_ORIGIN = "http://orchestrator.local";
+const LOCAL_WEBHOOK_ORIGIN = "http://orchestrator.local";
 const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "orchestrator.local"]);
 
 export function localWebhookUrl(appId: string): string {

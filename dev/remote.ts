@@ -26,7 +26,7 @@ export function localRemote(env: DevEnv): Remote {
 }
 
 /** The production adapter against the local emulator Durable Object. */
-export function emulatorRemote(env: DevEnv): Remote {
+function emulatorRemote(env: DevEnv): Remote {
   const namespace = env.KALEYRA_EMULATOR;
   if (!namespace) throw new Error('REMOTE "emulator" needs the KALEYRA_EMULATOR binding (wrangler.local.toml)');
   const stub = namespace.get(namespace.idFromName(EMULATOR_OBJECT_NAME));

@@ -17,7 +17,7 @@ import type { Env } from "./bindings";
 import type { V1App } from "./AppState-schema";
 import { appState } from "./stubs";
 
-export type { AppRecord, AppWrite } from "./AppState-schema";
+export type { AppRecord } from "./AppState-schema";
 
 export const MAX_APPS_PAGE = 100;
 

@@ -22,13 +22,10 @@ import type { Env } from "./bindings";
 import { AppSessions } from "./app-sessions";
 import { mergeSecrets, SCHEMA, secretsOf, toRecord, type ActiveStatus, type AppRecord, type AppRow, type AppWrite, type SessionPage, type TenantKeyInfo, type V1App } from "./AppState-schema";
 
-export type { ActiveStatus, AppRecord, AppWrite, SessionPage, SessionSummary, TenantKeyInfo } from "./AppState-schema";
 export { MAX_SESSIONS_PAGE } from "./app-sessions";
 
 /** Live tenant keys per app: creating one more revokes the oldest (rotation with overlap). */
-export const MAX_TENANT_KEYS = 2;
-/** Tickets live at most this long: sessions refuse any ticket whose `exp` lies further ahead. */
-export const MAX_TICKET_TTL_SEC = MAX_TICKET_LIFETIME_SEC;
+const MAX_TENANT_KEYS = 2;
 const WEEK_MS = 7 * 86_400_000;
 
 export class AppState extends DurableObject<Env> {
@@ -217,7 +214,7 @@ export class AppState extends DurableObject<Env> {
     const settings = toRecord(row);
     if (row.attach_ticket_secret === null) return fail(kaleyraError("ticket_secret_missing"));
     if (!(settings.attachModes ?? []).includes("ticket")) return fail(kaleyraError("tickets_disabled"));
-    const ttl = Math.min(Math.max(1, Math.floor(ttlSec)), MAX_TICKET_TTL_SEC);
+    const ttl = Math.min(Math.max(1, Math.floor(ttlSec)), MAX_TICKET_LIFETIME_SEC);
     const exp = Math.floor(nowSec) + ttl;
     const ticket = await signHs256({ appId: row.app_id, userId, exp, jti: crypto.randomUUID() }, row.attach_ticket_secret);
     return ok({ ticket, expiresAt: exp * 1_000 });

@@ -18,10 +18,10 @@ import { MAX_TOKEN_LENGTH } from "../core/protocol";
 import type { ServerTokenMinter } from "../core/port";
 import { signWebhook } from "../crypto/signature";
 
-export const TOKEN_WEBHOOK_SIGNATURE_HEADER = "kaleyra-edge-signature";
+const TOKEN_WEBHOOK_SIGNATURE_HEADER = "kaleyra-edge-signature";
 export const MAX_WEBHOOK_ANSWER_BYTES = 16_384;
 /** Lifetime asked of Kaleyra for server-minted tokens; refreshed 60 s before expiry. */
-export const SERVER_TOKEN_LIFETIME_SEC = 3_600;
+const SERVER_TOKEN_LIFETIME_SEC = 3_600;
 
 export interface ServerTokenRequest {
   appId: string;

@@ -25,7 +25,7 @@ export interface Attachment {
   closedAt?: number;
 }
 
-export const MAX_FRAMES_PER_SECOND = 20;
+const MAX_FRAMES_PER_SECOND = 20;
 /** Answered by the runtime without waking the object (hibernation-friendly keep-alive). */
 export const PING = "ping";
 export const PONG = "pong";

@@ -6,7 +6,7 @@
 import type { Env } from "./bindings";
 import { forwardedRequest, sessionObjectName, type SessionKey, type SessionRoute } from "./session-route";
 
-export const APP_REGISTRY_NAME = "registry";
+const APP_REGISTRY_NAME = "registry";
 
 /** The session of one user, or of one access link (by its digest), of an app. */
 export function userSession(env: Env, appId: string, key: SessionKey) {

@@ -32,7 +32,7 @@ import {
 import { isObject } from "../core/object";
 
 /** What kaleyra-edge says it is in the auth payload (our choice [none]; docs/remote.md). */
-export const CLIENT_INFO: RealtimeClientInfo = {
+const CLIENT_INFO: RealtimeClientInfo = {
   sdkName: "kaleyra-edge",
   sdkVersion: "0.1.0",
   clientName: "kaleyra-edge",

@@ -26,10 +26,10 @@ import type {
 } from "../core/port";
 import { isObject } from "../core/object";
 
-export const DEFAULT_TIMEOUT_MS = 10_000;
-export const MIN_EXPIRES_IN_SEC = 360;
-export const MAX_EXPIRES_IN_SEC = 86_400;
-export const CREDENTIALS_PATH = "/v2/sdk/credentials";
+const DEFAULT_TIMEOUT_MS = 10_000;
+const MIN_EXPIRES_IN_SEC = 360;
+const MAX_EXPIRES_IN_SEC = 86_400;
+const CREDENTIALS_PATH = "/v2/sdk/credentials";
 
 export interface KaleyraAdapterOptions {
   /** Overrides the REST address derived from environment and region (tests: the emulator). */

@@ -20,7 +20,7 @@ async function sha256(text: string): Promise<ArrayBuffer> {
 }
 
 /** True when the Authorization header carries exactly the expected bearer token. */
-export async function isAdminAuthorization(header: string | null | undefined, expected: string): Promise<boolean> {
+async function isAdminAuthorization(header: string | null | undefined, expected: string): Promise<boolean> {
   const token = bearerToken(header);
   if (token === undefined) return false;
   const [given, wanted] = await Promise.all([sha256(token), sha256(expected)]);

@@ -27,7 +27,7 @@ const delayTable = z
   .max(RETRY_POLICY_LIMITS.maxTableLength)
   .refine((t) => t[0] === 0, { message: "must be 0: the first attempt has no wait", path: [0] });
 
-export const RetryPolicySchema = z
+const RetryPolicySchema = z
   .strictObject({
     tokenAttemptDelaysMs: delayTable.optional(),
     tokenAttemptTimeoutMs: duration(RETRY_POLICY_LIMITS.min.tokenAttemptTimeoutMs).optional(),
@@ -120,13 +120,13 @@ export const SessionListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(MAX_SESSIONS_PAGE).default(50),
 });
 
-export const TenantKeySchema = z.object({ id: z.string(), createdAt: z.number().int() }).openapi("TenantKey");
+const TenantKeySchema = z.object({ id: z.string(), createdAt: z.number().int() }).openapi("TenantKey");
 export const TenantKeyCreatedSchema = z
   .object({ id: z.string(), key: z.string().openapi({ description: "Shown once: only its SHA-256 is stored." }), createdAt: z.number().int(), keys: z.array(TenantKeySchema) })
   .openapi("TenantKeyCreated");
 export const TenantKeyListSchema = z.object({ keys: z.array(TenantKeySchema) }).openapi("TenantKeyList");
 
-export const SessionViewSchema = z
+const SessionViewSchema = z
   .object({
     status: z.enum(STATUSES),
     mode: z.enum(["token", "access_link"]).optional(),

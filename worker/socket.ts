@@ -66,7 +66,7 @@ export async function parseSocketRequest(request: Request, appId: string, lookup
   return ok({ appId, appEpoch: epoch, key, app: settings });
 }
 
-export const DEFAULT_ATTACH_LIMIT_PER_MINUTE = 60;
+const DEFAULT_ATTACH_LIMIT_PER_MINUTE = 60;
 
 function attachLimit(env: Env): number {
   const n = Number(env.ATTACH_LIMIT_PER_MINUTE);
@@ -82,7 +82,7 @@ const attaches = new AttachLimiter();
  * Rate Limiting binding, which counts across the isolates of a Cloudflare location. The binding
  * failing lets the attempt through: the isolate's count still holds (docs/security.md).
  */
-export async function attachAllowed(env: Env, address: string, now: number): Promise<boolean> {
+async function attachAllowed(env: Env, address: string, now: number): Promise<boolean> {
   const key = attachKey(address);
   if (!attaches.allow(key, now, attachLimit(env))) return false;
   if (env.ATTACH_RATE_LIMIT === undefined) return true;

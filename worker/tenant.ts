@@ -31,7 +31,7 @@ import { bodyOf, bodyRoute, defaultHook, jsonBody, refuse, validPath } from "./v
 
 const MAX_TENANT_BODY_BYTES = 4 * 1024;
 
-export const requireTenant = createMiddleware<{ Bindings: Env }>(async (c, next) => {
+const requireTenant = createMiddleware<{ Bindings: Env }>(async (c, next) => {
   const appId = c.req.param("appId");
   const key = bearerToken(c.req.header("Authorization"));
   const valid = appId !== undefined && isAppId(appId) && key !== undefined && TENANT_KEY_PATTERN.test(key) && (await appState(c.env, appId).tenantKeyValid(await hashTenantKey(key)));

@@ -13,8 +13,6 @@ import type { EmulatorHost } from "./http";
 import { EmulatorStore } from "./store";
 import { sendWebhook } from "./webhooks";
 
-export { EMULATOR_OBJECT_NAME } from "./name";
-
 /** `Env`: the bindings of the composition that runs it (the emulator itself reads none). */
 export class KaleyraEmulator<Env = unknown> extends DurableObject<Env> {
   protected readonly store: EmulatorStore;

@@ -14,10 +14,10 @@ import { randomSecret, type AppRow } from "./store";
 import { outboxJson, V0_CALL_ENDED } from "./webhooks";
 import { socketControlRoutes } from "./socket-control";
 
-export const API_KEY_PATTERN = /^ak_(test|live)_[A-Za-z0-9_]{8,120}$/;
-export const MAX_CLOCK_OFFSET_MS = 10 * 365 * 86_400_000;
+const API_KEY_PATTERN = /^ak_(test|live)_[A-Za-z0-9_]{8,120}$/;
+const MAX_CLOCK_OFFSET_MS = 10 * 365 * 86_400_000;
 
-export function appJson(app: AppRow) {
+function appJson(app: AppRow) {
   return { appId: app.app_id, apiKey: app.api_key, companyId: app.company_id, signingSecret: app.signing_secret, webhookUrl: app.webhook_url };
 }
 

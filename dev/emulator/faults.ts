@@ -6,8 +6,8 @@
  * judged again under the new faults.
  */
 
-export const OUTAGES = ["none", "refuse", "hang"] as const;
-export type Outage = (typeof OUTAGES)[number];
+const OUTAGES = ["none", "refuse", "hang"] as const;
+type Outage = (typeof OUTAGES)[number];
 
 export interface Faults {
   outage: Outage;
@@ -20,9 +20,9 @@ export interface Faults {
 }
 
 export const DEFAULT_FAULTS: Faults = Object.freeze({ outage: "none", latencyMs: 0, errorRate: 0, tokenLifetimeSec: null });
-export const MAX_LATENCY_MS = 30_000;
+const MAX_LATENCY_MS = 30_000;
 export const HANG_CAP_MS = 60_000;
-export const MAX_TOKEN_LIFETIME_SEC = 86_400;
+const MAX_TOKEN_LIFETIME_SEC = 86_400;
 
 /** PUT replaces the faults: a field left out takes its default. */
 export function parseFaults(input: unknown): { ok: true; faults: Faults } | { ok: false; field: string; message: string } {
@@ -138,8 +138,8 @@ export const DEFAULT_REALTIME_FAULTS: RealtimeFaults = Object.freeze({
   pingIntervalMs: 25_000,
   pingTimeoutMs: 20_000,
 });
-export const MIN_HEARTBEAT_MS = 50;
-export const MAX_HEARTBEAT_MS = 300_000;
+const MIN_HEARTBEAT_MS = 50;
+const MAX_HEARTBEAT_MS = 300_000;
 const ERROR_NAME = /^[a-z][a-z0-9_]{0,63}$/;
 
 /** PUT replaces: a field left out takes its default. */

@@ -23,7 +23,7 @@ export interface EmulatorHost {
 
 export type EmulatorEnv = { Variables: { app: AppRow } };
 
-export const MAX_BODY_BYTES = 65_536;
+const MAX_BODY_BYTES = 65_536;
 
 export function errorJson(c: Context, status: ContentfulStatusCode, error: string, message: string, field?: string): Response {
   return c.json(field === undefined ? { error, message } : { error, message, field }, status);

@@ -21,9 +21,9 @@ import type { EmulatorSockets } from "./socket";
 import { stateOf } from "./socket-state";
 import { randomCode } from "./store";
 
-export const USER_STATUSES = ["online", "busy", "offline"] as const;
-export const RELAY_EVENTS = ["user:status_changed", "call:incoming"] as const;
-export const RELAY_REQUESTS = ["user:status:set", "call:dial"] as const;
+const USER_STATUSES = ["online", "busy", "offline"] as const;
+const RELAY_EVENTS = ["user:status_changed", "call:incoming"] as const;
+const RELAY_REQUESTS = ["user:status:set", "call:dial"] as const;
 const MAX_ID = 128;
 
 type Data = Record<string, unknown>;

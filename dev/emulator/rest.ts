@@ -14,17 +14,17 @@ import { SOCKET_EVENTS } from "./socket";
 import { randomCode, type AppRow, type ParticipantRow, type RoomRow, type UserRow } from "./store";
 import { EMULATOR_ISSUER } from "./credentials";
 
-export const ROLES = ["plus", "basic"] as const;
-export const MIN_EXPIRES_IN_SEC = 360;
-export const MAX_EXPIRES_IN_SEC = 86_400;
-export const MAX_PAGE_LIMIT = 100;
-export const DEFAULT_PAGE_LIMIT = 20;
-export const MAX_PARTICIPANTS = 50;
+const ROLES = ["plus", "basic"] as const;
+const MIN_EXPIRES_IN_SEC = 360;
+const MAX_EXPIRES_IN_SEC = 86_400;
+const MAX_PAGE_LIMIT = 100;
+const DEFAULT_PAGE_LIMIT = 20;
+const MAX_PARTICIPANTS = 50;
 /** The `iss` claim of every token, as in Kaleyra's tokens [doc]; realtime refuses tokens with another. */
 /** Access links look like Kaleyra's sandbox links; the last path segment is the code. */
 export const ACCESS_LINK_BASE = "https://sandbox.bandyer.com/eu/direct-rest-call-handler/";
 
-export function userJson(u: UserRow) {
+function userJson(u: UserRow) {
   return {
     user_id: u.user_id,
     role: u.role,
@@ -226,7 +226,7 @@ export function restV1RoomRoutes(host: EmulatorHost): Hono<EmulatorEnv> {
   return rest;
 }
 
-export function tokenClaims(app: AppRow, user: string, iat: number, exp: number) {
+function tokenClaims(app: AppRow, user: string, iat: number, exp: number) {
   return { user, companyId: app.company_id, allowCamera: true, iat, exp, iss: EMULATOR_ISSUER, sub: `${user}#${app.company_id}` };
 }
 

@@ -13,14 +13,14 @@ import { SOCKET_EVENTS } from "./socket";
 import type { SocketState } from "./socket-state";
 
 /** The short names the control API takes for the server events it can push. */
-export const EMIT_EVENTS = {
+const EMIT_EVENTS = {
   is_about_to_expire: SOCKET_EVENTS.aboutToExpire,
   expired: SOCKET_EVENTS.expired,
   force_disconnect: SOCKET_EVENTS.forceDisconnect,
   deprecated: SOCKET_EVENTS.deprecated,
 } as const;
 
-export function connectionJson(s: SocketState) {
+function connectionJson(s: SocketState) {
   return {
     state: s.state,
     appId: s.appId ?? null,

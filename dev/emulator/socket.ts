@@ -40,7 +40,7 @@ export const SOCKET_EVENTS = {
   forceDisconnect: EVENT_FORCE_DISCONNECT,
   deprecated: EVENT_CLIENT_DEPRECATED,
 } as const;
-export const MAX_PAYLOAD = 1_000_000;
+const MAX_PAYLOAD = 1_000_000;
 
 export class EmulatorSockets {
   constructor(

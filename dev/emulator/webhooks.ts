@@ -12,9 +12,9 @@ import type { AppRow, EmulatorStore, OutboxRow } from "./store";
 export type WebhookEvent = "on_session_ended" | "on_room_disabled" | "on_room_deleted" | typeof V0_CALL_ENDED;
 export const V0_CALL_ENDED = "on_call_ended";
 /** Kaleyra's example payload (on_room_deleted) has namespace "room"; we use it for every room event. */
-export const WEBHOOK_NAMESPACE = "room";
-export const DELIVERY_TIMEOUT_MS = 10_000;
-export const NO_WEBHOOK_URL = "no_webhook_url";
+const WEBHOOK_NAMESPACE = "room";
+const DELIVERY_TIMEOUT_MS = 10_000;
+const NO_WEBHOOK_URL = "no_webhook_url";
 
 export interface WebhookSender {
   store: EmulatorStore;
