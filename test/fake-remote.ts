@@ -6,18 +6,7 @@
  * `/direct-rest-call-handler/<code>`, like Kaleyra's; the link's user is `guest-<code>`.
  */
 import type { Credential, RemoteError } from "../core/session";
-import type {
-  KaleyraRemote,
-  MintAccessTokenRequest,
-  MintAccessTokenResult,
-  OpenSessionRequest,
-  OpenSessionResult,
-  RemoteEmitResult,
-  RemoteListener,
-  RemoteNotice,
-  ServerTokenMinter,
-  UpdateTokenResult,
-} from "../core/port";
+import type { KaleyraRemote, MintAccessTokenRequest, MintAccessTokenResult, OpenSessionRequest, OpenSessionResult, RemoteEmitResult, RemoteListener, RemoteNotice, ServerTokenMinter, UpdateTokenResult } from "../core/port";
 
 export const fakeRemoteControls = {
   /** "refuse": every call answers unavailable; "hang": every call never answers. */

@@ -12,14 +12,7 @@
  * closes the socket; every attachment write merges into the latest attachment (messages interleave
  * across the awaits of token checks).
  */
-import {
-  EVENT_CLIENT_DEPRECATED,
-  EVENT_CONNECTED,
-  EVENT_FORCE_DISCONNECT,
-  EVENT_TOKEN_ABOUT_TO_EXPIRE,
-  EVENT_TOKEN_EXPIRED,
-  EVENT_TOKEN_UPDATE,
-} from "../../core/kaleyra-events";
+import { EVENT_CLIENT_DEPRECATED, EVENT_CONNECTED, EVENT_FORCE_DISCONNECT, EVENT_TOKEN_ABOUT_TO_EXPIRE, EVENT_TOKEN_EXPIRED, EVENT_TOKEN_UPDATE } from "../../core/kaleyra-events";
 import { decodeFrame, encodeEngine, socketFrame, type SocketPacket } from "../../remote/socketio";
 import { judgeLink, judgeToken } from "./credentials";
 import { close, send, stateOf, update, type SocketState } from "./socket-state";
