@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { fakeRemoteControls, fakeToken } from "./fake-remote";
 import { app as worker } from "../worker/app";
 import { apps } from "../durable-objects/apps";
+import { userSession } from "../durable-objects/stubs";
 import {
   advance,
   APP_ID,
@@ -313,8 +314,7 @@ describe("the Worker's own checks", () => {
     expect(closeCode).toBe(4404);
     // The client was told its saved data is gone before the socket closed.
     expect(frames.map((f) => f.type)).toContain("data_cleared");
-    const { sessionObjectName } = await import("../durable-objects/session-route");
-    const stub = env.USER_SESSION.get(env.USER_SESSION.idFromName(await sessionObjectName(appId, alice)));
+    const stub = userSession(env, appId, alice);
     const cleared = Date.now() + 2_000;
     while ((await storageOf(stub)).keys.length > 0 && Date.now() < cleared) await new Promise((r) => setTimeout(r, 5));
     expect(await storageOf(stub)).toEqual({ alarmAt: undefined, keys: [] });

@@ -5,7 +5,7 @@
  */
 import { env, SELF } from "cloudflare:test";
 import { localWebhookUrl } from "../../dev/local-emulator";
-import { sessionObjectName } from "../../durable-objects/session-route";
+import { userSession } from "../../durable-objects/stubs";
 import { call, createApp, createRoom, createUser, resetEmulator, type TestApp } from "../../dev/emulator/testing";
 import { sessionKeyOf, TestClient, TICKET_SECRET, ticketFor, type SessionStub, type TestKey } from "../harness";
 
@@ -49,7 +49,7 @@ export async function attachVia(appId: string, key: TestKey, options: { prove?: 
 }
 
 export async function stubFor(appId: string, key: TestKey): Promise<SessionStub> {
-  return env.USER_SESSION.get(env.USER_SESSION.idFromName(sessionObjectName(appId, await sessionKeyOf(key))));
+  return userSession(env, appId, await sessionKeyOf(key));
 }
 
 export async function mintToken(app: TestApp, userId: string, expiresIn = 3_600): Promise<string> {
