@@ -66,6 +66,14 @@ export interface KaleyraUrls {
 export const DEFAULT_ATTACH_MODES: readonly AttachMode[] = ["token", "resume"];
 export const DEFAULT_MAX_SESSIONS = 10_000;
 
+/** The bounds an app's settings and secrets are held to here (the HTTP schema shows the same). */
+export const APP_LIMITS = {
+  maxAllowedOrigins: 50,
+  maxSessions: 1_000_000,
+  /** tokenWebhookSecret and attachTicketSecret: this many characters, no whitespace. */
+  sharedSecretLength: { min: 16, max: 256 },
+} as const;
+
 /**
  * Write-only secrets of an app: accepted by PUT, stored by the registry, never returned or logged.
  * In a PUT, an absent key keeps the stored secret and `null` deletes it.
@@ -125,7 +133,7 @@ export function parseAppSettings(input: unknown, policy: SettingsPolicy = {}): R
   }
   if (o.allowedOrigins !== undefined) {
     const origins = o.allowedOrigins;
-    if (!Array.isArray(origins) || origins.length > 50 || !origins.every(isOrigin)) return fail(kaleyraError("bad_request", "allowedOrigins"));
+    if (!Array.isArray(origins) || origins.length > APP_LIMITS.maxAllowedOrigins || !origins.every(isOrigin)) return fail(kaleyraError("bad_request", "allowedOrigins"));
     settings.allowedOrigins = origins as string[];
   }
   if (o.kaleyra !== undefined) {
@@ -135,7 +143,7 @@ export function parseAppSettings(input: unknown, policy: SettingsPolicy = {}): R
   }
   if (o.maxSessions !== undefined) {
     const max = o.maxSessions;
-    if (typeof max !== "number" || !Number.isInteger(max) || max < 1 || max > 1_000_000) return fail(kaleyraError("bad_request", "maxSessions"));
+    if (typeof max !== "number" || !Number.isInteger(max) || max < 1 || max > APP_LIMITS.maxSessions) return fail(kaleyraError("bad_request", "maxSessions"));
     settings.maxSessions = max;
   }
   return ok(settings);
@@ -213,7 +221,7 @@ export function parseAppPut(input: unknown, policy: SettingsPolicy = {}): Result
 }
 
 function isSharedSecret(v: unknown): v is string {
-  return typeof v === "string" && v.length >= 16 && v.length <= 256 && !/\s/.test(v);
+  return typeof v === "string" && v.length >= APP_LIMITS.sharedSecretLength.min && v.length <= APP_LIMITS.sharedSecretLength.max && !/\s/.test(v);
 }
 
 /** Why the settings need each secret, as the reason of the refusal when it is missing. */

@@ -52,6 +52,36 @@ export const ERROR_MESSAGES = {
 
 export type ErrorCode = keyof typeof ERROR_MESSAGES;
 
+/**
+ * The HTTP status each code usually means (400 for the others); a refused upgrade's socket closes
+ * with 4000 + it. A route passes another status only where the code is shared (413).
+ */
+export const ERROR_STATUS = {
+  bad_request: 400,
+  not_configured: 400,
+  unauthorized: 401,
+  origin_not_allowed: 403,
+  rate_limited: 429,
+  too_many_sockets: 429,
+  too_many_sessions: 429,
+  signature_invalid: 401,
+  signature_stale: 401,
+  webhook_replayed: 409,
+  app_id_invalid: 404,
+  not_found: 404,
+  upgrade_required: 426,
+  internal_error: 500,
+  admin_disabled: 503,
+  tenant_unauthorized: 401,
+  tenant_key_unknown: 404,
+  ticket_secret_missing: 409,
+  tickets_disabled: 409,
+} as const satisfies Partial<Record<ErrorCode, number>>;
+
+export function statusOf(code: ErrorCode): number {
+  return (ERROR_STATUS as Partial<Record<ErrorCode, number>>)[code] ?? 400;
+}
+
 /** One thing wrong with a request or a frame: the field, and what is wrong with it ("must be …"). */
 export interface ErrorDetail {
   field: string;

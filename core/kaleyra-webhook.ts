@@ -6,14 +6,15 @@
  * Invariants: a parse never throws; only the fields an action uses are required; an event we do
  * not act on is ignored whatever else its body holds (Kaleyra sends many: recording, chat, ...).
  */
+import { isObject } from "./object";
 
 /** The events after which no call runs in the room any more: its access-link sessions end. */
-export const CALL_OVER_EVENTS = ["on_session_ended", "on_room_disabled", "on_room_deleted"] as const;
+const CALL_OVER_EVENTS = ["on_session_ended", "on_room_disabled", "on_room_deleted"] as const;
 /** The v0 event with the same meaning (v0 only). */
-export const V0_CALL_ENDED = "on_call_ended";
+const V0_CALL_ENDED = "on_call_ended";
 /** The only v1 payload version we know; a known event in another version is refused, not guessed. */
-export const V1_EVENT_VERSION = "1.0";
-export const ROOM_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+const V1_EVENT_VERSION = "1.0";
+const ROOM_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 const MAX_EVENT_LENGTH = 64;
 
 export type KaleyraWebhook = { action: "end_room_calls"; event: string; roomId: string } | { action: "ignore"; event: string };
@@ -22,7 +23,7 @@ export type ParsedWebhook = { ok: true; webhook: KaleyraWebhook } | { ok: false;
 function jsonObject(raw: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(raw);
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return isObject(value) ? value : undefined;
   } catch {
     return undefined;
   }
@@ -38,7 +39,7 @@ function isRoomId(v: unknown): v is string {
 
 function dataOf(body: Record<string, unknown>): Record<string, unknown> | undefined {
   const { data } = body;
-  return typeof data === "object" && data !== null && !Array.isArray(data) ? (data as Record<string, unknown>) : undefined;
+  return isObject(data) ? data : undefined;
 }
 
 /** A v1 delivery's body (its signature already verified). */

@@ -11,7 +11,7 @@ import type { SessionView } from "./session";
 
 export const MAX_FRAME_BYTES = 16_384;
 export const MAX_TOKEN_LENGTH = 8_192;
-export const MAX_ACCESS_LINK_LENGTH = 2_048;
+const MAX_ACCESS_LINK_LENGTH = 2_048;
 export const MAX_REQUEST_ID_LENGTH = 64;
 /** Kaleyra user ids: letters, digits and `_ . @ + -`, at most 128 characters. */
 export const USER_ID_PATTERN = /^[A-Za-z0-9_.@+-]{1,128}$/;
@@ -23,9 +23,9 @@ export const USER_ID_PATTERN = /^[A-Za-z0-9_.@+-]{1,128}$/;
  */
 export type AttachMode = "token" | "resume" | "ticket";
 export const ATTACH_MODES: readonly AttachMode[] = ["token", "resume", "ticket"];
-export const MAX_CREDENTIAL_LENGTH = 2_048;
+const MAX_CREDENTIAL_LENGTH = 2_048;
 
-export const MAX_EVENT_NAME_LENGTH = 128;
+const MAX_EVENT_NAME_LENGTH = 128;
 
 /** `since`: the last relayed seq this client saw; after the proof it gets what it missed (Relay). */
 export type ClientFrame =

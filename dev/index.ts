@@ -5,11 +5,22 @@
  * use it; the tests set no DEMO_APP_ID, so they see the orchestrator's own answers everywhere else.
  */
 import orchestrator from "../worker/index";
-import { EMULATOR_OBJECT_NAME } from "../remote/emulator/name";
-import { demo, type DevEnv } from "./demo/routes";
+import { UserSession as Session } from "../durable-objects/UserSession";
+import { EMULATOR_OBJECT_NAME } from "./emulator/name";
+import type { DevEnv } from "./bindings";
+import { demo } from "./demo/routes";
+import { ensureDemoApp } from "./demo/seed";
+import { localRemote } from "./remote";
 
-export { AppRegistry, AppState, UserSession } from "../worker/index";
-export { KaleyraEmulator } from "./emulator";
+export { AppRegistry, AppState } from "../worker/index";
+export { KaleyraEmulator } from "./local-emulator";
+
+/** Local sessions talk to the emulator, or to Kaleyra with `REMOTE=kaleyra` (dev/remote.ts). */
+export class UserSession extends Session {
+  constructor(ctx: DurableObjectState, env: DevEnv) {
+    super(ctx, env, localRemote(env));
+  }
+}
 
 const EMULATOR_PREFIX = "/emulator";
 
@@ -23,6 +34,7 @@ export default {
       return emulator.fetch(new Request(url, request));
     }
     if (env.DEMO_APP_ID) {
+      await ensureDemoApp(env);
       const answer = await demo(request, env);
       if (answer) return answer;
     }

@@ -6,6 +6,7 @@
 import { SECRET_KEYS, type AppSecrets, type AppSecretsUpdate, type AppSettings } from "../core/app";
 import { kaleyraError } from "../core/errors";
 import { fail, ok, type Result } from "../core/result";
+import type { ActiveStatus } from "../core/session";
 
 export interface AppRecord extends AppSettings {
   appId: string;
@@ -28,8 +29,7 @@ export interface AppWrite {
 }
 
 /** The statuses of a session that holds a slot (core's isActive). */
-export const ACTIVE_STATUSES = ["connecting", "connected", "reconnecting"] as const;
-export type ActiveStatus = (typeof ACTIVE_STATUSES)[number];
+export type { ActiveStatus };
 
 /** One active session as the tenant API lists it. An access link is never shown (a bearer secret). */
 export interface SessionSummary {

@@ -2,14 +2,15 @@ import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { AppSettings } from "../core/app";
 import { DEFAULT_RETRY_POLICY } from "../core/policy";
-import { appList, appState, registryStub } from "../worker/registry";
+import { apps } from "./apps";
+import { appRegistry, appState } from "./stubs";
 import { AppSessions } from "./app-sessions";
 import type { AppState } from "./AppState";
 
 const NO_SECRETS = { kaleyraApiKey: false, tokenWebhookSecret: false, attachTicketSecret: false };
 
 /** Through the facade the Worker and sessions use: every call goes to the app's own AppState. */
-const registry = () => registryStub(env);
+const registry = () => apps(env);
 let counter = 0;
 const freshAppId = () => `mAppId_registry${++counter}_${crypto.randomUUID().slice(0, 8)}`;
 const SANDBOX_EU: AppSettings = { environment: "sandbox", region: "eu" };
@@ -203,7 +204,7 @@ describe("AppState: an app's sessions, rooms and webhooks, in its own object", (
   it("the deployment-wide registry lists the apps the admin created, a page at a time", async () => {
     const ids = [freshAppId(), freshAppId(), freshAppId()].sort();
     for (const id of ids) await registry().putApp(id, SANDBOX_EU);
-    const list = appList(env);
+    const list = appRegistry(env);
     const all: string[] = [];
     let cursor: string | undefined;
     for (let page = 0; page < 1_000; page++) {

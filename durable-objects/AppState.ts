@@ -1,5 +1,5 @@
 /**
- * One app's (tenant's) state, one object per appId (named by the appId, see worker/registry.ts):
+ * One app's (tenant's) state, one object per appId (named by the appId, see durable-objects/stubs.ts):
  * its settings and write-only secrets, its session slots (with each session's last reported
  * status, for the tenant API), the room index for room-ended webhooks, the webhook deliveries
  * already seen, and the hashes of its tenant API keys.
@@ -17,18 +17,15 @@ import { isAppId, parseAppSettings, requiredSecretMissing, SECRET_NEEDED_BY, typ
 import { invalidInput, kaleyraError } from "../core/errors";
 import { fail, ok, type Result } from "../core/result";
 import { MAX_TICKET_LIFETIME_SEC } from "../core/ticket";
-import { signHs256 } from "../remote/jwt";
-import type { Env } from "../worker/env";
+import { signHs256 } from "../crypto/jwt";
+import type { Env } from "./bindings";
 import { AppSessions } from "./app-sessions";
 import { mergeSecrets, SCHEMA, secretsOf, toRecord, type ActiveStatus, type AppRecord, type AppRow, type AppWrite, type SessionPage, type TenantKeyInfo, type V1App } from "./AppState-schema";
 
-export type { ActiveStatus, AppRecord, AppWrite, SessionPage, SessionSummary, TenantKeyInfo } from "./AppState-schema";
 export { MAX_SESSIONS_PAGE } from "./app-sessions";
 
 /** Live tenant keys per app: creating one more revokes the oldest (rotation with overlap). */
-export const MAX_TENANT_KEYS = 2;
-/** Tickets live at most this long: sessions refuse any ticket whose `exp` lies further ahead. */
-export const MAX_TICKET_TTL_SEC = MAX_TICKET_LIFETIME_SEC;
+const MAX_TENANT_KEYS = 2;
 const WEEK_MS = 7 * 86_400_000;
 
 export class AppState extends DurableObject<Env> {
@@ -217,7 +214,7 @@ export class AppState extends DurableObject<Env> {
     const settings = toRecord(row);
     if (row.attach_ticket_secret === null) return fail(kaleyraError("ticket_secret_missing"));
     if (!(settings.attachModes ?? []).includes("ticket")) return fail(kaleyraError("tickets_disabled"));
-    const ttl = Math.min(Math.max(1, Math.floor(ttlSec)), MAX_TICKET_TTL_SEC);
+    const ttl = Math.min(Math.max(1, Math.floor(ttlSec)), MAX_TICKET_LIFETIME_SEC);
     const exp = Math.floor(nowSec) + ttl;
     const ticket = await signHs256({ appId: row.app_id, userId, exp, jti: crypto.randomUUID() }, row.attach_ticket_secret);
     return ok({ ticket, expiresAt: exp * 1_000 });

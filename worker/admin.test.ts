@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_RETRY_POLICY } from "../core/policy";
 import { MAX_ADMIN_BODY_BYTES } from "./admin";
 import { app } from "./app";
-import { appState } from "./registry";
+import { appState } from "../durable-objects/stubs";
 
 const TOKEN = "test-admin-token";
 const AUTH = { Authorization: `Bearer ${TOKEN}` };

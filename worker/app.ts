@@ -6,7 +6,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { kaleyraError } from "../core/errors";
 import { admin } from "./admin";
-import type { Env } from "./env";
+import type { Env } from "../durable-objects";
 import { errorResponse } from "./errors";
 import { describeOtherRoutes, openApiConfig, OPENAPI_PATH } from "./openapi";
 import { socket } from "./socket";

@@ -1,9 +1,18 @@
-/** The Worker's entry: the HTTP app, and the Durable Object classes wrangler binds by name. */
+/**
+ * The production composition (wrangler.toml): the HTTP app, and the Durable Object classes
+ * wrangler binds by name, each session with the production adapter to Kaleyra.
+ */
 import { app } from "./app";
-import type { Env } from "./env";
+import { UserSession as Session, type Env } from "../durable-objects";
+import { kaleyraRemote } from "../remote";
 
-export { AppRegistry } from "../durable-objects/AppRegistry";
-export { AppState } from "../durable-objects/AppState";
-export { UserSession } from "../durable-objects/UserSession";
+export { AppRegistry, AppState } from "../durable-objects";
+
+/** Deployed sessions talk to Kaleyra (remote/index.ts). */
+export class UserSession extends Session {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env, kaleyraRemote(env));
+  }
+}
 
 export default { fetch: app.fetch } satisfies ExportedHandler<Env>;

@@ -1,6 +1,6 @@
 /**
  * Kaleyra's webhooks: `POST /v1/webhooks/kaleyra/:appId`, signed with the app's API key.
- * v1 (`bandyer-signature`, see remote/signature.ts) checks, in order: body size, the MAC with the
+ * v1 (`bandyer-signature`, see crypto/signature.ts) checks, in order: body size, the MAC with the
  * app's API key, then freshness (more than 5 min off -> signature_stale, which only a holder of
  * the key can reach), replay (the same signed timestamp and MAC again, however the header is
  * spelled -> webhook_replayed), then the payload (core/kaleyra-webhook.ts).
@@ -19,11 +19,10 @@ import { bodyLimit } from "hono/body-limit";
 import { isAppId } from "../core/app";
 import { kaleyraError } from "../core/errors";
 import { parseV0Webhook, parseV1Webhook, type KaleyraWebhook } from "../core/kaleyra-webhook";
-import { base64UrlEncode } from "../remote/jwt";
-import { DEFAULT_SIGNATURE_TOLERANCE_SEC, ROOM_ID_HMAC_HEADER, SIGNATURE_HEADER, verifyRoomIdHmac, verifyWebhookSignature } from "../remote/signature";
-import type { Env } from "./env";
+import { base64UrlEncode } from "../crypto/jwt";
+import { DEFAULT_SIGNATURE_TOLERANCE_SEC, ROOM_ID_HMAC_HEADER, SIGNATURE_HEADER, verifyRoomIdHmac, verifyWebhookSignature } from "../crypto/signature";
+import { apps, userSessionById, type Env } from "../durable-objects";
 import { errorResponse } from "./errors";
-import { appRegistry } from "./registry";
 
 const MAX_WEBHOOK_BYTES = 64 * 1024;
 
@@ -59,7 +58,7 @@ webhooks.post(
   bodyLimit({ maxSize: MAX_WEBHOOK_BYTES, onError: () => errorResponse(kaleyraError("bad_request", "body"), 413) }),
   async (c) => {
     const appId = c.req.param("appId");
-    const registry = await appRegistry(c.env);
+    const registry = apps(c.env);
     const apiKey = isAppId(appId) ? (await registry.getAppSecrets(appId))?.kaleyraApiKey : undefined;
     const raw = await c.req.text();
     const nowSec = Math.floor(Date.now() / 1_000);
@@ -81,7 +80,7 @@ webhooks.post(
     try {
       const sessions = await registry.takeRoomSessions(appId, webhook.roomId);
       // Every session is told even if one call fails; a failure is the sender's to retry.
-      const results = await Promise.allSettled(sessions.map((objectId) => c.env.USER_SESSION.get(c.env.USER_SESSION.idFromString(objectId)).callEnded()));
+      const results = await Promise.allSettled(sessions.map((objectId) => userSessionById(c.env, objectId).callEnded()));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
       if (failed) throw failed.reason;
     } catch (err) {

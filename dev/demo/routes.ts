@@ -16,16 +16,11 @@
  */
 import { isAppId } from "../../core/app";
 import { isUserId } from "../../core/protocol";
-import { EMULATOR_OBJECT_NAME } from "../../remote/emulator/name";
-import type { Env } from "../../worker/env";
-
-/** The local composition's bindings: the Worker's, plus the demo page's static files. */
-export interface DevEnv extends Env {
-  ASSETS?: Fetcher;
-}
+import { EMULATOR_OBJECT_NAME } from "../emulator/name";
+import type { DevEnv } from "../bindings";
 
 /** Tokens the demo backend mints live this long, unless the emulator's tokenLifetimeSec fault says otherwise. */
-export const DEMO_TOKEN_LIFETIME_SEC = 3_600;
+const DEMO_TOKEN_LIFETIME_SEC = 3_600;
 const MAX_BODY_CHARS = 4_096;
 const MAX_ROOM_USERS = 10;
 const ROOM_ID = /^[A-Za-z0-9_-]{1,128}$/;

@@ -16,14 +16,15 @@ import { decodeFrame, encodeEngine, socketFrame, type EngineOpen, type SocketPac
 import type { RealtimeAuth } from "./auth";
 import type { AckResult, ConnectionState, LostReason, RealtimeReport, TokenUpdateResult } from "./reports";
 import {
-  connectErrorName,
   EVENT_CLIENT_DEPRECATED,
   EVENT_CONNECTED,
   EVENT_FORCE_DISCONNECT,
   EVENT_TOKEN_ABOUT_TO_EXPIRE,
   EVENT_TOKEN_EXPIRED,
   EVENT_TOKEN_UPDATE,
-} from "./events";
+} from "../../core/kaleyra-events";
+import { connectErrorName } from "./events";
+import { isObject } from "../../core/object";
 
 /** The part of a WebSocket this class writes to. */
 export interface RealtimeSocket {
@@ -270,8 +271,4 @@ export class RealtimeConnection {
     }
     this.options.report(report);
   }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }

@@ -118,7 +118,7 @@ async function registerApp() {
   appId = `mAppId_browser_${run}`;
   const created = await http("POST", `${base}/emulator/control/apps`, { appId });
   assert(created.status === 201, `emulator app: ${created.status} ${JSON.stringify(created.json)}`);
-  // Room ends reach the orchestrator in-process (dev/emulator.ts), signed with the app's API key.
+  // Room ends reach the orchestrator in-process (dev/local-emulator.ts), signed with the app's API key.
   const webhook = await http("PUT", `${base}/emulator/control/apps/${appId}/webhook`, { url: `http://orchestrator.local/v1/webhooks/kaleyra/${appId}` });
   assert(webhook.status === 200, `emulator webhook: ${webhook.status}`);
   const registered = await http("PUT", `${base}/v1/apps/${appId}`, { environment: "sandbox", region: "eu", retryPolicy: FAST_POLICY, kaleyraApiKey: created.json.apiKey }, ADMIN);
