@@ -1,6 +1,6 @@
 /** The push frames on a client's socket: what a client may send, and what it is answered. */
 import { describe, expect, it } from "vitest";
-import { isPushFrameType, parsePushFrame, pushRefused } from "./protocol-push";
+import { isPushFrameType, parsePushFrame, pushInvalid, pushRefused } from "./protocol-push";
 
 const subscription = {
   endpoint: "https://fcm.googleapis.com/fcm/send/abc",
@@ -46,5 +46,19 @@ describe("push frames", () => {
       message: expect.stringContaining("operator"),
     });
     expect(pushRefused("push_unavailable")).not.toHaveProperty("endpoint");
+  });
+
+  it("answers a refused frame with push_refused naming the field and the endpoint it could read, never an error frame", () => {
+    const frame = { type: "push_subscribe", subscription: { ...subscription, keys: { p256dh: "x", auth: "y" } } };
+    const parsed = parsePushFrame(frame);
+    expect(parsed.ok).toBe(false);
+    expect(pushInvalid(frame, parsed.ok ? undefined : parsed.error.field)).toEqual({
+      type: "push_refused",
+      endpoint: subscription.endpoint,
+      code: "push_invalid",
+      message: expect.any(String),
+      field: "subscription.keys.p256dh",
+    });
+    expect(pushInvalid({ type: "push_unsubscribe", endpoint: 5 }, "endpoint")).not.toHaveProperty("endpoint");
   });
 });

@@ -6,8 +6,10 @@
  *                     { type: "push_unsubscribe", endpoint }
  *   server -> client  { type: "push_subscribed", endpoint } (kept; also for a renewal)
  *                     { type: "push_unsubscribed", endpoint } (gone, or was not kept)
- *                     { type: "push_refused", endpoint?, code, message } (not kept, and why)
- * A malformed frame gets the protocol's usual `error` frame (`invalid_frame`, with the field).
+ *                     { type: "push_refused", endpoint?, code, message, field? } (not kept, and why)
+ * A malformed push frame is answered `push_refused` (`push_invalid`, with the field), not with an
+ * `error` frame: the client stops on an error frame it cannot match while connecting, and a push
+ * subscription's problem must never stop a session's connect.
  * Invariant: like parseClientFrame, parsePushFrame returns a frame whose every field was checked, or
  * an error with a stable code; it never throws.
  */
@@ -20,13 +22,14 @@ export type PushClientFrame = { type: "push_subscribe"; subscription: PushSubscr
 export const PUSH_ERROR_MESSAGES = {
   push_disabled: "The app does not send Web Push; the operator turns it on in the app's wake settings.",
   push_unavailable: "Only a user's token session keeps push subscriptions; an access-link session is one call and wakes nobody.",
+  push_invalid: "The push frame or its subscription is not valid (see the field); send what PushSubscription.toJSON() gives, to an https push service.",
 } as const;
 export type PushErrorCode = keyof typeof PUSH_ERROR_MESSAGES;
 
 export type PushServerFrame =
   | { type: "push_subscribed"; endpoint: string }
   | { type: "push_unsubscribed"; endpoint: string }
-  | { type: "push_refused"; endpoint?: string; code: PushErrorCode; message: string };
+  | { type: "push_refused"; endpoint?: string; code: PushErrorCode; message: string; field?: string };
 
 export const PUSH_FRAME_TYPES = ["push_subscribe", "push_unsubscribe"] as const;
 
@@ -54,6 +57,13 @@ export function parsePushFrame(o: Record<string, unknown>, policy: PushEndpointP
   return subscription.ok ? ok({ type: "push_subscribe", subscription: subscription.value }) : subscription;
 }
 
-export function pushRefused(code: PushErrorCode, endpoint?: string): PushServerFrame {
-  return { type: "push_refused", ...(endpoint !== undefined && { endpoint }), code, message: PUSH_ERROR_MESSAGES[code] };
+export function pushRefused(code: PushErrorCode, endpoint?: string, field?: string): PushServerFrame {
+  return { type: "push_refused", ...(endpoint !== undefined && { endpoint }), code, message: PUSH_ERROR_MESSAGES[code], ...(field !== undefined && { field }) };
+}
+
+/** The answer to a push frame parsePushFrame refused: push_refused naming the field (never an `error` frame). */
+export function pushInvalid(o: Record<string, unknown>, field: string | undefined): PushServerFrame {
+  const sub = o.subscription;
+  const endpoint = typeof sub === "object" && sub !== null ? (sub as Record<string, unknown>).endpoint : o.endpoint;
+  return pushRefused("push_invalid", typeof endpoint === "string" && endpoint.length <= MAX_ENDPOINT_LENGTH ? endpoint : undefined, field);
 }
