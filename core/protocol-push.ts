@@ -7,9 +7,10 @@
  *   server -> client  { type: "push_subscribed", endpoint } (kept; also for a renewal)
  *                     { type: "push_unsubscribed", endpoint } (gone, or was not kept)
  *                     { type: "push_refused", endpoint?, code, message, field? } (not kept, and why)
- * A malformed push frame is answered `push_refused` (`push_invalid`, with the field), not with an
- * `error` frame: the client stops on an error frame it cannot match while connecting, and a push
- * subscription's problem must never stop a session's connect.
+ * Push frames are answered with push frames only, never an `error` frame, even on a socket that has
+ * not proven itself yet (`push_refused` `push_unproven`, and nothing else happens): the client stops
+ * on an error frame it cannot match while connecting, and a push subscription must never stop a
+ * session's connect. A malformed push frame is `push_refused` `push_invalid`, naming the field.
  * Invariant: like parseClientFrame, parsePushFrame returns a frame whose every field was checked, or
  * an error with a stable code; it never throws.
  */
@@ -22,6 +23,7 @@ export type PushClientFrame = { type: "push_subscribe"; subscription: PushSubscr
 export const PUSH_ERROR_MESSAGES = {
   push_disabled: "The app does not send Web Push; the operator turns it on in the app's wake settings.",
   push_unavailable: "Only a user's token session keeps push subscriptions; an access-link session is one call and wakes nobody.",
+  push_unproven: "This socket has not proven who it is yet; the client sends the subscription again after its attach state.",
   push_invalid: "The push frame or its subscription is not valid (see the field); send what PushSubscription.toJSON() gives, to an https push service.",
 } as const;
 export type PushErrorCode = keyof typeof PUSH_ERROR_MESSAGES;
