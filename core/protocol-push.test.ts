@@ -8,19 +8,23 @@ const subscription = {
   keys: { p256dh: "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4", auth: "BTBZMqHH6r4Tts7J_aSIgg" },
 };
 
+const applicationServerKey = `B${"A".repeat(86)}`;
+
 describe("push frames", () => {
   it("knows its two types", () => {
     expect(["push_subscribe", "push_unsubscribe", "connect", 1].map(isPushFrameType)).toEqual([true, true, false, false]);
   });
 
   it("parses push_subscribe with a checked subscription, and push_unsubscribe with an endpoint", () => {
-    expect(parsePushFrame({ type: "push_subscribe", subscription })).toEqual({ ok: true, value: { type: "push_subscribe", subscription } });
+    expect(parsePushFrame({ type: "push_subscribe", subscription, applicationServerKey })).toEqual({ ok: true, value: { type: "push_subscribe", subscription, applicationServerKey } });
     expect(parsePushFrame({ type: "push_unsubscribe", endpoint: subscription.endpoint })).toEqual({ ok: true, value: { type: "push_unsubscribe", endpoint: subscription.endpoint } });
   });
 
   it.each([
     [{ type: "push_subscribe" }, "subscription"],
-    [{ type: "push_subscribe", subscription, extra: 1 }, "extra"],
+    [{ type: "push_subscribe", subscription, applicationServerKey, extra: 1 }, "extra"],
+    [{ type: "push_subscribe", subscription }, "applicationServerKey"],
+    [{ type: "push_subscribe", subscription, applicationServerKey: "BAAA" }, "applicationServerKey"],
     [{ type: "push_subscribe", subscription: { ...subscription, endpoint: "https://127.0.0.1/p" } }, "subscription.endpoint"],
     [{ type: "push_subscribe", subscription: { ...subscription, keys: { ...subscription.keys, auth: "x" } } }, "subscription.keys.auth"],
     [{ type: "push_unsubscribe" }, "endpoint"],
@@ -33,7 +37,7 @@ describe("push frames", () => {
   });
 
   it("takes a loopback endpoint only where the deployment allows local addresses", () => {
-    const local = { type: "push_subscribe", subscription: { ...subscription, endpoint: "http://127.0.0.1:8787/push/s1" } };
+    const local = { type: "push_subscribe", subscription: { ...subscription, endpoint: "http://127.0.0.1:8787/push/s1" }, applicationServerKey };
     expect(parsePushFrame(local).ok).toBe(false);
     expect(parsePushFrame(local, { allowLocal: true }).ok).toBe(true);
   });

@@ -32,6 +32,8 @@ export interface PushSubscriptionJson {
 /** A kept subscription: the browser's JSON plus when the session took it. */
 export interface StoredPushSubscription extends PushSubscriptionJson {
   addedAt: number;
+  /** The app's VAPID public key the browser subscribed with: after a rotation the subscription is never pushed to. */
+  applicationServerKey?: string;
 }
 
 export interface PushEndpointPolicy {
@@ -124,7 +126,7 @@ export function pruneExpiredSubscriptions(list: readonly StoredPushSubscription[
  * Adds (or renews, same endpoint) a subscription taken at `now`, keeping at most `max`: the oldest
  * added go first. A renewed subscription counts as new, since the browser just confirmed it.
  */
-export function addSubscription(list: readonly StoredPushSubscription[], sub: PushSubscriptionJson, now: number, max = DEFAULT_MAX_SUBSCRIPTIONS): SubscriptionsChange {
+export function addSubscription(list: readonly StoredPushSubscription[], sub: PushSubscriptionJson & { applicationServerKey?: string }, now: number, max = DEFAULT_MAX_SUBSCRIPTIONS): SubscriptionsChange {
   const pruned = pruneExpiredSubscriptions(list, now);
   const others = pruned.subscriptions.filter((s) => s.endpoint !== sub.endpoint);
   const all = [...others, { ...sub, addedAt: now }].sort((a, b) => a.addedAt - b.addedAt);

@@ -20,6 +20,14 @@ export const TENANT_WAKE_LIMITS = {
   maxTtlSec: 86_400,
 };
 
+/**
+ * The tenant's room index (`PUT .../rooms/:roomId/users`): Kaleyra's v0 on_call_incoming names only
+ * the room, so the tenant, who created the room, says which users it calls. Kaleyra's rooms take
+ * 2..25 participants; a day covers a room made ahead of a scheduled call; an app keeps at most
+ * maxRooms rooms (the oldest go first).
+ */
+export const ROOM_USER_LIMITS = { maxUsers: 25, ttlMs: 86_400_000, maxRooms: 10_000 } as const;
+
 const EVENT_PATTERN = /^[A-Za-z0-9_.:-]+$/;
 const ID_PATTERN = /^[A-Za-z0-9_.:@-]+$/;
 /** A compact JWS/JWT: a base64url JSON header ("eyJ" is `{"`), a payload and a signature. */

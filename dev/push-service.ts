@@ -57,6 +57,16 @@ export interface ScriptedAnswer {
   times?: number;
 }
 
+/** A subscription as the local composition stores it (dev/local-push.ts), so a restarted object still decrypts. */
+export interface SavedSubscription {
+  id: string;
+  applicationServerKey: string;
+  /** The subscription's ECDH private key (a browser's secret; this is a test service). */
+  privateJwk: JsonWebKey;
+  p256dh: string;
+  auth: string;
+}
+
 interface Held {
   applicationServerKey: string;
   keys: UserAgentKeys;
@@ -85,6 +95,21 @@ export class LocalPushService {
     const keys = await newUserAgentKeys();
     this.#subscriptions.set(id, { applicationServerKey, keys, gone: false });
     return { id, endpoint: `${this.origin}/push/${id}`, expirationTime: null, keys: { p256dh: base64Url(keys.publicKey), auth: base64Url(keys.authSecret) } };
+  }
+
+  /** A subscription's keys, to keep across restarts. */
+  async saved(id: string): Promise<SavedSubscription | undefined> {
+    const held = this.#subscriptions.get(id);
+    if (!held) return undefined;
+    const privateJwk = (await crypto.subtle.exportKey("jwk", held.keys.privateKey)) as JsonWebKey;
+    return { id, applicationServerKey: held.applicationServerKey, privateJwk, p256dh: base64Url(held.keys.publicKey), auth: base64Url(held.keys.authSecret) };
+  }
+
+  /** Takes back a subscription saved() gave. */
+  async restore(saved: SavedSubscription): Promise<void> {
+    const privateKey = await crypto.subtle.importKey("jwk", saved.privateJwk, { name: "ECDH", namedCurve: "P-256" }, true, ["deriveBits"]);
+    const keys = { privateKey, publicKey: decodeBase64Url(saved.p256dh)!, authSecret: decodeBase64Url(saved.auth)! };
+    this.#subscriptions.set(saved.id, { applicationServerKey: saved.applicationServerKey, keys, gone: false });
   }
 
   /** The next pushes to this subscription get this answer (after the checks pass). */
