@@ -50,12 +50,13 @@ export interface WakeTargets {
 }
 
 export type WakeOutcome =
-  | { woken: false; skip: WakeSkip | "no_channel"; memory?: WakeMemory }
+  | { woken: false; skip: WakeSkip | "no_channel"; memory?: WakeMemory; stale?: string[] }
   | { woken: true; memory: WakeMemory; jobs: WakeJob[]; stale: string[]; last: LastWake };
 
 /**
  * Whether the trigger wakes the user, and the deliveries if so. `memory` in a skip is what the
- * session stores (absent: nothing changed, nothing is written).
+ * session stores (absent: nothing changed, nothing is written); `stale`, the endpoints of
+ * subscriptions made with an earlier VAPID key, which the session drops either way.
  */
 export function wakeUser(trigger: WakeTrigger, ctx: WakeContext, targets: WakeTargets, memory: WakeMemory, now: number, newId: () => string): WakeOutcome {
   const decision = planWake(trigger, ctx);
@@ -65,9 +66,10 @@ export function wakeUser(trigger: WakeTrigger, ctx: WakeContext, targets: WakeTa
   const pushTo = ctx.settings?.webPush?.enabled === true ? targets.subscriptions.filter(current) : [];
   const webhook = ctx.settings?.webhookUrl !== undefined;
   const stale = targets.subscriptions.filter((s) => !current(s)).map((s) => s.endpoint);
-  if (pushTo.length === 0 && !webhook) return { woken: false, skip: "no_channel" };
+  const dropped = stale.length > 0 ? { stale } : {};
+  if (pushTo.length === 0 && !webhook) return { woken: false, skip: "no_channel", ...dropped };
   const admission = admitWake(memory, plan.key, now, wakeLimits(ctx.settings));
-  if (!admission.admitted) return { woken: false, skip: admission.skip, memory: admission.memory };
+  if (!admission.admitted) return { woken: false, skip: admission.skip, memory: admission.memory, ...dropped };
   const base = { payload: plan.payload, urgency: plan.urgency, ttlSec: plan.ttlSec, expiresAt: now + plan.ttlSec * 1_000, attempt: 0, dueAt: now, ...(plan.key !== undefined && { key: plan.key }) };
   const jobs: WakeJob[] = [
     ...pushTo.map((s): WakeJob => ({ id: newId(), channel: "web_push", endpoint: s.endpoint, ...base })),

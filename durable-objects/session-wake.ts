@@ -89,15 +89,14 @@ export class SessionWake {
     const targets = { subscriptions: this.subscriptions(), ...(secrets?.vapidKeys && { vapidPublicKey: secrets.vapidKeys.publicKey }) };
     const kv = this.host.kv;
     const outcome = wakeUser(trigger, ctx, targets, kv.get<WakeMemory>(MEMORY_KEY) ?? EMPTY_WAKE_MEMORY, this.host.now(), () => crypto.randomUUID());
+    // Made with an earlier VAPID key (rotated): their push service would answer 403 forever.
+    if (outcome.stale !== undefined && outcome.stale.length > 0) kv.put(SUBSCRIPTIONS_KEY, this.subscriptions().filter((s) => !outcome.stale!.includes(s.endpoint)));
     if (!outcome.woken) {
       if (outcome.memory) kv.put(MEMORY_KEY, outcome.memory);
       return { woken: false, skip: outcome.skip };
     }
     kv.put(MEMORY_KEY, outcome.memory);
     kv.put(LAST_KEY, outcome.last);
-    let subscriptions = this.subscriptions();
-    for (const endpoint of outcome.stale) subscriptions = removeSubscription(subscriptions, endpoint).subscriptions;
-    if (outcome.stale.length > 0) kv.put(SUBSCRIPTIONS_KEY, subscriptions);
     kv.put(JOBS_KEY, queueJobs(this.jobs(), outcome.jobs));
     console.log("wake", { appId, reason: outcome.last.reason, event: outcome.last.event.name, deliveries: outcome.jobs.length });
     void this.runDue();
