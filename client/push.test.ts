@@ -3,7 +3,7 @@
  * session after the proof and again after every new attach; answers settle subscribe() once.
  */
 import { describe, expect, it, vi } from "vitest";
-import { CONFIRM_WAIT_MS, onWake, push, WAKE_FLAG, wokenByPush, type BrowserSubscription, type RegistrationLike } from "./push";
+import { CONFIRM_WAIT_MS, onWake, push, pushKey, WAKE_FLAG, wokenByPush, type BrowserSubscription, type RegistrationLike } from "./push";
 import { WAKE_FLAG as SW_WAKE_FLAG } from "./push-sw";
 import { relay } from "./relay";
 import { fakeClient, settle } from "./testing";
@@ -59,7 +59,7 @@ describe("push: subscribe", () => {
     const result = outcome(webPush.subscribe());
     await settle();
     expect(pushManager.subscribe).toHaveBeenCalledWith({ userVisibleOnly: true, applicationServerKey: keyBytes(VAPID_KEY) });
-    expect(ws.sent.filter((f) => (f.type as string) === "push_subscribe")).toEqual([{ type: "push_subscribe", subscription: JSON_SUB }]);
+    expect(ws.sent.filter((f) => (f.type as string) === "push_subscribe")).toEqual([{ type: "push_subscribe", subscription: JSON_SUB, applicationServerKey: VAPID_KEY }]);
     ws.receive({ type: "push_subscribed", endpoint: ENDPOINT });
     expect(await result).toEqual({ value: JSON_SUB });
     expect(webPush.subscription).toEqual(JSON_SUB);
@@ -163,11 +163,12 @@ describe("push: unsubscribe, the frame hook, the wake flag", () => {
     expect(await pending).toMatchObject({ code: "push_unconfirmed" });
   });
 
-  it("chains the client's frame hook: a relay made first still hears its events; detach gives the hook back", async () => {
+  it("listens beside a relay on the client's frames, in either order; detach removes only its own listener", async () => {
     const client = fakeClient();
+    const webPush = push(client.kaleyra, { vapidPublicKey: VAPID_KEY, registration: fakeRegistration().registration, timers: client.timers });
     const remote = relay(client.kaleyra, { storage: client.storage, timers: client.timers });
     const relayHook = client.kaleyra.relay;
-    const webPush = push(client.kaleyra, { vapidPublicKey: VAPID_KEY, registration: fakeRegistration().registration, timers: client.timers });
+    expect(client.kaleyra.frames.size).toBe(2);
     const heard = vi.fn();
     remote.on("call:incoming", heard);
     void client.kaleyra.connect("alice", async () => "tok");
@@ -180,6 +181,31 @@ describe("push: unsubscribe, the frame hook, the wake flag", () => {
     expect(client.kaleyra.relay?.since).toBe(1);
     webPush.detach();
     expect(client.kaleyra.relay).toBe(relayHook);
+    expect(client.kaleyra.frames.size).toBe(1);
+  });
+
+  it("clearSavedData (data_cleared) forgets the subscription and unsubscribes the browser: the session dropped it", async () => {
+    const { webPush, ws, current } = await attached();
+    const result = webPush.subscribe();
+    await settle();
+    ws.receive({ type: "push_subscribed", endpoint: ENDPOINT });
+    await result;
+    const browserSub = current()!;
+    ws.receive({ type: "data_cleared" });
+    await settle();
+    expect(webPush.subscription).toBeUndefined();
+    expect(browserSub.unsubscribe).toHaveBeenCalled();
+  });
+
+  it("a rotated key is push_key_changed: subscribe() rejects with it, and pushKey() reads the new key", async () => {
+    const { webPush, ws } = await attached();
+    const result = outcome(webPush.subscribe());
+    await settle();
+    ws.receive({ type: "push_refused", endpoint: ENDPOINT, code: "push_key_changed", message: "m", field: "applicationServerKey" });
+    expect(await result).toEqual({ code: "push_key_changed", field: "applicationServerKey" });
+    const fetcher = vi.fn(async () => Response.json({ vapidPublicKey: VAPID_KEY, webPush: true }));
+    expect(await pushKey("wss://edge.example.com/", "mAppId_x", fetcher as unknown as typeof fetch)).toEqual({ vapidPublicKey: VAPID_KEY, webPush: true });
+    expect(fetcher).toHaveBeenCalledWith("https://edge.example.com/v1/apps/mAppId_x/push");
   });
 
   it("a page opened by a wake reads the flag the service worker put in its URL", () => {

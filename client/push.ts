@@ -11,11 +11,12 @@
  *   it is answered `push_refused` `push_unproven` (core/protocol-push.ts), which only waits for that
  *   next attach state: the session's answers to push frames are never `error` frames.
  * - subscribe() settles once: with the subscription when the session answers push_subscribed; with a
- *   KaleyraError on push_refused (its code), or push_unconfirmed after CONFIRM_WAIT_MS (the
- *   subscription is still re-sent at the next attach).
- * - Hears frames through a PushHost. From a KaleyraVideo it chains the client's one frame hook
- *   (KaleyraVideo.relay): create a relay, if any, before push(); the session's integration replaces
- *   this with a listener list on the client.
+ *   KaleyraError on push_refused (its code: push_key_changed when the app's key was rotated, read it
+ *   again with pushKey()), or push_unconfirmed after CONFIRM_WAIT_MS (the subscription is still
+ *   re-sent at the next attach).
+ * - clearSavedData (`data_cleared`, here or in another client of the user) is the user's data going:
+ *   the subscription is forgotten and the browser unsubscribed, as the session already dropped it.
+ * - Hears frames through a PushHost: from a KaleyraVideo, a listener in its `frames`.
  */
 import type { PushSubscriptionJson } from "../core/push-subscription";
 import { KaleyraError, type KaleyraErrorCode } from "./errors";
@@ -114,7 +115,7 @@ export class KaleyraPush {
         CONFIRM_WAIT_MS,
       );
       this.#waiting = { endpoint: current.endpoint, resolve, reject, timer };
-      if (this.#attached || this.#host.isOpen?.()) this.#host.send({ type: "push_subscribe", subscription: current });
+      if (this.#attached || this.#host.isOpen?.()) this.#sendSubscription(current);
     });
   }
 
@@ -155,17 +156,26 @@ export class KaleyraPush {
     else if (f?.type === "state" && this.#resendAtAttach) {
       this.#attached = true;
       this.#resendAtAttach = false;
-      if (this.#current) this.#host.send({ type: "push_subscribe", subscription: this.#current });
+      if (this.#current) this.#sendSubscription(this.#current);
     } else if (f?.type === "push_refused" && f.code === "push_unproven") {
       // Sent before the proof: the attach state that follows sends it again.
       this.#attached = false;
       this.#resendAtAttach = true;
+    } else if (f?.type === "data_cleared" && this.#current) {
+      this.#current = undefined;
+      this.#settle()?.reject(failure("push_unconfirmed", "The user's saved data was cleared."));
+      void this.#registration().then((r) => r.pushManager.getSubscription()).then((sub) => sub?.unsubscribe(), () => undefined);
     } else if (f?.type === "push_subscribed" && f.endpoint === this.#waiting?.endpoint && this.#current) {
       this.#settle()?.resolve(this.#current);
     } else if (f?.type === "push_refused" && (f.endpoint === undefined || f.endpoint === this.#waiting?.endpoint)) {
       this.#current = undefined;
       this.#settle()?.reject(failure(f.code ?? "push_invalid", f.message ?? "The session refused the subscription.", f.field));
     }
+  }
+
+  #sendSubscription(subscription: PushSubscriptionJson): void {
+    // The key it was made with: the session refuses one the app no longer signs with (push_key_changed).
+    this.#host.send({ type: "push_subscribe", subscription, applicationServerKey: this.#options.vapidPublicKey });
   }
 
   #settle(): Waiting | undefined {
@@ -176,28 +186,32 @@ export class KaleyraPush {
   }
 }
 
-/** The PushHost of a KaleyraVideo client: its send(), and its frame hook chained (see the invariants). */
+/** The PushHost of a KaleyraVideo client: its send(), and a listener in its frames. */
 export function kaleyraPushHost(kaleyra: KaleyraVideo): PushHost {
   return {
     send: (frame) => kaleyra.send(frame),
     isOpen: () => kaleyra.state.value.transport === "open",
     onFrame(listener) {
-      const previous = kaleyra.relay;
-      const hook = {
-        frame(data: unknown) {
-          previous?.frame(data);
-          listener(data);
-        },
-        get since() {
-          return previous?.since;
-        },
-      };
-      kaleyra.relay = hook;
-      return () => {
-        if (kaleyra.relay === hook) kaleyra.relay = previous;
-      };
+      kaleyra.frames.add(listener);
+      return () => kaleyra.frames.delete(listener);
     },
   };
+}
+
+/** What GET /v1/apps/:appId/push answers: the app's VAPID public key, and whether it sends Web Push. */
+export interface PushKey {
+  vapidPublicKey: string;
+  webPush: boolean;
+}
+
+/**
+ * Reads the app's VAPID public key from the server (`server`: the client's http(s) URL). Read it
+ * again after a push_key_changed: the operator rotated the app's pair.
+ */
+export async function pushKey(server: string, appId: string, fetcher: typeof fetch = fetch): Promise<PushKey> {
+  const res = await fetcher(`${server.replace(/^ws/, "http").replace(/\/+$/, "")}/v1/apps/${encodeURIComponent(appId)}/push`);
+  if (!res.ok) throw failure(res.status === 404 ? "app_id_invalid" : "unavailable", `The app's push key could not be read (HTTP ${res.status}).`);
+  return (await res.json()) as PushKey;
 }
 
 /** Attaches Web Push to a client: `const webPush = push(kaleyra, { vapidPublicKey })`. */
