@@ -42,6 +42,8 @@ export interface ReceivedPush {
   topic?: string;
   claims: { aud: string; sub: string; exp: number };
   bodyBytes: number;
+  /** When the push arrived (ms since the epoch): the bench's end of "event to push". */
+  at: number;
 }
 
 export interface RefusedPush {
@@ -174,6 +176,7 @@ export class LocalPushService {
       ...(topic !== undefined && { topic }),
       claims: { aud: claims.aud, sub: claims.sub, exp: claims.exp },
       bodyBytes: body.length,
+      at: Date.now(),
     });
     return new Response(null, { status: 201, headers: { location: `${this.origin}/message/${this.received.length}` } });
   }
