@@ -12,12 +12,21 @@ self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim(
 
 /**
  * For the browser tests: headless Chromium shows no notification a test can click, so the test
- * runs what a click runs (the handler's focusOrOpen) on the shown notification, by its tag.
+ * runs what a click runs (the handler's focusOrOpen) on the shown notification, by its tag. Only a
+ * real click lets a worker open or focus a window (the browser's user-activation rule): the URL it
+ * would open (or the window it would focus) is answered instead, and the test opens it.
  */
 self.clickWakeNotification = async (tag) => {
   const [notification] = await self.registration.getNotifications(tag === undefined ? {} : { tag });
-  if (!notification) return "no notification";
+  if (!notification) return { clicked: false };
   notification.close();
-  await focusOrOpen(self, OPTIONS.url, notification.data);
-  return "clicked";
+  let wouldOpen;
+  let wouldFocus;
+  const clients = {
+    matchAll: async (options) =>
+      (await self.clients.matchAll(options)).map((w) => ({ url: w.url, postMessage: (m) => w.postMessage(m), focus: () => w.focus().catch(() => void (wouldFocus = w.url)) })),
+    openWindow: (url) => self.clients.openWindow(url).catch(() => void (wouldOpen = url)),
+  };
+  await focusOrOpen({ registration: self.registration, clients }, OPTIONS.url, notification.data);
+  return { clicked: true, wouldOpen, wouldFocus };
 };
