@@ -13,7 +13,8 @@ import { DurableObject } from "cloudflare:workers";
 import { LocalPushService, pushServiceRoutes, type SavedSubscription } from "./push-service";
 
 export const LOCAL_PUSH_OBJECT = "local-push";
-const MAX_KEPT = 200;
+/** Enough for the bench's waves (bench/metrics/wake.mjs). */
+const MAX_KEPT = 2_000;
 const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 interface LocalPushEnv {
