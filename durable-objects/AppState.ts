@@ -58,25 +58,13 @@ export class AppState extends DurableObject<Env> {
 
   /** Creates the app only if it is absent; an existing app is returned unchanged. */
   async ensureApp(appId: string, settings: AppSettings, secrets: AppSecretsUpdate = {}): Promise<Result<AppWrite>> {
-    const existing = this.row();
-    if (existing !== undefined) return this.write(appId, settings, secrets, "keep");
-    const update = await withVapidKeys(secrets, undefined);
+    const update = this.row() === undefined ? await withVapidKeys(secrets, undefined) : ok(secrets);
     return update.ok ? this.write(appId, settings, update.value, "keep") : update;
   }
 
-  /**
-   * The VAPID public key pages subscribe with; null when there is no app. An app written before
-   * wakes existed gets its pair now.
-   */
-  async vapidPublicKey(): Promise<string | null> {
-    const secrets = this.getAppSecrets();
-    if (secrets === null) return null;
-    if (secrets.vapidKeys !== undefined) return secrets.vapidKeys.publicKey;
-    const update = await withVapidKeys({}, undefined);
-    const pair = update.ok ? update.value.vapidKeys : undefined;
-    // Another call may have drawn one meanwhile: the first stored stays.
-    if (pair && this.getAppSecrets()?.vapidKeys === undefined) this.wake().writeSecrets({ ...this.getAppSecrets(), vapidKeys: pair });
-    return this.getAppSecrets()?.vapidKeys?.publicKey ?? null;
+  /** The VAPID public key pages subscribe with (null: no app); app-wake.ts draws a missing pair. */
+  vapidPublicKey(): Promise<string | null> {
+    return this.wake().vapidPublicKey(() => this.getAppSecrets());
   }
 
   /** The users a room calls, as the tenant said (tenant API): v0 on_call_incoming wakes them. False: no app. */

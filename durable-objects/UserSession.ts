@@ -298,10 +298,8 @@ export class UserSession extends DurableObject<Env> {
   }
 
   /** Wakes the user's closed app if the app's wake rules say so (the v0 webhook, the tenant API). */
-  async wakeUser(appId: string, userId: string, trigger: WakeTrigger): Promise<WakeResult> {
-    const result = await this.wakes.trigger(appId, userId, trigger);
-    await this.armAlarm();
-    return result;
+  wakeUser(appId: string, userId: string, trigger: WakeTrigger): Promise<WakeResult> {
+    return this.wakes.trigger(appId, userId, trigger);
   }
 
   /** Ends the session as a client's disconnect(clearSavedData) would; answers the result. */

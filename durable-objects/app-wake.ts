@@ -42,6 +42,16 @@ export class AppWake {
     );
   }
 
+  /** The app's VAPID public key; an app written before wakes existed gets its pair now (the first stored stays). */
+  async vapidPublicKey(secrets: () => AppSecrets | null): Promise<string | null> {
+    const before = secrets();
+    if (before === null || before.vapidKeys !== undefined) return before?.vapidKeys?.publicKey ?? null;
+    const drawn = await generateVapidKeys();
+    const now = secrets();
+    if (now !== null && now.vapidKeys === undefined) this.writeSecrets({ ...now, vapidKeys: drawn });
+    return secrets()?.vapidKeys?.publicKey ?? null;
+  }
+
   /** Records (replaces) the users a room calls, until `expiresAt`; expired rooms and the oldest beyond the bound go. */
   setRoomUsers(roomId: string, userIds: readonly string[], now: number): void {
     this.sql.exec("DELETE FROM wake_rooms WHERE room_id = ? OR expires_at <= ?", roomId, now);

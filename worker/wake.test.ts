@@ -49,6 +49,17 @@ describe("GET /v1/apps/:appId/push", () => {
     expect(text).not.toContain((await appState(env, app.appId).getAppSecrets())!.vapidKeys!.privateKey);
   });
 
+  it("an app written before wakes existed (no pair) draws one at the first ask, once", async () => {
+    const appId = `mAppId_old_${crypto.randomUUID().slice(0, 8)}`;
+    const v1 = { environment: "sandbox", region: "eu", settings: "{}", kaleyra_api_key: null, token_webhook_secret: null, attach_ticket_secret: null, created_at: 1, updated_at: 1 };
+    expect((await appState(env, appId).importV1(appId, v1, [], [], [])).ok).toBe(true);
+    expect((await appState(env, appId).getApp())!.vapidPublicKey).toBeUndefined();
+    const first = (await (await SELF.fetch(`${base}/v1/apps/${appId}/push`)).json()) as { vapidPublicKey: string };
+    expect(first.vapidPublicKey).toMatch(/^B[\w-]{86}$/);
+    expect(await appState(env, appId).vapidPublicKey()).toBe(first.vapidPublicKey);
+    expect((await appState(env, appId).getApp())!.vapidPublicKey).toBe(first.vapidPublicKey);
+  });
+
   it("an unknown app is 404 app_id_invalid, a malformed id 400", async () => {
     expect((await SELF.fetch(`${base}/v1/apps/mAppId_nobody_here/push`)).status).toBe(404);
     expect((await SELF.fetch(`${base}/v1/apps/nope/push`)).status).toBe(400);
