@@ -9,6 +9,7 @@ import {
   MAX_PUSH_PAYLOAD_BYTES,
   MAX_WAKE_KEYS,
   planWake,
+  wakeMemoryIdleAt,
   pushNotificationPayload,
   wakeWebhookBody,
   type WakeContext,
@@ -178,5 +179,17 @@ describe("afterDelivery: what the session does after an attempt", () => {
     expect(afterDelivery({ kind: "retry", status: 429, retryAfterSec: 3_601 }, { ...at(1), random: seq() })).toEqual({ action: "give_up" });
     // A call's wake lives 60 s: the third wait (60 s) would end past it.
     expect(afterDelivery({ kind: "retry", status: 500 }, { ...at(3, 25_000, 60_000), random: seq(0) })).toEqual({ action: "give_up" });
+  });
+});
+
+describe("wakeMemoryIdleAt: when the memory can go", () => {
+  it("once every key is forgotten and the bucket is full again, whichever is later", () => {
+    const limits = DEFAULT_WAKE_LIMITS;
+    const admitted = admitWake(EMPTY_WAKE_MEMORY, "call:a", 1_000, limits);
+    // One token used at 1 s: full again 20 s later; the key is remembered 600 s.
+    expect(wakeMemoryIdleAt(admitted.memory, limits)).toBe(1_000 + 600_000);
+    const noKey = admitWake(EMPTY_WAKE_MEMORY, undefined, 1_000, { ...limits, refillSec: 3_600 });
+    expect(wakeMemoryIdleAt(noKey.memory, { ...limits, refillSec: 3_600 })).toBe(1_000 + 3_600_000);
+    expect(wakeMemoryIdleAt(EMPTY_WAKE_MEMORY, limits)).toBe(0);
   });
 });

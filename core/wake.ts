@@ -151,6 +151,17 @@ export function admitWake(memory: WakeMemory, key: string | undefined, now: numb
   return { admitted: true, memory: { seen: added.slice(-MAX_WAKE_KEYS), bucket: { tokens: tokens - 1, at: now } } };
 }
 
+/**
+ * When the memory no longer says anything (every key forgotten, the bucket full again): from then on
+ * it is the same as none, so the session may delete it (a user woken once leaves nothing for ever).
+ */
+export function wakeMemoryIdleAt(memory: WakeMemory, limits: WakeLimits): number {
+  const keys = Math.max(0, ...memory.seen.map((s) => s.until));
+  const bucket = memory.bucket;
+  const full = bucket === undefined ? 0 : bucket.at + Math.ceil(Math.max(0, limits.burst - bucket.tokens) * limits.refillSec * 1_000);
+  return Math.max(keys, full);
+}
+
 // ---- Delivery: the Web Push payload, the webhook body, retries ----
 
 /** Well under what a push service must accept (4,096 bytes with the aes128gcm header and padding). */

@@ -10,11 +10,14 @@
  *   only (core/protocol-push.ts). An endpoint is checked with the deployment's outbound rule when
  *   kept and again before every send (remote/push/web-push.ts).
  * - An answer that arrives after a clear writes nothing: its delivery is no longer in the queue.
+ * - The wake memory is deleted once it says nothing any more (core's wakeMemoryIdleAt, and the
+ *   last wake older than LAST_WAKE_SHOWN_MS), on the alarm: a user woken once leaves no storage for
+ *   ever beside the subscriptions the user gave.
  */
 import { holdsSessionSlot, type SessionState } from "../core/session";
 import { parsePushFrame, pushInvalid, pushRefused, readPushFrame, type PushServerFrame } from "../core/protocol-push";
 import { addSubscription, removeSubscription, type StoredPushSubscription } from "../core/push-subscription";
-import { EMPTY_WAKE_MEMORY, pushNotificationPayload, type DeliveryOutcome, type WakeMemory, type WakeTrigger } from "../core/wake";
+import { EMPTY_WAKE_MEMORY, pushNotificationPayload, wakeMemoryIdleAt, type DeliveryOutcome, type WakeMemory, type WakeTrigger } from "../core/wake";
 import { nextJobDue, queueJobs, settleJob, takeDueJobs, wakeUser, type LastWake, type WakeJob, type WakeOutcome } from "../core/wake-delivery";
 import { wakeLimits } from "../core/wake-settings";
 import type { WakeSender } from "../core/wake-port";
@@ -26,6 +29,8 @@ const SUBSCRIPTIONS_KEY = "wake.subscriptions";
 const MEMORY_KEY = "wake.memory";
 const JOBS_KEY = "wake.jobs";
 const LAST_KEY = "wake.last";
+/** When the wake memory and the last wake may be deleted (session time). */
+const IDLE_KEY = "wake.idleAt";
 /** A client that attaches this long after a wake is told about it (the `woken` frame). */
 export const LAST_WAKE_SHOWN_MS = 600_000;
 
@@ -91,12 +96,17 @@ export class SessionWake {
     const outcome = wakeUser(trigger, ctx, targets, kv.get<WakeMemory>(MEMORY_KEY) ?? EMPTY_WAKE_MEMORY, this.host.now(), () => crypto.randomUUID());
     // Made with an earlier VAPID key (rotated): their push service would answer 403 forever.
     if (outcome.stale !== undefined && outcome.stale.length > 0) kv.put(SUBSCRIPTIONS_KEY, this.subscriptions().filter((s) => !outcome.stale!.includes(s.endpoint)));
+    const remember = (memory: WakeMemory) => {
+      kv.put(MEMORY_KEY, memory);
+      const last = kv.get<LastWake>(LAST_KEY);
+      kv.put(IDLE_KEY, Math.max(wakeMemoryIdleAt(memory, wakeLimits(record?.wake)), last === undefined ? 0 : last.at + LAST_WAKE_SHOWN_MS));
+    };
     if (!outcome.woken) {
-      if (outcome.memory) kv.put(MEMORY_KEY, outcome.memory);
+      if (outcome.memory) remember(outcome.memory);
       return { woken: false, skip: outcome.skip };
     }
-    kv.put(MEMORY_KEY, outcome.memory);
     kv.put(LAST_KEY, outcome.last);
+    remember(outcome.memory);
     kv.put(JOBS_KEY, queueJobs(this.jobs(), outcome.jobs));
     console.log("wake", { appId, reason: outcome.last.reason, event: outcome.last.event.name, deliveries: outcome.jobs.length });
     void this.runDue();
@@ -117,17 +127,20 @@ export class SessionWake {
     if (last !== undefined && this.host.now() - last.at < LAST_WAKE_SHOWN_MS) send(ws, { type: "woken", ...last });
   }
 
-  /** The earliest delivery due, for the session's one alarm. */
+  /** The earliest delivery due, or when the wake memory may go, for the session's one alarm. */
   nextDeadline(): number | undefined {
-    return nextJobDue(this.jobs());
+    const jobs = this.jobs();
+    return jobs.length > 0 ? nextJobDue(jobs) : this.host.kv.get<number>(IDLE_KEY);
   }
 
-  /** Runs every delivery due now (on the alarm, and right after a wake). */
+  /** Runs every delivery due now (on the alarm, and right after a wake); deletes a memory that says nothing. */
   async runDue(): Promise<void> {
     const now = this.host.now();
     const taken = takeDueJobs(this.jobs(), now);
+    const idleAt = this.host.kv.get<number>(IDLE_KEY);
+    if (taken.queue.length === 0 && idleAt !== undefined && idleAt <= now) for (const key of [MEMORY_KEY, LAST_KEY, IDLE_KEY]) this.host.kv.delete(key);
     if (taken.due.length === 0 && taken.queue.length === this.jobs().length) return;
-    this.host.kv.put(JOBS_KEY, taken.queue);
+    this.putJobs(taken.queue);
     await this.host.armAlarm();
     await Promise.all(taken.due.map(async (job) => this.settle(job, await this.attempt(job).catch((): DeliveryOutcome => ({ kind: "retry", status: 0 })))));
     await this.host.armAlarm();
@@ -163,13 +176,18 @@ export class SessionWake {
     const queue = this.jobs();
     if (!queue.some((j) => j.id === job.id)) return;
     const settled = settleJob(queue, job, outcome, this.host.now(), Math.random);
-    this.host.kv.put(JOBS_KEY, settled.queue);
+    this.putJobs(settled.queue);
     if (outcome.kind !== "ok") console.warn("wake delivery", { channel: job.channel, attempt: job.attempt, outcome: outcome.kind, status: outcome.status });
     if (settled.removeEndpoint !== undefined) this.host.kv.put(SUBSCRIPTIONS_KEY, removeSubscription(this.subscriptions(), settled.removeEndpoint).subscriptions);
   }
 
   private subscriptions(): StoredPushSubscription[] {
     return this.host.kv.get<StoredPushSubscription[]>(SUBSCRIPTIONS_KEY) ?? [];
+  }
+
+  private putJobs(queue: WakeJob[]): void {
+    if (queue.length === 0) this.host.kv.delete(JOBS_KEY);
+    else this.host.kv.put(JOBS_KEY, queue);
   }
 
   private jobs(): WakeJob[] {

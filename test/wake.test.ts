@@ -159,6 +159,19 @@ describe("delivery", () => {
     expect((await wakeStorage(app, "alice")).jobs).toEqual([]);
   });
 
+  it("the wake memory goes once it says nothing (10 minutes here): only the user's subscriptions stay", async () => {
+    const { app, remoteId, sub } = await closedApp();
+    const stub = userStub(app, "alice");
+    await kaleyraSays(app, "alice", remoteId, "call:incoming", { callId: "once" });
+    await pushesTo(sub);
+    await settle(app, "alice");
+    expect((await wakeStorage(app, "alice")).keys.filter((k) => k.startsWith("wake."))).toEqual(["wake.idleAt", "wake.last", "wake.memory", "wake.subscriptions"]);
+    await advance(stub, 600_001);
+    await runDurableObjectAlarm(stub);
+    await settle(app, "alice");
+    expect((await wakeStorage(app, "alice")).keys.filter((k) => k.startsWith("wake."))).toEqual(["wake.subscriptions"]);
+  });
+
   it("disconnect(clearSavedData) takes the subscriptions, the wake memory and the waiting deliveries", async () => {
     const { app, remoteId, sub } = await closedApp();
     await pushServiceAnswers(sub, { status: 503 });
