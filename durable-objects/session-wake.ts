@@ -133,8 +133,15 @@ export class SessionWake {
     return jobs.length > 0 ? nextJobDue(jobs) : this.host.kv.get<number>(IDLE_KEY);
   }
 
-  /** Runs every delivery due now (on the alarm, and right after a wake); deletes a memory that says nothing. */
-  async runDue(): Promise<void> {
+  /**
+   * Runs every delivery due now (on the alarm, and right after a wake); deletes a memory that says
+   * nothing. Never rejects: its callers do not wait for it (a failure is logged; leases retry).
+   */
+  runDue(): Promise<void> {
+    return this.deliverDue().catch((err) => console.warn("wake deliveries failed", { error: String(err) }));
+  }
+
+  private async deliverDue(): Promise<void> {
     const now = this.host.now();
     const taken = takeDueJobs(this.jobs(), now);
     const idleAt = this.host.kv.get<number>(IDLE_KEY);

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { ROOM_ID_HMAC_HEADER, signRoomId, verifyWebhookSignature } from "../crypto/signature";
 import { appState } from "../durable-objects/stubs";
 import { fakeRemoteControls } from "../test/fake-remote";
-import { browserSubscription, CALLS, connectUser, PUSH_ORIGIN, pushesNow, pushesTo, settle, subscribe, wakeApp, type WakeApp } from "../test/wake-harness";
+import { browserSubscription, CALLS, connectUser, PUSH_ORIGIN, pushesNow, pushesTo, settle, subscribe, wakeApp, wakeStorage, type WakeApp } from "../test/wake-harness";
 
 afterEach(() => fakeRemoteControls.reset());
 
@@ -95,6 +95,16 @@ describe("the admin's VAPID pair and wake secret", () => {
     expect(ok.status).toBe(201);
     expect(text).not.toContain(WAKE_SECRET);
     expect(JSON.parse(text).secrets.wakeWebhookSecret).toBe(true);
+  });
+});
+
+describe("app deletion", () => {
+  it("deleting the app takes its users' subscriptions and wake memory with their sessions' data", async () => {
+    const app = await wakeApp();
+    const sub = await closedApp(app);
+    expect((await wakeStorage(app, "alice")).subscriptions.map((s) => s.endpoint)).toEqual([sub.endpoint]);
+    expect((await SELF.fetch(`${base}/v1/apps/${app.appId}`, { method: "DELETE", headers: ADMIN })).status).toBe(204);
+    expect((await wakeStorage(app, "alice")).keys.filter((k) => k.startsWith("wake."))).toEqual([]);
   });
 });
 
