@@ -33,6 +33,12 @@ export const ERROR_MESSAGES = {
   not_connected: "The session is not connected to Kaleyra right now, so nothing was emitted; emit again once its state is connected.",
   remote_timeout: "Kaleyra did not acknowledge the emit within 10 s; it may or may not have been applied.",
   remote_refused: "Kaleyra answered the emit with an error (or an answer too large to relay); nothing to retry as is.",
+  // Web Push (push_refused frames, docs/push.md)
+  push_disabled: "The app does not send Web Push; the operator turns it on in the app's wake settings (wake.webPush).",
+  push_unavailable: "Only a user's token session keeps push subscriptions; an access-link session is one call and wakes nobody.",
+  push_unproven: "This socket has not proven who it is yet; the client sends the subscription again after its attach state.",
+  push_invalid: "The push frame or its subscription is not valid (see the field); send what PushSubscription.toJSON() gives, to an https push service.",
+  push_key_changed: "The browser subscribed with a VAPID key that is not the app's current one (it was rotated); read the key again (GET /v1/apps/:appId/push) and subscribe again.",
   // HTTP
   bad_request: "The request is invalid; /openapi.json describes every request.",
   unauthorized: "Send the admin token as 'Authorization: Bearer <token>'.",

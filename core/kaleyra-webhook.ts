@@ -12,12 +12,14 @@ import { isObject } from "./object";
 const CALL_OVER_EVENTS = ["on_session_ended", "on_room_disabled", "on_room_deleted"] as const;
 /** The v0 event with the same meaning (v0 only). */
 const V0_CALL_ENDED = "on_call_ended";
+/** v0 only: a call rings in the room; its users (as the tenant said, docs/push.md) may be woken. */
+const V0_CALL_INCOMING = "on_call_incoming";
 /** The only v1 payload version we know; a known event in another version is refused, not guessed. */
 const V1_EVENT_VERSION = "1.0";
 const ROOM_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 const MAX_EVENT_LENGTH = 64;
 
-export type KaleyraWebhook = { action: "end_room_calls"; event: string; roomId: string } | { action: "ignore"; event: string };
+export type KaleyraWebhook = { action: "end_room_calls" | "wake_room_users"; event: string; roomId: string } | { action: "ignore"; event: string };
 export type ParsedWebhook = { ok: true; webhook: KaleyraWebhook } | { ok: false; field: string };
 
 function jsonObject(raw: string): Record<string, unknown> | undefined {
@@ -69,5 +71,6 @@ export function parseV0Webhook(raw: string): { webhook: KaleyraWebhook; roomId: 
   const roomId = inData ?? atTop;
   if (!isRoomId(roomId)) return undefined;
   const event = body.event;
-  return { roomId, webhook: event === V0_CALL_ENDED ? { action: "end_room_calls", event, roomId } : { action: "ignore", event } };
+  if (event === V0_CALL_ENDED) return { roomId, webhook: { action: "end_room_calls", event, roomId } };
+  return { roomId, webhook: event === V0_CALL_INCOMING ? { action: "wake_room_users", event, roomId } : { action: "ignore", event } };
 }

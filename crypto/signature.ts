@@ -12,6 +12,8 @@ import { hexEncode, hmacSha256Key } from "./jwt";
 
 export const SIGNATURE_HEADER = "bandyer-signature";
 export const ROOM_ID_HMAC_HEADER = "room-id-hmac";
+/** kaleyra-edge's own webhooks to a tenant (token requests, wakes): the same scheme, keyed with the app's secret. */
+export const EDGE_SIGNATURE_HEADER = "kaleyra-edge-signature";
 /** A receiver refuses signatures older or newer than this, against replay. */
 export const DEFAULT_SIGNATURE_TOLERANCE_SEC = 300;
 

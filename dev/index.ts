@@ -1,8 +1,10 @@
 /**
  * The local composition (wrangler.local.toml): the orchestrator exactly as deployed, plus the
  * Kaleyra emulator at /emulator/*, plus (when `npm start` sets DEMO_APP_ID) the demo page at `/`
- * and its backend at /demo/* (dev/demo/routes.ts, docs/demo.md). Only `npm start` and the tests
- * use it; the tests set no DEMO_APP_ID, so they see the orchestrator's own answers everywhere else.
+ * and its backend at /demo/* (dev/demo/routes.ts, docs/demo.md), plus a local Web Push service at
+ * /push/* and /push-control/* (dev/local-push.ts), which the sessions' wakes reach in process. Only
+ * `npm start` and the tests use it; the tests set no DEMO_APP_ID, so they see the orchestrator's
+ * own answers everywhere else.
  */
 import orchestrator from "../worker/index";
 import { UserSession as Session } from "../durable-objects/UserSession";
@@ -11,14 +13,20 @@ import type { DevEnv } from "./bindings";
 import { demo } from "./demo/routes";
 import { ensureDemoApp } from "./demo/seed";
 import { localRemote } from "./remote";
+import { LOCAL_PUSH_OBJECT, localPushFetch } from "./local-push";
+import { wakeSender } from "../remote/push";
 
 export { AppRegistry, AppState } from "../worker/index";
 export { KaleyraEmulator } from "./local-emulator";
+export { LocalPush } from "./local-push";
 
-/** Local sessions talk to the emulator, or to Kaleyra with `REMOTE=kaleyra` (dev/remote.ts). */
+/**
+ * Local sessions talk to the emulator, or to Kaleyra with `REMOTE=kaleyra` (dev/remote.ts), and
+ * push to the local push service in process (any other push service as deployed).
+ */
 export class UserSession extends Session {
   constructor(ctx: DurableObjectState, env: DevEnv) {
-    super(ctx, env, localRemote(env));
+    super(ctx, env, localRemote(env), wakeSender(localPushFetch(env)));
   }
 }
 
@@ -32,6 +40,9 @@ export default {
       url.pathname = url.pathname.slice(EMULATOR_PREFIX.length) || "/";
       const emulator = env.KALEYRA_EMULATOR.get(env.KALEYRA_EMULATOR.idFromName(EMULATOR_OBJECT_NAME));
       return emulator.fetch(new Request(url, request));
+    }
+    if ((url.pathname.startsWith("/push/") || url.pathname.startsWith("/push-control/")) && env.LOCAL_PUSH) {
+      return env.LOCAL_PUSH.get(env.LOCAL_PUSH.idFromName(LOCAL_PUSH_OBJECT)).fetch(request);
     }
     if (env.DEMO_APP_ID) {
       await ensureDemoApp(env);

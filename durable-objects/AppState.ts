@@ -11,6 +11,7 @@
  * - Secrets leave only through getAppSecrets (to the Worker's webhook check and to sessions) and
  *   are used in place for mintTicket; tenant keys are stored as SHA-256 hashes only.
  * - deleteApp deletes everything, so a re-created app starts with no keys, slots or rooms.
+ * - Every written app has a VAPID pair (app-wake.ts), its private key a secret like the others.
  */
 import { DurableObject } from "cloudflare:workers";
 import { isAppId, parseAppSettings, requiredSecretMissing, SECRET_NEEDED_BY, type AppSecrets, type AppSecretsUpdate, type AppSettings } from "../core/app";
@@ -20,7 +21,8 @@ import { MAX_TICKET_LIFETIME_SEC } from "../core/ticket";
 import { signHs256 } from "../crypto/jwt";
 import type { Env } from "./bindings";
 import { AppSessions } from "./app-sessions";
-import { mergeSecrets, SCHEMA, secretsOf, toRecord, type ActiveStatus, type AppRecord, type AppRow, type AppWrite, type SessionPage, type TenantKeyInfo, type V1App } from "./AppState-schema";
+import { AppWake, withVapidKeys } from "./app-wake";
+import { APP_ROW_QUERY, mergeSecrets, SCHEMA, secretsOf, toRecord, type ActiveStatus, type AppRecord, type AppRow, type AppWrite, type SessionPage, type TenantKeyInfo, type V1App } from "./AppState-schema";
 
 export { MAX_SESSIONS_PAGE } from "./app-sessions";
 
@@ -49,13 +51,35 @@ export class AppState extends DurableObject<Env> {
   }
 
   /** Creates or replaces the app's settings; secrets absent from `secrets` are kept. */
-  putApp(appId: string, settings: AppSettings, secrets: AppSecretsUpdate = {}): Result<AppWrite> {
-    return this.write(appId, settings, secrets, "replace");
+  async putApp(appId: string, settings: AppSettings, secrets: AppSecretsUpdate = {}): Promise<Result<AppWrite>> {
+    const update = await withVapidKeys(secrets, this.getAppSecrets() ?? undefined);
+    return update.ok ? this.write(appId, settings, update.value, "replace") : update;
   }
 
   /** Creates the app only if it is absent; an existing app is returned unchanged. */
-  ensureApp(appId: string, settings: AppSettings, secrets: AppSecretsUpdate = {}): Result<AppWrite> {
-    return this.write(appId, settings, secrets, "keep");
+  async ensureApp(appId: string, settings: AppSettings, secrets: AppSecretsUpdate = {}): Promise<Result<AppWrite>> {
+    const update = this.row() === undefined ? await withVapidKeys(secrets, undefined) : ok(secrets);
+    return update.ok ? this.write(appId, settings, update.value, "keep") : update;
+  }
+
+  /** The VAPID public key pages subscribe with (null: no app); app-wake.ts draws a missing pair. */
+  vapidPublicKey(): Promise<string | null> {
+    return this.wake().vapidPublicKey(() => this.getAppSecrets());
+  }
+
+  /** The users a room calls, as the tenant said (tenant API): v0 on_call_incoming wakes them. False: no app. */
+  setRoomUsers(roomId: string, userIds: string[]): boolean {
+    if (this.row() === undefined) return false;
+    this.wake().setRoomUsers(roomId, userIds, Date.now());
+    return true;
+  }
+
+  roomUsers(roomId: string): string[] {
+    return this.ready ? this.wake().roomUsers(roomId, Date.now()) : [];
+  }
+
+  private wake(): AppWake {
+    return new AppWake(this.ctx.storage.sql);
   }
 
   /** True when the app existed. Everything of the app goes: settings, secrets, keys, indexes. */
@@ -247,7 +271,7 @@ export class AppState extends DurableObject<Env> {
 
   private row(): AppRow | undefined {
     if (!this.ready) return undefined;
-    return this.ctx.storage.sql.exec<AppRow>("SELECT * FROM app").toArray()[0];
+    return this.ctx.storage.sql.exec<AppRow>(APP_ROW_QUERY).toArray()[0];
   }
 
   // Synchronous from read to write, so no other call interleaves and `created` is exact.
@@ -281,6 +305,7 @@ export class AppState extends DurableObject<Env> {
       // Kept by updates; a deleted app's storage is wiped, so registering it again draws a new one.
       beforeRow?.epoch ?? crypto.randomUUID(),
     );
+    this.wake().writeSecrets(secrets);
     return ok({ record: toRecord(this.row()!), created: beforeRow === undefined });
   }
 }

@@ -9,8 +9,9 @@
  *   attachment. Only proven sockets are clients (core/attach.ts decides what a socket may do).
  * - Kaleyra's non-lifecycle events and clients' emits go through the relay (durable-objects/relay.ts,
  *   rules in core/relay.ts): events only to proven sockets; a replay only right after a proof.
- * - The remote (core/port.ts) is given by the composition root that exports the class under this
- *   name (worker/index.ts, dev/index.ts, test/worker.ts) and never changes.
+ * - The remote (core/port.ts) and the wake sender (core/wake-port.ts) are given by the composition
+ *   root that exports the class under this name (worker/index.ts, dev/index.ts, test/worker.ts).
+ * - Wakes (session-wake.ts, docs/push.md) hear Kaleyra's relayed events; push frames go to them.
  * - Its parts (attach-flow.ts, client-frames.ts, session-effects.ts, remote-calls.ts, ...) each get
  *   a narrow host interface, never the object's ctx or env whole.
  * - This class decides nothing: every rule is in core/.
@@ -25,6 +26,8 @@ import { refusedEmitId } from "../core/relay";
 import { holdsSessionSlot, initialState, nextDue, view, type SessionEvent, type SessionState } from "../core/session";
 import type { SocketInfo } from "../core/socket-info";
 import { transition } from "../core/transition";
+import type { WakeTrigger } from "../core/wake";
+import type { WakeSender } from "../core/wake-port";
 import { AttachFlow, RESUME_KEY } from "./attach-flow";
 import { attachProofs, ProofChecks } from "./attach-gate";
 import type { Env } from "./bindings";
@@ -39,6 +42,7 @@ import { SessionEffects } from "./session-effects";
 import { parseRoute, SESSION_ROUTE_HEADER, type SessionRoute } from "./session-route";
 import { answerClose, attachmentOf, FrameRateLimit, isOpen, PING, PONG, provenSockets, send, sendAll, socketInfos, tokenSources, updateAttachment, type Attachment } from "./sockets";
 import { UsedTickets } from "./used-tickets";
+import { SessionWake, type WakeResult } from "./session-wake";
 
 const STATE_KEY = "session";
 const ROUTE_KEY = "route";
@@ -56,8 +60,9 @@ export class UserSession extends DurableObject<Env> {
   private readonly effects: SessionEffects;
   private readonly tickets: UsedTickets;
   private readonly registration: Registration;
+  private readonly wakes: SessionWake;
 
-  constructor(ctx: DurableObjectState, env: Env, remote: Remote) {
+  constructor(ctx: DurableObjectState, env: Env, remote: Remote, wakeSender: WakeSender) {
     super(ctx, env);
     const kv = ctx.storage.kv;
     this.remote = remote;
@@ -82,12 +87,15 @@ export class UserSession extends DurableObject<Env> {
     this.relay = new SessionRelay({ remote, now });
     this.registration = new Registration({ sockets, app, now });
     this.checks = new ProofChecks({ remote, now, resumeKey: () => kv.get<string>(RESUME_KEY), appSecrets: app.secrets, useTicket: (t) => this.tickets.use(t, now()) });
-    const calls = new RemoteCalls({ remote, now, state, route, dispatch, appSecrets: app.secrets, indexRoom: app.indexRoom, allowLocalWebhooks: env.ALLOW_LOCAL_WEBHOOKS === "1" });
+    const allowLocal = env.ALLOW_LOCAL_WEBHOOKS === "1";
+    const calls = new RemoteCalls({ remote, now, state, route, dispatch, appSecrets: app.secrets, indexRoom: app.indexRoom, allowLocalWebhooks: allowLocal });
+    this.wakes = new SessionWake({ kv, now, state, route, clients, app, sender: wakeSender, allowLocal, armAlarm });
     const frames = new ClientFrames({ state, relay: this.relay, checks: this.checks, app, confirmRegistration, keepRoute, dispatch, armAlarm });
     this.attach = new AttachFlow({
       ...{ sockets, kv, app, checks: this.checks, relay: this.relay, state, dispatch, route, now, keepRoute, clients, confirmRegistration },
       onClientFrame: (ws, frame, a) => frames.onFrame(ws, frame, a),
       announce: (except) => this.effects.announce(this.state, except),
+      afterProof: (ws) => this.wakes.tellLastWake(ws),
     });
     const clearStorage = () => ctx.storage.deleteAlarm().then(() => ctx.storage.deleteAll());
     this.effects = new SessionEffects({ sockets, clearStorage, calls, attach: this.attach, remote, state, now, clients, dispatch, armAlarm, tickets: this.tickets });
@@ -121,6 +129,8 @@ export class UserSession extends DurableObject<Env> {
     if (!parsed.ok) {
       // An oversized frame closes only this socket (1009: message too big); other bad frames don't.
       if (parsed.error.code === "frame_too_large") return this.closeSocket(ws, "frame_too_large", 1009);
+      // Push frames (core/protocol-push.ts) are answered with push frames only, never an error frame.
+      if (parsed.error.code === "unknown_type" && (await this.wakes.onPushFrame(ws, message, a))) return;
       // A client's bad emit still gets its one answer, so its promise settles.
       const emitId = a.proven ? refusedEmitId(message) : undefined;
       if (emitId !== undefined) return this.relay.refuse(ws, emitId, "invalid_frame");
@@ -157,6 +167,7 @@ export class UserSession extends DurableObject<Env> {
     this.remote.check();
     this.relay.expire(this.clock.now());
     this.tickets.prune(this.clock.now());
+    void this.wakes.runDue();
     const infos = this.socketInfos();
     for (const id of overdueSockets(infos, this.clock.now())) {
       const code = overdueCode(infos.find((s) => s.id === id)!);
@@ -169,7 +180,10 @@ export class UserSession extends DurableObject<Env> {
   /** What Kaleyra says on the live connection; notices about an earlier connection are ignored. */
   private async onRemoteNotice(sessionId: string, notice: RemoteNotice): Promise<void> {
     if (sessionId !== this.state.remoteSessionId) return;
-    if (notice.type === "remote_event") return this.relay.event(notice.name, notice.data, this.clients());
+    if (notice.type === "remote_event") {
+      this.wakes.onKaleyraEvent(notice.name, notice.data);
+      return this.relay.event(notice.name, notice.data, this.clients());
+    }
     if (notice.type === "client_deprecated") {
       const { type: code, ...dates } = notice;
       return sendAll(this.clients(), { type: "warning", code, message: kaleyraError(code).message, ...dates });
@@ -259,7 +273,7 @@ export class UserSession extends DurableObject<Env> {
    */
   private async armAlarm(): Promise<void> {
     const sockets = this.socketInfos();
-    const dues = [nextDue(this.state), nextProofDeadline(sockets), closeDeadline(sockets, sessionQuiet(this.state)), this.relay.nextDeadline(), this.tickets.nextExpiry()].filter(
+    const dues = [nextDue(this.state), nextProofDeadline(sockets), closeDeadline(sockets, sessionQuiet(this.state)), this.relay.nextDeadline(), this.tickets.nextExpiry(), this.wakes.nextDeadline()].filter(
       (t): t is number => t !== undefined,
     );
     // The live connection's own deadlines are real time (its heartbeat): a silent Kaleyra is
@@ -281,6 +295,11 @@ export class UserSession extends DurableObject<Env> {
   /** The session as its clients see it, and how many clients are attached. */
   describe(): { view: ReturnType<typeof view>; clients: number } {
     return { view: view(this.state), clients: this.clients().length };
+  }
+
+  /** Wakes the user's closed app if the app's wake rules say so (the v0 webhook, the tenant API). */
+  wakeUser(appId: string, userId: string, trigger: WakeTrigger): Promise<WakeResult> {
+    return this.wakes.trigger(appId, userId, trigger);
   }
 
   /** Ends the session as a client's disconnect(clearSavedData) would; answers the result. */

@@ -54,6 +54,8 @@ export function apps(env: Env) {
     releaseSession: (appId: string, objectId: string) => appState(env, appId).releaseSession(objectId),
     indexRoomSession: (appId: string, roomId: string, objectId: string) => appState(env, appId).indexRoomSession(roomId, objectId),
     takeRoomSessions: (appId: string, roomId: string) => appState(env, appId).takeRoomSessions(roomId),
+    /** The users the tenant said the room calls (v0 on_call_incoming wakes them). */
+    roomUsers: (appId: string, roomId: string) => appState(env, appId).roomUsers(roomId),
     markWebhookSeen: (appId: string, signature: string, signedAtSec: number, forgetBeforeSec: number) =>
       appState(env, appId).markWebhookSeen(signature, signedAtSec, forgetBeforeSec),
     forgetWebhook: (appId: string, signature: string) => appState(env, appId).forgetWebhook(signature),

@@ -49,6 +49,8 @@ export interface AttachFlowHost {
   announce(except?: string): Promise<void>;
   /** Before a socket becomes a client: false when its app registration is gone (it was closed). */
   confirmRegistration(ws: WebSocket): Promise<boolean>;
+  /** A socket just proved itself, its state and replay sent (the session tells it of a recent wake). */
+  afterProof(ws: WebSocket): void;
 }
 
 export class AttachFlow {
@@ -214,6 +216,7 @@ export class AttachFlow {
     send(ws, { type: "state", state: view(this.host.state()) });
     // Before any await: no new event may reach this socket ahead of the ones it missed.
     if (since !== undefined) this.host.relay.replay(ws, since);
+    this.host.afterProof(ws);
     const resume = await this.resumeFrame();
     if (resume) send(ws, resume);
     await this.host.dispatch({ type: "client_attached", clientId: a.clientId });

@@ -16,9 +16,8 @@ import type { AppSecrets, Environment, Region, ServerTokenSettings } from "../co
 import { isWebhookUrl } from "../core/webhook-url";
 import { MAX_TOKEN_LENGTH } from "../core/protocol";
 import type { ServerTokenMinter } from "../core/port";
-import { signWebhook } from "../crypto/signature";
+import { EDGE_SIGNATURE_HEADER, signWebhook } from "../crypto/signature";
 
-const TOKEN_WEBHOOK_SIGNATURE_HEADER = "kaleyra-edge-signature";
 export const MAX_WEBHOOK_ANSWER_BYTES = 16_384;
 /** Lifetime asked of Kaleyra for server-minted tokens; refreshed 60 s before expiry. */
 const SERVER_TOKEN_LIFETIME_SEC = 3_600;
@@ -83,7 +82,7 @@ async function fromWebhook(req: ServerTokenRequest, deps: ServerTokenDeps): Prom
   const response = await deps.fetch(
     new Request(url, {
       method: "POST",
-      headers: { "content-type": "application/json", [TOKEN_WEBHOOK_SIGNATURE_HEADER]: signature },
+      headers: { "content-type": "application/json", [EDGE_SIGNATURE_HEADER]: signature },
       body,
       redirect: "manual",
       signal: AbortSignal.timeout(req.timeoutMs),

@@ -6,6 +6,8 @@
  */
 import { DEFAULT_MAX_SESSIONS, type AppSecrets } from "../core/app";
 import { isActive, type ActiveStatus, type SessionState } from "../core/session";
+import { cachedApp } from "./app-cache";
+import type { AppRecord } from "./AppState-schema";
 import { apps } from "./apps";
 import type { Env } from "./bindings";
 import type { SessionRoute } from "./session-route";
@@ -14,6 +16,8 @@ import { appState } from "./stubs";
 export interface SessionApp {
   /** The app's secrets (cached in the isolate: a ticket check usually costs no call). */
   secrets(appId: string): Promise<AppSecrets | null>;
+  /** The app's record now (cached likewise, at most 10 s old): its wake settings, for a wake. */
+  record(appId: string): Promise<AppRecord | null>;
   /** One of the app's session slots for this session; false when the app has `maxSessions` already. */
   claimSlot(route: SessionRoute): Promise<boolean>;
   /** The app's current registration epoch (null: no app), remembering this object for the app's removal. */
@@ -28,6 +32,7 @@ export interface SessionApp {
 export function sessionApp(env: Env, objectId: string): SessionApp {
   return {
     secrets: (appId) => apps(env).getAppSecrets(appId),
+    record: (appId) => cachedApp(appId, (id) => appState(env, id).getApp()),
     claimSlot: (route) => apps(env).claimSession(route.appId, objectId, route.app.maxSessions ?? DEFAULT_MAX_SESSIONS, route.appEpoch),
     currentEpoch: (route) => apps(env).sessionProven(route.appId, objectId, route.appEpoch),
     releaseSlot: (appId) => void apps(env).releaseSession(appId, objectId).catch(() => {}),

@@ -72,6 +72,8 @@ admin.openapi(
       if (body[key] !== undefined) secrets[key] = body[key];
       delete settings[key];
     }
+    if (body.vapidKeys !== undefined) secrets.vapidKeys = body.vapidKeys;
+    delete settings.vapidKeys;
     const written = await apps(c.env).putApp(c.req.valid("param").appId, settings as unknown as AppSettings, secrets);
     if (!written.ok) return refuse(written.error);
     return c.json(written.value.record, written.value.created ? 201 : 200);

@@ -5,13 +5,14 @@
 import { app } from "./app";
 import { UserSession as Session, type Env } from "../durable-objects";
 import { kaleyraRemote } from "../remote";
+import { wakeSender } from "../remote/push";
 
 export { AppRegistry, AppState } from "../durable-objects";
 
-/** Deployed sessions talk to Kaleyra (remote/index.ts). */
+/** Deployed sessions talk to Kaleyra (remote/index.ts) and wake closed apps through push services (remote/push). */
 export class UserSession extends Session {
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env, kaleyraRemote(env));
+    super(ctx, env, kaleyraRemote(env), wakeSender());
   }
 }
 

@@ -12,6 +12,7 @@ import { MAX_TICKET_LIFETIME_SEC } from "../core/ticket";
 import { RETRY_POLICY_LIMITS } from "../core/policy";
 import { MAX_APPS_PAGE, MAX_SESSIONS_PAGE } from "../durable-objects";
 import { ACTIVE_STATUSES, STATUSES } from "../core/session";
+import { VapidKeysSchema, WakeSettingsSchema } from "./openapi-wake";
 
 /** Core's own rule for one body key, so the schema and core cannot disagree. */
 const coreAccepts = (extra: Record<string, unknown>) => parseAppPut({ environment: "sandbox", region: "eu", ...extra }).ok;
@@ -72,6 +73,7 @@ const settingsShape = {
     })
     .openapi("KaleyraUrls", { description: "Kaleyra's REST and realtime base URLs for this app, when not the ones derived from environment and region." })
     .optional(),
+  wake: WakeSettingsSchema.optional(),
 };
 
 const sharedSecret = z.string().min(APP_LIMITS.sharedSecretLength.min).max(APP_LIMITS.sharedSecretLength.max).regex(/^\S+$/, "must have no whitespace");
@@ -87,6 +89,8 @@ export const AppPutSchema = z
       .optional(),
     tokenWebhookSecret: sharedSecret.nullable().optional(),
     attachTicketSecret: sharedSecret.nullable().optional(),
+    wakeWebhookSecret: sharedSecret.nullable().optional(),
+    vapidKeys: VapidKeysSchema,
   })
   .openapi("AppPut");
 
@@ -94,7 +98,10 @@ export const AppRecordSchema = z
   .object({
     appId: z.string(),
     ...settingsShape,
-    secrets: z.object({ kaleyraApiKey: z.boolean(), tokenWebhookSecret: z.boolean(), attachTicketSecret: z.boolean() }).openapi({ description: "Which secrets are set; never their values." }),
+    secrets: z
+      .object({ kaleyraApiKey: z.boolean(), tokenWebhookSecret: z.boolean(), attachTicketSecret: z.boolean(), wakeWebhookSecret: z.boolean(), vapidKeys: z.boolean() })
+      .openapi({ description: "Which secrets are set; never their values." }),
+    vapidPublicKey: z.string().optional().openapi({ description: "The VAPID public key pages subscribe with (docs/push.md); its private half is a secret." }),
     epoch: z.string().openapi({
       description:
         "This registration of the app: the same across PUTs, new when the app is deleted and registered again; resume credentials of an earlier registration stop working (docs/security.md, invariant 10).",
@@ -187,5 +194,5 @@ export const ErrorSchema = z
 export const WebhookSchema = z
   .object({ event: z.string().max(64), app_id: z.string(), data: z.record(z.string(), z.unknown()).optional() })
   .openapi("KaleyraWebhook", {
-    description: "Kaleyra's signed webhook. on_session_ended, on_room_disabled, on_room_deleted (v1) and on_call_ended (v0) end the room's access-link sessions; other events are acknowledged and ignored.",
+    description: "Kaleyra's signed webhook. on_session_ended, on_room_disabled, on_room_deleted (v1) and on_call_ended (v0) end the room's access-link sessions; on_call_incoming (v0) may wake the users the tenant said the room calls (docs/push.md); other events are acknowledged and ignored.",
   });

@@ -13,7 +13,7 @@ import { parseSocketRequest, type AppLookup } from "./socket";
 const APP_ID = "mAppId_socket";
 const LINK = "https://sandbox.bandyer.com/eu/direct-rest-call-handler/abc123";
 const DIGEST = "d".repeat(64);
-const RECORD: AppRecord = { appId: APP_ID, environment: "sandbox", region: "eu", secrets: { kaleyraApiKey: false, tokenWebhookSecret: false, attachTicketSecret: false }, epoch: "epoch-1", createdAt: 1, updatedAt: 2 };
+const RECORD: AppRecord = { appId: APP_ID, environment: "sandbox", region: "eu", secrets: { kaleyraApiKey: false, tokenWebhookSecret: false, attachTicketSecret: false, wakeWebhookSecret: false, vapidKeys: false }, epoch: "epoch-1", createdAt: 1, updatedAt: 2 };
 const UPGRADE = { Upgrade: "websocket" };
 
 function socketRequest(query: string, init: RequestInit = { headers: UPGRADE }, appId = APP_ID): Request {

@@ -62,7 +62,7 @@ export async function parseSocketRequest(request: Request, appId: string, lookup
   const origin = request.headers.get("Origin");
   if (app.allowedOrigins !== undefined && origin !== null && !app.allowedOrigins.includes(origin)) return refuse("origin_not_allowed");
 
-  const { appId: _id, secrets: _secrets, createdAt: _c, updatedAt: _u, epoch, ...settings } = app;
+  const { appId: _id, secrets: _secrets, vapidPublicKey: _vapid, createdAt: _c, updatedAt: _u, epoch, ...settings } = app;
   return ok({ appId, appEpoch: epoch, key, app: settings });
 }
 

@@ -29,9 +29,9 @@ import { hashTenantKey, TENANT_KEY_PATTERN } from "./tenant-keys";
 import { AppParams, apiRoute, limitBody } from "./routes";
 import { bodyOf, bodyRoute, defaultHook, jsonBody, refuse, validPath } from "./validate";
 
-const MAX_TENANT_BODY_BYTES = 4 * 1024;
+export const MAX_TENANT_BODY_BYTES = 4 * 1024;
 
-const requireTenant = createMiddleware<{ Bindings: Env }>(async (c, next) => {
+export const requireTenant = createMiddleware<{ Bindings: Env }>(async (c, next) => {
   const appId = c.req.param("appId");
   const key = bearerToken(c.req.header("Authorization"));
   const valid = appId !== undefined && isAppId(appId) && key !== undefined && TENANT_KEY_PATTERN.test(key) && (await appState(c.env, appId).tenantKeyValid(await hashTenantKey(key)));
@@ -39,8 +39,8 @@ const requireTenant = createMiddleware<{ Bindings: Env }>(async (c, next) => {
   await next();
 });
 
-const UserParams = z.object({ appId: AppIdParam, userId: UserIdParam });
-const tenantRoute = apiRoute("tenant", "tenantKey");
+export const UserParams = z.object({ appId: AppIdParam, userId: UserIdParam });
+export const tenantRoute = apiRoute("tenant", "tenantKey");
 
 export const tenant = new OpenAPIHono<{ Bindings: Env }>({ defaultHook });
 

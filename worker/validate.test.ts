@@ -83,7 +83,7 @@ describe("a refused admin or tenant request says what is wrong, in message and d
 });
 
 describe("a refused socket query says what is wrong", () => {
-  const record = { appId: "mAppId_why", environment: "sandbox", region: "eu", secrets: { kaleyraApiKey: false, tokenWebhookSecret: false, attachTicketSecret: false }, epoch: "e", createdAt: 1, updatedAt: 1 } as const;
+  const record = { appId: "mAppId_why", environment: "sandbox", region: "eu", secrets: { kaleyraApiKey: false, tokenWebhookSecret: false, attachTicketSecret: false, wakeWebhookSecret: false, vapidKeys: false }, epoch: "e", createdAt: 1, updatedAt: 1 } as const;
   const parse = (query: string) =>
     parseSocketRequest(new Request(`https://edge.test/v1/apps/mAppId_why/socket?environment=sandbox&region=eu&${query}`, { headers: { Upgrade: "websocket" } }), "mAppId_why", async () => record);
 

@@ -11,8 +11,10 @@
  * the body, so the room id is read first (none -> signature_invalid); replay is the same event,
  * room and MAC again within 10 min (v0 has no timestamp: docs/security.md).
  * A refused webhook changes nothing. `on_session_ended`, `on_room_disabled`, `on_room_deleted` and
- * v0 `on_call_ended` end every access-link session in the room; handling is idempotent, so a
- * duplicate or reordered delivery is harmless. Other events are acknowledged and ignored.
+ * v0 `on_call_ended` end every access-link session in the room; v0 `on_call_incoming` may wake the
+ * users the tenant said the room calls (docs/push.md; each session decides, one wake per call).
+ * Handling is idempotent, so a duplicate or reordered delivery is harmless. Other events are
+ * acknowledged and ignored.
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -21,7 +23,7 @@ import { kaleyraError } from "../core/errors";
 import { parseV0Webhook, parseV1Webhook, type KaleyraWebhook } from "../core/kaleyra-webhook";
 import { base64UrlEncode } from "../crypto/jwt";
 import { DEFAULT_SIGNATURE_TOLERANCE_SEC, ROOM_ID_HMAC_HEADER, SIGNATURE_HEADER, verifyRoomIdHmac, verifyWebhookSignature } from "../crypto/signature";
-import { apps, userSessionById, type Env } from "../durable-objects";
+import { apps, userSession, userSessionById, type Env } from "../durable-objects";
 import { errorResponse } from "./errors";
 
 const MAX_WEBHOOK_BYTES = 64 * 1024;
@@ -77,10 +79,13 @@ webhooks.post(
       webhook = parsed.webhook;
     }
     if (webhook.action === "ignore") return c.json({ ok: true, ignored: webhook.event });
+    const { roomId } = webhook;
     try {
-      const sessions = await registry.takeRoomSessions(appId, webhook.roomId);
       // Every session is told even if one call fails; a failure is the sender's to retry.
-      const results = await Promise.allSettled(sessions.map((objectId) => userSessionById(c.env, objectId).callEnded()));
+      const results =
+        webhook.action === "wake_room_users"
+          ? await Promise.allSettled((await registry.roomUsers(appId, roomId)).map((userId) => userSession(c.env, appId, { kind: "token", userId }).wakeUser(appId, userId, { kind: "call_incoming", roomId })))
+          : await Promise.allSettled((await registry.takeRoomSessions(appId, roomId)).map((objectId) => userSessionById(c.env, objectId).callEnded()));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
       if (failed) throw failed.reason;
     } catch (err) {

@@ -8,7 +8,12 @@ import type { AppRecord } from "../../durable-objects/AppRegistry";
 import { apps } from "../../durable-objects/apps";
 import type { DevEnv } from "../bindings";
 
-export const DEMO_APP_SETTINGS: AppSettings = { environment: "sandbox", region: "eu" };
+/** Wakes on (docs/push.md): the emulator's call:incoming and Kaleyra's v0 on_call_incoming, by Web Push. */
+export const DEMO_APP_SETTINGS: AppSettings = {
+  environment: "sandbox",
+  region: "eu",
+  wake: { events: ["call:incoming", "on_call_incoming"], webPush: { enabled: true, contact: "mailto:demo@kaleyra-edge.dev" } },
+};
 
 const seededDemoApps = new Set<string>();
 

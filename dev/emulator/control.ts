@@ -1,8 +1,9 @@
 /**
  * The control API: local only and unauthenticated (the emulator never runs deployed). Creates apps,
  * sets webhook URLs, injects faults, moves the clock, shows the webhook outbox, resets everything
- * (closing every realtime socket), ends a room's call announced as Kaleyra's v0 webhooks do
- * (`on_call_ended` signed with `room-id-hmac`); the realtime endpoint's controls are in socket-control.ts.
+ * (closing every realtime socket), ends a room's call or rings one, announced as Kaleyra's v0 webhooks
+ * do (`on_call_ended`, `on_call_incoming`, signed with `room-id-hmac`); the realtime endpoint's
+ * controls are in socket-control.ts.
  * Invariant: every body is validated; a refused request changes nothing.
  */
 import { Hono } from "hono";
@@ -11,7 +12,7 @@ import { parseFaults } from "./faults";
 import { errorJson, isHttpUrl, jsonObject, type EmulatorEnv, type EmulatorHost } from "./http";
 import { endCall, roomJson } from "./rest";
 import { randomSecret, type AppRow } from "./store";
-import { outboxJson, V0_CALL_ENDED } from "./webhooks";
+import { outboxJson, V0_CALL_ENDED, V0_CALL_INCOMING } from "./webhooks";
 import { socketControlRoutes } from "./socket-control";
 
 const API_KEY_PATTERN = /^ak_(test|live)_[A-Za-z0-9_]{8,120}$/;
@@ -106,6 +107,18 @@ export function controlRoutes(host: EmulatorHost): Hono<EmulatorEnv> {
     const ended = endCall(host, app, room);
     await host.sendWebhook(app, V0_CALL_ENDED, { room_id: room.room_id });
     return c.json(roomJson(ended, store.participants(room.room_id)));
+  });
+
+  // A call rings in the room: Kaleyra's v0 webhook names only the room (docs/push.md says how the
+  // orchestrator finds whom to wake). The room must be live; nothing about it changes.
+  control.post("/apps/:appId/rooms/:roomId/incoming-call-v0", async (c) => {
+    const app = store.app(c.req.param("appId"));
+    if (!app) return errorJson(c, 404, "app_not_found", "no such app");
+    const room = store.room(app.app_id, c.req.param("roomId"));
+    if (!room) return errorJson(c, 404, "room_not_found", "no such room");
+    if (room.ended_at !== null) return errorJson(c, 409, "room_already_ended", "the room has already ended");
+    await host.sendWebhook(app, V0_CALL_INCOMING, { room_id: room.room_id });
+    return c.json(roomJson(room, store.participants(room.room_id)));
   });
 
   control.delete("/webhooks", (c) => {

@@ -187,6 +187,20 @@ describe("v0 on_call_ended (POST /control/apps/:appId/rooms/:roomId/end-call-v0)
   });
 });
 
+describe("v0 on_call_incoming (POST /control/apps/:appId/rooms/:roomId/incoming-call-v0)", () => {
+  it("sends Kaleyra's v0 form for a live room and changes nothing about it; an ended or unknown room is refused", async () => {
+    const room = await createRoom(app, ["alice", "bob"]);
+    expect((await call("POST", `/control/apps/${app.appId}/rooms/${room.room_id}/incoming-call-v0`)).json).toMatchObject({ status: "active" });
+    const delivery = received[0] as Received;
+    expect(JSON.parse(delivery.body)).toEqual({ event: "on_call_incoming", data: { room_id: room.room_id } });
+    expect(delivery.headers[SIGNATURE_HEADER]).toBeUndefined();
+    expect(delivery.headers[ROOM_ID_HMAC_HEADER]).toMatch(/^[0-9a-f]{64}$/);
+    await call("POST", `/control/apps/${app.appId}/rooms/${room.room_id}/end-call-v0`);
+    expect((await call("POST", `/control/apps/${app.appId}/rooms/${room.room_id}/incoming-call-v0`)).status).toBe(409);
+    expect((await call("POST", `/control/apps/${app.appId}/rooms/room_nope/incoming-call-v0`)).status).toBe(404);
+  });
+});
+
 describe("the outbox", () => {
   it("records a webhook of an app without a URL as not delivered", async () => {
     await call("PUT", `/control/apps/${app.appId}/webhook`, { body: { url: null } });

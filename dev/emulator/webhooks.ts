@@ -9,8 +9,10 @@
 import { ROOM_ID_HMAC_HEADER, SIGNATURE_HEADER, signRoomId, signWebhook } from "../../crypto/signature";
 import type { AppRow, EmulatorStore, OutboxRow } from "./store";
 
-export type WebhookEvent = "on_session_ended" | "on_room_disabled" | "on_room_deleted" | typeof V0_CALL_ENDED;
+export type WebhookEvent = "on_session_ended" | "on_room_disabled" | "on_room_deleted" | typeof V0_CALL_ENDED | typeof V0_CALL_INCOMING;
 export const V0_CALL_ENDED = "on_call_ended";
+/** v0 only, like on_call_ended: a call rings in the room (body `{ event, data: { room_id } }`). */
+export const V0_CALL_INCOMING = "on_call_incoming";
 /** Kaleyra's example payload (on_room_deleted) has namespace "room"; we use it for every room event. */
 const WEBHOOK_NAMESPACE = "room";
 const DELIVERY_TIMEOUT_MS = 10_000;
@@ -26,7 +28,7 @@ export async function sendWebhook(sender: WebhookSender, app: AppRow, event: Web
   const now = sender.now();
   let body: string;
   let signature: Record<string, string>;
-  if (event === V0_CALL_ENDED) {
+  if (event === V0_CALL_ENDED || event === V0_CALL_INCOMING) {
     body = JSON.stringify({ event, data });
     signature = { [ROOM_ID_HMAC_HEADER]: await signRoomId(app.api_key, String(data.room_id)) };
   } else {

@@ -242,7 +242,8 @@ describe("Kaleyra webhooks", () => {
       const { app, stub, roomId } = await connectedLink();
       const headers = { "room-id-hmac": await signRoomId(app.apiKey, roomId) };
       const incoming = await post(app.appId, JSON.stringify({ event: "on_call_incoming", data: { room_id: roomId } }), headers);
-      expect(await incoming.json()).toEqual({ ok: true, ignored: "on_call_incoming" });
+      // Handled (it may wake the users the tenant indexed for the room: docs/push.md); the link session is untouched.
+      expect(await incoming.json()).toEqual({ ok: true, handled: "on_call_incoming" });
       expect(await snapshot(stub)).toMatchObject({ status: "connected" });
       expect((await post(app.appId, v0(roomId), headers)).status).toBe(200);
       expect(await snapshot(stub)).toMatchObject({ status: "disconnected", reason: "call_ended" });
