@@ -2,15 +2,17 @@ import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
 /**
- * Two projects on the same local composition (wrangler.local.toml), differing in the remote the
- * sessions use: "unit" with the in-process fake (remote/fake.ts), "e2e" with the production
- * adapter against the Kaleyra emulator. A third, "node", runs `*.node.test.ts` in Node: the checks
+ * Two projects on the test composition (test/worker.ts: the local composition of
+ * wrangler.local.toml), differing in the remote the sessions use: "unit" with the in-process fake
+ * (test/fake-remote.ts), "e2e" with the production adapter against the Kaleyra emulator. A third, "node", runs `*.node.test.ts` in Node: the checks
  * against Socket.IO's reference implementations (socket.io-client against the emulator served by
  * wrangler's unstable_startWorker, our realtime client against a socket.io server).
  */
 const workers = (REMOTE: "fake" | "emulator") =>
   cloudflareTest({
     wrangler: { configPath: "./wrangler.local.toml" },
+    // The test composition: dev/index.ts, with the sessions' remote named by REMOTE and a seam for tests.
+    main: "./test/worker.ts",
     miniflare: {
       bindings: {
         ADMIN_TOKEN: "test-admin-token",
@@ -27,7 +29,7 @@ export default defineConfig({
   test: {
     // One runtime per test file, chosen (so vitest's "faster with isolate: false" hint is not
     // printed). Without it the workerd projects ran in 31 s instead of 70 s but were not correct:
-    // files share module state (remote/fake.ts's fakeRemoteControls) and Durable Objects, and a
+    // files share module state (test/fake-remote.ts's fakeRemoteControls) and Durable Objects, and a
     // session another file left connected keeps firing its alarms into the next file's assertions
     // (test/reliability/faults.test.ts saw another file's remote open).
     isolate: true,

@@ -5,7 +5,7 @@
  * that is killed on exit whatever happens, runs every benchmark beside its peer or baseline, prints
  * a table and writes bench/results.json.
  *
- * Options: --full; --only=attach,apps,capacity,storm,refresh,schedule,residency,connections,connectors,relay,join,first,size (a subset);
+ * Options: --full; --only=attach,apps,capacity,storm,refresh,schedule,residency,connections,connectors,relay,join,first,wake,size (a subset);
  * --out=<path> (default bench/results.json); --connector-users=N (the connectors stage's size).
  */
 import { writeFileSync } from "node:fs";
@@ -25,6 +25,7 @@ import { runResidency } from "./metrics/residency.mjs";
 import { runSchedule } from "./metrics/schedule.mjs";
 import { runSize } from "./metrics/size.mjs";
 import { runStorm } from "./metrics/storm.mjs";
+import { runWake } from "./metrics/wake.mjs";
 import { foreignWorkerdCount, openFilesLimit, recalibrateClock, ROOT, Stack } from "./lib/proc.mjs";
 import { round } from "./lib/stats.mjs";
 
@@ -38,7 +39,7 @@ const full = args.includes("--full");
 const only = args.find((a) => a.startsWith("--only="))?.slice(7).split(",");
 const out = args.find((a) => a.startsWith("--out="))?.slice(6) ?? join(ROOT, "bench", "results.json");
 // Schedule first: its tail is sensitive to the runtime evicting the objects other stages left idle.
-const STAGES = ["size", "schedule", "attach", "apps", "refresh", "storm", "connections", "residency", "connectors", "relay", "join", "first", "capacity"];
+const STAGES = ["size", "schedule", "attach", "apps", "refresh", "storm", "connections", "residency", "connectors", "relay", "join", "first", "wake", "capacity"];
 const stages = only ?? STAGES;
 for (const s of stages) if (!STAGES.includes(s)) throw new Error(`unknown stage ${s} (have ${STAGES.join(", ")})`);
 
@@ -67,6 +68,11 @@ const SIZES = {
     connectorRefreshSpreadSeconds: 30,
     connectorEventSpreadSeconds: 60,
     connectorBurstRounds: 5,
+    wakeLatencyUsers: 20,
+    wakeLatencyRings: 100,
+    wakeThroughputUsers: 40,
+    wakeSubscriptionsPerUser: 5,
+    wakeWaves: 2,
   },
   full: {
     attachSessions: 1_000,
@@ -92,6 +98,11 @@ const SIZES = {
     connectorRefreshSpreadSeconds: 60,
     connectorEventSpreadSeconds: 60,
     connectorBurstRounds: 10,
+    wakeLatencyUsers: 40,
+    wakeLatencyRings: 200,
+    wakeThroughputUsers: 80,
+    wakeSubscriptionsPerUser: 5,
+    wakeWaves: 3,
   },
 };
 const size = SIZES[full ? "full" : "quick"];
@@ -161,6 +172,7 @@ try {
   await stage("relay", () => runRelay(ctx));
   await stage("join", () => runJoin(ctx));
   await stage("first", () => runFirst(ctx));
+  await stage("wake", () => runWake(ctx));
   await stage("capacity", () => runCapacity(ctx));
 } finally {
   await Promise.all([prod.stop(), peer.stop()]);
@@ -218,6 +230,9 @@ results.summary = {
   restart_herd_peak_connects_per_100ms: pick("connectors", "restart_herd")?.peak_connects_per_100ms,
   restart_herd_peak_connects_per_s: pick("connectors", "restart_herd")?.peak_connects_per_s,
   restart_herd_ideal_peak_connects_per_100ms: pick("connectors", "restart_herd")?.ideal_peak_connects_per_100ms,
+  wake_event_to_push_p50_ms: pick("wake", "wake_event_to_push_p50_ms"),
+  wake_event_to_push_p99_ms: pick("wake", "wake_event_to_push_p99_ms"),
+  wake_pushes_per_second: pick("wake", "wake_pushes_per_second"),
   client_gzip_bytes: pick("size", "client_gzip_bytes"),
   peer_client_gzip_bytes: pick("size", "peer_client_gzip_bytes"),
 };

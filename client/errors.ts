@@ -29,7 +29,10 @@ export type KaleyraErrorCode =
   /** ... and the client's own: the socket went away before the ack, so the emit may or may not have reached Kaleyra. */
   | "emit_unconfirmed"
   /** The runtime has no WebSocket (Node before 22, say) and none was passed in the options. */
-  | "websocket_unavailable";
+  | "websocket_unavailable"
+  /** From client/push.ts (docs/push.md): no service worker or Push API here; the session did not confirm in time. */
+  | "push_unsupported"
+  | "push_unconfirmed";
 
 const MESSAGES: Partial<Record<KaleyraErrorCode, string>> = {
   not_configured: "Call configure() before connect().",

@@ -67,11 +67,13 @@ export class KaleyraVideo {
   #proving?: "resume" | "token";
   #authModes: readonly string[] = [];
   readonly #options: KaleyraVideoOptions;
+  /** The relay attached (client/relay.ts, kept out of this entry): its `since` goes with a resume proof. */
+  relay?: { since?: number };
   /**
-   * Where client/relay.ts attaches (kept out of this entry): `frame` hears every server frame, as
-   * text, after this client handled it; `since`, when set, goes with a resume proof.
+   * Every server frame, as text, after this client handled it: how the other entries (relay, push)
+   * hear the session. Add a listener; delete it to stop.
    */
-  relay?: { frame(data: unknown): void; since?: number };
+  readonly frames = new Set<(data: unknown) => void>();
 
   constructor(options: KaleyraVideoOptions) {
     this.#options = options;
@@ -94,7 +96,7 @@ export class KaleyraVideo {
       },
       (data) => {
         this.#onMessage(data);
-        this.relay?.frame(data);
+        for (const f of this.frames) f(data);
       },
       // Refused for good (a 4xxx close); its error frame, when it sent one, already stopped the client.
       (code) => this.#stop(code === 4404 ? "app_id_invalid" : code === 4400 ? "bad_request" : "connection_refused"),

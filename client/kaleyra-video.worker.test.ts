@@ -5,9 +5,9 @@
  */
 import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import { sessionObjectName } from "../durable-objects/session-route";
+import { userSession } from "../durable-objects/stubs";
 import type { UserSession } from "../durable-objects/UserSession";
-import { fakeRemoteControls, fakeToken } from "../remote/fake";
+import { fakeRemoteControls, fakeToken } from "../test/fake-remote";
 import { KaleyraVideo } from "./kaleyra-video";
 import { ANY, relay } from "./relay";
 import type { WebSocketLike } from "./platform";
@@ -143,11 +143,11 @@ describe("client against the Worker", () => {
 
 /** Kaleyra sends an event on the user's connection (the fake remote's, inside the session object). */
 async function kaleyraSays(userId: string, name: string, data: unknown): Promise<void> {
-  const stub = env.USER_SESSION.get(env.USER_SESSION.idFromName(await sessionObjectName(APP_ID, { kind: "token", userId })));
+  const stub = userSession(env, APP_ID, { kind: "token", userId });
   await runInDurableObject(stub, async (o: UserSession) => {
     const id = (await o.snapshot()).remoteSessionId;
     if (id === undefined) throw new Error("the session holds no Kaleyra connection");
-    fakeRemoteControls.notify(id, { type: "event", name, data });
+    fakeRemoteControls.notify(id, { type: "remote_event", name, data });
   });
 }
 

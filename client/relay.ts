@@ -2,7 +2,7 @@
  * The relay (issue 14; docs/client.md "Relay"): the Kaleyra events the user's session relays to this
  * client (`remote_event`), and emits up to Kaleyra answered by acks (`remote_emit` / `remote_ack`),
  * as /work/helpers/RELAY.md's wire contract has them. A separate entry (kaleyra-edge/client/relay):
- * the core client carries only its hook (KaleyraVideo.relay and send()).
+ * the core client carries only its hook (KaleyraVideo.frames, relay.since and send()).
  * Invariants:
  * - Handlers hear events in the order the server sent them; a handler that throws is reported and
  *   does not stop the others.
@@ -76,6 +76,7 @@ export class KaleyraRelay {
   readonly #pending = new Map<string, Pending>();
   readonly #unsubscribe: () => void;
   readonly #hook: NonNullable<KaleyraVideo["relay"]>;
+  readonly #listener = (data: unknown) => this.#onFrame(data);
   #nextId = 0;
   #seq?: number;
   #transport?: ClientState["transport"];
@@ -92,11 +93,11 @@ export class KaleyraRelay {
     if (Number.isInteger(seq) && (seq as number) >= 0) this.#seq = seq;
     const relay = this;
     kaleyra.relay = this.#hook = {
-      frame: (data) => this.#onFrame(data),
       get since() {
         return relay.#seq;
       },
     };
+    kaleyra.frames.add(this.#listener);
     this.#unsubscribe = kaleyra.state.subscribe((s) => this.#onState(s));
   }
 
@@ -149,6 +150,7 @@ export class KaleyraRelay {
   /** Removes the hook from the client, forgets the handlers, fails every waiting emit. */
   detach(): void {
     if (this.#kaleyra.relay === this.#hook) this.#kaleyra.relay = undefined;
+    this.#kaleyra.frames.delete(this.#listener);
     this.#unsubscribe();
     this.#handlers.clear();
     this.#failPending("The relay was detached.");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isAppId, isEnvironment, isRegion, parseAppSettings } from "./app";
+import { isAppId, isEnvironment, isRegion, parseAppPut, parseAppSettings, requiredSecretMissing, type AppSettings } from "./app";
 import { DEFAULT_RETRY_POLICY } from "./policy";
 
 function refused(input: unknown, field: string): void {
@@ -108,5 +108,31 @@ describe("kaleyra: an app's own Kaleyra addresses", () => {
     const kaleyra = { restUrl: "http://127.0.0.1:8787/emulator", realtimeUrl: "ws://127.0.0.1:8787/emulator" };
     expect(parseAppSettings({ ...base, kaleyra }).ok).toBe(false);
     expect(parseAppSettings({ ...base, kaleyra }, { allowLocalWebhooks: true })).toEqual({ ok: true, value: { ...base, kaleyra } });
+  });
+});
+
+describe("wake: waking a closed app (docs/push.md)", () => {
+  const base = { environment: "sandbox", region: "eu" };
+  const wake = { events: ["call:incoming"], webPush: { enabled: true, contact: "mailto:ops@tenant.example.com" }, webhookUrl: "https://tenant.example.com/wake" };
+  const pair = { publicKey: `B${"A".repeat(86)}`, privateKey: "A".repeat(43) };
+
+  it("keeps the wake settings; refuses a bad one naming its field under wake.", () => {
+    expect(parseAppSettings({ ...base, wake })).toEqual({ ok: true, value: { ...base, wake } });
+    refused({ ...base, wake: { ...wake, webhookUrl: "https://169.254.169.254/x" } }, "wake.webhookUrl");
+    refused({ ...base, wake: { ...wake, extra: 1 } }, "wake.extra");
+  });
+
+  it("takes the wake webhook secret and a VAPID pair as write-only secrets: null rotates the pair, a bad shape is refused", () => {
+    expect(parseAppPut({ ...base, wake, wakeWebhookSecret: "s".repeat(16), vapidKeys: pair })).toEqual({ ok: true, value: { settings: { ...base, wake }, secrets: { wakeWebhookSecret: "s".repeat(16), vapidKeys: pair } } });
+    expect(parseAppPut({ ...base, vapidKeys: null })).toMatchObject({ ok: true, value: { secrets: { vapidKeys: null } } });
+    for (const vapidKeys of [{ publicKey: pair.publicKey }, { ...pair, privateKey: "short" }, { ...pair, extra: 1 }, "key"]) {
+      expect(parseAppPut({ ...base, vapidKeys })).toMatchObject({ ok: false, error: { code: "bad_request", field: "vapidKeys" } });
+    }
+  });
+
+  it("a wake webhook needs its secret, Web Push a VAPID pair", () => {
+    expect(requiredSecretMissing({ ...base, wake } as AppSettings, { vapidKeys: pair })).toBe("wakeWebhookSecret");
+    expect(requiredSecretMissing({ ...base, wake } as AppSettings, { wakeWebhookSecret: "s".repeat(16) })).toBe("vapidKeys");
+    expect(requiredSecretMissing({ ...base, wake } as AppSettings, { wakeWebhookSecret: "s".repeat(16), vapidKeys: pair })).toBeUndefined();
   });
 });

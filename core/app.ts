@@ -7,6 +7,7 @@ import { ATTACH_MODES, type AttachMode } from "./protocol";
 import { parseRetryPolicy, type RetryPolicy } from "./policy";
 import { fail, ok, type Result } from "./result";
 import { parseUpstream, type UpstreamSettings } from "./upstream";
+import { parseWakeSettings, type WakeSettings } from "./wake-settings";
 import { isKaleyraBaseUrl, isWebhookUrl } from "./webhook-url";
 
 export { isKaleyraBaseUrl, isWebhookUrl };
@@ -59,6 +60,8 @@ export interface AppSettings {
   kaleyra?: KaleyraUrls;
   /** The Kaleyra connection while no client is attached, and its connector pool (core/upstream.ts). Absent: always, shared. */
   upstream?: UpstreamSettings;
+  /** Waking a closed app when a call comes (docs/push.md). Absent: nobody is woken. */
+  wake?: WakeSettings;
 }
 
 export interface KaleyraUrls {
@@ -68,6 +71,14 @@ export interface KaleyraUrls {
 
 export const DEFAULT_ATTACH_MODES: readonly AttachMode[] = ["token", "resume"];
 export const DEFAULT_MAX_SESSIONS = 10_000;
+
+/** The bounds an app's settings and secrets are held to here (the HTTP schema shows the same). */
+export const APP_LIMITS = {
+  maxAllowedOrigins: 50,
+  maxSessions: 1_000_000,
+  /** tokenWebhookSecret and attachTicketSecret: this many characters, no whitespace. */
+  sharedSecretLength: { min: 16, max: 256 },
+} as const;
 
 /**
  * Write-only secrets of an app: accepted by PUT, stored by the registry, never returned or logged.
@@ -80,11 +91,28 @@ export interface AppSecrets {
   tokenWebhookSecret?: string;
   /** Verifies tenant-signed attach tickets (HS256 JWT with appId, userId, exp). */
   attachTicketSecret?: string;
+  /** Signs the wakes sent to the tenant's wake webhook (wake.webhookUrl). */
+  wakeWebhookSecret?: string;
+  /**
+   * The app's VAPID pair (RFC 8292): drawn when the app is registered, or the operator's. The
+   * private key is write-only like every secret; the public key is public (the record's
+   * `vapidPublicKey`, GET /v1/apps/:appId/push), pages subscribe with it.
+   */
+  vapidKeys?: VapidKeyPair;
 }
 
-export type AppSecretsUpdate = { [K in keyof AppSecrets]?: string | null };
+export interface VapidKeyPair {
+  /** The 65-byte uncompressed P-256 point, unpadded base64url. */
+  publicKey: string;
+  /** The 32-byte private scalar, unpadded base64url. */
+  privateKey: string;
+}
 
-export const SECRET_KEYS = ["kaleyraApiKey", "tokenWebhookSecret", "attachTicketSecret"] as const;
+/** In a PUT: absent keeps, null deletes (for vapidKeys: a new pair is drawn, a rotation). */
+export type AppSecretsUpdate = { [K in keyof AppSecrets]?: AppSecrets[K] | null };
+
+/** The secrets a PUT sets by value (vapidKeys, a pair, is read by parseVapidKeys). */
+export const SECRET_KEYS = ["kaleyraApiKey", "tokenWebhookSecret", "attachTicketSecret", "wakeWebhookSecret"] as const;
 
 /** Kaleyra API keys look like ak_live_… or ak_test_…. */
 const API_KEY_PATTERN = /^ak_(live|test)_[A-Za-z0-9_-]{4,128}$/;
@@ -128,7 +156,7 @@ export function parseAppSettings(input: unknown, policy: SettingsPolicy = {}): R
   }
   if (o.allowedOrigins !== undefined) {
     const origins = o.allowedOrigins;
-    if (!Array.isArray(origins) || origins.length > 50 || !origins.every(isOrigin)) return fail(kaleyraError("bad_request", "allowedOrigins"));
+    if (!Array.isArray(origins) || origins.length > APP_LIMITS.maxAllowedOrigins || !origins.every(isOrigin)) return fail(kaleyraError("bad_request", "allowedOrigins"));
     settings.allowedOrigins = origins as string[];
   }
   if (o.kaleyra !== undefined) {
@@ -143,13 +171,18 @@ export function parseAppSettings(input: unknown, policy: SettingsPolicy = {}): R
   }
   if (o.maxSessions !== undefined) {
     const max = o.maxSessions;
-    if (typeof max !== "number" || !Number.isInteger(max) || max < 1 || max > 1_000_000) return fail(kaleyraError("bad_request", "maxSessions"));
+    if (typeof max !== "number" || !Number.isInteger(max) || max < 1 || max > APP_LIMITS.maxSessions) return fail(kaleyraError("bad_request", "maxSessions"));
     settings.maxSessions = max;
+  }
+  if (o.wake !== undefined) {
+    const wake = parseWakeSettings(o.wake, policy);
+    if (!wake.ok) return wake;
+    settings.wake = wake.value;
   }
   return ok(settings);
 }
 
-const SETTINGS_KEYS = ["environment", "region", "retryPolicy", "serverTokens", "attachModes", "allowedOrigins", "maxSessions", "kaleyra", "upstream"];
+const SETTINGS_KEYS = ["environment", "region", "retryPolicy", "serverTokens", "attachModes", "allowedOrigins", "maxSessions", "kaleyra", "upstream", "wake"];
 
 function parseKaleyraUrls(input: unknown, allowLocal: boolean): Result<KaleyraUrls> {
   if (typeof input !== "object" || input === null || Array.isArray(input)) return fail(kaleyraError("bad_request", "kaleyra"));
@@ -216,12 +249,25 @@ export function parseAppPut(input: unknown, policy: SettingsPolicy = {}): Result
     if (!valid) return fail(kaleyraError("bad_request", key));
     secrets[key] = value as string | null;
   }
+  if ("vapidKeys" in rest) {
+    const pair = rest.vapidKeys;
+    delete rest.vapidKeys;
+    if (pair !== null && !isVapidKeyPair(pair)) return fail(invalidInput("bad_request", [{ field: "vapidKeys", reason: "must be null (draw a new pair) or { publicKey, privateKey }: a P-256 point (87) and scalar (43), unpadded base64url" }]));
+    secrets.vapidKeys = pair;
+  }
   const settings = parseAppSettings(rest, policy);
   return settings.ok ? ok({ settings: settings.value, secrets }) : settings;
 }
 
+/** The shape of an operator's VAPID pair; whether the keys match is checked with Web Crypto (crypto/vapid.ts). */
+export function isVapidKeyPair(v: unknown): v is VapidKeyPair {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+  const { publicKey, privateKey, ...extra } = v as Record<string, unknown>;
+  return Object.keys(extra).length === 0 && typeof publicKey === "string" && /^B[A-Za-z0-9_-]{86}$/.test(publicKey) && typeof privateKey === "string" && /^[A-Za-z0-9_-]{43}$/.test(privateKey);
+}
+
 function isSharedSecret(v: unknown): v is string {
-  return typeof v === "string" && v.length >= 16 && v.length <= 256 && !/\s/.test(v);
+  return typeof v === "string" && v.length >= APP_LIMITS.sharedSecretLength.min && v.length <= APP_LIMITS.sharedSecretLength.max && !/\s/.test(v);
 }
 
 /** Why the settings need each secret, as the reason of the refusal when it is missing. */
@@ -229,6 +275,8 @@ export const SECRET_NEEDED_BY: Record<keyof AppSecrets, string> = {
   kaleyraApiKey: "is required by serverTokens.source kaleyra_api (Kaleyra's credentials call uses it)",
   tokenWebhookSecret: "is required by serverTokens.source webhook (it signs the token requests)",
   attachTicketSecret: "is required by the ticket attach mode (it verifies the tickets)",
+  wakeWebhookSecret: "is required by wake.webhookUrl (it signs the wakes sent there)",
+  vapidKeys: "is required by wake.webPush (pushes are signed with it)",
 };
 
 /** The secret the settings need but the app would not have; undefined when all is there. */
@@ -236,5 +284,7 @@ export function requiredSecretMissing(settings: AppSettings, secrets: AppSecrets
   if (settings.serverTokens?.source === "kaleyra_api" && secrets.kaleyraApiKey === undefined) return "kaleyraApiKey";
   if (settings.serverTokens?.source === "webhook" && secrets.tokenWebhookSecret === undefined) return "tokenWebhookSecret";
   if (settings.attachModes?.includes("ticket") && secrets.attachTicketSecret === undefined) return "attachTicketSecret";
+  if (settings.wake?.webhookUrl !== undefined && secrets.wakeWebhookSecret === undefined) return "wakeWebhookSecret";
+  if (settings.wake?.webPush?.enabled === true && secrets.vapidKeys === undefined) return "vapidKeys";
   return undefined;
 }

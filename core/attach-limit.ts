@@ -11,7 +11,7 @@
 import { ipv4Number, ipv6Groups } from "./ip";
 
 export const ATTACH_WINDOW_MS = 60_000;
-export const MAX_ATTACH_KEYS = 10_000;
+const MAX_ATTACH_KEYS = 10_000;
 
 /** The key a client address is counted under (anything that is not an address counts as itself). */
 export function attachKey(address: string): string {

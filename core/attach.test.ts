@@ -1,6 +1,7 @@
 /** The attach gate's rules: what a socket may do before and after it proves who it is. */
 import { describe, expect, it } from "vitest";
-import { admit, gate, MAX_PROVEN_SOCKETS, MAX_TOKEN_CHECKS, MAX_UNPROVEN_SOCKETS, nextProofDeadline, overdueCode, overdueSockets, PROOF_DEADLINE_MS, type GateInput, type SocketInfo } from "./attach";
+import { admit, gate, MAX_PROVEN_SOCKETS, MAX_TOKEN_CHECKS, MAX_UNPROVEN_SOCKETS, nextProofDeadline, overdueCode, overdueSockets, PROOF_DEADLINE_MS, type GateInput } from "./attach";
+import type { SocketInfo } from "./socket-info";
 import type { ClientFrame } from "./protocol";
 
 const TOKEN_ROUTE: GateInput = {

@@ -15,6 +15,7 @@
 import { closingCount, MAX_CLOSING_SOCKETS } from "./closing-sockets";
 import type { ErrorCode } from "./errors";
 import type { AttachMode, ClientFrame } from "./protocol";
+import type { SocketInfo } from "./socket-info";
 
 /** How long an unproven socket may stay open (its proof deadline, an alarm duty of the session). */
 export const PROOF_DEADLINE_MS = 30_000;
@@ -110,23 +111,6 @@ function checkToken(token: string, g: GateInput): GateDecision {
   // Unproven sockets must not multiply into Kaleyra connections: a few checks at a time.
   if (g.tokenChecks >= MAX_TOKEN_CHECKS) return { kind: "refuse", code: "unavailable" };
   return { kind: "check_token", token, via: g.sessionConnected ? "update" : "connect" };
-}
-
-export interface SocketInfo {
-  id: string;
-  /** Session time the socket was accepted. */
-  attachedAt: number;
-  /** Session time its last proof ended without proving it, or it was asked for a token. */
-  waitingSince?: number;
-  proven: boolean;
-  /** Its proof is running (the session's pending proof, or a check in flight): it is not closed for being slow. */
-  proving: boolean;
-  /** It was sent a token request for its check and has not answered. */
-  asked?: boolean;
-  /** The session closed it and the peer has not answered yet (core/closing-sockets.ts). */
-  closing: boolean;
-  /** Session time the session closed it. */
-  closedAt?: number;
 }
 
 function waiting(s: SocketInfo): boolean {

@@ -1,6 +1,6 @@
 /** Closed sockets whose peer has not answered (core/closing-sockets.ts), with an injected clock. */
 import { describe, expect, it } from "vitest";
-import type { SocketInfo } from "./attach";
+import type { SocketInfo } from "./socket-info";
 import { admit, MAX_UNPROVEN_SOCKETS } from "./attach";
 import { CLOSE_DEADLINE_MS, closeDeadline, dropClosingSockets, MAX_CLOSING_SOCKETS, sessionQuiet } from "./closing-sockets";
 import { initialState } from "./session";

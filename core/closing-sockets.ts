@@ -10,7 +10,7 @@
  *   nothing is in its memory that a restart would lose), drops them all CLOSE_DEADLINE_MS after
  *   the oldest was closed, answered or not: the object restarts (its storage is kept).
  */
-import type { SocketInfo } from "./attach";
+import type { SocketInfo } from "./socket-info";
 import type { SessionState } from "./session";
 
 /** Closing sockets one session holds before it refuses new ones. */

@@ -33,6 +33,12 @@ export const ERROR_MESSAGES = {
   not_connected: "The session is not connected to Kaleyra right now, so nothing was emitted; emit again once its state is connected.",
   remote_timeout: "Kaleyra did not acknowledge the emit within 10 s; it may or may not have been applied.",
   remote_refused: "Kaleyra answered the emit with an error (or an answer too large to relay); nothing to retry as is.",
+  // Web Push (push_refused frames, docs/push.md)
+  push_disabled: "The app does not send Web Push; the operator turns it on in the app's wake settings (wake.webPush).",
+  push_unavailable: "Only a user's token session keeps push subscriptions; an access-link session is one call and wakes nobody.",
+  push_unproven: "This socket has not proven who it is yet; the client sends the subscription again after its attach state.",
+  push_invalid: "The push frame or its subscription is not valid (see the field); send what PushSubscription.toJSON() gives, to an https push service.",
+  push_key_changed: "The browser subscribed with a VAPID key that is not the app's current one (it was rotated); read the key again (GET /v1/apps/:appId/push) and subscribe again.",
   // HTTP
   bad_request: "The request is invalid; /openapi.json describes every request.",
   unauthorized: "Send the admin token as 'Authorization: Bearer <token>'.",
@@ -51,6 +57,36 @@ export const ERROR_MESSAGES = {
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_MESSAGES;
+
+/**
+ * The HTTP status each code usually means (400 for the others); a refused upgrade's socket closes
+ * with 4000 + it. A route passes another status only where the code is shared (413).
+ */
+export const ERROR_STATUS = {
+  bad_request: 400,
+  not_configured: 400,
+  unauthorized: 401,
+  origin_not_allowed: 403,
+  rate_limited: 429,
+  too_many_sockets: 429,
+  too_many_sessions: 429,
+  signature_invalid: 401,
+  signature_stale: 401,
+  webhook_replayed: 409,
+  app_id_invalid: 404,
+  not_found: 404,
+  upgrade_required: 426,
+  internal_error: 500,
+  admin_disabled: 503,
+  tenant_unauthorized: 401,
+  tenant_key_unknown: 404,
+  ticket_secret_missing: 409,
+  tickets_disabled: 409,
+} as const satisfies Partial<Record<ErrorCode, number>>;
+
+export function statusOf(code: ErrorCode): number {
+  return (ERROR_STATUS as Partial<Record<ErrorCode, number>>)[code] ?? 400;
+}
 
 /** One thing wrong with a request or a frame: the field, and what is wrong with it ("must be …"). */
 export interface ErrorDetail {

@@ -46,10 +46,17 @@ describe("v0 webhook payloads", () => {
     expect(parseV0Webhook(JSON.stringify({ event: "on_call_ended", room_id: "room_1", data: { room_id: "room_1" } }))).toEqual(ended);
   });
 
-  it("other v0 events with a room id are ignored (their MAC can still be checked)", () => {
-    expect(parseV0Webhook(JSON.stringify({ event: "on_call_incoming", data: { room_id: "room_1" } }))).toEqual({
+  it("on_call_incoming wakes the room's users (docs/push.md): only its room id is signed, so only it is read", () => {
+    expect(parseV0Webhook(JSON.stringify({ event: "on_call_incoming", data: { room_id: "room_1", user_id: "mallory" } }))).toEqual({
       roomId: "room_1",
-      webhook: { action: "ignore", event: "on_call_incoming" },
+      webhook: { action: "wake_room_users", event: "on_call_incoming", roomId: "room_1" },
+    });
+  });
+
+  it("other v0 events with a room id are ignored (their MAC can still be checked)", () => {
+    expect(parseV0Webhook(JSON.stringify({ event: "on_call_answered", data: { room_id: "room_1" } }))).toEqual({
+      roomId: "room_1",
+      webhook: { action: "ignore", event: "on_call_answered" },
     });
   });
 

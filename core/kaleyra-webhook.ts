@@ -6,23 +6,26 @@
  * Invariants: a parse never throws; only the fields an action uses are required; an event we do
  * not act on is ignored whatever else its body holds (Kaleyra sends many: recording, chat, ...).
  */
+import { isObject } from "./object";
 
 /** The events after which no call runs in the room any more: its access-link sessions end. */
-export const CALL_OVER_EVENTS = ["on_session_ended", "on_room_disabled", "on_room_deleted"] as const;
+const CALL_OVER_EVENTS = ["on_session_ended", "on_room_disabled", "on_room_deleted"] as const;
 /** The v0 event with the same meaning (v0 only). */
-export const V0_CALL_ENDED = "on_call_ended";
+const V0_CALL_ENDED = "on_call_ended";
+/** v0 only: a call rings in the room; its users (as the tenant said, docs/push.md) may be woken. */
+const V0_CALL_INCOMING = "on_call_incoming";
 /** The only v1 payload version we know; a known event in another version is refused, not guessed. */
-export const V1_EVENT_VERSION = "1.0";
-export const ROOM_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+const V1_EVENT_VERSION = "1.0";
+const ROOM_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 const MAX_EVENT_LENGTH = 64;
 
-export type KaleyraWebhook = { action: "end_room_calls"; event: string; roomId: string } | { action: "ignore"; event: string };
+export type KaleyraWebhook = { action: "end_room_calls" | "wake_room_users"; event: string; roomId: string } | { action: "ignore"; event: string };
 export type ParsedWebhook = { ok: true; webhook: KaleyraWebhook } | { ok: false; field: string };
 
 function jsonObject(raw: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(raw);
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return isObject(value) ? value : undefined;
   } catch {
     return undefined;
   }
@@ -38,7 +41,7 @@ function isRoomId(v: unknown): v is string {
 
 function dataOf(body: Record<string, unknown>): Record<string, unknown> | undefined {
   const { data } = body;
-  return typeof data === "object" && data !== null && !Array.isArray(data) ? (data as Record<string, unknown>) : undefined;
+  return isObject(data) ? data : undefined;
 }
 
 /** A v1 delivery's body (its signature already verified). */
@@ -68,5 +71,6 @@ export function parseV0Webhook(raw: string): { webhook: KaleyraWebhook; roomId: 
   const roomId = inData ?? atTop;
   if (!isRoomId(roomId)) return undefined;
   const event = body.event;
-  return { roomId, webhook: event === V0_CALL_ENDED ? { action: "end_room_calls", event, roomId } : { action: "ignore", event } };
+  if (event === V0_CALL_ENDED) return { roomId, webhook: { action: "end_room_calls", event, roomId } };
+  return { roomId, webhook: event === V0_CALL_INCOMING ? { action: "wake_room_users", event, roomId } : { action: "ignore", event } };
 }

@@ -49,16 +49,23 @@ export function reconnectDelay(policy: RetryPolicy, index: number, random: Rando
   return withJitter(base, policy, random);
 }
 
-const DAY_MS = 86_400_000;
-const MAX_TABLE = 16;
+/** What a tenant's override may hold (parseRetryPolicy; the HTTP schema is built from it too). */
+export const RETRY_POLICY_LIMITS = {
+  /** Entries in a delay table. */
+  maxTableLength: 16,
+  /** Any delay or timeout, at most a day. */
+  maxMs: 86_400_000,
+  /** The least of each scalar: a zero timeout or steady delay would make an unbounded loop of instant attempts. */
+  min: { tokenAttemptTimeoutMs: 1, reconnectSteadyDelayMs: 1, jitterMaxMs: 0 },
+} as const;
 
 function delayTable(input: unknown, field: string): Result<number[]> {
-  if (!Array.isArray(input) || input.length < 1 || input.length > MAX_TABLE) {
+  if (!Array.isArray(input) || input.length < 1 || input.length > RETRY_POLICY_LIMITS.maxTableLength) {
     return fail(kaleyraError("bad_request", field));
   }
   if (input[0] !== 0) return fail(kaleyraError("bad_request", `${field}[0]`));
   for (const [i, v] of input.entries()) {
-    if (!isDuration(v, 0, DAY_MS)) return fail(kaleyraError("bad_request", `${field}[${i}]`));
+    if (!isDuration(v, 0, RETRY_POLICY_LIMITS.maxMs)) return fail(kaleyraError("bad_request", `${field}[${i}]`));
   }
   return ok(input as number[]);
 }
@@ -88,15 +95,9 @@ export function parseRetryPolicy(input: unknown): Result<RetryPolicy> {
     if (!table.ok) return table;
     policy[field] = table.value;
   }
-  // A zero timeout or steady delay would make an unbounded loop of instant attempts.
-  const scalars = [
-    ["tokenAttemptTimeoutMs", 1, DAY_MS],
-    ["reconnectSteadyDelayMs", 1, DAY_MS],
-    ["jitterMaxMs", 0, DAY_MS],
-  ] as const;
-  for (const [field, min, max] of scalars) {
+  for (const [field, min] of Object.entries(RETRY_POLICY_LIMITS.min) as [keyof typeof RETRY_POLICY_LIMITS.min, number][]) {
     if (o[field] === undefined) continue;
-    if (!isDuration(o[field], min, max)) return fail(kaleyraError("bad_request", `retryPolicy.${field}`));
+    if (!isDuration(o[field], min, RETRY_POLICY_LIMITS.maxMs)) return fail(kaleyraError("bad_request", `retryPolicy.${field}`));
     policy[field] = o[field];
   }
   return ok(policy);

@@ -7,11 +7,13 @@
 import { canonicalAccessLink } from "./access-link";
 import { invalidInput, kaleyraError, type ErrorCode, type ErrorDetail, type KaleyraError } from "./errors";
 import { fail, ok, type Result } from "./result";
+import type { PushServerFrame } from "./protocol-push";
 import type { SessionView } from "./session";
+import type { LastWake } from "./wake-delivery";
 
 export const MAX_FRAME_BYTES = 16_384;
 export const MAX_TOKEN_LENGTH = 8_192;
-export const MAX_ACCESS_LINK_LENGTH = 2_048;
+const MAX_ACCESS_LINK_LENGTH = 2_048;
 export const MAX_REQUEST_ID_LENGTH = 64;
 /** Kaleyra user ids: letters, digits and `_ . @ + -`, at most 128 characters. */
 export const USER_ID_PATTERN = /^[A-Za-z0-9_.@+-]{1,128}$/;
@@ -23,9 +25,9 @@ export const USER_ID_PATTERN = /^[A-Za-z0-9_.@+-]{1,128}$/;
  */
 export type AttachMode = "token" | "resume" | "ticket";
 export const ATTACH_MODES: readonly AttachMode[] = ["token", "resume", "ticket"];
-export const MAX_CREDENTIAL_LENGTH = 2_048;
+const MAX_CREDENTIAL_LENGTH = 2_048;
 
-export const MAX_EVENT_NAME_LENGTH = 128;
+const MAX_EVENT_NAME_LENGTH = 128;
 
 /** `since`: the last relayed seq this client saw; after the proof it gets what it missed (Relay). */
 export type ClientFrame =
@@ -73,7 +75,11 @@ export type ServerFrame =
   | ({ type: "remote_ack" } & { id: string; data: unknown })
   | ({ type: "remote_ack" } & { id: string; error: { code: RelayErrorCode; message: string } })
   /** On a re-attach with `since`: events after `after` may have been missed. */
-  | ({ type: "remote_gap" } & { after: number });
+  | ({ type: "remote_gap" } & { after: number })
+  /** The answers to push frames (core/protocol-push.ts, docs/push.md). */
+  | PushServerFrame
+  /** Right after a proof: the session woke this user's app (docs/push.md) within the last 10 minutes. */
+  | ({ type: "woken" } & LastWake);
 
 export function isUserId(v: unknown): v is string {
   return typeof v === "string" && USER_ID_PATTERN.test(v);

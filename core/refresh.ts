@@ -8,8 +8,8 @@
  * sessions that connected in the same second refresh at different times an hour later, while one
  * session's schedule stays exactly reproducible. Never in the past.
  */
-export const REFRESH_LEAD_MS = 60_000;
-export const REFRESH_WINDOW_MAX_MS = 5 * 60_000;
+const REFRESH_LEAD_MS = 60_000;
+const REFRESH_WINDOW_MAX_MS = 5 * 60_000;
 
 /**
  * How often a connected session asks whether its Kaleyra connection is still held. A safety check,

@@ -1,7 +1,8 @@
 /** The relay's rules (core/relay.ts), one rule per test, with an injected clock. */
 import { describe, expect, it } from "vitest";
 import { encode } from "./protocol";
-import { eventNameVerdict, isReservedEvent, RELAY_LIMITS, RelayBuffer, RESERVED_EVENT_NAMES, refusedEmitId } from "./relay";
+import { eventNameVerdict, isReservedEvent, RELAY_LIMITS, RelayBuffer, refusedEmitId } from "./relay";
+import { LIFECYCLE_EVENTS } from "./kaleyra-events";
 
 const T0 = 1_000_000;
 
@@ -14,7 +15,7 @@ const seqs = (events: { seq: number }[]) => events.map((e) => e.seq);
 
 describe("reserved names", () => {
   it("are exactly the session's lifecycle events", () => {
-    expect([...RESERVED_EVENT_NAMES].sort()).toEqual([
+    expect([...LIFECYCLE_EVENTS].sort()).toEqual([
       "switchboard:access_token:expired",
       "switchboard:access_token:is_about_to_expire",
       "switchboard:access_token:update",

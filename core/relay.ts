@@ -8,17 +8,8 @@
  * - The buffer holds at most MAX_EVENTS events and MAX_BYTES bytes of frames, none older than
  *   MAX_AGE_MS; `since` either serves every event after the client's seq or says `gap` first.
  */
+import { LIFECYCLE_EVENTS } from "./kaleyra-events";
 import { encode, MAX_FRAME_BYTES, MAX_REQUEST_ID_LENGTH, type ServerFrame } from "./protocol";
-
-/** Lifecycle events the session handles itself: never relayed down, never emitted by a client. */
-export const RESERVED_EVENT_NAMES: readonly string[] = [
-  "switchboard:connected",
-  "switchboard:access_token:is_about_to_expire",
-  "switchboard:access_token:expired",
-  "switchboard:access_token:update",
-  "user:force_disconnect",
-  "switchboard:client:deprecated",
-];
 
 /**
  * The names the relay carries, either way: plain ASCII letters, digits and `: _ . -`. A name
@@ -29,7 +20,7 @@ export const RESERVED_EVENT_NAMES: readonly string[] = [
  */
 const PLAIN_EVENT_NAME = /^[A-Za-z0-9:_.-]{1,128}$/;
 
-const RESERVED = new Set(RESERVED_EVENT_NAMES);
+const RESERVED = new Set(LIFECYCLE_EVENTS);
 
 /** What the relay does with an event name: carry it, refuse it as a lifecycle name, or refuse it as not plain. */
 export type EventNameVerdict = "relay" | "reserved" | "not_plain";

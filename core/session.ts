@@ -6,7 +6,11 @@
  */
 import type { RetryPolicy } from "./policy";
 
-export type Status = "disconnected" | "connecting" | "connected" | "reconnecting" | "disconnecting";
+export const STATUSES = ["disconnected", "connecting", "connected", "reconnecting", "disconnecting"] as const;
+export type Status = (typeof STATUSES)[number];
+/** The statuses of a session that holds or is trying to hold a remote session (isActive). */
+export const ACTIVE_STATUSES = ["connecting", "connected", "reconnecting"] as const satisfies readonly Status[];
+export type ActiveStatus = (typeof ACTIVE_STATUSES)[number];
 export type Mode = "token" | "access_link";
 /** Android's `Disconnected` error states. */
 export type DisconnectError = "expired_credentials" | "user_inactive" | "unsupported_version" | "unknown";
@@ -44,7 +48,7 @@ export const SERVER_SOURCE = "server";
  */
 export type ServerTokenOrder = "first" | "fallback";
 
-export interface PendingToken {
+interface PendingToken {
   requestId: string;
   /** 1-based attempt number within the current token cycle. */
   attempt: number;
@@ -53,7 +57,7 @@ export interface PendingToken {
   clientId?: string;
 }
 
-export interface PendingRemote {
+interface PendingRemote {
   requestId: string;
   deadline: number;
   /** open: connect to Kaleyra; update: a refreshed token on the live connection; close: disconnect. */
@@ -274,7 +278,7 @@ export function nextDue(s: SessionState): number | undefined {
 
 /** An active session holds or is trying to hold a remote session. */
 export function isActive(s: SessionState): boolean {
-  return s.status === "connecting" || s.status === "connected" || s.status === "reconnecting";
+  return (ACTIVE_STATUSES as readonly Status[]).includes(s.status);
 }
 
 /**

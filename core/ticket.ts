@@ -13,10 +13,10 @@
 /** The longest a ticket may live: `exp` at most this far after the verifier's clock (plus skew). */
 export const MAX_TICKET_LIFETIME_SEC = 300;
 /** Allowance for a tenant's clock running ahead of ours. */
-export const TICKET_CLOCK_SKEW_SEC = 30;
+const TICKET_CLOCK_SKEW_SEC = 30;
 /** Accepted tickets one session remembers at once (each for at most 5.5 minutes). */
 export const MAX_REMEMBERED_TICKETS = 128;
-export const MAX_JTI_LENGTH = 128;
+const MAX_JTI_LENGTH = 128;
 
 /** An accepted ticket: its id and when (ms) it expires, so it is remembered until then. */
 export interface AcceptedTicket {

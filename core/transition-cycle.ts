@@ -34,7 +34,7 @@ export function startTokenAttempt(d: Draft, at: number): void {
  * before them ("first") or after them ("fallback"). Picks the first not yet asked in this cycle,
  * else the first of all.
  */
-export function pickClient(d: Draft, excluding?: string): string | undefined {
+function pickClient(d: Draft, excluding?: string): string | undefined {
   // A proof has one source: the socket proving itself.
   const prover = d.s.proof?.clientId;
   if (prover !== undefined) return prover !== excluding && d.ctx.clients.includes(prover) ? prover : undefined;
@@ -44,7 +44,7 @@ export function pickClient(d: Draft, excluding?: string): string | undefined {
   return candidates.find((c) => !d.s.askedInCycle.includes(c)) ?? candidates[0];
 }
 
-export function askClient(d: Draft, clientId: string | undefined): void {
+function askClient(d: Draft, clientId: string | undefined): void {
   const p = d.s.pendingToken;
   if (!p) return;
   p.clientId = clientId;

@@ -67,12 +67,12 @@ function isPublicName(host: string): boolean {
   return labels.length >= 2 && labels.every((l) => LABEL.test(l)) && !/^\d+$/.test(tld) && isRootZoneTld(tld);
 }
 
-export function isLoopbackHost(host: string): boolean {
+function isLoopbackHost(host: string): boolean {
   return host === "localhost" || host === "127.0.0.1" || host === "[::1]";
 }
 
 /** A URL's hostname (the parser's: lower case, punycode, IPv4 in dotted form, IPv6 in brackets) that is public. */
-export function isPublicHost(host: string): boolean {
+function isPublicHost(host: string): boolean {
   const h = host.toLowerCase();
   if (h.startsWith("[")) {
     const groups = h.endsWith("]") ? ipv6Groups(h.slice(1, -1)) : undefined;

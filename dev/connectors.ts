@@ -1,7 +1,7 @@
 /**
  * The connectors' local control, under /dev/connectors (the local composition only: production
- * never routes here, and a restart also needs CONNECTOR_DEV_CONTROL, set only by
- * wrangler.local.toml). For the bench, the reliability scripts and the demo's curious reader:
+ * never routes here, and only the local compositions' connector class, LocalConnector below, can
+ * be restarted). For the bench, the reliability scripts and the demo's curious reader:
  * - `GET /dev/connectors?environment=&region=&pool=` the counts of every shard that was used
  *   (core/connector.ts names them; `pool` is "shared" or an appId with its own pool): every base
  *   shard, and the overflow shards up to the first one never asked to open anything (overflow
@@ -12,11 +12,21 @@
  */
 import { isAppId } from "../core/app";
 import { connectorConfig, connectorName, type PoolKey } from "../core/connector";
-import type { Env } from "../worker/env";
+import { KaleyraConnector } from "../durable-objects/connector/KaleyraConnector";
+import { kaleyraConnector } from "../durable-objects/stubs";
+import type { DevEnv } from "./bindings";
 
 export const CONNECTORS_PREFIX = "/dev/connectors";
 
-export async function connectorsControl(request: Request, env: Env): Promise<Response> {
+/** The connector of the local compositions (dev/index.ts, test/worker.ts): the deployed one, plus a restart. */
+export class LocalConnector extends KaleyraConnector {
+  /** Restarts this connector as a deploy or a crash would: every socket it holds dies; its storage and alarm stay. */
+  restartForTest(): void {
+    this.ctx.abort("restarted by the dev control");
+  }
+}
+
+export async function connectorsControl(request: Request, env: DevEnv): Promise<Response> {
   const url = new URL(request.url);
   if (request.method === "GET" && url.pathname === CONNECTORS_PREFIX) {
     const pool = poolOf(Object.fromEntries(url.searchParams));
@@ -53,8 +63,9 @@ function poolOf(o: Record<string, unknown>): PoolKey | undefined {
   return { environment, region: region as PoolKey["region"], ...(pool === "shared" ? {} : { app: pool as string }) };
 }
 
-function stub(env: Env, name: string) {
-  return env.KALEYRA_CONNECTOR.get(env.KALEYRA_CONNECTOR.idFromName(name));
+/** Connectors of the local composition are LocalConnectors (dev/bindings.ts). */
+function stub(env: DevEnv, name: string) {
+  return kaleyraConnector(env, name) as DurableObjectStub<LocalConnector>;
 }
 
 function json(status: number, body: unknown): Response {

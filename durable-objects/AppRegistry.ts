@@ -1,7 +1,7 @@
 /**
- * The deployment's list of apps, for the admin only: one instance, named REGISTRY_NAME. Each app's
+ * The deployment's list of apps, for the admin only: one instance, named APP_REGISTRY_NAME (stubs.ts). Each app's
  * own state (settings, secrets, slots, rooms, webhooks, tenant keys) lives in its AppState object;
- * nothing on a client's or a session's path calls this object (worker/registry.ts routes those
+ * nothing on a client's or a session's path calls this object (durable-objects/apps.ts routes those
  * calls to AppState, and a test counts that).
  * Invariant: an app is listed once its AppState was created by the admin API, and unlisted when
  * the admin API deleted it. A crash between the two writes leaves at most a listed app whose
@@ -13,12 +13,12 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { isAppId } from "../core/app";
-import type { Env } from "../worker/env";
+import type { Env } from "./bindings";
 import type { V1App } from "./AppState-schema";
+import { appState } from "./stubs";
 
-export type { AppRecord, AppWrite } from "./AppState-schema";
+export type { AppRecord } from "./AppState-schema";
 
-export const REGISTRY_NAME = "registry";
 export const MAX_APPS_PAGE = 100;
 
 export interface AppList {
@@ -77,7 +77,7 @@ async function migrateV1(ctx: DurableObjectState, env: Env): Promise<void> {
     const endedRooms = hasTable(ctx, "ended_rooms")
       ? sql.exec<{ room_id: string; ended_at: number }>("SELECT room_id, ended_at FROM ended_rooms WHERE app_id = ?", row.app_id).toArray()
       : [];
-    await env.APP_STATE.get(env.APP_STATE.idFromName(row.app_id)).importV1(row.app_id, row, sessions, rooms, endedRooms);
+    await appState(env, row.app_id).importV1(row.app_id, row, sessions, rooms, endedRooms);
     sql.exec("INSERT OR IGNORE INTO app_list (app_id, created_at) VALUES (?, ?)", row.app_id, row.created_at);
     for (const table of ["apps", "app_sessions", "room_sessions", "ended_rooms", "webhooks_seen"]) {
       if (hasTable(ctx, table)) sql.exec(`DELETE FROM ${table} WHERE app_id = ?`, row.app_id);

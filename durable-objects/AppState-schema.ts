@@ -3,14 +3,17 @@
  * object per app, so no table has an app_id key except `app` (one row). The tables are created
  * by the app's first write (AppState.write).
  */
-import { SECRET_KEYS, type AppSecrets, type AppSecretsUpdate, type AppSettings } from "../core/app";
+import { isVapidKeyPair, SECRET_KEYS, type AppSecrets, type AppSecretsUpdate, type AppSettings } from "../core/app";
 import { kaleyraError } from "../core/errors";
 import { fail, ok, type Result } from "../core/result";
+import type { ActiveStatus } from "../core/session";
 
 export interface AppRecord extends AppSettings {
   appId: string;
   /** Which write-only secrets are set; never their values. */
   secrets: { [K in keyof AppSecrets]-?: boolean };
+  /** The VAPID public key pages subscribe with (not a secret; the private half is). */
+  vapidPublicKey?: string;
   /**
    * New at every registration (a delete then a PUT makes a new one): resume credentials are bound
    * to it, so none survives the app's removal.
@@ -28,8 +31,7 @@ export interface AppWrite {
 }
 
 /** The statuses of a session that holds a slot (core's isActive). */
-export const ACTIVE_STATUSES = ["connecting", "connected", "reconnecting"] as const;
-export type ActiveStatus = (typeof ACTIVE_STATUSES)[number];
+export type { ActiveStatus };
 
 /** One active session as the tenant API lists it. An access link is never shown (a bearer secret). */
 export interface SessionSummary {
@@ -60,12 +62,23 @@ type SecretsAndTimes = {
   updated_at: number;
 };
 
-export type AppRow = SecretsAndTimes & {
-  app_id: string;
-  epoch: string;
-  /** JSON of the AppSettings (parseAppSettings's output). */
-  settings: string;
+export type AppRow = SecretsAndTimes &
+  WakeSecretColumns & {
+    app_id: string;
+    epoch: string;
+    /** JSON of the AppSettings (parseAppSettings's output). */
+    settings: string;
+  };
+
+/** The `app_wake` table's row, joined to the app's (null when the app has none yet). */
+export type WakeSecretColumns = {
+  wake_webhook_secret: string | null;
+  vapid_public_key: string | null;
+  vapid_private_key: string | null;
 };
+
+/** The app's row with its wake secrets: the app's one row of each table. */
+export const APP_ROW_QUERY = "SELECT app.*, w.wake_webhook_secret, w.vapid_public_key, w.vapid_private_key FROM app LEFT JOIN app_wake w ON w.id = 1";
 
 /** An app as v1's deployment-wide registry stored it (for the one-time copy, AppRegistry.ts). */
 export type V1App = SecretsAndTimes & {
@@ -111,6 +124,22 @@ export const SCHEMA: readonly string[] = [
   "CREATE TABLE IF NOT EXISTS webhooks_seen (signature TEXT PRIMARY KEY, signed_at INTEGER NOT NULL)",
   // SHA-256 (hex) of each live tenant API key; the key itself is shown once and never stored.
   "CREATE TABLE IF NOT EXISTS tenant_keys (key_id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL)",
+  // The wake secrets (issue 21), one row: a table of their own, so an app stored before them needs
+  // no ALTER (every statement here is IF NOT EXISTS and runs at each start).
+  `CREATE TABLE IF NOT EXISTS app_wake (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    wake_webhook_secret TEXT,
+    vapid_public_key TEXT,
+    vapid_private_key TEXT
+  )`,
+  // Which users a Kaleyra room calls (the tenant tells, docs/push.md): v0 on_call_incoming names
+  // only the room, so this is how its call finds the users to wake.
+  `CREATE TABLE IF NOT EXISTS wake_rooms (
+    room_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (room_id, user_id)
+  )`,
 ];
 
 /** A secrets update applied to the stored secrets: a string sets, null clears, absent keeps. */
@@ -122,6 +151,10 @@ export function mergeSecrets(stored: AppSecrets, update: AppSecretsUpdate): Resu
     else if (typeof value === "string") secrets[key] = value;
     else if (value !== undefined) return fail(kaleyraError("bad_request", key));
   }
+  // RPC arguments are not type-checked at runtime: the pair's shape is checked again here.
+  if (update.vapidKeys === null) delete secrets.vapidKeys;
+  else if (isVapidKeyPair(update.vapidKeys)) secrets.vapidKeys = { publicKey: update.vapidKeys.publicKey, privateKey: update.vapidKeys.privateKey };
+  else if (update.vapidKeys !== undefined) return fail(kaleyraError("bad_request", "vapidKeys"));
   return ok(secrets);
 }
 
@@ -130,6 +163,8 @@ export function secretsOf(row: AppRow): AppSecrets {
   if (row.kaleyra_api_key !== null) secrets.kaleyraApiKey = row.kaleyra_api_key;
   if (row.token_webhook_secret !== null) secrets.tokenWebhookSecret = row.token_webhook_secret;
   if (row.attach_ticket_secret !== null) secrets.attachTicketSecret = row.attach_ticket_secret;
+  if (row.wake_webhook_secret !== null) secrets.wakeWebhookSecret = row.wake_webhook_secret;
+  if (row.vapid_public_key !== null && row.vapid_private_key !== null) secrets.vapidKeys = { publicKey: row.vapid_public_key, privateKey: row.vapid_private_key };
   return secrets;
 }
 
@@ -140,6 +175,9 @@ export function toRecord(row: AppRow): AppRecord {
     kaleyraApiKey: row.kaleyra_api_key !== null,
     tokenWebhookSecret: row.token_webhook_secret !== null,
     attachTicketSecret: row.attach_ticket_secret !== null,
+    wakeWebhookSecret: row.wake_webhook_secret !== null,
+    vapidKeys: row.vapid_private_key !== null,
   };
-  return { appId: row.app_id, ...settings, secrets, epoch: row.epoch, createdAt: row.created_at, updatedAt: row.updated_at };
+  const vapid = row.vapid_public_key === null ? {} : { vapidPublicKey: row.vapid_public_key };
+  return { appId: row.app_id, ...settings, secrets, ...vapid, epoch: row.epoch, createdAt: row.created_at, updatedAt: row.updated_at };
 }

@@ -2,14 +2,17 @@ import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { AppSettings } from "../core/app";
 import { DEFAULT_RETRY_POLICY } from "../core/policy";
-import { appList, appState, registryStub } from "../worker/registry";
+import { apps } from "./apps";
+import { appRegistry, appState } from "./stubs";
 import { AppSessions } from "./app-sessions";
 import type { AppState } from "./AppState";
 
-const NO_SECRETS = { kaleyraApiKey: false, tokenWebhookSecret: false, attachTicketSecret: false };
+/** A new app has no secret but its VAPID pair, drawn at registration (docs/push.md). */
+const NO_SECRETS = { kaleyraApiKey: false, tokenWebhookSecret: false, attachTicketSecret: false, wakeWebhookSecret: false, vapidKeys: true };
+const VAPID_PUBLIC_KEY = expect.stringMatching(/^B[\w-]{86}$/);
 
 /** Through the facade the Worker and sessions use: every call goes to the app's own AppState. */
-const registry = () => registryStub(env);
+const registry = () => apps(env);
 let counter = 0;
 const freshAppId = () => `mAppId_registry${++counter}_${crypto.randomUUID().slice(0, 8)}`;
 const SANDBOX_EU: AppSettings = { environment: "sandbox", region: "eu" };
@@ -32,7 +35,7 @@ describe("AppState: an app's settings and secrets", () => {
       ok: true,
       value: {
         created: true,
-        record: { appId, environment: "sandbox", region: "eu", secrets: NO_SECRETS, epoch: expect.any(String), createdAt: 1_700_000_000_000, updatedAt: 1_700_000_000_000 },
+        record: { appId, environment: "sandbox", region: "eu", secrets: NO_SECRETS, vapidPublicKey: VAPID_PUBLIC_KEY, epoch: expect.any(String), createdAt: 1_700_000_000_000, updatedAt: 1_700_000_000_000 },
       },
     });
     expect(await registry().getApp(appId)).toEqual(result.ok && result.value.record);
@@ -56,7 +59,7 @@ describe("AppState: an app's settings and secrets", () => {
     await registry().putApp(appId, SANDBOX_EU);
     vi.setSystemTime(5_000);
     const result = await registry().putApp(appId, { environment: "production", region: "us" });
-    const expected = { appId, environment: "production", region: "us", secrets: NO_SECRETS, epoch: expect.any(String), createdAt: 1_000, updatedAt: 5_000 };
+    const expected = { appId, environment: "production", region: "us", secrets: NO_SECRETS, vapidPublicKey: VAPID_PUBLIC_KEY, epoch: expect.any(String), createdAt: 1_000, updatedAt: 5_000 };
     expect(result).toEqual({ ok: true, value: { created: false, record: expected } });
     expect(await registry().getApp(appId)).toEqual(expected);
   });
@@ -203,7 +206,7 @@ describe("AppState: an app's sessions, rooms and webhooks, in its own object", (
   it("the deployment-wide registry lists the apps the admin created, a page at a time", async () => {
     const ids = [freshAppId(), freshAppId(), freshAppId()].sort();
     for (const id of ids) await registry().putApp(id, SANDBOX_EU);
-    const list = appList(env);
+    const list = appRegistry(env);
     const all: string[] = [];
     let cursor: string | undefined;
     for (let page = 0; page < 1_000; page++) {
@@ -246,7 +249,7 @@ describe("migration from v1's deployment-wide registry", () => {
       region: "us",
       attachModes: ["ticket"],
       maxSessions: 7,
-      secrets: { kaleyraApiKey: true, tokenWebhookSecret: false, attachTicketSecret: true },
+      secrets: { kaleyraApiKey: true, tokenWebhookSecret: false, attachTicketSecret: true, wakeWebhookSecret: false, vapidKeys: false },
       epoch: expect.any(String),
       createdAt: 111,
       updatedAt: 222,

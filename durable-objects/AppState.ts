@@ -1,5 +1,5 @@
 /**
- * One app's (tenant's) state, one object per appId (named by the appId, see worker/registry.ts):
+ * One app's (tenant's) state, one object per appId (named by the appId, see durable-objects/stubs.ts):
  * its settings and write-only secrets, its session slots (with each session's last reported
  * status, for the tenant API), the room index for room-ended webhooks, the webhook deliveries
  * already seen, and the hashes of its tenant API keys.
@@ -11,24 +11,23 @@
  * - Secrets leave only through getAppSecrets (to the Worker's webhook check and to sessions) and
  *   are used in place for mintTicket; tenant keys are stored as SHA-256 hashes only.
  * - deleteApp deletes everything, so a re-created app starts with no keys, slots or rooms.
+ * - Every written app has a VAPID pair (app-wake.ts), its private key a secret like the others.
  */
 import { DurableObject } from "cloudflare:workers";
 import { isAppId, parseAppSettings, requiredSecretMissing, SECRET_NEEDED_BY, type AppSecrets, type AppSecretsUpdate, type AppSettings } from "../core/app";
 import { invalidInput, kaleyraError } from "../core/errors";
 import { fail, ok, type Result } from "../core/result";
 import { MAX_TICKET_LIFETIME_SEC } from "../core/ticket";
-import { signHs256 } from "../remote/jwt";
-import type { Env } from "../worker/env";
+import { signHs256 } from "../crypto/jwt";
+import type { Env } from "./bindings";
 import { AppSessions } from "./app-sessions";
-import { mergeSecrets, SCHEMA, secretsOf, toRecord, type ActiveStatus, type AppRecord, type AppRow, type AppWrite, type SessionPage, type TenantKeyInfo, type V1App } from "./AppState-schema";
+import { AppWake, withVapidKeys } from "./app-wake";
+import { APP_ROW_QUERY, mergeSecrets, SCHEMA, secretsOf, toRecord, type ActiveStatus, type AppRecord, type AppRow, type AppWrite, type SessionPage, type TenantKeyInfo, type V1App } from "./AppState-schema";
 
-export type { ActiveStatus, AppRecord, AppWrite, SessionPage, SessionSummary, TenantKeyInfo } from "./AppState-schema";
 export { MAX_SESSIONS_PAGE } from "./app-sessions";
 
 /** Live tenant keys per app: creating one more revokes the oldest (rotation with overlap). */
-export const MAX_TENANT_KEYS = 2;
-/** Tickets live at most this long: sessions refuse any ticket whose `exp` lies further ahead. */
-export const MAX_TICKET_TTL_SEC = MAX_TICKET_LIFETIME_SEC;
+const MAX_TENANT_KEYS = 2;
 const WEEK_MS = 7 * 86_400_000;
 
 export class AppState extends DurableObject<Env> {
@@ -52,13 +51,35 @@ export class AppState extends DurableObject<Env> {
   }
 
   /** Creates or replaces the app's settings; secrets absent from `secrets` are kept. */
-  putApp(appId: string, settings: AppSettings, secrets: AppSecretsUpdate = {}): Result<AppWrite> {
-    return this.write(appId, settings, secrets, "replace");
+  async putApp(appId: string, settings: AppSettings, secrets: AppSecretsUpdate = {}): Promise<Result<AppWrite>> {
+    const update = await withVapidKeys(secrets, this.getAppSecrets() ?? undefined);
+    return update.ok ? this.write(appId, settings, update.value, "replace") : update;
   }
 
   /** Creates the app only if it is absent; an existing app is returned unchanged. */
-  ensureApp(appId: string, settings: AppSettings, secrets: AppSecretsUpdate = {}): Result<AppWrite> {
-    return this.write(appId, settings, secrets, "keep");
+  async ensureApp(appId: string, settings: AppSettings, secrets: AppSecretsUpdate = {}): Promise<Result<AppWrite>> {
+    const update = this.row() === undefined ? await withVapidKeys(secrets, undefined) : ok(secrets);
+    return update.ok ? this.write(appId, settings, update.value, "keep") : update;
+  }
+
+  /** The VAPID public key pages subscribe with (null: no app); app-wake.ts draws a missing pair. */
+  vapidPublicKey(): Promise<string | null> {
+    return this.wake().vapidPublicKey(() => this.getAppSecrets());
+  }
+
+  /** The users a room calls, as the tenant said (tenant API): v0 on_call_incoming wakes them. False: no app. */
+  setRoomUsers(roomId: string, userIds: string[]): boolean {
+    if (this.row() === undefined) return false;
+    this.wake().setRoomUsers(roomId, userIds, Date.now());
+    return true;
+  }
+
+  roomUsers(roomId: string): string[] {
+    return this.ready ? this.wake().roomUsers(roomId, Date.now()) : [];
+  }
+
+  private wake(): AppWake {
+    return new AppWake(this.ctx.storage.sql);
   }
 
   /** True when the app existed. Everything of the app goes: settings, secrets, keys, indexes. */
@@ -217,7 +238,7 @@ export class AppState extends DurableObject<Env> {
     const settings = toRecord(row);
     if (row.attach_ticket_secret === null) return fail(kaleyraError("ticket_secret_missing"));
     if (!(settings.attachModes ?? []).includes("ticket")) return fail(kaleyraError("tickets_disabled"));
-    const ttl = Math.min(Math.max(1, Math.floor(ttlSec)), MAX_TICKET_TTL_SEC);
+    const ttl = Math.min(Math.max(1, Math.floor(ttlSec)), MAX_TICKET_LIFETIME_SEC);
     const exp = Math.floor(nowSec) + ttl;
     const ticket = await signHs256({ appId: row.app_id, userId, exp, jti: crypto.randomUUID() }, row.attach_ticket_secret);
     return ok({ ticket, expiresAt: exp * 1_000 });
@@ -250,7 +271,7 @@ export class AppState extends DurableObject<Env> {
 
   private row(): AppRow | undefined {
     if (!this.ready) return undefined;
-    return this.ctx.storage.sql.exec<AppRow>("SELECT * FROM app").toArray()[0];
+    return this.ctx.storage.sql.exec<AppRow>(APP_ROW_QUERY).toArray()[0];
   }
 
   // Synchronous from read to write, so no other call interleaves and `created` is exact.
@@ -284,6 +305,7 @@ export class AppState extends DurableObject<Env> {
       // Kept by updates; a deleted app's storage is wiped, so registering it again draws a new one.
       beforeRow?.epoch ?? crypto.randomUUID(),
     );
+    this.wake().writeSecrets(secrets);
     return ok({ record: toRecord(this.row()!), created: beforeRow === undefined });
   }
 }

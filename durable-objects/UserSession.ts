@@ -9,107 +9,100 @@
  *   attachment. Only proven sockets are clients (core/attach.ts decides what a socket may do).
  * - Kaleyra's non-lifecycle events and clients' emits go through the relay (durable-objects/relay.ts,
  *   rules in core/relay.ts): events only to proven sockets; a replay only right after a proof.
+ * - The remote (core/port.ts) and the wake sender (core/wake-port.ts) are given by the composition
+ *   root that exports the class under this name (worker/index.ts, dev/index.ts, test/worker.ts).
+ *   Deployed and local sessions get connectorRemote (connector/session-remote.ts): a connector
+ *   holds the Kaleyra connection and reports by RPC (`connectorReports`, which the remote sorts),
+ *   so the session holds no outbound socket and hibernates while connected.
+ * - Wakes (session-wake.ts, docs/push.md) hear Kaleyra's relayed events; push frames go to them.
+ * - Its parts (attach-flow.ts, client-frames.ts, session-effects.ts, remote-calls.ts, ...) each get
+ *   a narrow host interface, never the object's ctx or env whole.
  * - This class decides nothing: every rule is in core/.
  */
 import { DurableObject } from "cloudflare:workers";
-import { admit, nextProofDeadline, overdueCode, overdueSockets, type SocketInfo } from "../core/attach";
+import { admit, nextProofDeadline, overdueCode, overdueSockets } from "../core/attach";
 import { closeDeadline, dropClosingSockets, sessionQuiet } from "../core/closing-sockets";
-import { eventFor } from "../core/client-events";
-import { errorFrame, parseClientFrame, type ClientFrame } from "../core/protocol";
+import { kaleyraError, type ErrorCode } from "../core/errors";
+import type { ConnectorReport, Remote, RemoteNotice, ReportsAnswer } from "../core/port";
+import { errorFrame, parseClientFrame } from "../core/protocol";
 import { refusedEmitId } from "../core/relay";
 import { holdsSessionSlot, initialState, nextDue, view, type SessionEvent, type SessionState } from "../core/session";
-import type { AcceptedTicket } from "../core/ticket";
+import type { SocketInfo } from "../core/socket-info";
 import { transition } from "../core/transition";
-import type { KaleyraRemote, RemoteNotice, ServerTokenMinter } from "../remote/port";
-import { kaleyraError, type ErrorCode } from "../core/errors";
-import { registryStub, reportSessionStatus } from "../worker/registry";
-import type { Env } from "../worker/env";
+import type { WakeTrigger } from "../core/wake";
+import type { WakeSender } from "../core/wake-port";
 import { AttachFlow, RESUME_KEY } from "./attach-flow";
-import type { ConnectorReport, ReportsAnswer } from "./connector/protocol";
-import { ConnectorRemote, sessionRemote } from "./connector/session-remote";
 import { attachProofs, ProofChecks } from "./attach-gate";
+import type { Env } from "./bindings";
+import { ClientFrames } from "./client-frames";
 import { SessionClock } from "./clock";
 import { closeWithError, refuseUpgrade, refuseWithoutSocket } from "./refuse";
 import { Registration } from "./registration";
 import { SessionRelay } from "./relay";
-import { UsedTickets } from "./used-tickets";
 import { RemoteCalls } from "./remote-calls";
+import { sessionApp, type SessionApp } from "./session-app";
 import { SessionEffects } from "./session-effects";
 import { parseRoute, SESSION_ROUTE_HEADER, type SessionRoute } from "./session-route";
-import {
-  answerClose,
-  attachmentOf,
-  FrameRateLimit,
-  isOpen,
-  PING,
-  PONG,
-  provenSockets,
-  send,
-  sendAll,
-  socketInfos,
-  tokenSources,
-  updateAttachment,
-  type Attachment,
-} from "./sockets";
+import { answerClose, attachmentOf, FrameRateLimit, isOpen, PING, PONG, provenSockets, send, sendAll, socketInfos, tokenSources, updateAttachment, type Attachment } from "./sockets";
+import { UsedTickets } from "./used-tickets";
+import { SessionWake, type WakeResult } from "./session-wake";
 
 const STATE_KEY = "session";
 const ROUTE_KEY = "route";
 
 export class UserSession extends DurableObject<Env> {
-  /** Swappable in tests; chosen by the REMOTE binding: connectors hold the sockets (connector/session-remote.ts). */
-  remote: KaleyraRemote & ServerTokenMinter;
+  /** Which adapter: the composition root's choice (worker/index.ts, dev/index.ts, test/worker.ts). */
+  private readonly remote: Remote;
   readonly clock: SessionClock;
   private state: SessionState;
+  private readonly app: SessionApp;
   private readonly checks: ProofChecks;
-  private readonly calls: RemoteCalls;
   private readonly frameRate = new FrameRateLimit();
   private readonly relay: SessionRelay;
   private readonly attach: AttachFlow;
   private readonly effects: SessionEffects;
   private readonly tickets: UsedTickets;
   private readonly registration: Registration;
+  private readonly wakes: SessionWake;
+  private readonly calls: RemoteCalls;
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  constructor(ctx: DurableObjectState, env: Env, remote: Remote, wakeSender: WakeSender) {
     super(ctx, env);
-    this.remote = sessionRemote(env, ctx);
-    this.clock = new SessionClock(ctx.storage.kv, env.TEST_CLOCK === "1");
-    this.state = ctx.storage.kv.get<SessionState>(STATE_KEY) ?? initialState();
+    const kv = ctx.storage.kv;
+    this.remote = remote;
+    this.clock = new SessionClock(kv, env.TEST_CLOCK === "1");
+    this.state = kv.get<SessionState>(STATE_KEY) ?? initialState();
     // Clients detect a dead socket with "ping"; the runtime answers without waking this object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
-    this.remote.listen((sessionId, notice) => void this.onRemoteNotice(sessionId, notice));
-    this.relay = new SessionRelay({ remote: () => this.remote, now: () => this.clock.now(), kv: ctx.storage.kv });
-    const session = this;
-    this.tickets = new UsedTickets(ctx.storage.kv);
-    this.registration = new Registration({ ctx, env, now: () => this.clock.now() });
-    // What the parts share; `remote` is a getter, so a test that swaps this.remote swaps it for all.
-    const shared = {
-      get remote() {
-        return session.remote;
-      },
-      ctx,
-      env,
-      now: () => this.clock.now(),
-      state: () => this.state,
-      route: () => this.currentRoute(),
-      clients: () => this.clients(),
-      dispatch: (event: SessionEvent) => this.dispatch(event),
-      appSecrets: (appId: string) => registryStub(this.env).getAppSecrets(appId),
-    };
-    const useTicket = (ticket: AcceptedTicket) => this.tickets.use(ticket, this.clock.now());
-    this.checks = new ProofChecks(Object.assign(shared, { resumeKey: () => this.ctx.storage.kv.get<string>(RESUME_KEY), useTicket }));
-    this.calls = new RemoteCalls(Object.assign(shared, {
-      indexRoom: (appId: string, roomId: string) => registryStub(this.env).indexRoomSession(appId, roomId, this.ctx.id.toString()),
-      allowLocalWebhooks: env.ALLOW_LOCAL_WEBHOOKS === "1",
-    }));
-    this.attach = new AttachFlow(Object.assign(shared, {
-      checks: this.checks,
-      relay: this.relay,
-      onClientFrame: (ws: WebSocket, frame: ClientFrame, a: Attachment) => this.onClientFrame(ws, frame, a),
-      keepRoute: (route: SessionRoute) => this.ctx.storage.kv.put(ROUTE_KEY, route),
-      announce: (except?: string) => this.effects.announce(this.state, except),
-      confirmRegistration: (ws: WebSocket) => this.registration.confirm(ws),
-    }));
-    this.effects = new SessionEffects(Object.assign(shared, { calls: this.calls, attach: this.attach, armAlarm: () => this.armAlarm(), tickets: this.tickets }));
+    remote.listen((sessionId, notice) => void this.onRemoteNotice(sessionId, notice));
+    // What the parts may reach of this object: each takes the few it names (its host interface).
+    const app = sessionApp(env, ctx.id.toString());
+    const now = () => this.clock.now();
+    const state = () => this.state;
+    const route = () => this.currentRoute();
+    const sockets = (clientId?: string) => ctx.getWebSockets(clientId);
+    const clients = () => this.clients();
+    const dispatch = (event: SessionEvent) => this.dispatch(event);
+    const armAlarm = () => this.armAlarm();
+    const keepRoute = (r: SessionRoute) => kv.put(ROUTE_KEY, r);
+    const confirmRegistration = (ws: WebSocket, recheck = false) => this.registration.confirm(ws, recheck);
+    this.app = app;
+    this.tickets = new UsedTickets(kv);
+    this.relay = new SessionRelay({ remote, now, kv });
+    this.registration = new Registration({ sockets, app, now });
+    this.checks = new ProofChecks({ remote, now, resumeKey: () => kv.get<string>(RESUME_KEY), appSecrets: app.secrets, useTicket: (t) => this.tickets.use(t, now()) });
+    const allowLocal = env.ALLOW_LOCAL_WEBHOOKS === "1";
+    const calls = (this.calls = new RemoteCalls({ remote, now, state, route, dispatch, appSecrets: app.secrets, indexRoom: app.indexRoom, allowLocalWebhooks: allowLocal }));
+    this.wakes = new SessionWake({ kv, now, state, route, clients, app, sender: wakeSender, allowLocal, armAlarm });
+    const frames = new ClientFrames({ state, relay: this.relay, checks: this.checks, app, confirmRegistration, keepRoute, dispatch, armAlarm });
+    this.attach = new AttachFlow({
+      ...{ sockets, kv, app, checks: this.checks, relay: this.relay, state, dispatch, route, now, keepRoute, clients, confirmRegistration },
+      onClientFrame: (ws, frame, a) => frames.onFrame(ws, frame, a),
+      announce: (except) => this.effects.announce(this.state, except),
+      afterProof: (ws) => this.wakes.tellLastWake(ws),
+    });
+    const clearStorage = () => ctx.storage.deleteAlarm().then(() => ctx.storage.deleteAll());
+    this.effects = new SessionEffects({ sockets, clearStorage, calls, attach: this.attach, remote, state, now, clients, dispatch, armAlarm, tickets: this.tickets });
   }
 
   override async fetch(request: Request): Promise<Response> {
@@ -140,6 +133,8 @@ export class UserSession extends DurableObject<Env> {
     if (!parsed.ok) {
       // An oversized frame closes only this socket (1009: message too big); other bad frames don't.
       if (parsed.error.code === "frame_too_large") return this.closeSocket(ws, "frame_too_large", 1009);
+      // Push frames (core/protocol-push.ts) are answered with push frames only, never an error frame.
+      if (parsed.error.code === "unknown_type" && (await this.wakes.onPushFrame(ws, message, a))) return;
       // A client's bad emit still gets its one answer, so its promise settles.
       const emitId = a.proven ? refusedEmitId(message) : undefined;
       if (emitId !== undefined) return this.relay.refuse(ws, emitId, "invalid_frame");
@@ -176,6 +171,7 @@ export class UserSession extends DurableObject<Env> {
     this.remote.check();
     this.relay.expire(this.clock.now());
     this.tickets.prune(this.clock.now());
+    void this.wakes.runDue();
     const infos = this.socketInfos();
     for (const id of overdueSockets(infos, this.clock.now())) {
       const code = overdueCode(infos.find((s) => s.id === id)!);
@@ -188,22 +184,15 @@ export class UserSession extends DurableObject<Env> {
   /** What Kaleyra says on the live connection; notices about an earlier connection are ignored. */
   private async onRemoteNotice(sessionId: string, notice: RemoteNotice): Promise<void> {
     if (sessionId !== this.state.remoteSessionId) return;
-    switch (notice.type) {
-      case "lost":
-        return this.dispatch({ type: "remote_lost", byServer: notice.byServer });
-      case "token_expiring":
-        return this.dispatch({ type: "remote_token_expiring" });
-      case "token_expired":
-        return this.dispatch({ type: "remote_token_expired" });
-      case "user_inactive":
-        return this.dispatch({ type: "user_deactivated" });
-      case "deprecated": {
-        const { type: _t, ...dates } = notice;
-        return sendAll(this.clients(), { type: "warning", code: "client_deprecated", message: kaleyraError("client_deprecated").message, ...dates });
-      }
-      case "event":
-        return this.relay.event(notice.name, notice.data, this.clients());
+    if (notice.type === "remote_event") {
+      this.wakes.onKaleyraEvent(notice.name, notice.data);
+      return this.relay.event(notice.name, notice.data, this.clients());
     }
+    if (notice.type === "client_deprecated") {
+      const { type: code, ...dates } = notice;
+      return sendAll(this.clients(), { type: "warning", code, message: kaleyraError(code).message, ...dates });
+    }
+    return this.dispatch(notice);
   }
 
   /**
@@ -211,7 +200,7 @@ export class UserSession extends DurableObject<Env> {
    * order. Reports about any other connection are answered as disowned (the connector closes it).
    */
   async connectorReports(batch: ConnectorReport[]): Promise<ReportsAnswer> {
-    if (!(this.remote instanceof ConnectorRemote)) return { disowned: batch.map((r) => r.connectionId) };
+    if (!this.remote.receive) return { disowned: batch.map((r) => r.connectionId) };
     return this.remote.receive(batch, () => this.state.remoteSessionId, (id, notice) => this.onRemoteNotice(id, notice));
   }
 
@@ -265,33 +254,6 @@ export class UserSession extends DurableObject<Env> {
     await this.armAlarm();
   }
 
-  private async onClientFrame(ws: WebSocket, frame: ClientFrame, attachment: Attachment): Promise<void> {
-    const { clientId, route } = attachment;
-    if (frame.type === "remote_emit") {
-      this.relay.emit(ws, clientId, frame, this.state.status === "connected" ? this.state.remoteSessionId : undefined);
-      return this.armAlarm(); // its ack deadline is a duty on the one alarm
-    }
-    // A link socket proved one call; every connect it sends must name that call.
-    if (route.key.kind === "access_link" && frame.type === "connect" && "accessLink" in frame && !(await this.checks.link(route, frame.accessLink))) {
-      return send(ws, errorFrame("user_mismatch"));
-    }
-    const event = eventFor(frame, clientId, route, this.state);
-    if ("refused" in event) return send(ws, errorFrame(event.refused));
-    // A proven client's token connect starts a real session (a pending proof is not one yet): it
-    // takes its slot first. A link session takes it when Kaleyra accepts the link (claim_slot).
-    if ((event.type === "connect_token" || event.type === "connect_link") && !holdsSessionSlot(this.state)) {
-      if (event.type === "connect_token" && !(await this.attach.claimSlot(route))) {
-        // Refused for the app's session limit, or because this socket's registration is gone
-        // (then it is closed, 4404).
-        if (!(await this.registration.confirm(ws, true))) return;
-        return send(ws, errorFrame("too_many_sessions"));
-      }
-      // Alarms and remote calls need the app's settings even when no client is attached.
-      this.ctx.storage.kv.put(ROUTE_KEY, route);
-    }
-    await this.dispatch(event);
-  }
-
   private clients(): WebSocket[] {
     return provenSockets(this.ctx.getWebSockets());
   }
@@ -305,19 +267,19 @@ export class UserSession extends DurableObject<Env> {
     const changed = JSON.stringify(state) !== JSON.stringify(before);
     this.state = state;
     // A pending proof is nobody's session yet: tenants see real sessions only.
-    if (holdsSessionSlot(state) && before.status !== state.status) reportSessionStatus(this.env, this.currentRoute(), this.ctx.id.toString(), before, state);
+    if (holdsSessionSlot(state) && before.status !== state.status) this.app.reportStatus(this.currentRoute(), before, state);
     // An event that changes nothing writes nothing: a webhook for a user with no session must not
     // leave an object with storage behind.
     if (changed && !effects.some((fx) => fx.type === "clear_data")) this.ctx.storage.kv.put(STATE_KEY, state);
-    if (holdsSessionSlot(before) && !holdsSessionSlot(state)) this.releaseSessionSlot();
+    if (holdsSessionSlot(before) && !holdsSessionSlot(state)) this.releaseSlot();
     for (const fx of effects) await this.effects.perform(fx, state);
     // Cleared means cleared: the relay's stream (stored with its events) starts over too.
     if (effects.some((fx) => fx.type === "clear_data")) this.relay.clear();
   }
 
-  private releaseSessionSlot(): void {
+  private releaseSlot(): void {
     const route = this.currentRoute();
-    if (route) void registryStub(this.env).releaseSession(route.appId, this.ctx.id.toString()).catch(() => {});
+    if (route) this.app.releaseSlot(route.appId);
   }
 
   /**
@@ -326,7 +288,7 @@ export class UserSession extends DurableObject<Env> {
    */
   private async armAlarm(): Promise<void> {
     const sockets = this.socketInfos();
-    const dues = [nextDue(this.state), nextProofDeadline(sockets), closeDeadline(sockets, sessionQuiet(this.state)), this.relay.nextDeadline(), this.tickets.nextExpiry()].filter(
+    const dues = [nextDue(this.state), nextProofDeadline(sockets), closeDeadline(sockets, sessionQuiet(this.state)), this.relay.nextDeadline(), this.tickets.nextExpiry(), this.wakes.nextDeadline()].filter(
       (t): t is number => t !== undefined,
     );
     // The live connection's own deadlines are real time (its heartbeat): a silent Kaleyra is
@@ -343,11 +305,16 @@ export class UserSession extends DurableObject<Env> {
     return this.ctx.storage.kv.get<SessionRoute>(ROUTE_KEY) ?? this.ctx.getWebSockets().map(attachmentOf)[0]?.route;
   }
 
-  // ---- tenant API (worker/tenant.ts): begin --------------------------------------------------
+  // The tenant API's (worker/tenant.ts):
 
   /** The session as its clients see it, and how many clients are attached. */
   describe(): { view: ReturnType<typeof view>; clients: number } {
     return { view: view(this.state), clients: this.clients().length };
+  }
+
+  /** Wakes the user's closed app if the app's wake rules say so (the v0 webhook, the tenant API). */
+  wakeUser(appId: string, userId: string, trigger: WakeTrigger): Promise<WakeResult> {
+    return this.wakes.trigger(appId, userId, trigger);
   }
 
   /** Ends the session as a client's disconnect(clearSavedData) would; answers the result. */
@@ -357,6 +324,4 @@ export class UserSession extends DurableObject<Env> {
     await this.calls.closing;
     return this.describe();
   }
-
-  // ---- tenant API: end -----------------------------------------------------------------------
 }

@@ -13,7 +13,7 @@
 import type { ActiveStatus, SessionPage, SessionSummary } from "./AppState-schema";
 
 export const MAX_SESSIONS_PAGE = 100;
-export const MAX_PROVEN_OBJECTS = 10_000;
+const MAX_PROVEN_OBJECTS = 10_000;
 /** New proven objects between two trims: the table holds at most MAX_PROVEN_OBJECTS + PRUNE_EVERY. */
 const PRUNE_EVERY = 128;
 

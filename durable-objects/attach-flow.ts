@@ -10,13 +10,12 @@
  *   ends when nobody is left to own it (its prover gone) or the app has no slot for it.
  * - Checks in flight are memory only: a check is a call in flight, gone with the process anyway.
  */
-import { DEFAULT_ATTACH_MODES, DEFAULT_MAX_SESSIONS } from "../core/app";
+import { DEFAULT_ATTACH_MODES } from "../core/app";
 import { gate } from "../core/attach";
 import { connectTokenEvent } from "../core/client-events";
 import { errorFrame, type ClientFrame, type ServerFrame } from "../core/protocol";
 import { initialState, isActive, view, type SessionEvent, type SessionState } from "../core/session";
-import type { Env } from "../worker/env";
-import { registryStub, reportSessionStatus } from "../worker/registry";
+import type { SessionApp } from "./session-app";
 import type { ProofChecks } from "./attach-gate";
 import { issueResume, newResumeKey } from "./attach-proof";
 import type { SessionRoute } from "./session-route";
@@ -28,8 +27,11 @@ export const RESUME_KEY = "resumeKey";
 
 /** Narrow interface the attach flow uses to reach the session object. */
 export interface AttachFlowHost {
-  ctx: DurableObjectState;
-  env: Env;
+  /** The session's sockets, or those tagged with one client id. */
+  sockets(clientId?: string): WebSocket[];
+  /** The session's storage, for its resume key. */
+  kv: SyncKvStorage;
+  app: Pick<SessionApp, "claimSlot" | "reportStatus">;
   checks: ProofChecks;
   relay: SessionRelay;
   state(): SessionState;
@@ -47,6 +49,8 @@ export interface AttachFlowHost {
   announce(except?: string): Promise<void>;
   /** Before a socket becomes a client: false when its app registration is gone (it was closed). */
   confirmRegistration(ws: WebSocket): Promise<boolean>;
+  /** A socket just proved itself, its state and replay sent (the session tells it of a recent wake). */
+  afterProof(ws: WebSocket): void;
 }
 
 export class AttachFlow {
@@ -112,11 +116,11 @@ export class AttachFlow {
    * with no socket left to receive it ends what it started: nobody proved anything.
    */
   async sessionAccepted(prover: string | undefined): Promise<void> {
-    const proverSocket = () => (prover === undefined ? undefined : this.host.ctx.getWebSockets(prover).find(isOpen));
+    const proverSocket = () => (prover === undefined ? undefined : this.host.sockets(prover).find(isOpen));
     const ws = proverSocket();
     const route = ws ? attachmentOf(ws).route : this.host.route();
     if ((prover !== undefined && !ws) || !route) return this.host.dispatch({ type: "disconnect", clearSavedData: false });
-    const claimed = await this.claimSlot(route);
+    const claimed = await this.host.app.claimSlot(route);
     // The prover may have left while the slot was claimed: the same rule.
     if (prover !== undefined && !proverSocket()) return this.host.dispatch({ type: "disconnect", clearSavedData: false });
     if (!claimed) {
@@ -130,13 +134,7 @@ export class AttachFlow {
     if (proved !== "proven") return this.host.dispatch({ type: "disconnect", clearSavedData: proved === "stale" });
     await this.host.announce(prover);
     // The status change to connected was reported before the slot existed: report it now.
-    reportSessionStatus(this.host.env, route, this.host.ctx.id.toString(), initialState(), this.host.state());
-  }
-
-  /** One of the app's session slots for this session; false when the app has `maxSessions` already. */
-  claimSlot(route: SessionRoute): Promise<boolean> {
-    const max = route.app.maxSessions ?? DEFAULT_MAX_SESSIONS;
-    return registryStub(this.host.env).claimSession(route.appId, this.host.ctx.id.toString(), max, route.appEpoch);
+    this.host.app.reportStatus(route, initialState(), this.host.state());
   }
 
   /** A fresh resume credential while this is a real token session (never after a clear: no key is made). */
@@ -150,7 +148,7 @@ export class AttachFlow {
 
   /** The session's resume key, made on first use (clearSavedData deletes it with the rest). */
   private resumeKey(): string {
-    const kv = this.host.ctx.storage.kv;
+    const kv = this.host.kv;
     let key = kv.get<string>(RESUME_KEY);
     if (key === undefined) {
       key = newResumeKey();
@@ -218,6 +216,7 @@ export class AttachFlow {
     send(ws, { type: "state", state: view(this.host.state()) });
     // Before any await: no new event may reach this socket ahead of the ones it missed.
     if (since !== undefined) this.host.relay.replay(ws, since);
+    this.host.afterProof(ws);
     const resume = await this.resumeFrame();
     if (resume) send(ws, resume);
     await this.host.dispatch({ type: "client_attached", clientId: a.clientId });

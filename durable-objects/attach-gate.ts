@@ -8,7 +8,7 @@ import { accessLinkDigest } from "../core/access-link";
 import { DEFAULT_ATTACH_MODES, type AppSecrets } from "../core/app";
 import type { AttachProof } from "../core/protocol";
 import type { AcceptedTicket } from "../core/ticket";
-import type { KaleyraRemote } from "../remote/port";
+import type { KaleyraRemote } from "../core/port";
 import { checkResume, checkTicket } from "./attach-proof";
 import type { SessionRoute } from "./session-route";
 

@@ -12,9 +12,9 @@
  * Invariant: checks never throw; they answer false for anything malformed.
  */
 import { ticketClaims, type AcceptedTicket } from "../core/ticket";
-import { base64UrlDecode, base64UrlEncode, hmacSha256Key, verifyHs256 } from "../remote/jwt";
+import { base64UrlDecode, base64UrlEncode, hmacSha256Key, verifyHs256 } from "../crypto/jwt";
 
-export const RESUME_TTL_MS = 10 * 60_000;
+const RESUME_TTL_MS = 10 * 60_000;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -2,8 +2,7 @@
  * A browser cannot read the body of a refused upgrade, so a refusal is a socket that carries one
  * `error` frame and closes with 4000 + the HTTP status the code means (4400, 4403, 4404, 4429).
  */
-import { kaleyraError, type ErrorCode, type KaleyraError } from "../core/errors";
-import { errorResponse, statusOf } from "../worker/errors";
+import { kaleyraError, statusOf, type ErrorCode, type KaleyraError } from "../core/errors";
 
 export function refuseUpgrade(error: KaleyraError | ErrorCode): Response {
   const e = typeof error === "string" ? kaleyraError(error) : error;
@@ -33,5 +32,5 @@ export function closeWithError(ws: WebSocket, code: ErrorCode, closeCode = 4000 
  * peer does not answer. A refusal socket would be one more of them (docs/security.md).
  */
 export function refuseWithoutSocket(code: ErrorCode): Response {
-  return errorResponse(kaleyraError(code));
+  return Response.json({ error: kaleyraError(code) }, { status: statusOf(code) });
 }

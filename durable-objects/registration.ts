@@ -11,14 +11,14 @@
  * - An epoch checked once is trusted for the object's life in memory (no call per proof) unless
  *   sockets of another epoch are held; `forget` (the app was removed) drops that trust.
  */
-import type { Env } from "../worker/env";
-import { registryStub } from "../worker/registry";
+import type { SessionApp } from "./session-app";
 import { closeWithError } from "./refuse";
 import { attachmentOf, isOpen, send } from "./sockets";
 
 export interface RegistrationHost {
-  ctx: DurableObjectState;
-  env: Env;
+  /** The session's sockets. */
+  sockets(): WebSocket[];
+  app: Pick<SessionApp, "currentEpoch">;
   now(): number;
 }
 
@@ -34,12 +34,12 @@ export class Registration {
    */
   async confirm(ws: WebSocket, recheck = false): Promise<boolean> {
     const { route } = attachmentOf(ws);
-    const sockets = this.host.ctx.getWebSockets().filter(isOpen);
+    const sockets = this.host.sockets().filter(isOpen);
     const mixed = sockets.some((s) => attachmentOf(s).route.appEpoch !== route.appEpoch);
     if (!recheck && !mixed && this.current === route.appEpoch) return true;
     let current: string | null;
     try {
-      current = await registryStub(this.host.env).sessionProven(route.appId, this.host.ctx.id.toString(), route.appEpoch);
+      current = await this.host.app.currentEpoch(route);
     } catch {
       // The app's state unreachable: the proof goes on (untrusted, so checked again next time);
       // a slot, which starts anything, is still checked against the epoch by the app's state.

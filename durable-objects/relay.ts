@@ -15,11 +15,11 @@ import { kaleyraError } from "../core/errors";
 import type { ClientFrame, RelayErrorCode, ServerFrame } from "../core/protocol";
 import { EMIT_ACK_TIMEOUT_MS, eventNameVerdict, RelayBuffer, RELAY_LIMITS, type RelaySnapshot } from "../core/relay";
 import { encode, MAX_FRAME_BYTES } from "../core/protocol";
-import type { KaleyraRemote } from "../remote/port";
+import type { KaleyraRemote } from "../core/port";
 import { send } from "./sockets";
 
 export interface RelayHost {
-  remote(): KaleyraRemote;
+  remote: KaleyraRemote;
   now(): number;
   /** Where the stream is kept across hibernation (the session's storage). */
   kv?: SyncKvStorage;
@@ -101,8 +101,7 @@ export class SessionRelay {
       this.pending.delete(key);
       send(ws, answer);
     };
-    this.host
-      .remote()
+    this.host.remote
       .emit(remoteSessionId, frame.name, frame.data)
       .then(
         (result) => settle(result.ok ? dataAck(frame.id, frame.name, result.data) : errorAck(frame.id, result.error)),

@@ -8,13 +8,13 @@
 import { DEFAULT_RETRY_POLICY } from "../core/policy";
 import { SERVER_SOURCE, type Effect, type SessionEvent, type SessionState } from "../core/session";
 import type { AppSecrets } from "../core/app";
-import type { CloseSessionRequest, KaleyraRemote, OpenSessionResult, ServerTokenMinter } from "../remote/port";
-import { fetchServerToken } from "../remote/server-tokens";
+import type { CloseSessionRequest, OpenSessionResult, Remote } from "../core/port";
+import { fetchServerToken } from "./server-tokens";
 import type { SessionRoute } from "./session-route";
 
 /** Narrow interface the calls use to reach the session object and the app's state. */
 export interface RemoteCallsHost {
-  remote: KaleyraRemote & ServerTokenMinter;
+  remote: Remote;
   now(): number;
   state(): SessionState;
   route(): SessionRoute | undefined;

@@ -8,7 +8,7 @@
  */
 import { errorFrame, type ServerFrame } from "../core/protocol";
 import { SERVER_SOURCE, view, type Effect, type SessionEvent, type SessionState } from "../core/session";
-import type { KaleyraRemote } from "../remote/port";
+import type { KaleyraRemote } from "../core/port";
 import type { AttachFlow } from "./attach-flow";
 import { attachProofs } from "./attach-gate";
 import type { RemoteCalls } from "./remote-calls";
@@ -17,7 +17,10 @@ import { attachmentOf, isOpen, send, sendAll, updateAttachment } from "./sockets
 
 /** Narrow interface the effects use to reach the session object. */
 export interface SessionEffectsHost {
-  ctx: DurableObjectState;
+  /** The sockets tagged with one client id. */
+  sockets(clientId: string): WebSocket[];
+  /** Deletes the session's storage and its alarm (clearSavedData). */
+  clearStorage(): Promise<void>;
   calls: RemoteCalls;
   attach: AttachFlow;
   readonly remote: KaleyraRemote;
@@ -35,7 +38,7 @@ export class SessionEffects {
   constructor(private readonly host: SessionEffectsHost) {}
 
   async perform(fx: Effect, state: SessionState): Promise<void> {
-    const { ctx, calls } = this.host;
+    const { calls } = this.host;
     switch (fx.type) {
       case "request_token": {
         if (fx.clientId === SERVER_SOURCE) return void calls.askServer(fx);
@@ -43,7 +46,7 @@ export class SessionEffects {
         if (fx.clientId === undefined) return;
         const frame: ServerFrame = { type: "token_request", requestId: fx.requestId, userId: fx.userId, attempt: fx.attempt };
         if (fx.expiresAt !== undefined) frame.expiresAt = fx.expiresAt;
-        for (const ws of ctx.getWebSockets(fx.clientId)) send(ws, frame);
+        for (const ws of this.host.sockets(fx.clientId)) send(ws, frame);
         return;
       }
       case "open_remote":
@@ -64,17 +67,17 @@ export class SessionEffects {
         return this.announce(state);
       case "proof_view":
         // Its own proof only, and only while it is not a client (a client hears the session's states).
-        for (const ws of ctx.getWebSockets(fx.clientId)) if (isOpen(ws) && !attachmentOf(ws).proven) send(ws, { type: "state", state: fx.view, proof: true });
+        for (const ws of this.host.sockets(fx.clientId)) if (isOpen(ws) && !attachmentOf(ws).proven) send(ws, { type: "state", state: fx.view, proof: true });
         return;
       case "reply_error": {
         const frame = errorFrame(fx.code, fx.requestId === undefined ? {} : { requestId: fx.requestId });
-        for (const ws of fx.clientId === undefined ? [] : ctx.getWebSockets(fx.clientId)) send(ws, frame);
+        for (const ws of fx.clientId === undefined ? [] : this.host.sockets(fx.clientId)) send(ws, frame);
         return;
       }
       case "claim_slot":
         return this.host.attach.sessionAccepted(fx.prover);
       case "proof_failed":
-        for (const ws of ctx.getWebSockets(fx.clientId)) {
+        for (const ws of this.host.sockets(fx.clientId)) {
           if (!isOpen(ws)) continue;
           // The socket waits like any unproven one again: its proof deadline starts over.
           updateAttachment(ws, { waitingSince: this.host.now() });
@@ -87,8 +90,7 @@ export class SessionEffects {
         {
           // Everything goes but the memory of used tickets, which must outlive a clear (used-tickets.ts).
           const usedTickets = this.host.tickets.list();
-          await ctx.storage.deleteAlarm();
-          await ctx.storage.deleteAll();
+          await this.host.clearStorage();
           this.host.tickets.restore(usedTickets, this.host.now());
         }
         return this.host.armAlarm();

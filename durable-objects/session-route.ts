@@ -22,7 +22,14 @@ export function sessionObjectName(appId: string, key: SessionKey): string {
   return key.kind === "token" ? `token:${appId}:${key.userId}` : `link:${appId}:${key.linkDigest}`;
 }
 
-/** The route header as the Worker wrote it; anything else is no route. */
+/** The upgrade as the session object receives it; a route header sent by the client is replaced. */
+export function forwardedRequest(request: Request, route: SessionRoute): Request {
+  const headers = new Headers(request.headers);
+  headers.set(SESSION_ROUTE_HEADER, JSON.stringify(route));
+  return new Request(request, { headers });
+}
+
+/** The route header as the Worker wrote it (forwardedRequest); anything else is no route. */
 export function parseRoute(header: string | null): SessionRoute | undefined {
   if (header === null) return undefined;
   try {

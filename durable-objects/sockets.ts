@@ -4,7 +4,7 @@
  * Invariant: only proven sockets are session clients: they get state broadcasts, events and token
  * requests. Any other socket hears only about its own proof (a prover gets its proof's requests).
  */
-import type { SocketInfo } from "../core/attach";
+import type { SocketInfo } from "../core/socket-info";
 import { encode, type ServerFrame } from "../core/protocol";
 import type { SessionRoute } from "./session-route";
 
@@ -25,7 +25,7 @@ export interface Attachment {
   closedAt?: number;
 }
 
-export const MAX_FRAMES_PER_SECOND = 20;
+const MAX_FRAMES_PER_SECOND = 20;
 /** Answered by the runtime without waking the object (hibernation-friendly keep-alive). */
 export const PING = "ping";
 export const PONG = "pong";

@@ -1,52 +1,20 @@
 /**
- * Picks the remote adapter named by the REMOTE binding:
- * - "fake": in-process fake (remote/fake.ts);
- * - "kaleyra": the production adapter at Kaleyra's addresses (remote/kaleyra.ts);
- * - "emulator": the production adapter against the local emulator Durable Object (local only).
+ * The production adapter to Kaleyra (core/port.ts's Remote), as a composition root makes it:
+ * worker/index.ts for every deployed session and connector, dev/remote.ts for `REMOTE=kaleyra npm start`.
  */
-import type { Env } from "../worker/env";
-import { EMULATOR_OBJECT_NAME } from "./emulator/name";
-import { FakeRemote } from "./fake";
+import type { KaleyraRemote, Remote } from "../core/port";
 import { KaleyraAdapter } from "./kaleyra";
-import type { RealtimeSessionsOptions } from "./kaleyra-realtime";
-import type { KaleyraRemote, ServerTokenMinter } from "./port";
+import type { SocketFetch } from "./realtime";
 
-/** The base URL the "emulator" remote uses; requests never leave the process. */
-export const EMULATOR_BASE_URL = "http://emulator.local";
-export const EMULATOR_REALTIME_BASE = "http://127.0.0.1";
-
-export type RemoteEnv = Pick<Env, "REMOTE" | "KALEYRA_EMULATOR" | "ALLOW_LOCAL_WEBHOOKS">;
-
-export type Remote = KaleyraRemote & ServerTokenMinter;
-
-export function createRemote(env: RemoteEnv): Remote {
-  const realtime = realtimeOptions(env);
-  if (realtime === undefined) return new FakeRemote();
-  // The emulator's stub fetch serves REST too; its host is ignored (EMULATOR_BASE_URL is a placeholder).
-  if (env.REMOTE === "emulator" && realtime.fetch) return new KaleyraAdapter({ baseUrl: EMULATOR_BASE_URL, fetch: realtime.fetch, realtime });
-  return new KaleyraAdapter({ realtime });
+/** Kaleyra's production addresses, or an app's own (AppSettings.kaleyra); loopback only where allowed. */
+export function kaleyraRemote(env: { ALLOW_LOCAL_WEBHOOKS?: string }): Remote {
+  return new KaleyraAdapter({ realtime: { allowLocal: env.ALLOW_LOCAL_WEBHOOKS === "1" } });
 }
 
 /**
- * How the realtime connections are opened for the REMOTE binding (what a connector holds, see
- * durable-objects/connector): undefined for "fake", which has no sockets.
+ * A connector's adapter (durable-objects/connector): the Socket.IO connections of many users at
+ * Kaleyra's addresses (or an app's own), every upgrade through `gate` (the connector's handshake gate).
  */
-export function realtimeOptions(env: RemoteEnv): RealtimeSessionsOptions | undefined {
-  switch (env.REMOTE) {
-    case "fake":
-      return undefined;
-    case "kaleyra":
-      // Production addresses, or an app's own (AppSettings.kaleyra); loopback only where allowed.
-      return { allowLocal: env.ALLOW_LOCAL_WEBHOOKS === "1" };
-    case "emulator": {
-      const namespace = env.KALEYRA_EMULATOR;
-      if (!namespace) throw new Error('REMOTE "emulator" needs the KALEYRA_EMULATOR binding (wrangler.local.toml)');
-      const stub = namespace.get(namespace.idFromName(EMULATOR_OBJECT_NAME));
-      const fetch = (request: Request) => stub.fetch(request);
-      // The stub's fetch ignores the host: the loopback base only satisfies the realtime URL rules.
-      return { fetch, baseUrl: () => EMULATOR_REALTIME_BASE, allowLocal: true };
-    }
-    default:
-      throw new Error(`REMOTE must be "fake", "kaleyra" or "emulator" (got ${JSON.stringify(env.REMOTE)})`);
-  }
+export function kaleyraUpstream(env: { ALLOW_LOCAL_WEBHOOKS?: string }, gate: (fetch: SocketFetch) => SocketFetch): KaleyraRemote {
+  return new KaleyraAdapter({ realtime: { allowLocal: env.ALLOW_LOCAL_WEBHOOKS === "1", fetch: gate((request) => fetch(request)) } });
 }

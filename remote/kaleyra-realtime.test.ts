@@ -4,7 +4,7 @@
  * no arguments, and reported as an `event` notice; lifecycle events stay notices of their own.
  */
 import { describe, expect, it } from "vitest";
-import type { RemoteNotice } from "./port";
+import type { RemoteNotice } from "../core/port";
 import { RealtimeSessions } from "./kaleyra-realtime";
 
 /** The server's end of the socket, and every frame our client sent on it. */
@@ -47,9 +47,9 @@ describe("RealtimeSessions: relayed events", () => {
     server.send('42["user:status"]');
     await until("three notices", () => notices.length === 3);
     expect(notices).toEqual([
-      { type: "event", name: "call:incoming", data: { roomId: "r1" } },
-      { type: "token_expiring" },
-      { type: "event", name: "user:status", data: null },
+      { type: "remote_event", name: "call:incoming", data: { roomId: "r1" } },
+      { type: "remote_token_expiring" },
+      { type: "remote_event", name: "user:status", data: null },
     ]);
     expect(server.sent).toContain("437[]");
 

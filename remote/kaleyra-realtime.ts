@@ -1,6 +1,6 @@
 /**
  * The user's live realtime connections to Kaleyra, as one session object's adapter holds them
- * (remote/port.ts): Socket.IO over an outbound WebSocket (remote/realtime), one per open session.
+ * (core/port.ts): Socket.IO over an outbound WebSocket (remote/realtime), one per open session.
  * `open` settles on `switchboard:connected` (or the CONNECT_ERROR, or the socket failing); what
  * Kaleyra says afterwards goes to the listener as notices.
  * Invariants:
@@ -9,14 +9,16 @@
  * - No timer of its own: `check()` (called on the session's alarms) and `isAlive` run the
  *   connections' deadlines; heartbeats are judged in real time (Date.now), not the session clock.
  * - Credentials travel only in the CONNECT packet; nothing here logs them.
- * - Every other server event becomes an `event` notice for the relay; one that asks for an ack is
- *   acknowledged at once with no arguments (we cannot know what Kaleyra expects back [none]).
+ * - A server event the session reacts to (core/kaleyra-events.ts) becomes that session event; every
+ *   other one a `remote_event` notice for the relay. One that asks for an ack is acknowledged at
+ *   once with no arguments (we cannot know what Kaleyra expects back [none]).
  */
+import { EVENT_FORCE_DISCONNECT, EVENT_TOKEN_ABOUT_TO_EXPIRE, EVENT_TOKEN_EXPIRED, SESSION_EVENT_OF, sessionEventOf } from "../core/kaleyra-events";
 import { connectRefusal } from "../core/remote-errors";
 import type { RemoteError } from "../core/session";
 import { USER_ID_PATTERN } from "../core/protocol";
-import { jwtExpiryMs, jwtUserId } from "./jwt";
-import type { OpenSessionRequest, OpenSessionResult, RemoteEmitResult, RemoteListener, RemoteNotice, UpdateTokenResult } from "./port";
+import { jwtExpiryMs, jwtUserId } from "../crypto/jwt";
+import type { OpenSessionRequest, OpenSessionResult, RemoteEmitResult, RemoteListener, RemoteNotice, UpdateTokenResult } from "../core/port";
 import {
   attachSocket,
   openRealtimeSocket,
@@ -27,9 +29,10 @@ import {
   type RealtimeReport,
   type SocketFetch,
 } from "./realtime";
+import { isObject } from "../core/object";
 
 /** What kaleyra-edge says it is in the auth payload (our choice [none]; docs/remote.md). */
-export const CLIENT_INFO: RealtimeClientInfo = {
+const CLIENT_INFO: RealtimeClientInfo = {
   sdkName: "kaleyra-edge",
   sdkVersion: "0.1.0",
   clientName: "kaleyra-edge",
@@ -129,24 +132,24 @@ export class RealtimeSessions {
       case "lost":
         this.live.delete(id);
         if (report.reason === "closed_by_owner") return;
-        notice = { type: "lost", byServer: report.reason === "server_disconnect" || report.reason === "server_close" };
+        notice = { type: "remote_lost", byServer: report.reason === "server_disconnect" || report.reason === "server_close" };
         break;
       case "force_disconnect":
         this.live.delete(id);
-        notice = { type: "user_inactive" };
+        notice = { type: SESSION_EVENT_OF[EVENT_FORCE_DISCONNECT] };
         break;
       case "token_about_to_expire":
-        notice = { type: "token_expiring" };
+        notice = { type: SESSION_EVENT_OF[EVENT_TOKEN_ABOUT_TO_EXPIRE] };
         break;
       case "token_expired":
-        notice = { type: "token_expired" };
+        notice = { type: SESSION_EVENT_OF[EVENT_TOKEN_EXPIRED] };
         break;
       case "client_deprecated":
-        notice = { type: "deprecated", ...(report.deprecationDate === undefined ? {} : { deprecationDate: report.deprecationDate }), ...(report.endOfSupportDate === undefined ? {} : { endOfSupportDate: report.endOfSupportDate }) };
+        notice = { type: "client_deprecated", ...(report.deprecationDate === undefined ? {} : { deprecationDate: report.deprecationDate }), ...(report.endOfSupportDate === undefined ? {} : { endOfSupportDate: report.endOfSupportDate }) };
         break;
       case "server_event":
         if (report.ackId !== undefined) connection.acknowledge(report.ackId);
-        notice = { type: "event", name: report.name, data: report.args[0] ?? null };
+        notice = sessionEventOf(report.name) ?? { type: "remote_event", name: report.name, data: report.args[0] ?? null };
         break;
       default:
         return; // "connected" again or "refused": only the open settles on them
@@ -212,11 +215,6 @@ function errorOf(name: string): RemoteError {
   if (refusal.outcome === "session_ends") return refusal.reason;
   return "unavailable";
 }
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
 
 /** The user of `switchboard:connected`; its shape is not documented [none]: userId, id or a string. */
 function userIdOf(user: unknown): string | undefined {

@@ -1,8 +1,7 @@
-import { env } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ENVIRONMENTS, REGIONS, type Environment, type Region } from "../core/app";
 import type { Credential } from "../core/session";
-import { EMULATOR_ISSUER } from "./emulator/rest";
+import { EMULATOR_ISSUER } from "../dev/emulator/credentials";
 import {
   call,
   createApp,
@@ -17,11 +16,9 @@ import {
   setFaults,
   waitUntil,
   type TestApp,
-} from "./emulator/testing";
-import { FakeRemote } from "./fake";
-import { createRemote, EMULATOR_BASE_URL } from "./index";
+} from "../dev/emulator/testing";
 import { KaleyraAdapter, kaleyraBaseUrl } from "./kaleyra";
-import type { OpenSessionRequest } from "./port";
+import type { OpenSessionRequest } from "../core/port";
 
 const BASE = "http://emulator.local";
 
@@ -142,7 +139,7 @@ describe("openSession: the realtime connection, against the emulator's Socket.IO
       await call("POST", "/control/connections/emit", { body: { appId: app.appId, userId: "alice", event } });
     }
     await waitUntil(async () => notices.length === 3, "three notices");
-    expect(notices).toEqual([[id, "token_expiring"], [id, "token_expired"], [id, "user_inactive"]]);
+    expect(notices).toEqual([[id, "remote_token_expiring"], [id, "remote_token_expired"], [id, "user_deactivated"]]);
     expect(remote.isAlive(id!)).toBe(false);
   });
 
@@ -167,7 +164,7 @@ describe("openSession: the realtime connection, against the emulator's Socket.IO
     await call("POST", "/control/connections/emit", { body: { appId: app.appId, userId: "alice", event: "user:status", data: { userId: "bob", status: "online" } } });
     await call("POST", "/control/connections/emit", { body: { appId: app.appId, userId: "alice", event: "call:ring" } });
     await waitUntil(async () => notices.length === 2, "two event notices");
-    expect(notices).toEqual([{ type: "event", name: "user:status", data: { userId: "bob", status: "online" } }, { type: "event", name: "call:ring", data: null }]);
+    expect(notices).toEqual([{ type: "remote_event", name: "user:status", data: { userId: "bob", status: "online" } }, { type: "remote_event", name: "call:ring", data: null }]);
     // The emulator answers a client's acked event with an echo; Kaleyra's { status: 200, data } gives data.
     expect(await remote.emit(id, "chat:send", { text: "hi" })).toEqual({ ok: true, data: { echo: { text: "hi" } } });
     expect(await remote.emit("no-such-connection", "chat:send", {})).toEqual({ ok: false, error: "not_connected" });
@@ -180,7 +177,7 @@ describe("openSession: the realtime connection, against the emulator's Socket.IO
     remote.listen((_id, notice) => notices.push(notice.type));
     const opened = await remote.openSession(request(token("alice", (await mint(app, "alice")).access_token)));
     await call("POST", "/control/connections/drop", { body: { appId: app.appId, userId: "alice" } });
-    await waitUntil(async () => notices.includes("lost"), "lost");
+    await waitUntil(async () => notices.includes("remote_lost"), "lost");
     expect(remote.isAlive(opened.ok ? opened.sessionId! : "")).toBe(false);
   });
 
@@ -324,29 +321,5 @@ describe("base URLs", () => {
     const capture = new KaleyraAdapter({ baseUrl: "http://localhost:8787/emulator/", fetch: async (req) => (urls.push(req.url), new Response("", { status: 503 })) });
     await capture.mintAccessToken({ environment: "production", region: "us", apiKey: "ak_live_key_12345", userId: "alice", expiresInSec: 600 });
     expect(urls).toEqual(["http://localhost:8787/emulator/v2/sdk/credentials"]);
-  });
-});
-
-describe("createRemote", () => {
-  it('"fake" is the in-process fake', () => {
-    expect(createRemote({ REMOTE: "fake" })).toBeInstanceOf(FakeRemote);
-  });
-
-  it('"kaleyra" is the production adapter at Kaleyra\'s addresses', () => {
-    const remote = createRemote({ REMOTE: "kaleyra" });
-    expect(remote).toBeInstanceOf(KaleyraAdapter);
-    expect((remote as KaleyraAdapter).baseUrl("production", "in")).toBe("https://api.in.bandyer.com");
-  });
-
-  it('"emulator" is the production adapter routed to the emulator object', async () => {
-    const remote = createRemote({ REMOTE: "emulator", KALEYRA_EMULATOR: env.KALEYRA_EMULATOR });
-    expect((remote as KaleyraAdapter).baseUrl("production", "eu")).toBe(EMULATOR_BASE_URL);
-    const { access_token } = await mint(app, "alice");
-    expect(await remote.openSession(request(token("alice", access_token)))).toMatchObject({ ok: true, userId: "alice" });
-  });
-
-  it('"emulator" without the binding, and unknown names, are refused', () => {
-    expect(() => createRemote({ REMOTE: "emulator" })).toThrow(/KALEYRA_EMULATOR/);
-    expect(() => createRemote({ REMOTE: "nope" })).toThrow(/REMOTE must be/);
   });
 });

@@ -10,7 +10,7 @@
  */
 import type { Environment, Region } from "../core/app";
 import { USER_ID_PATTERN } from "../core/protocol";
-import { jwtExpiryMs } from "./jwt";
+import { jwtExpiryMs } from "../crypto/jwt";
 import { RealtimeSessions, type RealtimeSessionsOptions } from "./kaleyra-realtime";
 import type {
   CloseSessionRequest,
@@ -23,12 +23,13 @@ import type {
   RemoteListener,
   ServerTokenMinter,
   UpdateTokenResult,
-} from "./port";
+} from "../core/port";
+import { isObject } from "../core/object";
 
-export const DEFAULT_TIMEOUT_MS = 10_000;
-export const MIN_EXPIRES_IN_SEC = 360;
-export const MAX_EXPIRES_IN_SEC = 86_400;
-export const CREDENTIALS_PATH = "/v2/sdk/credentials";
+const DEFAULT_TIMEOUT_MS = 10_000;
+const MIN_EXPIRES_IN_SEC = 360;
+const MAX_EXPIRES_IN_SEC = 86_400;
+const CREDENTIALS_PATH = "/v2/sdk/credentials";
 
 export interface KaleyraAdapterOptions {
   /** Overrides the REST address derived from environment and region (tests: the emulator). */
@@ -170,10 +171,6 @@ function expiryOf(value: unknown, token: string): number | undefined {
 
 function errorName(body: unknown): string | undefined {
   return isObject(body) && typeof body.error === "string" ? body.error : undefined;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 function parseJson(text: string): unknown {

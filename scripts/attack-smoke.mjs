@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // The attach-security attacks (docs/security.md "Attach security") tried against `npm start` as a
 // hostile client would: raw sockets, no credential; and issue 20's three breaks (an app's deletion
-// and idle sessions, sockets that ignore the server's close, the webhook route's answers). Starts `npm start` on a free port, runs each
+// and idle sessions, sockets that ignore the server's close, the webhook route's answers), and the
+// wake's (issue 21: an unproven push subscription, a wake webhook or push endpoint aimed inside, a
+// wake with another app's tenant key). Starts `npm start` on a free port, runs each
 // attack with a bounded wait, stops it. Exits 1 when any attack gets through.
 // Needs Node 22 (global WebSocket): run it with `npm run attack-smoke`.
 import { spawn } from "node:child_process";
@@ -106,6 +108,27 @@ try {
     });
     check(res.status === 400, `token webhook ${webhookUrl}: ${res.status}`);
   }
+
+  // Wakes (issue 21, docs/security.md "Wakes").
+  const stranger = open(`environment=sandbox&region=eu&userId=${victim}`);
+  await stranger.frame((f) => f.type === "auth_required", "auth_required");
+  const keys = { p256dh: `B${"A".repeat(86)}`, auth: "A".repeat(22) };
+  stranger.send({ type: "push_subscribe", subscription: { endpoint: "https://fcm.googleapis.com/fcm/send/attacker", expirationTime: null, keys }, applicationServerKey: `B${"A".repeat(86)}` });
+  const unproven = await stranger.frame((f) => f.type === "push_refused", "push_refused").catch(() => undefined);
+  check(unproven?.code === "push_unproven" && !stranger.frames.some((f) => f.type === "error"), `an unproven socket's push_subscribe: ${unproven?.code}`);
+  stranger.ws.close();
+  // (npm start allows loopback webhooks, ALLOW_LOCAL_WEBHOOKS: the workerd tests hold the production rule.)
+  for (const webhookUrl of ["https://169.254.169.254/latest/meta-data", "https://10.0.0.1/w", "https://kubernetes.default.svc/w"]) {
+    const res = await fetch(`${base}/v1/apps/mAppId_attack`, {
+      method: "PUT",
+      headers: { authorization: "Bearer dev-admin-token" },
+      body: JSON.stringify({ environment: "sandbox", region: "eu", wake: { events: ["call:incoming"], webhookUrl }, wakeWebhookSecret: "wake_0123456789abcdef" }),
+    });
+    check(res.status === 400, `wake webhook ${webhookUrl}: ${res.status}`);
+  }
+  const otherKey = await (await fetch(`${base}/v1/apps/mAppId_attack/tenant-keys`, { method: "POST", headers: { authorization: "Bearer dev-admin-token" } })).json();
+  const crossWake = await fetch(`${base}/v1/tenant/apps/mAppId_demo/users/${victim}/wake`, { method: "POST", headers: { authorization: `Bearer ${otherKey.key}` }, body: JSON.stringify({ event: "chat:message" }) });
+  check(crossWake.status === 401, `another app's tenant key waking a user of mAppId_demo: ${crossWake.status}`);
 
   // Break 1 (issue 20): a proven client of an idle session is closed when its app is deleted,
   // data_cleared first, and is not back when the same appId is registered again.

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Builds the published client, dist/client (`npm run build:client`; `npm pack` runs it):
-//   1. the ESM bundles with esbuild (index, android-bridge, relay, and their shared chunks);
+//   1. the ESM bundles with esbuild (index, android-bridge, relay, push, push-sw, and their shared chunks);
 //   2. the declarations with tsc (client/tsconfig.json) under dist/client/types/{client,core};
 //   3. the declarations' relative specifiers rewritten to the files Node would load
 //      (`./errors` -> `./errors.js`, `./dir` -> `./dir/index.js`), because under
@@ -23,7 +23,7 @@ const out = join(root, "dist/client");
 rmSync(out, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
-  entryPoints: ["client/index.ts", "client/android-bridge.ts", "client/relay.ts"],
+  entryPoints: ["client/index.ts", "client/android-bridge.ts", "client/relay.ts", "client/push.ts", "client/push-sw.ts"],
   bundle: true,
   format: "esm",
   minify: true,

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Measures the browser client as shipped: esbuild --bundle --minify --format=esm, then gzip -9.
-// Budget: client/index.ts under 4 KB min+gzip (the Android bridge and the relay are separate
-// entries, each reported on its own line; each bundle includes the core it imports). For comparison it also bundles common realtime client libraries when they
+// Budget: client/index.ts under 4 KB min+gzip (the Android bridge, the relay and the push helpers
+// are separate entries, each reported on its own line; each bundle includes the core it imports). For comparison it also bundles common realtime client libraries when they
 // happen to be installed; the project depends on none of them. Exits 1 when over budget.
 // --check (run by `npm test`): only the budget, as one line of output.
 import { existsSync } from "node:fs";
@@ -33,6 +33,8 @@ if (process.argv.includes("--check")) {
 row("client/index.ts", client);
 row("client/android-bridge.ts", await measure({ entryPoints: ["client/android-bridge.ts"] }));
 row("client/relay.ts", await measure({ entryPoints: ["client/relay.ts"] }));
+row("client/push.ts", await measure({ entryPoints: ["client/push.ts"] }));
+row("client/push-sw.ts", await measure({ entryPoints: ["client/push-sw.ts"] }));
 
 for (const pkg of ["partysocket", "centrifuge", "socket.io-client"]) {
   if (!existsSync(join(root, "node_modules", pkg, "package.json"))) {

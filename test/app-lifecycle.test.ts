@@ -5,8 +5,8 @@
  */
 import { env, SELF } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
-import { fakeRemoteControls, fakeToken } from "../remote/fake";
-import { appState } from "../worker/registry";
+import { fakeRemoteControls, fakeToken } from "./fake-remote";
+import { appState } from "../durable-objects/stubs";
 import { attach, openSocket, reregisterTestApp, SANDBOX_EU, sessionNow, sessionStub, snapshot, TestClient, ticketFor, APP_ID } from "./harness";
 
 const alice = { kind: "token", userId: "alice" } as const;

@@ -7,8 +7,9 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { AppSettings } from "../core/app";
 import { PROOF_DEADLINE_MS } from "../core/attach";
 import { MAX_FRAME_BYTES } from "../core/protocol";
-import { fakeRemoteControls, fakeToken } from "../remote/fake";
-import { appState, registryStub } from "../worker/registry";
+import { fakeRemoteControls, fakeToken } from "./fake-remote";
+import { apps } from "../durable-objects/apps";
+import { appState } from "../durable-objects/stubs";
 import { advance, APP_ID, attach, openSocket, SANDBOX_EU, sessionNow, sessionStub, snapshot, storageOf, TICKET_SECRET, waitForSnapshot, type SessionStub, type TestClient } from "./harness";
 
 const alice = { kind: "token", userId: "alice" } as const;
@@ -18,7 +19,7 @@ const WITH_SERVER_TOKENS: AppSettings = { ...SANDBOX_EU, serverTokens: { source:
 
 beforeAll(async () => {
   await openSocket(await sessionStub(alice), alice); // registers the test app
-  const put = await registryStub(env).putApp(APP_ID, SANDBOX_EU, { attachTicketSecret: TICKET_SECRET, kaleyraApiKey: "ak_test_gate_0123456789" });
+  const put = await apps(env).putApp(APP_ID, SANDBOX_EU, { attachTicketSecret: TICKET_SECRET, kaleyraApiKey: "ak_test_gate_0123456789" });
   if (!put.ok) throw new Error(put.error.code);
 });
 afterEach(() => fakeRemoteControls.reset());
@@ -167,7 +168,7 @@ describe("invariant 4: unproven sockets hold nothing", () => {
 
   it("32 sockets that connect and leave, and failed proofs, take no session slot and do not lock the user out", async () => {
     const limited: AppSettings = { ...SANDBOX_EU, maxSessions: 1 };
-    await registryStub(env).takeAppSessions(APP_ID); // slots held by other tests of this file
+    await apps(env).takeAppSessions(APP_ID); // slots held by other tests of this file
     const stub = await sessionStub(alice);
     for (let i = 0; i < 32; i++) {
       const s = await openSocket(stub, alice, limited);
@@ -248,8 +249,8 @@ describe("invariant 10: deleting an app voids its resume credentials", () => {
     const before = await openSocket(stub, alice);
     before.send({ type: "auth", resume: credential });
     await before.waitFor((c) => c.ofType("state")[0], "proven");
-    await registryStub(env).deleteApp(APP_ID);
-    const again = await registryStub(env).putApp(APP_ID, SANDBOX_EU, { attachTicketSecret: TICKET_SECRET });
+    await apps(env).deleteApp(APP_ID);
+    const again = await apps(env).putApp(APP_ID, SANDBOX_EU, { attachTicketSecret: TICKET_SECRET });
     if (!again.ok) throw new Error(again.error.code);
     const after = await openSocket(stub, alice, SANDBOX_EU, again.value.record.epoch);
     after.send({ type: "auth", resume: credential });

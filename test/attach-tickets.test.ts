@@ -3,7 +3,7 @@
  * minutes ahead, and accepted once per session (issue 20, item 7).
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { fakeRemoteControls } from "../remote/fake";
+import { fakeRemoteControls } from "./fake-remote";
 import { advance, APP_ID, openSocket, SANDBOX_EU, sessionNow, sessionStub, storageOf, ticketFor, type TestClient } from "./harness";
 
 const alice = { kind: "token", userId: "alice" } as const;

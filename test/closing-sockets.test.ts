@@ -8,8 +8,9 @@ import { MAX_UNPROVEN_SOCKETS } from "../core/attach";
 import { CLOSE_DEADLINE_MS, MAX_CLOSING_SOCKETS } from "../core/closing-sockets";
 import type { UserSession } from "../durable-objects/UserSession";
 import { SESSION_ROUTE_HEADER } from "../durable-objects/session-route";
-import { fakeRemoteControls } from "../remote/fake";
+import { fakeRemoteControls } from "./fake-remote";
 import { advance, APP_ID, attach, openDeafSocket, SANDBOX_EU, sessionStub, type SessionStub, type TestClient } from "./harness";
+import { userSessionById } from "../durable-objects/stubs";
 
 const alice = { kind: "token", userId: "alice" } as const;
 
@@ -49,7 +50,7 @@ describe("attack: a flood of sockets that ignore the session's close", () => {
     await advance(stub, CLOSE_DEADLINE_MS);
     // The object restarts to drop them: the alarm fails (and the runtime retries it).
     await expect(runDurableObjectAlarm(stub)).rejects.toThrow(/ignore the close/);
-    const restarted = env.USER_SESSION.get(env.USER_SESSION.idFromString(stub.id.toString()));
+    const restarted = userSessionById(env, stub.id.toString());
     expect(await readyStates(restarted)).toEqual([]);
   });
 

@@ -1,32 +1,32 @@
 /**
- * Sessions over a connector in the unit project (REMOTE "fake"): the session's remote becomes a
- * ConnectorRemote, and the connector's own upstream is the in-process fake (remote/fake.ts), so
- * the connector's routing, batching and restarts run without sockets, in milliseconds.
+ * Sessions over a connector in the unit project (REMOTE "fake"): the session's remote becomes the
+ * connectors' (connectorRemote, as deployed, through the TestRemote seam), and the connector's own
+ * upstream is the in-process fake (test/fake-remote.ts, test/worker.ts), so the connector's
+ * routing, batching and restarts run without sockets, in milliseconds.
  */
-import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { connectorConfig, connectorName } from "../core/connector";
-import type { KaleyraConnector } from "../durable-objects/connector/KaleyraConnector";
+import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { connectorName } from "../core/connector";
+import { connectorRemote } from "../durable-objects";
 import type { ConnectorStats } from "../durable-objects/connector/protocol";
-import { ConnectorRemote } from "../durable-objects/connector/session-remote";
-import type { UserSession } from "../durable-objects/UserSession";
-import { fakeRemoteControls, fakeToken } from "../remote/fake";
-import type { RemoteNotice } from "../remote/port";
+import { kaleyraConnector } from "../durable-objects/stubs";
+import type { LocalConnector } from "../dev/connectors";
+import { fakeRemoteControls, fakeToken } from "./fake-remote";
+import type { RemoteNotice } from "../core/port";
 import type { AppSettings } from "../core/app";
+import type { UserSession } from "./worker";
 import { attach, SANDBOX_EU, sessionNow, snapshot, type SessionStub, type TestClient, type TestKey } from "./harness";
 
 export const SHARED_0 = connectorName({ environment: "sandbox", region: "eu" }, 0);
 
-export function connectorStub(name = SHARED_0): DurableObjectStub<KaleyraConnector> {
-  return env.KALEYRA_CONNECTOR.get(env.KALEYRA_CONNECTOR.idFromName(name));
+/** The test composition's connectors are LocalConnectors (test/worker.ts): they can be restarted. */
+export function connectorStub(name = SHARED_0): DurableObjectStub<LocalConnector> {
+  return kaleyraConnector(env, name) as DurableObjectStub<LocalConnector>;
 }
 
-/** The session object's remote becomes a ConnectorRemote (as with REMOTE "emulator" or "kaleyra"). */
+/** The session object's remote becomes the connectors' (as deployed, and with REMOTE "emulator"), its REST the fake. */
 export async function useConnectors(stub: SessionStub): Promise<void> {
   await runInDurableObject(stub, (o: UserSession, state) => {
-    const remote = new ConnectorRemote({ connectors: env.KALEYRA_CONNECTOR, session: state.id.toString(), config: connectorConfig(env).config, rest: o.remote, locationHints: false });
-    const session = o as unknown as { onRemoteNotice(id: string, notice: RemoteNotice): Promise<void> };
-    remote.listen((id, notice) => void session.onRemoteNotice(id, notice));
-    o.remote = remote;
+    o.testRemote.use((fake) => connectorRemote(state, env, fake, { locationHints: false }));
   });
 }
 
@@ -43,7 +43,7 @@ export async function connectedOverConnector(stub: SessionStub, key: Extract<Tes
 
 /** The fake upstream's id of a connection the connector holds (undefined when it holds none). */
 export function upstreamOf(connectionId: string, name = SHARED_0): Promise<string | undefined> {
-  return runInDurableObject(connectorStub(name), (c: KaleyraConnector) => (c as unknown as { held: { get(id: string): { upstream: string } | undefined } }).held.get(connectionId)?.upstream);
+  return runInDurableObject(connectorStub(name), (c: LocalConnector) => (c as unknown as { held: { get(id: string): { upstream: string } | undefined } }).held.get(connectionId)?.upstream);
 }
 
 /** Kaleyra says something on a connection: played inside the connector, which holds it. */
@@ -59,7 +59,7 @@ export function connectorStats(name = SHARED_0): Promise<ConnectorStats> {
 
 /** Restarts the connector as a crash or a deploy would, then fires its alarm (which survived). */
 export async function restartConnector(name = SHARED_0): Promise<void> {
-  await connectorStub(name).restartForTest().catch(() => {});
+  await evictDurableObject(connectorStub(name));
   await runDurableObjectAlarm(connectorStub(name));
 }
 

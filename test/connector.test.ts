@@ -10,15 +10,16 @@ import { connectionId, connectorConfig } from "../core/connector";
 import { HandshakeGate } from "../core/connector-gate";
 import { ConnectorRemote } from "../durable-objects/connector/session-remote";
 import { gatedFetch } from "../durable-objects/connector/upstream";
-import { fakeRemoteControls } from "../remote/fake";
-import type { RemoteNotice } from "../remote/port";
+import { SessionWake } from "../durable-objects/session-wake";
+import { fakeRemoteControls } from "./fake-remote";
+import type { RemoteNotice } from "../core/port";
 import { connectedOverConnector, connectorStats, connectorStub, kaleyraSays, resetFakeKeepingListeners, restartConnector, SHARED_0, upstreamOf } from "./connector-harness";
-import type { UserSession } from "../durable-objects/UserSession";
+import type { UserSession } from "./worker";
 import { SANDBOX_EU, sessionStub, snapshot, waitForSnapshot } from "./harness";
 
 const alice = { kind: "token", userId: "alice" } as const;
 const bob = { kind: "token", userId: "bob" } as const;
-const event = (name: string, data: unknown): RemoteNotice => ({ type: "event", name, data });
+const event = (name: string, data: unknown): RemoteNotice => ({ type: "remote_event", name, data });
 const events = (c: { ofType(t: "remote_event"): { name: string; data: unknown }[] }) => c.ofType("remote_event").map((e) => [e.name, e.data]);
 
 afterEach(() => resetFakeKeepingListeners());
@@ -56,12 +57,30 @@ describe("reports are routed by connection id", () => {
     expect(after.reports.delivered - before.reports.delivered).toBe(5);
   });
 
+  it("each relayed event reaches the relay and the wake hook once (issue 21's one call in the event path)", async () => {
+    const a = await sessionStub(alice);
+    const { client, connectionId: id } = await connectedOverConnector(a, alice);
+    const upstream = (await upstreamOf(id))!;
+    const heard = vi.spyOn(SessionWake.prototype, "onKaleyraEvent");
+    try {
+      await runInDurableObject(connectorStub(), () => {
+        for (let n = 1; n <= 3; n++) fakeRemoteControls.notify(upstream, event("call:incoming", { callId: `c${n}` }));
+      });
+      await client.waitFor((c) => c.ofType("remote_event").length === 3, "three events");
+      await new Promise((r) => setTimeout(r, 50)); // room for a duplicate
+      expect(heard.mock.calls).toEqual([1, 2, 3].map((n) => ["call:incoming", { callId: `c${n}` }]));
+      expect(client.ofType("remote_event").map((e) => e.seq)).toEqual([1, 2, 3]);
+    } finally {
+      heard.mockRestore();
+    }
+  });
+
   it("lifecycle reports drive the session: token expiring starts a refresh, force_disconnect ends it", async () => {
     const a = await sessionStub(alice);
     const { client, connectionId: id } = await connectedOverConnector(a, alice);
-    await kaleyraSays(id, { type: "token_expiring" });
+    await kaleyraSays(id, { type: "remote_token_expiring" });
     expect(await client.nextTokenRequest(1)).toMatchObject({ attempt: 1 });
-    await kaleyraSays(id, { type: "user_inactive" });
+    await kaleyraSays(id, { type: "user_deactivated" });
     expect(await client.waitForStatus("disconnected")).toMatchObject({ error: "user_inactive" });
     // The connection ended with it: the connector no longer holds it.
     expect(await upstreamOf(id)).toBeUndefined();
@@ -71,7 +90,7 @@ describe("reports are routed by connection id", () => {
     const a = await sessionStub(alice);
     const { client, connectionId: id } = await connectedOverConnector(a, alice);
     const stale = connectionId(SHARED_0, "00000000-0000-4000-8000-000000000000");
-    const answer = await runInDurableObject(a, (o: UserSession) => o.connectorReports([{ connectionId: stale, notice: { type: "lost", byServer: false } }, { connectionId: id, notice: event("x:y", 1) }]));
+    const answer = await runInDurableObject(a, (o: UserSession) => o.connectorReports([{ connectionId: stale, notice: { type: "remote_lost", byServer: false } }, { connectionId: id, notice: event("x:y", 1) }]));
     expect(answer).toEqual({ disowned: [stale] });
     await client.waitFor((c) => c.ofType("remote_event").length === 1, "the current connection's event");
     expect(await snapshot(a)).toMatchObject({ status: "connected", remoteSessionId: id });
@@ -106,7 +125,7 @@ describe("the connector never retries on its own", () => {
     const { client, connectionId: id } = await connectedOverConnector(a, alice);
     const asked = (await connectorStats()).opens.asked;
     const opened = fakeRemoteControls.opened.length;
-    await kaleyraSays(id, { type: "lost", byServer: true });
+    await kaleyraSays(id, { type: "remote_lost", byServer: true });
     await waitForSnapshot(a, (s) => s.status === "reconnecting", "reconnecting");
     expect((await connectorStats()).opens.asked).toBe(asked);
     expect(fakeRemoteControls.opened.length).toBe(opened);
@@ -142,16 +161,13 @@ describe("which connector", () => {
   it("a full connector sends the open on to the next shard; every shard full is unavailable", async () => {
     const asked: string[] = [];
     const full = new Set(["kc.sandbox.eu.shared.0", "kc.sandbox.eu.shared.1"]);
-    const namespace = {
-      idFromName: (name: string) => name,
-      get: (name: string) => ({
-        open: async (o: { connectionId: string }) => {
-          asked.push(name);
-          return full.has(name) ? { ok: false, error: "unavailable", full: true } : { ok: true, userId: "alice", sessionId: o.connectionId };
-        },
-      }),
-    };
-    const remote = new ConnectorRemote({ connectors: namespace as never, session: "s", config: { ...connectorConfig({}).config, maxShards: 3 }, rest: undefined as never, locationHints: false });
+    const connector = (name: string) => ({
+      open: async (o: { connectionId: string }) => {
+        asked.push(name);
+        return full.has(name) ? { ok: false, error: "unavailable", full: true } : { ok: true, userId: "alice", sessionId: o.connectionId };
+      },
+    });
+    const remote = new ConnectorRemote({ connector: connector as never, session: "s", config: { ...connectorConfig({}).config, maxShards: 3 }, rest: undefined as never });
     const request = { appId: "mAppId_test", environment: "sandbox" as const, region: "eu" as const, credential: { kind: "token" as const, userId: "alice", token: "t" }, now: 0 };
     const opened = await remote.openSession(request);
     expect(asked).toEqual(["kc.sandbox.eu.shared.0", "kc.sandbox.eu.shared.1", "kc.sandbox.eu.shared.2"]);
@@ -167,7 +183,7 @@ describe("which connector", () => {
 describe("the session's side", () => {
   it("a report that comes before the open's answer is held, and delivered right after the session took that answer", async () => {
     const delivered: string[] = [];
-    const remote = new ConnectorRemote({ connectors: undefined as never, session: "s", config: connectorConfig({}).config, rest: undefined as never, locationHints: false });
+    const remote = new ConnectorRemote({ connector: undefined as never, session: "s", config: connectorConfig({}).config, rest: undefined as never });
     remote.listen((id, notice) => delivered.push(`${id}:${notice.type}`));
     // The session generated this id and its open is in flight.
     (remote as unknown as { early: Map<string, RemoteNotice[]> }).early.set("c-new", []);
@@ -175,10 +191,10 @@ describe("the session's side", () => {
     expect(answer).toEqual({ disowned: [] });
     expect(delivered).toEqual([]);
     remote.settled("c-new");
-    expect(delivered).toEqual(["c-new:event"]);
+    expect(delivered).toEqual(["c-new:remote_event"]);
     // Settled once: a second settle delivers nothing again.
     remote.settled("c-new");
-    expect(delivered).toEqual(["c-new:event"]);
+    expect(delivered).toEqual(["c-new:remote_event"]);
   });
 
   it("with the connector's handshake gate, at most maxHandshakes upgrades are in flight and the queue is bounded", async () => {

@@ -1,8 +1,8 @@
-// Types `env` from cloudflare:test / cloudflare:workers as the Worker's bindings.
-import type { Env as WorkerEnv } from "../worker/env";
+// Types `env` from cloudflare:test / cloudflare:workers as the test composition's bindings (the local ones).
+import type { DevEnv } from "../dev/bindings";
 
 declare global {
   namespace Cloudflare {
-    interface Env extends WorkerEnv {}
+    interface Env extends DevEnv {}
   }
 }

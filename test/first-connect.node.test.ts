@@ -1,6 +1,6 @@
 /**
  * A first connect against Kaleyra played by the reference Socket.IO server (the `socket.io`
- * package), through the whole stack: the orchestrator (wrangler's unstable_startWorker, the local
+ * package), through the whole stack: the orchestrator (test/node/local-worker.ts, the local
  * composition with REMOTE=kaleyra, so the production adapter dials the app's realtimeUrl), and the
  * thin client (client/index.ts) or a raw socket. The server refuses the first CONNECT with each name
  * Kaleyra documents; each gets the seed's outcome: a token refused is a failed attempt (retried, and
@@ -9,10 +9,9 @@
  */
 import { Server } from "socket.io";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { unstable_startWorker } from "wrangler";
 import { KaleyraVideo } from "../client/index";
+import { startLocalWorker, type LocalWorker } from "./node/local-worker";
 
-const STARTUP_LIMIT_MS = 25_000;
 const ADMIN = "node-test-admin";
 const APP_ID = "mAppId_nodefirst";
 const LINK = "https://sandbox.bandyer.com/eu/direct-rest-call-handler/nodecall";
@@ -20,7 +19,7 @@ const LINK = "https://sandbox.bandyer.com/eu/direct-rest-call-handler/nodecall";
 const POLICY = { tokenAttemptDelaysMs: [0, 200, 400], tokenAttemptTimeoutMs: 3_000, reconnectDelaysMs: [0, 300], reconnectSteadyDelayMs: 1_000, jitterMaxMs: 0 };
 
 let io: Server;
-let worker: Awaited<ReturnType<typeof unstable_startWorker>> | undefined;
+let worker: LocalWorker | undefined;
 let base: string;
 /** How the scripted Kaleyra answers a CONNECT: refuse with a name, force the user out, or accept. */
 let answer: { refuse: string } | "force_out" | "accept" = "accept";
@@ -41,22 +40,8 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => (http.listening ? resolve() : http.once("listening", () => resolve())));
   const address = http.address();
   if (address === null || typeof address === "string") throw new Error("the socket.io server has no port");
-  const started = unstable_startWorker({
-    config: "wrangler.local.toml",
-    bindings: { REMOTE: { type: "plain_text", value: "kaleyra" }, ADMIN_TOKEN: { type: "plain_text", value: ADMIN } },
-    dev: { server: { hostname: "127.0.0.1", port: 0 }, inspector: false, watch: false, persist: false, logLevel: "warn" },
-  });
-  let limit: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    limit = setTimeout(() => reject(new Error(`the orchestrator did not start within ${STARTUP_LIMIT_MS} ms`)), STARTUP_LIMIT_MS);
-  });
-  try {
-    worker = await Promise.race([started, timeout]);
-    await Promise.race([worker.ready, timeout]);
-    base = String(await worker.url).replace(/\/$/, "");
-  } finally {
-    clearTimeout(limit);
-  }
+  worker = await startLocalWorker({ REMOTE: "kaleyra", ADMIN_TOKEN: ADMIN });
+  base = worker.base;
   const put = await fetch(`${base}/v1/apps/${APP_ID}`, {
     method: "PUT",
     headers: { Authorization: `Bearer ${ADMIN}` },

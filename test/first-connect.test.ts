@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { AppSettings } from "../core/app";
 import type { RetryPolicy } from "../core/policy";
 import { PROOF_DEADLINE_MS } from "../core/attach";
-import { fakeRemoteControls, fakeToken } from "../remote/fake";
+import { fakeRemoteControls, fakeToken } from "./fake-remote";
 import { advance, attach, openSocket, SANDBOX_EU, sessionNow, sessionStub, snapshot, storageOf, waitForSnapshot, type SessionStub, type TestClient } from "./harness";
 
 const alice = { kind: "token", userId: "alice" } as const;

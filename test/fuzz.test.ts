@@ -5,9 +5,9 @@
 import { env, SELF } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { signRoomId, signWebhook } from "../remote/signature";
+import { signRoomId, signWebhook } from "../crypto/signature";
 import { parseClientFrame } from "../core/protocol";
-import { fakeToken } from "../remote/fake";
+import { fakeToken } from "./fake-remote";
 import { attach, sessionNow, sessionStub, snapshot, type TestClient } from "./harness";
 
 const ADMIN = { Authorization: "Bearer test-admin-token" };

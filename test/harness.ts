@@ -7,8 +7,8 @@ import type { AppSettings } from "../core/app";
 import type { ClientFrame, ServerFrame } from "../core/protocol";
 import type { SessionState } from "../core/session";
 import type { UserSession } from "../durable-objects/UserSession";
-import { signHs256 } from "../remote/jwt";
-import { registryStub } from "../worker/registry";
+import { signHs256 } from "../crypto/jwt";
+import { apps } from "../durable-objects/apps";
 import { accessLinkDigest } from "../core/access-link";
 import { SESSION_ROUTE_HEADER, sessionObjectName, type SessionKey, type SessionRoute } from "../durable-objects/session-route";
 import { USED_TICKETS_KEY } from "../durable-objects/used-tickets";
@@ -39,7 +39,7 @@ export function ticketFor(appId: string, userId: string, expiresInSec = 300, sec
 let testAppRegistered = false;
 async function registerTestApp(): Promise<void> {
   if (testAppRegistered) return;
-  const put = await registryStub(env).putApp(APP_ID, SANDBOX_EU, { attachTicketSecret: TICKET_SECRET });
+  const put = await apps(env).putApp(APP_ID, SANDBOX_EU, { attachTicketSecret: TICKET_SECRET });
   if (!put.ok) throw new Error(`register test app: ${put.error.code}`);
   testAppEpoch = put.value.record.epoch;
   testAppRegistered = true;
@@ -53,8 +53,8 @@ async function registerTestApp(): Promise<void> {
 export async function reregisterTestApp(): Promise<{ oldEpoch: string; newEpoch: string }> {
   await registerTestApp();
   const oldEpoch = testAppEpoch;
-  await registryStub(env).deleteApp(APP_ID);
-  const put = await registryStub(env).putApp(APP_ID, SANDBOX_EU, { attachTicketSecret: TICKET_SECRET });
+  await apps(env).deleteApp(APP_ID);
+  const put = await apps(env).putApp(APP_ID, SANDBOX_EU, { attachTicketSecret: TICKET_SECRET });
   if (!put.ok) throw new Error(`register test app: ${put.error.code}`);
   testAppEpoch = put.value.record.epoch;
   return { oldEpoch, newEpoch: testAppEpoch };

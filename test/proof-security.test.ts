@@ -9,8 +9,9 @@ import { MAX_TOKEN_CHECKS } from "../core/attach";
 import { accessLinkDigest } from "../core/access-link";
 import { MAX_FRAME_BYTES } from "../core/protocol";
 import type { UserSession } from "../durable-objects/UserSession";
-import { fakeRemoteControls, fakeToken } from "../remote/fake";
-import { appState, registryStub } from "../worker/registry";
+import { fakeRemoteControls, fakeToken } from "./fake-remote";
+import { apps } from "../durable-objects/apps";
+import { appState } from "../durable-objects/stubs";
 import { APP_ID, attach, openSocket, SANDBOX_EU, sessionNow, sessionStub, waitForSnapshot, type SessionStub, type TestClient } from "./harness";
 
 const alice = { kind: "token", userId: "alice" } as const;
@@ -20,7 +21,7 @@ const ONE_SLOT: AppSettings = { ...SANDBOX_EU, maxSessions: 1 };
 
 beforeEach(async () => {
   await openSocket(await sessionStub(alice), alice); // registers the test app
-  await registryStub(env).takeAppSessions(APP_ID); // slots held by other tests of this file
+  await apps(env).takeAppSessions(APP_ID); // slots held by other tests of this file
 });
 afterEach(() => fakeRemoteControls.reset());
 

@@ -6,8 +6,8 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { EMIT_ACK_TIMEOUT_MS, RELAY_LIMITS } from "../core/relay";
-import { fakeRemoteControls, fakeToken } from "../remote/fake";
-import type { RemoteNotice } from "../remote/port";
+import { fakeRemoteControls, fakeToken } from "./fake-remote";
+import type { RemoteNotice } from "../core/port";
 import { advance, attach, openSocket, sessionNow, sessionStub, snapshot, storageOf, type SessionStub, type TestClient } from "./harness";
 
 const alice = { kind: "token", userId: "alice" } as const;
@@ -27,7 +27,7 @@ async function connected(): Promise<{ stub: SessionStub; client: TestClient; rem
 
 /** Kaleyra speaks on the connection, inside the object (its sockets belong to its own I/O context). */
 const notify = (stub: SessionStub, remoteId: string, notice: RemoteNotice) => runInDurableObject(stub, () => fakeRemoteControls.notify(remoteId, notice));
-const kaleyraSays = (stub: SessionStub, remoteId: string, name: string, data: unknown) => notify(stub, remoteId, { type: "event", name, data });
+const kaleyraSays = (stub: SessionStub, remoteId: string, name: string, data: unknown) => notify(stub, remoteId, { type: "remote_event", name, data });
 const events = (c: TestClient) => c.ofType("remote_event").map((e) => [e.seq, e.name, e.data]);
 
 describe("down: Kaleyra's events", () => {
@@ -84,7 +84,7 @@ describe("down: Kaleyra's events", () => {
   it("lifecycle events are not swallowed: is_about_to_expire still starts a refresh while other events flow", async () => {
     const { stub, client, remoteId } = await connected();
     await kaleyraSays(stub, remoteId, "user:status", 1);
-    await notify(stub, remoteId, { type: "token_expiring" });
+    await notify(stub, remoteId, { type: "remote_token_expiring" });
     await kaleyraSays(stub, remoteId, "user:status", 2);
     expect(await client.nextTokenRequest(1)).toMatchObject({ attempt: 1 });
     await client.waitFor((c) => c.ofType("remote_event").length === 2, "both events");

@@ -4,9 +4,10 @@
  */
 import { env, SELF } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
-import { fakeRemoteControls, fakeToken } from "../remote/fake";
+import { fakeRemoteControls, fakeToken } from "./fake-remote";
 import { app as worker } from "../worker/app";
-import { registryStub } from "../worker/registry";
+import { apps } from "../durable-objects/apps";
+import { userSession } from "../durable-objects/stubs";
 import {
   advance,
   APP_ID,
@@ -194,7 +195,7 @@ describe("limits close only the offending socket", () => {
   it("sessions per app: a connect over the app's limit is refused with too_many_sessions", async () => {
     const limited = { ...SANDBOX_EU, maxSessions: 1 };
     // Sessions of earlier tests in this file hold slots of the same app: start from none.
-    await registryStub(env).takeAppSessions(APP_ID);
+    await apps(env).takeAppSessions(APP_ID);
     const first = await sessionStub(alice);
     const a = await attach(first, alice, limited);
     await connect(first, a);
@@ -313,8 +314,7 @@ describe("the Worker's own checks", () => {
     expect(closeCode).toBe(4404);
     // The client was told its saved data is gone before the socket closed.
     expect(frames.map((f) => f.type)).toContain("data_cleared");
-    const { sessionObjectName } = await import("../durable-objects/session-route");
-    const stub = env.USER_SESSION.get(env.USER_SESSION.idFromName(await sessionObjectName(appId, alice)));
+    const stub = userSession(env, appId, alice);
     const cleared = Date.now() + 2_000;
     while ((await storageOf(stub)).keys.length > 0 && Date.now() < cleared) await new Promise((r) => setTimeout(r, 5));
     expect(await storageOf(stub)).toEqual({ alarmAt: undefined, keys: [] });

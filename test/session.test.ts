@@ -5,7 +5,7 @@
 import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { nextDue } from "../core/session";
-import { fakeRemoteControls, fakeToken } from "../remote/fake";
+import { fakeRemoteControls, fakeToken } from "./fake-remote";
 import { advance, attach, sessionNow, sessionStorageOf, sessionStub, snapshot, storageOf, waitForSnapshot } from "./harness";
 
 const alice = { kind: "token", userId: "alice" } as const;

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_RETRY_POLICY } from "../core/policy";
 import { MAX_ADMIN_BODY_BYTES } from "./admin";
 import { app } from "./app";
-import { appState } from "./registry";
+import { appState } from "../durable-objects/stubs";
 
 const TOKEN = "test-admin-token";
 const AUTH = { Authorization: `Bearer ${TOKEN}` };
@@ -69,7 +69,7 @@ describe("PUT /v1/apps/:appId", () => {
     const created = await put(appId, { environment: "sandbox", region: "eu" });
     expect(created.status).toBe(201);
     const first = (await created.json()) as Record<string, unknown>;
-    expect(first).toEqual({ appId, environment: "sandbox", region: "eu", secrets: { kaleyraApiKey: false, tokenWebhookSecret: false, attachTicketSecret: false }, epoch: expect.any(String), createdAt: expect.any(Number), updatedAt: expect.any(Number) });
+    expect(first).toEqual({ appId, environment: "sandbox", region: "eu", secrets: { kaleyraApiKey: false, tokenWebhookSecret: false, attachTicketSecret: false, wakeWebhookSecret: false, vapidKeys: true }, vapidPublicKey: expect.stringMatching(/^B[\w-]{86}$/), epoch: expect.any(String), createdAt: expect.any(Number), updatedAt: expect.any(Number) });
 
     const updated = await put(appId, { environment: "production", region: "in", retryPolicy: { jitterMaxMs: 0 } });
     expect(updated.status).toBe(200);
@@ -173,21 +173,25 @@ describe("write-only secrets", () => {
     const created = await put(appId, body);
     expect(created.status).toBe(201);
     const texts = [await created.text(), await (await get(appId)).text()];
+    const stored = await appState(env, appId).getAppSecrets();
+    expect(stored).toEqual({ kaleyraApiKey: API_KEY, tokenWebhookSecret: WEBHOOK_SECRET, vapidKeys: { publicKey: expect.any(String), privateKey: expect.any(String) } });
     for (const text of texts) {
       expect(text).not.toContain(API_KEY);
       expect(text).not.toContain(WEBHOOK_SECRET);
-      expect(JSON.parse(text).secrets).toEqual({ kaleyraApiKey: true, tokenWebhookSecret: true, attachTicketSecret: false });
+      // The VAPID pair drawn at registration: its public half is shown, its private half never.
+      expect(text).not.toContain(stored!.vapidKeys!.privateKey);
+      expect(JSON.parse(text).vapidPublicKey).toBe(stored!.vapidKeys!.publicKey);
+      expect(JSON.parse(text).secrets).toEqual({ kaleyraApiKey: true, tokenWebhookSecret: true, attachTicketSecret: false, wakeWebhookSecret: false, vapidKeys: true });
     }
-    expect(await appState(env, appId).getAppSecrets()).toEqual({ kaleyraApiKey: API_KEY, tokenWebhookSecret: WEBHOOK_SECRET });
   });
 
   it("keeps a stored secret when a PUT omits it, and deletes it on null", async () => {
     const appId = freshAppId();
     await put(appId, { environment: "sandbox", region: "eu", kaleyraApiKey: API_KEY });
     const kept = (await (await put(appId, { environment: "sandbox", region: "us" })).json()) as { secrets: unknown };
-    expect(kept.secrets).toEqual({ kaleyraApiKey: true, tokenWebhookSecret: false, attachTicketSecret: false });
+    expect(kept.secrets).toEqual({ kaleyraApiKey: true, tokenWebhookSecret: false, attachTicketSecret: false, wakeWebhookSecret: false, vapidKeys: true });
     const removed = (await (await put(appId, { environment: "sandbox", region: "us", kaleyraApiKey: null })).json()) as { secrets: unknown };
-    expect(removed.secrets).toEqual({ kaleyraApiKey: false, tokenWebhookSecret: false, attachTicketSecret: false });
+    expect(removed.secrets).toEqual({ kaleyraApiKey: false, tokenWebhookSecret: false, attachTicketSecret: false, wakeWebhookSecret: false, vapidKeys: true });
   });
 
   it("refuses a server token source whose secret the app does not have, changing nothing", async () => {

@@ -4,30 +4,21 @@
  * path, then the body; a refused request changes nothing. Paths, queries and bodies are validated
  * by the zod schemas /openapi.json is generated from.
  */
-import { createRoute, OpenAPIHono, z, type RouteConfig } from "@hono/zod-openapi";
-import { bodyLimit } from "hono/body-limit";
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { SECRET_KEYS, type AppSecretsUpdate, type AppSettings } from "../core/app";
 import { kaleyraError } from "../core/errors";
 import { requireAdmin } from "./auth";
-import type { Env } from "./env";
-import { errorResponse } from "./errors";
+import { appRegistry, apps, appState, userSessionById, type Env } from "../durable-objects";
 import { errors, json } from "./openapi-responses";
 import { AppIdParam, AppListQuery, AppListSchema, AppPutSchema, AppRecordSchema, KeyIdParam, TenantKeyCreatedSchema, TenantKeyListSchema } from "./openapi-schemas";
-import { appList, appRegistry, appState } from "./registry";
 import { newTenantKey } from "./tenant-keys";
-import { bodyOf, bodyRoute, bodyTooLarge, defaultHook, jsonBody, refuse, validPath } from "./validate";
+import { AppParams, apiRoute, limitBody } from "./routes";
+import { bodyOf, bodyRoute, defaultHook, jsonBody, refuse, validPath } from "./validate";
 
 export const MAX_ADMIN_BODY_BYTES = 64 * 1024;
 
-const limitBody = bodyLimit({
-  maxSize: MAX_ADMIN_BODY_BYTES,
-  onError: () => errorResponse(bodyTooLarge(MAX_ADMIN_BODY_BYTES), 413),
-});
-
-const AppParams = z.object({ appId: AppIdParam });
 const KeyParams = z.object({ appId: AppIdParam, keyId: KeyIdParam });
-/** A route of this API: its tag and security scheme in the document. */
-const adminRoute = <const R extends Omit<RouteConfig, "tags" | "security">>(route: R) => ({ ...route, tags: ["admin"], security: [{ adminToken: [] }] });
+const adminRoute = apiRoute("admin", "adminToken");
 
 export const admin = new OpenAPIHono<{ Bindings: Env }>({ defaultHook });
 
@@ -43,7 +34,7 @@ admin.openapi(
   })),
   async (c) => {
     const { cursor, limit } = c.req.valid("query");
-    return c.json(await appList(c.env).listApps(cursor, limit), 200);
+    return c.json(await appRegistry(c.env).listApps(cursor, limit), 200);
   },
 );
 
@@ -58,7 +49,7 @@ admin.openapi(
     responses: { 200: json(AppRecordSchema, "The app"), ...errors(400, 401, 404, 503) },
   })),
   async (c) => {
-    const record = await (await appRegistry(c.env)).getApp(c.req.valid("param").appId);
+    const record = await apps(c.env).getApp(c.req.valid("param").appId);
     return record === null ? refuse(kaleyraError("app_id_invalid")) : c.json(record, 200);
   },
 );
@@ -69,7 +60,7 @@ admin.openapi(
     path: "/v1/apps/{appId}",
     operationId: "putApp",
     summary: "Create or replace an app; secrets are write-only (absent: kept, null: deleted)",
-    middleware: [requireAdmin, validPath(AppParams), limitBody, jsonBody(AppPutSchema)] as const,
+    middleware: [requireAdmin, validPath(AppParams), limitBody(MAX_ADMIN_BODY_BYTES), jsonBody(AppPutSchema)] as const,
     request: { params: AppParams, body: { content: { "application/json": { schema: AppPutSchema } }, required: true } },
     responses: { 200: json(AppRecordSchema, "Replaced"), 201: json(AppRecordSchema, "Created"), ...errors(400, 401, 413, 503) },
   } as const)),
@@ -81,8 +72,9 @@ admin.openapi(
       if (body[key] !== undefined) secrets[key] = body[key];
       delete settings[key];
     }
-    const registry = await appRegistry(c.env);
-    const written = await registry.putApp(c.req.valid("param").appId, settings as unknown as AppSettings, secrets);
+    if (body.vapidKeys !== undefined) secrets.vapidKeys = body.vapidKeys;
+    delete settings.vapidKeys;
+    const written = await apps(c.env).putApp(c.req.valid("param").appId, settings as unknown as AppSettings, secrets);
     if (!written.ok) return refuse(written.error);
     return c.json(written.value.record, written.value.created ? 201 : 200);
   },
@@ -99,7 +91,7 @@ const REMOVAL_BATCH = 50;
 async function endSessions(env: Env, objectIds: readonly string[]): Promise<void> {
   let failed = 0;
   for (let i = 0; i < objectIds.length; i += REMOVAL_BATCH) {
-    const batch = objectIds.slice(i, i + REMOVAL_BATCH).map((id) => env.USER_SESSION.get(env.USER_SESSION.idFromString(id)).appRemoved());
+    const batch = objectIds.slice(i, i + REMOVAL_BATCH).map((id) => userSessionById(env, id).appRemoved());
     failed += (await Promise.allSettled(batch)).filter((r) => r.status === "rejected").length;
   }
   if (failed > 0) console.warn("app removal: sessions not told", { failed, of: objectIds.length });
@@ -119,7 +111,7 @@ admin.openapi(
   })),
   async (c) => {
     const { appId } = c.req.valid("param");
-    const sessions = await (await appRegistry(c.env)).removeApp(appId);
+    const sessions = await apps(c.env).removeApp(appId);
     if (sessions === null) return refuse(kaleyraError("app_id_invalid"));
     await endSessions(c.env, sessions);
     return c.body(null, 204);

@@ -2,9 +2,10 @@ import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { AppRegistry } from "../durable-objects/AppRegistry";
 import { app } from "./app";
-import { APP_CACHE_TTL_MS, appCacheClock } from "./app-cache";
-import type { Env } from "./env";
-import { appState, registryStub } from "./registry";
+import { APP_CACHE_TTL_MS, appCacheClock } from "../durable-objects/app-cache";
+import type { Env } from "../durable-objects/bindings";
+import { apps } from "../durable-objects/apps";
+import { appState } from "../durable-objects/stubs";
 import { ticketFor, TICKET_SECRET } from "../test/harness";
 
 const realNow = appCacheClock.now;
@@ -37,7 +38,7 @@ describe("the edge cache of app settings", () => {
     let now = 1_000_000;
     appCacheClock.now = () => now;
     const appId = freshAppId();
-    await registryStub(env).putApp(appId, { environment: "sandbox", region: "eu" });
+    await apps(env).putApp(appId, { environment: "sandbox", region: "eu" });
     const worker = workerWithFakeSessions();
     expect(await worker.attach(appId)).toBe("forwarded");
 
@@ -52,14 +53,14 @@ describe("the edge cache of app settings", () => {
   it("a removal or change through this isolate applies at once", async () => {
     appCacheClock.now = () => 5_000_000;
     const appId = freshAppId();
-    await registryStub(env).putApp(appId, { environment: "sandbox", region: "eu" });
+    await apps(env).putApp(appId, { environment: "sandbox", region: "eu" });
     const worker = workerWithFakeSessions();
     expect(await worker.attach(appId)).toBe("forwarded");
-    await registryStub(env).putApp(appId, { environment: "production", region: "eu" });
+    await apps(env).putApp(appId, { environment: "production", region: "eu" });
     expect(await worker.attach(appId)).toBe("app_id_invalid"); // the client says sandbox
-    await registryStub(env).putApp(appId, { environment: "sandbox", region: "eu" });
+    await apps(env).putApp(appId, { environment: "sandbox", region: "eu" });
     expect(await worker.attach(appId)).toBe("forwarded");
-    await registryStub(env).deleteApp(appId);
+    await apps(env).deleteApp(appId);
     expect(await worker.attach(appId)).toBe("app_id_invalid");
   });
 
@@ -68,15 +69,15 @@ describe("the edge cache of app settings", () => {
     appCacheClock.now = () => now;
     const appId = freshAppId();
     const settings = { environment: "sandbox", region: "eu", attachModes: ["ticket"] } as const;
-    await registryStub(env).putApp(appId, { ...settings, attachModes: [...settings.attachModes] }, { attachTicketSecret: "first-secret-0123456789" });
-    expect(await registryStub(env).getAppSecrets(appId)).toEqual({ attachTicketSecret: "first-secret-0123456789" });
+    await apps(env).putApp(appId, { ...settings, attachModes: [...settings.attachModes] }, { attachTicketSecret: "first-secret-0123456789" });
+    expect(await apps(env).getAppSecrets(appId)).toMatchObject({ attachTicketSecret: "first-secret-0123456789" });
     await appState(env, appId).putApp(appId, { ...settings, attachModes: [...settings.attachModes] }, { attachTicketSecret: "second-secret-0123456789" });
     now += APP_CACHE_TTL_MS - 1;
-    expect(await registryStub(env).getAppSecrets(appId)).toEqual({ attachTicketSecret: "first-secret-0123456789" });
+    expect(await apps(env).getAppSecrets(appId)).toMatchObject({ attachTicketSecret: "first-secret-0123456789" });
     now += 1;
-    expect(await registryStub(env).getAppSecrets(appId)).toEqual({ attachTicketSecret: "second-secret-0123456789" });
-    await registryStub(env).putApp(appId, { ...settings, attachModes: [...settings.attachModes] }, { attachTicketSecret: "third-secret-0123456789" });
-    expect(await registryStub(env).getAppSecrets(appId)).toEqual({ attachTicketSecret: "third-secret-0123456789" });
+    expect(await apps(env).getAppSecrets(appId)).toMatchObject({ attachTicketSecret: "second-secret-0123456789" });
+    await apps(env).putApp(appId, { ...settings, attachModes: [...settings.attachModes] }, { attachTicketSecret: "third-secret-0123456789" });
+    expect(await apps(env).getAppSecrets(appId)).toMatchObject({ attachTicketSecret: "third-secret-0123456789" });
   });
 
   it("an unknown app is remembered as unknown for the bound too, and a created one is seen at once here", async () => {
@@ -85,7 +86,7 @@ describe("the edge cache of app settings", () => {
     const worker = workerWithFakeSessions();
     const load = vi.spyOn(AppRegistry.prototype, "listApps");
     expect(await worker.attach(appId)).toBe("app_id_invalid");
-    await registryStub(env).putApp(appId, { environment: "sandbox", region: "eu" });
+    await apps(env).putApp(appId, { environment: "sandbox", region: "eu" });
     expect(await worker.attach(appId)).toBe("forwarded");
     expect(load).not.toHaveBeenCalled();
   });
@@ -115,7 +116,7 @@ describe("attach touches no deployment-wide object", () => {
     } as Env;
 
     const appId = freshAppId();
-    await registryStub(env).putApp(appId, { environment: "sandbox", region: "eu", attachModes: ["ticket"] }, { attachTicketSecret: TICKET_SECRET });
+    await apps(env).putApp(appId, { environment: "sandbox", region: "eu", attachModes: ["ticket"] }, { attachTicketSecret: TICKET_SECRET });
     expect(calls).toContain("listApp"); // the instrument sees the admin's write
     calls.length = 0;
 

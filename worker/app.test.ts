@@ -1,7 +1,7 @@
 import { env, SELF } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { app } from "./app";
-import type { Env } from "./env";
+import type { Env } from "../durable-objects/bindings";
 
 afterEach(() => {
   vi.restoreAllMocks();

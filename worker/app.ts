@@ -6,12 +6,13 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { kaleyraError } from "../core/errors";
 import { admin } from "./admin";
-import type { Env } from "./env";
+import type { Env } from "../durable-objects";
 import { errorResponse } from "./errors";
 import { describeOtherRoutes, openApiConfig, OPENAPI_PATH } from "./openapi";
 import { socket } from "./socket";
 import { tenant } from "./tenant";
 import { defaultHook } from "./validate";
+import { wake } from "./wake";
 import { webhooks } from "./webhooks";
 
 export const app = new OpenAPIHono<{ Bindings: Env }>({ defaultHook });
@@ -20,6 +21,7 @@ app.get("/healthz", (c) => c.json({ ok: true }));
 app.route("/", socket);
 app.route("/", admin);
 app.route("/", tenant);
+app.route("/", wake);
 app.route("/", webhooks);
 describeOtherRoutes(app);
 app.doc31(OPENAPI_PATH, (c) => openApiConfig(c.req.url));

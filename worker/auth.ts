@@ -5,18 +5,23 @@
  */
 import { createMiddleware } from "hono/factory";
 import { kaleyraError } from "../core/errors";
-import type { Env } from "./env";
+import type { Env } from "../durable-objects";
 import { errorResponse } from "./errors";
 
 const BEARER = /^Bearer[ ]+(\S+)[ ]*$/i;
+
+/** The token of an `Authorization: Bearer <token>` header (the admin token, a tenant key). */
+export function bearerToken(header: string | null | undefined): string | undefined {
+  return header == null ? undefined : BEARER.exec(header)?.[1];
+}
 
 async function sha256(text: string): Promise<ArrayBuffer> {
   return crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
 }
 
 /** True when the Authorization header carries exactly the expected bearer token. */
-export async function isAdminAuthorization(header: string | null | undefined, expected: string): Promise<boolean> {
-  const token = header == null ? undefined : BEARER.exec(header)?.[1];
+async function isAdminAuthorization(header: string | null | undefined, expected: string): Promise<boolean> {
+  const token = bearerToken(header);
   if (token === undefined) return false;
   const [given, wanted] = await Promise.all([sha256(token), sha256(expected)]);
   return crypto.subtle.timingSafeEqual(given, wanted);

@@ -5,14 +5,15 @@
  * asks core instead of restating it. The stores re-check with core's parsers (defence in depth).
  */
 import { z } from "@hono/zod-openapi";
-import { APP_ID_PATTERN, ENVIRONMENTS, isKaleyraBaseUrl, isWebhookUrl, parseAppPut, REGIONS } from "../core/app";
+import { APP_ID_PATTERN, APP_LIMITS, ENVIRONMENTS, isKaleyraBaseUrl, isWebhookUrl, parseAppPut, REGIONS } from "../core/app";
 import { ERROR_MESSAGES } from "../core/errors";
 import { ATTACH_MODES, USER_ID_PATTERN } from "../core/protocol";
 import { GRACE_SECONDS_MAX, GRACE_SECONDS_MIN } from "../core/upstream";
 import { MAX_TICKET_LIFETIME_SEC } from "../core/ticket";
-import { ACTIVE_STATUSES } from "../durable-objects/AppState-schema";
-
-const DAY_MS = 86_400_000;
+import { RETRY_POLICY_LIMITS } from "../core/policy";
+import { MAX_APPS_PAGE, MAX_SESSIONS_PAGE } from "../durable-objects";
+import { ACTIVE_STATUSES, STATUSES } from "../core/session";
+import { VapidKeysSchema, WakeSettingsSchema } from "./openapi-wake";
 
 /** Core's own rule for one body key, so the schema and core cannot disagree. */
 const coreAccepts = (extra: Record<string, unknown>) => parseAppPut({ environment: "sandbox", region: "eu", ...extra }).ok;
@@ -21,20 +22,20 @@ export const AppIdParam = z.string().regex(APP_ID_PATTERN, "must look like mAppI
 export const UserIdParam = z.string().regex(USER_ID_PATTERN, "must be 1..128 of A-Z a-z 0-9 _ . @ + -").openapi({ param: { name: "userId", in: "path" }, example: "alice" });
 export const KeyIdParam = z.string().regex(/^[0-9a-f]{12}$/, "must be a key id: 12 lower-case hex digits").openapi({ param: { name: "keyId", in: "path" }, example: "3f9a0c12be47" });
 
-const duration = (min: number) => z.number().int().min(min).max(DAY_MS);
+const duration = (min: number) => z.number().int().min(min).max(RETRY_POLICY_LIMITS.maxMs);
 const delayTable = z
   .array(duration(0))
   .min(1)
-  .max(16)
+  .max(RETRY_POLICY_LIMITS.maxTableLength)
   .refine((t) => t[0] === 0, { message: "must be 0: the first attempt has no wait", path: [0] });
 
-export const RetryPolicySchema = z
+const RetryPolicySchema = z
   .strictObject({
     tokenAttemptDelaysMs: delayTable.optional(),
-    tokenAttemptTimeoutMs: duration(1).optional(),
+    tokenAttemptTimeoutMs: duration(RETRY_POLICY_LIMITS.min.tokenAttemptTimeoutMs).optional(),
     reconnectDelaysMs: delayTable.optional(),
-    reconnectSteadyDelayMs: duration(1).optional(),
-    jitterMaxMs: duration(0).optional(),
+    reconnectSteadyDelayMs: duration(RETRY_POLICY_LIMITS.min.reconnectSteadyDelayMs).optional(),
+    jitterMaxMs: duration(RETRY_POLICY_LIMITS.min.jitterMaxMs).optional(),
   })
   .openapi("RetryPolicy", { description: "Merged over the seed's defaults; absent keys keep the default." });
 
@@ -74,9 +75,9 @@ const settingsShape = {
     .optional(),
   allowedOrigins: z
     .array(z.string().refine((o) => coreAccepts({ allowedOrigins: [o] }), "must be an origin as browsers send it: scheme://host[:port]"))
-    .max(50)
+    .max(APP_LIMITS.maxAllowedOrigins)
     .optional(),
-  maxSessions: z.number().int().min(1).max(1_000_000).optional(),
+  maxSessions: z.number().int().min(1).max(APP_LIMITS.maxSessions).optional(),
   upstream: UpstreamSchema.optional(),
   // Loopback passes here; whether this deployment allows it is AppState's check (as for webhooks).
   kaleyra: z
@@ -86,9 +87,10 @@ const settingsShape = {
     })
     .openapi("KaleyraUrls", { description: "Kaleyra's REST and realtime base URLs for this app, when not the ones derived from environment and region." })
     .optional(),
+  wake: WakeSettingsSchema.optional(),
 };
 
-const sharedSecret = z.string().min(16).max(256).regex(/^\S+$/, "must have no whitespace");
+const sharedSecret = z.string().min(APP_LIMITS.sharedSecretLength.min).max(APP_LIMITS.sharedSecretLength.max).regex(/^\S+$/, "must have no whitespace");
 
 /** `PUT /v1/apps/:appId`: settings plus write-only secrets (absent: kept; null: deleted). */
 export const AppPutSchema = z
@@ -101,6 +103,8 @@ export const AppPutSchema = z
       .optional(),
     tokenWebhookSecret: sharedSecret.nullable().optional(),
     attachTicketSecret: sharedSecret.nullable().optional(),
+    wakeWebhookSecret: sharedSecret.nullable().optional(),
+    vapidKeys: VapidKeysSchema,
   })
   .openapi("AppPut");
 
@@ -108,7 +112,10 @@ export const AppRecordSchema = z
   .object({
     appId: z.string(),
     ...settingsShape,
-    secrets: z.object({ kaleyraApiKey: z.boolean(), tokenWebhookSecret: z.boolean(), attachTicketSecret: z.boolean() }).openapi({ description: "Which secrets are set; never their values." }),
+    secrets: z
+      .object({ kaleyraApiKey: z.boolean(), tokenWebhookSecret: z.boolean(), attachTicketSecret: z.boolean(), wakeWebhookSecret: z.boolean(), vapidKeys: z.boolean() })
+      .openapi({ description: "Which secrets are set; never their values." }),
+    vapidPublicKey: z.string().optional().openapi({ description: "The VAPID public key pages subscribe with (docs/push.md); its private half is a secret." }),
     epoch: z.string().openapi({
       description:
         "This registration of the app: the same across PUTs, new when the app is deleted and registered again; resume credentials of an earlier registration stop working (docs/security.md, invariant 10).",
@@ -123,7 +130,7 @@ export const AppListSchema = z
   .openapi("AppList");
 
 const cursor = z.string().max(128).optional().openapi({ description: "nextCursor of the previous page." });
-export const AppListQuery = z.object({ cursor, limit: z.coerce.number().int().min(1).max(100).default(50) });
+export const AppListQuery = z.object({ cursor, limit: z.coerce.number().int().min(1).max(MAX_APPS_PAGE).default(50) });
 export const SessionListQuery = z.object({
   status: z.enum(ACTIVE_STATUSES).optional(),
   cursor: z
@@ -131,18 +138,18 @@ export const SessionListQuery = z.object({
     .regex(/^[0-9a-f]{64}$/, "must be the nextCursor of the previous page")
     .optional()
     .openapi({ description: "nextCursor of the previous page." }),
-  limit: z.coerce.number().int().min(1).max(100).default(50),
+  limit: z.coerce.number().int().min(1).max(MAX_SESSIONS_PAGE).default(50),
 });
 
-export const TenantKeySchema = z.object({ id: z.string(), createdAt: z.number().int() }).openapi("TenantKey");
+const TenantKeySchema = z.object({ id: z.string(), createdAt: z.number().int() }).openapi("TenantKey");
 export const TenantKeyCreatedSchema = z
   .object({ id: z.string(), key: z.string().openapi({ description: "Shown once: only its SHA-256 is stored." }), createdAt: z.number().int(), keys: z.array(TenantKeySchema) })
   .openapi("TenantKeyCreated");
 export const TenantKeyListSchema = z.object({ keys: z.array(TenantKeySchema) }).openapi("TenantKeyList");
 
-export const SessionViewSchema = z
+const SessionViewSchema = z
   .object({
-    status: z.enum(["disconnected", "connecting", "connected", "reconnecting", "disconnecting"]),
+    status: z.enum(STATUSES),
     mode: z.enum(["token", "access_link"]).optional(),
     userId: z.string().optional(),
     error: z.string().optional(),
@@ -201,5 +208,5 @@ export const ErrorSchema = z
 export const WebhookSchema = z
   .object({ event: z.string().max(64), app_id: z.string(), data: z.record(z.string(), z.unknown()).optional() })
   .openapi("KaleyraWebhook", {
-    description: "Kaleyra's signed webhook. on_session_ended, on_room_disabled, on_room_deleted (v1) and on_call_ended (v0) end the room's access-link sessions; other events are acknowledged and ignored.",
+    description: "Kaleyra's signed webhook. on_session_ended, on_room_disabled, on_room_deleted (v1) and on_call_ended (v0) end the room's access-link sessions; on_call_incoming (v0) may wake the users the tenant said the room calls (docs/push.md); other events are acknowledged and ignored.",
   });

@@ -57,7 +57,8 @@ describe("GET /openapi.json", () => {
     expect(doc.security).toBeUndefined();
     expect(operations.filter((op) => op.security === undefined).map((op) => op.at)).toEqual([]);
     const publicOps = operations.filter((op) => op.security?.length === 0).map((op) => op.at);
-    expect(publicOps.sort()).toEqual(["GET /healthz", "GET /openapi.json", "GET /v1/apps/{appId}/socket"]);
+    // The push key is public on purpose: it is every page's applicationServerKey (docs/push.md).
+    expect(publicOps.sort()).toEqual(["GET /healthz", "GET /openapi.json", "GET /v1/apps/{appId}/push", "GET /v1/apps/{appId}/socket"]);
     expect(doc.paths["/v1/webhooks/kaleyra/{appId}"]!.post!.security).toEqual([{ kaleyraSignature: [] }, { kaleyraRoomIdHmac: [] }]);
     expect(doc.servers).toEqual([{ url: "https://edge.test", description: expect.any(String) }]);
   });

@@ -8,7 +8,7 @@
 import { LINK_DIGEST_PATTERN } from "../core/access-link";
 import { ENVIRONMENTS, REGIONS } from "../core/app";
 import { z, type OpenAPIHono } from "@hono/zod-openapi";
-import { ERROR_STATUS } from "./errors";
+import { ERROR_STATUS } from "../core/errors";
 import { errors, json } from "./openapi-responses";
 import { AppIdParam, ErrorSchema, WebhookSchema } from "./openapi-schemas";
 

@@ -4,16 +4,16 @@ import { accessLinkDigest } from "../core/access-link";
 import type { AppSettings } from "../core/app";
 import { DEFAULT_RETRY_POLICY } from "../core/policy";
 import type { AppRecord } from "../durable-objects/AppRegistry";
-import { SESSION_ROUTE_HEADER, sessionObjectName } from "../durable-objects/session-route";
+import { forwardedRequest, SESSION_ROUTE_HEADER, sessionObjectName } from "../durable-objects/session-route";
 import { app } from "./app";
-import type { Env } from "./env";
-import { registryStub } from "./registry";
-import { forwardedRequest, parseSocketRequest, type AppLookup } from "./socket";
+import type { Env } from "../durable-objects/bindings";
+import { apps } from "../durable-objects/apps";
+import { parseSocketRequest, type AppLookup } from "./socket";
 
 const APP_ID = "mAppId_socket";
 const LINK = "https://sandbox.bandyer.com/eu/direct-rest-call-handler/abc123";
 const DIGEST = "d".repeat(64);
-const RECORD: AppRecord = { appId: APP_ID, environment: "sandbox", region: "eu", secrets: { kaleyraApiKey: false, tokenWebhookSecret: false, attachTicketSecret: false }, epoch: "epoch-1", createdAt: 1, updatedAt: 2 };
+const RECORD: AppRecord = { appId: APP_ID, environment: "sandbox", region: "eu", secrets: { kaleyraApiKey: false, tokenWebhookSecret: false, attachTicketSecret: false, wakeWebhookSecret: false, vapidKeys: false }, epoch: "epoch-1", createdAt: 1, updatedAt: 2 };
 const UPGRADE = { Upgrade: "websocket" };
 
 function socketRequest(query: string, init: RequestInit = { headers: UPGRADE }, appId = APP_ID): Request {
@@ -160,7 +160,7 @@ describe("forwardedRequest", () => {
 describe("GET /v1/apps/:appId/socket", () => {
   async function registerApp(settings: AppSettings = { environment: "sandbox", region: "eu" }) {
     const appId = `mAppId_sock_${crypto.randomUUID().slice(0, 8)}`;
-    await registryStub(env).putApp(appId, settings);
+    await apps(env).putApp(appId, settings);
     return appId;
   }
 

@@ -15,13 +15,8 @@ import { LINK_DIGEST_PATTERN } from "../core/access-link";
 import { attachKey, AttachLimiter } from "../core/attach-limit";
 import { isUserId } from "../core/protocol";
 import { fail, ok, type Result } from "../core/result";
-import type { AppRecord } from "../durable-objects/AppRegistry";
-import { SESSION_ROUTE_HEADER, sessionObjectName, type SessionKey, type SessionRoute } from "../durable-objects/session-route";
-import type { Env } from "./env";
+import { apps, cachedApp, forwardUpgrade, refuseUpgrade, type AppRecord, type Env, type SessionKey, type SessionRoute } from "../durable-objects";
 import { errorResponse } from "./errors";
-import { refuseUpgrade } from "../durable-objects/refuse";
-import { appRegistry } from "./registry";
-import { cachedApp } from "./app-cache";
 
 export type AppLookup = (appId: string) => Promise<AppRecord | null>;
 
@@ -67,18 +62,11 @@ export async function parseSocketRequest(request: Request, appId: string, lookup
   const origin = request.headers.get("Origin");
   if (app.allowedOrigins !== undefined && origin !== null && !app.allowedOrigins.includes(origin)) return refuse("origin_not_allowed");
 
-  const { appId: _id, secrets: _secrets, createdAt: _c, updatedAt: _u, epoch, ...settings } = app;
+  const { appId: _id, secrets: _secrets, vapidPublicKey: _vapid, createdAt: _c, updatedAt: _u, epoch, ...settings } = app;
   return ok({ appId, appEpoch: epoch, key, app: settings });
 }
 
-/** The upgrade as the session object receives it; a route header sent by the client is replaced. */
-export function forwardedRequest(request: Request, route: SessionRoute): Request {
-  const headers = new Headers(request.headers);
-  headers.set(SESSION_ROUTE_HEADER, JSON.stringify(route));
-  return new Request(request, { headers });
-}
-
-export const DEFAULT_ATTACH_LIMIT_PER_MINUTE = 60;
+const DEFAULT_ATTACH_LIMIT_PER_MINUTE = 60;
 
 function attachLimit(env: Env): number {
   const n = Number(env.ATTACH_LIMIT_PER_MINUTE);
@@ -94,7 +82,7 @@ const attaches = new AttachLimiter();
  * Rate Limiting binding, which counts across the isolates of a Cloudflare location. The binding
  * failing lets the attempt through: the isolate's count still holds (docs/security.md).
  */
-export async function attachAllowed(env: Env, address: string, now: number): Promise<boolean> {
+async function attachAllowed(env: Env, address: string, now: number): Promise<boolean> {
   const key = attachKey(address);
   if (!attaches.allow(key, now, attachLimit(env))) return false;
   if (env.ATTACH_RATE_LIMIT === undefined) return true;
@@ -115,13 +103,11 @@ socket.all("/v1/apps/:appId/socket", async (c) => {
   if (!(await attachAllowed(c.env, c.req.header("CF-Connecting-IP") ?? "unknown", Date.now()))) {
     return errorResponse(kaleyraError("rate_limited"));
   }
-  const lookupApp: AppLookup = (appId) => cachedApp(appId, async (id) => (await appRegistry(c.env)).getApp(id));
+  const lookupApp: AppLookup = (appId) => cachedApp(appId, (id) => apps(c.env).getApp(id));
   const route = await parseSocketRequest(c.req.raw, c.req.param("appId"), lookupApp);
   if (!route.ok) {
     if (route.error.code === "upgrade_required") return errorResponse(route.error, undefined, { Upgrade: "websocket" });
     return refuseUpgrade(route.error);
   }
-  const name = await sessionObjectName(route.value.appId, route.value.key);
-  const session = c.env.USER_SESSION.get(c.env.USER_SESSION.idFromName(name));
-  return session.fetch(forwardedRequest(c.req.raw, route.value));
+  return forwardUpgrade(c.env, c.req.raw, route.value);
 });

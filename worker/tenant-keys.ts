@@ -4,7 +4,7 @@
  * app's AppState); the key is shown once, by the admin API that creates it.
  * Invariant: a key reaches only the app whose AppState holds its hash.
  */
-import { base64UrlEncode, hexEncode } from "../remote/jwt";
+import { base64UrlEncode, hexEncode } from "../crypto/jwt";
 
 export const TENANT_KEY_PATTERN = /^kte_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/;
 

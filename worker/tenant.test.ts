@@ -1,9 +1,9 @@
 import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { checkTicket } from "../durable-objects/attach-proof";
-import { fakeToken } from "../remote/fake";
+import { fakeToken } from "../test/fake-remote";
 import { hashTenantKey, TENANT_KEY_PATTERN } from "./tenant-keys";
-import { appState } from "./registry";
+import { appState } from "../durable-objects/stubs";
 
 const ADMIN = { Authorization: "Bearer test-admin-token" };
 const TICKET_SECRET = "tenant-test-ticket-secret-0123456789";

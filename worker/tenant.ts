@@ -6,13 +6,12 @@
  * before anything else is read); an unknown app, a malformed appId and a wrong key get the same
  * 401, so a key does not reveal which other apps exist; access links are never shown.
  */
-import { createRoute, OpenAPIHono, z, type RouteConfig } from "@hono/zod-openapi";
-import { bodyLimit } from "hono/body-limit";
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
 import { isAppId } from "../core/app";
 import { kaleyraError } from "../core/errors";
-import { sessionObjectName } from "../durable-objects/session-route";
-import type { Env } from "./env";
+import { appState, userSession, type Env } from "../durable-objects";
+import { bearerToken } from "./auth";
 import { errorResponse } from "./errors";
 import { errors, json } from "./openapi-responses";
 import {
@@ -26,31 +25,22 @@ import {
   TicketSchema,
   UserIdParam,
 } from "./openapi-schemas";
-import { appState } from "./registry";
 import { hashTenantKey, TENANT_KEY_PATTERN } from "./tenant-keys";
-import { bodyOf, bodyRoute, bodyTooLarge, defaultHook, jsonBody, refuse, validPath } from "./validate";
+import { AppParams, apiRoute, limitBody } from "./routes";
+import { bodyOf, bodyRoute, defaultHook, jsonBody, refuse, validPath } from "./validate";
 
-const BEARER = /^Bearer[ ]+(\S+)[ ]*$/i;
-const MAX_TENANT_BODY_BYTES = 4 * 1024;
+export const MAX_TENANT_BODY_BYTES = 4 * 1024;
 
 export const requireTenant = createMiddleware<{ Bindings: Env }>(async (c, next) => {
   const appId = c.req.param("appId");
-  const key = BEARER.exec(c.req.header("Authorization") ?? "")?.[1];
+  const key = bearerToken(c.req.header("Authorization"));
   const valid = appId !== undefined && isAppId(appId) && key !== undefined && TENANT_KEY_PATTERN.test(key) && (await appState(c.env, appId).tenantKeyValid(await hashTenantKey(key)));
   if (!valid) return errorResponse(kaleyraError("tenant_unauthorized"), 401, { "WWW-Authenticate": 'Bearer realm="kaleyra-edge tenant"' });
   await next();
 });
 
-const limitBody = bodyLimit({ maxSize: MAX_TENANT_BODY_BYTES, onError: () => errorResponse(bodyTooLarge(MAX_TENANT_BODY_BYTES), 413) });
-
-const AppParams = z.object({ appId: AppIdParam });
-const UserParams = z.object({ appId: AppIdParam, userId: UserIdParam });
-/** A route of this API: its tag and security scheme in the document. */
-const tenantRoute = <const R extends Omit<RouteConfig, "tags" | "security">>(route: R) => ({ ...route, tags: ["tenant"], security: [{ tenantKey: [] }] });
-
-async function userSession(env: Env, appId: string, userId: string) {
-  return env.USER_SESSION.get(env.USER_SESSION.idFromName(await sessionObjectName(appId, { kind: "token", userId })));
-}
+export const UserParams = z.object({ appId: AppIdParam, userId: UserIdParam });
+export const tenantRoute = apiRoute("tenant", "tenantKey");
 
 export const tenant = new OpenAPIHono<{ Bindings: Env }>({ defaultHook });
 
@@ -98,7 +88,7 @@ tenant.openapi(
   })),
   async (c) => {
     const { appId, userId } = c.req.valid("param");
-    return c.json(await (await userSession(c.env, appId, userId)).describe(), 200);
+    return c.json(await userSession(c.env, appId, { kind: "token", userId }).describe(), 200);
   },
 );
 
@@ -108,14 +98,14 @@ tenant.openapi(
     path: "/v1/tenant/apps/{appId}/users/{userId}/session/end",
     operationId: "tenantEndSession",
     summary: "End a user's session, as disconnect(clearSavedData) (default true: its saved data is deleted)",
-    middleware: [requireTenant, validPath(UserParams), limitBody, jsonBody(EndSessionSchema, {})] as const,
+    middleware: [requireTenant, validPath(UserParams), limitBody(MAX_TENANT_BODY_BYTES), jsonBody(EndSessionSchema, {})] as const,
     request: { params: UserParams, body: { content: { "application/json": { schema: EndSessionSchema } }, required: false } },
     responses: { 200: json(SessionDescriptionSchema, "The session after the disconnect"), ...errors(400, 401, 413) },
   } as const)),
   async (c) => {
     const { appId, userId } = c.req.valid("param");
     const { clearSavedData } = bodyOf(c, EndSessionSchema);
-    return c.json(await (await userSession(c.env, appId, userId)).end(clearSavedData), 200);
+    return c.json(await userSession(c.env, appId, { kind: "token", userId }).end(clearSavedData), 200);
   },
 );
 
@@ -125,7 +115,7 @@ tenant.openapi(
     path: "/v1/tenant/apps/{appId}/users/{userId}/tickets",
     operationId: "tenantCreateTicket",
     summary: "Mint an attach ticket for the user (HS256 with the app's attachTicketSecret)",
-    middleware: [requireTenant, validPath(UserParams), limitBody, jsonBody(TicketRequestSchema, {})] as const,
+    middleware: [requireTenant, validPath(UserParams), limitBody(MAX_TENANT_BODY_BYTES), jsonBody(TicketRequestSchema, {})] as const,
     request: { params: UserParams, body: { content: { "application/json": { schema: TicketRequestSchema } }, required: false } },
     responses: { 201: json(TicketSchema, "The ticket"), ...errors(400, 401, 409, 413) },
   } as const)),

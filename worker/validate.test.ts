@@ -1,6 +1,7 @@
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ErrorDetail } from "../core/errors";
+import { MAX_TICKET_LIFETIME_SEC } from "../core/ticket";
 import { parseSocketRequest } from "./socket";
 
 const ADMIN = { Authorization: "Bearer test-admin-token" };
@@ -75,14 +76,14 @@ describe("a refused admin or tenant request says what is wrong, in message and d
     const { key } = (await created.json()) as { key: string };
     const tenant = { Authorization: `Bearer ${key}` };
     const ticket = await SELF.fetch(`https://edge.test/v1/tenant/apps/${appId}/users/alice/tickets`, { method: "POST", headers: tenant, body: '{"ttlSeconds":7200}' });
-    expect((await refusal(ticket)).message).toBe("The request is invalid: ttlSeconds must be an integer from 1 to 300.");
+    expect((await refusal(ticket)).message).toBe(`The request is invalid: ttlSeconds must be an integer from 1 to ${MAX_TICKET_LIFETIME_SEC}.`);
     const list = await SELF.fetch(`https://edge.test/v1/tenant/apps/${appId}/sessions?status=sleeping`, { headers: tenant });
     expect((await refusal(list)).details).toEqual([{ field: "status", reason: "must be one of connecting, connected, reconnecting" }]);
   });
 });
 
 describe("a refused socket query says what is wrong", () => {
-  const record = { appId: "mAppId_why", environment: "sandbox", region: "eu", secrets: { kaleyraApiKey: false, tokenWebhookSecret: false, attachTicketSecret: false }, epoch: "e", createdAt: 1, updatedAt: 1 } as const;
+  const record = { appId: "mAppId_why", environment: "sandbox", region: "eu", secrets: { kaleyraApiKey: false, tokenWebhookSecret: false, attachTicketSecret: false, wakeWebhookSecret: false, vapidKeys: false }, epoch: "e", createdAt: 1, updatedAt: 1 } as const;
   const parse = (query: string) =>
     parseSocketRequest(new Request(`https://edge.test/v1/apps/mAppId_why/socket?environment=sandbox&region=eu&${query}`, { headers: { Upgrade: "websocket" } }), "mAppId_why", async () => record);
 

@@ -10,7 +10,7 @@ import { z, type OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { invalidInput, type ErrorDetail, type KaleyraError } from "../core/errors";
-import type { Env } from "./env";
+import type { Env } from "../durable-objects";
 import { errorResponse } from "./errors";
 import { reasonOf } from "./validation-reasons";
 
@@ -22,7 +22,7 @@ z.config({ customError: reasonOf });
 type Issue = z.core.$ZodIssue;
 
 /** The field an issue names, as core's parsers name fields: `a.b[0]`, an unknown key by its name. */
-export function issueField(issue: Issue, root: string): string {
+function issueField(issue: Issue, root: string): string {
   const path: PropertyKey[] = [...issue.path];
   if (issue.code === "unrecognized_keys" && issue.keys[0] !== undefined) path.push(issue.keys[0]);
   let field = "";
@@ -34,7 +34,7 @@ export function issueField(issue: Issue, root: string): string {
 const MAX_DETAILS = 20;
 
 /** Every reason of the issues, an unknown key's first (a typo'd key also makes its right name missing). */
-export function validationError(issues: readonly Issue[], root: string): KaleyraError {
+function validationError(issues: readonly Issue[], root: string): KaleyraError {
   const details: ErrorDetail[] = [];
   const ordered = [...issues.filter((i) => i.code === "unrecognized_keys"), ...issues.filter((i) => i.code !== "unrecognized_keys")];
   for (const issue of ordered) {

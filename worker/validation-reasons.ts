@@ -24,7 +24,7 @@ function range(min: number | undefined, max: number | undefined, unit = ""): str
 }
 
 /** The schema's rule as a noun phrase ("an integer from 1 to 100"); undefined when it has none to say. */
-export function describeSchema(schema: z.core.$ZodType | undefined): string | undefined {
+function describeSchema(schema: z.core.$ZodType | undefined): string | undefined {
   const def = defOf(schema);
   if (def === undefined) return undefined;
   const checks = checksOf(def);

@@ -1,6 +1,6 @@
 /**
  * Kaleyra's webhooks: `POST /v1/webhooks/kaleyra/:appId`, signed with the app's API key.
- * v1 (`bandyer-signature`, see remote/signature.ts) checks, in order: body size, the MAC with the
+ * v1 (`bandyer-signature`, see crypto/signature.ts) checks, in order: body size, the MAC with the
  * app's API key, then freshness (more than 5 min off -> signature_stale, which only a holder of
  * the key can reach), replay (the same signed timestamp and MAC again, however the header is
  * spelled -> webhook_replayed), then the payload (core/kaleyra-webhook.ts).
@@ -11,19 +11,20 @@
  * the body, so the room id is read first (none -> signature_invalid); replay is the same event,
  * room and MAC again within 10 min (v0 has no timestamp: docs/security.md).
  * A refused webhook changes nothing. `on_session_ended`, `on_room_disabled`, `on_room_deleted` and
- * v0 `on_call_ended` end every access-link session in the room; handling is idempotent, so a
- * duplicate or reordered delivery is harmless. Other events are acknowledged and ignored.
+ * v0 `on_call_ended` end every access-link session in the room; v0 `on_call_incoming` may wake the
+ * users the tenant said the room calls (docs/push.md; each session decides, one wake per call).
+ * Handling is idempotent, so a duplicate or reordered delivery is harmless. Other events are
+ * acknowledged and ignored.
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { isAppId } from "../core/app";
 import { kaleyraError } from "../core/errors";
 import { parseV0Webhook, parseV1Webhook, type KaleyraWebhook } from "../core/kaleyra-webhook";
-import { base64UrlEncode } from "../remote/jwt";
-import { DEFAULT_SIGNATURE_TOLERANCE_SEC, ROOM_ID_HMAC_HEADER, SIGNATURE_HEADER, verifyRoomIdHmac, verifyWebhookSignature } from "../remote/signature";
-import type { Env } from "./env";
+import { base64UrlEncode } from "../crypto/jwt";
+import { DEFAULT_SIGNATURE_TOLERANCE_SEC, ROOM_ID_HMAC_HEADER, SIGNATURE_HEADER, verifyRoomIdHmac, verifyWebhookSignature } from "../crypto/signature";
+import { apps, userSession, userSessionById, type Env } from "../durable-objects";
 import { errorResponse } from "./errors";
-import { appRegistry } from "./registry";
 
 const MAX_WEBHOOK_BYTES = 64 * 1024;
 
@@ -59,7 +60,7 @@ webhooks.post(
   bodyLimit({ maxSize: MAX_WEBHOOK_BYTES, onError: () => errorResponse(kaleyraError("bad_request", "body"), 413) }),
   async (c) => {
     const appId = c.req.param("appId");
-    const registry = await appRegistry(c.env);
+    const registry = apps(c.env);
     const apiKey = isAppId(appId) ? (await registry.getAppSecrets(appId))?.kaleyraApiKey : undefined;
     const raw = await c.req.text();
     const nowSec = Math.floor(Date.now() / 1_000);
@@ -78,10 +79,13 @@ webhooks.post(
       webhook = parsed.webhook;
     }
     if (webhook.action === "ignore") return c.json({ ok: true, ignored: webhook.event });
+    const { roomId } = webhook;
     try {
-      const sessions = await registry.takeRoomSessions(appId, webhook.roomId);
       // Every session is told even if one call fails; a failure is the sender's to retry.
-      const results = await Promise.allSettled(sessions.map((objectId) => c.env.USER_SESSION.get(c.env.USER_SESSION.idFromString(objectId)).callEnded()));
+      const results =
+        webhook.action === "wake_room_users"
+          ? await Promise.allSettled((await registry.roomUsers(appId, roomId)).map((userId) => userSession(c.env, appId, { kind: "token", userId }).wakeUser(appId, userId, { kind: "call_incoming", roomId })))
+          : await Promise.allSettled((await registry.takeRoomSessions(appId, roomId)).map((objectId) => userSessionById(c.env, objectId).callEnded()));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
       if (failed) throw failed.reason;
     } catch (err) {

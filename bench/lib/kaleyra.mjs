@@ -17,7 +17,7 @@ export function signHs256(claims, secret) {
   return `${input}.${b64u(createHmac("sha256", secret).update(input).digest())}`;
 }
 
-// The emulator checks the real claims (remote/emulator/rest.ts tokenClaims): issuer and all.
+// The emulator checks the real claims (dev/emulator/rest.ts tokenClaims): issuer and all.
 export const EMULATOR_ISSUER = "@switchboard-core";
 
 /** A Kaleyra-shaped access token for `user`, expiring at `expSec` (unix seconds). */

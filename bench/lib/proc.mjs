@@ -1,46 +1,24 @@
 /**
- * Processes for the benchmarks: wrangler dev stacks in process groups of their own, always killed
- * on exit, and /proc readings (RSS, open files).
- * Invariants: every group started here is SIGKILLed when this Node process exits, whatever the
- * reason (normal end, exception, SIGINT/SIGTERM/SIGHUP); every wait is bounded; traffic goes to
- * 127.0.0.1 only.
+ * Processes for the benchmarks: wrangler dev stacks (scripts/lib/wrangler.mjs: process groups of
+ * their own, always killed on exit), and /proc readings (RSS, open files, CPU time).
+ * Invariants: every wait is bounded; traffic goes to 127.0.0.1 only.
  */
-import { spawn } from "node:child_process";
-import { closeSync, cpSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { freePort, groupProcesses, procStat, rssKb, sleep, waitUntil } from "../../scripts/lib/proc.mjs";
+import { ROOT, WranglerDev } from "../../scripts/lib/wrangler.mjs";
 
-export { freePort, groupProcesses, rssKb, sleep, waitUntil };
+export { freePort, groupProcesses, ROOT, rssKb, sleep, waitUntil };
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-
-const liveGroups = new Set();
 const tempDirs = new Set();
+/** Every stack made here, for telling our workerd processes from others'. */
+const stacks = new Set();
 
-function killGroup(pgid) {
-  try {
-    process.kill(-pgid, "SIGKILL");
-  } catch {
-    // Already gone.
-  }
-}
-
-function cleanupAll() {
-  for (const pgid of liveGroups) killGroup(pgid);
-  liveGroups.clear();
+// After scripts/lib/wrangler.mjs's own exit handler has killed the groups: their directories go.
+process.on("exit", () => {
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-  tempDirs.clear();
-}
-
-process.on("exit", cleanupAll);
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-  process.on(signal, () => {
-    console.error(`\n${signal}: stopping (killing the wrangler process groups)`);
-    process.exit(130);
-  });
-}
+});
 process.on("uncaughtException", (err) => {
   console.error(err);
   process.exit(1);
@@ -110,7 +88,7 @@ export function cpuMs(pid) {
 /** Other wrangler/workerd processes on the machine (not ours): a source of measurement noise. */
 export function foreignWorkerdCount() {
   const ours = new Set();
-  for (const pgid of liveGroups) for (const p of groupProcesses(pgid)) ours.add(p.pid);
+  for (const stack of stacks) if (stack.pgid !== undefined) for (const p of groupProcesses(stack.pgid)) ours.add(p.pid);
   let n = 0;
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry) || ours.has(Number(entry))) continue;
@@ -142,85 +120,28 @@ export async function onOwnStack(ctx, name, fn) {
 }
 
 /**
- * One `wrangler dev --local` in its own process group, with its own --persist-to directory (so a
- * run never sees another run's data, nor the reliability scripts').
+ * One `wrangler dev --local` (scripts/lib/wrangler.mjs) with its own --persist-to directory (so a
+ * run never sees another run's data, nor the reliability scripts'), and the readings the
+ * benchmarks take of its processes.
  */
-export class Stack {
+export class Stack extends WranglerDev {
   constructor({ name, config, vars = {}, log }) {
-    this.name = name;
-    this.config = config;
-    this.vars = vars;
+    const dir = mkdtempSync(join(tmpdir(), `kaleyra-bench-${name}-`));
+    tempDirs.add(dir);
+    // From the run's copy of the tree (benchDirectory): an edit elsewhere does not restart its runtime.
+    super({ name, config, vars, persistTo: join(dir, "state"), logPath: join(dir, "wrangler.log"), cwd: benchDirectory() });
     this.say = log;
-    this.dir = mkdtempSync(join(tmpdir(), `kaleyra-bench-${name}-`));
-    tempDirs.add(this.dir);
-    this.logPath = join(this.dir, "wrangler.log");
-    this.pgid = undefined;
-    this.port = undefined;
-  }
-
-  get base() {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  get wsBase() {
-    return `ws://127.0.0.1:${this.port}`;
+    this.dir = dir;
+    stacks.add(this);
   }
 
   async start(timeoutMs = 90_000) {
-    this.port = await freePort();
-    const inspector = await freePort();
-    this.inspectorPort = inspector;
-    const node = existsSync(join(ROOT, "node_modules/node/bin/node")) ? join(ROOT, "node_modules/node/bin/node") : process.execPath;
-    const args = [
-      join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "dev", "-c", this.config, "--local", "--ip", "127.0.0.1",
-      "--port", String(this.port), "--inspector-port", String(inspector), "--persist-to", join(this.dir, "state"),
-      "--show-interactive-dev-session=false", "--log-level", "warn",
-    ];
-    for (const [k, v] of Object.entries(this.vars)) args.push("--var", `${k}:${v}`);
-    const fd = openSync(this.logPath, "a");
-    const child = spawn(node, args, {
-      cwd: benchDirectory(),
-      detached: true,
-      stdio: ["ignore", fd, fd],
-      // Offline: no metrics and no Request.cf download (which fails here with a getaddrinfo trace).
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "1", NO_COLOR: "1" },
-    });
-    closeSync(fd);
-    child.unref();
-    this.pgid = child.pid;
-    liveGroups.add(this.pgid);
     const t0 = Date.now();
-    await waitUntil(async () => {
-      if (groupProcesses(this.pgid).length === 0) throw new Error(`${this.name}: wrangler exited during start; log:\n${this.logTail()}`);
-      try {
-        const res = await fetch(`${this.base}/healthz`, { signal: AbortSignal.timeout(1_000) });
-        return res.ok;
-      } catch {
-        return false;
-      }
-    }, `${this.name}: wrangler dev on port ${this.port}`, timeoutMs, 100);
+    await super.start(timeoutMs);
     // wrangler reloads once right after the first "ready"; let it settle, then check again.
     await sleep(1_500);
-    await waitUntil(async () => {
-      try {
-        return (await fetch(`${this.base}/healthz`, { signal: AbortSignal.timeout(1_000) })).ok;
-      } catch {
-        return false;
-      }
-    }, `${this.name}: /healthz after settling`, 30_000, 100);
+    await waitUntil(() => this.healthy(), `${this.name}: /healthz after settling`, 30_000, 100);
     return Date.now() - t0;
-  }
-
-  /** The workerd process that runs the Worker and its Durable Objects (the one with an inspector). */
-  runtimePid() {
-    const procs = groupProcesses(this.pgid).filter((p) => p.cmdline[0]?.endsWith("/workerd"));
-    return procs.find((p) => p.cmdline.some((a) => a.startsWith("--inspector-addr")))?.pid;
-  }
-
-  /** wrangler's proxy workerd (serves the public port and forwards every socket to the runtime). */
-  proxyPid() {
-    const procs = groupProcesses(this.pgid).filter((p) => p.cmdline[0]?.endsWith("/workerd"));
-    return procs.find((p) => !p.cmdline.some((a) => a.startsWith("--inspector-addr")))?.pid;
   }
 
   /**
@@ -267,20 +188,7 @@ export class Stack {
     }
   }
 
-  logTail(lines = 40) {
-    try {
-      return readFileSync(this.logPath, "utf8").split("\n").slice(-lines).join("\n");
-    } catch {
-      return "(no log)";
-    }
-  }
-
-  async stop() {
-    if (this.pgid === undefined) return;
-    killGroup(this.pgid);
-    const pgid = this.pgid;
-    await waitUntil(() => groupProcesses(pgid).length === 0, `${this.name} to exit`, 10_000, 50).catch(() => {});
-    liveGroups.delete(pgid);
-    this.pgid = undefined;
+  stop() {
+    return this.kill().catch(() => {});
   }
 }

@@ -76,6 +76,11 @@ export function printTable(r) {
     const peers = Object.entries(z.peer_client_gzip_bytes ?? {}).map(([k, v]) => `${k} ${v} B`).join(", ");
     add("client min+gzip", z.error ?? fmt(z.client_gzip_bytes, " B"), peers || "n/a", "esbuild --bundle --minify, gzip -9");
   }
+  const wk = r.wake;
+  if (wk) {
+    add("wake: Kaleyra event -> push service, p50 / p99", wk.error ?? `${fmt(wk.wake_event_to_push_p50_ms, " ms")} / ${fmt(wk.wake_event_to_push_p99_ms, " ms")}`, "", wk.detail ? `${wk.detail.rings} calls, one at a time, no client attached; VAPID checked, decrypted` : "");
+    add("wake: pushes per second one app sustains", wk.error ?? `${fmt(wk.wake_pushes_per_second)}/s`, "", wk.detail ? `${wk.detail.throughput.users} users x ${wk.detail.throughput.subscriptionsPerUser} subscriptions rung at once; slowest wave` : "");
+  }
   const rl = r.relay;
   if (rl) {
     const fmtK = (v) => (Array.isArray(v) ? v.map((x) => fmt(x)).join(" / ") : fmt(v));

@@ -1,6 +1,8 @@
-// Builds the demo page's copy of the client: client/index.ts and client/relay.ts bundled for the
-// browser into dev/demo/public/demo/kaleyra-client.js and kaleyra-relay.js (gitignored), which
-// wrangler serves from [assets]. (Two bundles: the relay imports nothing of the core at run time.)
+// Builds the demo page's copy of the client: client/index.ts, client/relay.ts, client/push.ts and
+// client/push-sw.ts bundled for the browser into dev/demo/public/demo/kaleyra-client.js,
+// kaleyra-relay.js, kaleyra-push.js and kaleyra-push-sw.js (gitignored), which wrangler serves from
+// [assets]. (One bundle per entry: the relay and push import nothing of the core at run time; the
+// service worker, dev/demo/public/demo-sw.js, imports kaleyra-push-sw.js.)
 // Runs before `npm start` (the prestart script); takes well under a second.
 import { build } from "esbuild";
 import { fileURLToPath } from "node:url";
@@ -9,7 +11,7 @@ const root = fileURLToPath(new URL("../..", import.meta.url));
 
 await build({
   absWorkingDir: root,
-  entryPoints: { "kaleyra-client": "client/index.ts", "kaleyra-relay": "client/relay.ts" },
+  entryPoints: { "kaleyra-client": "client/index.ts", "kaleyra-relay": "client/relay.ts", "kaleyra-push": "client/push.ts", "kaleyra-push-sw": "client/push-sw.ts" },
   outdir: "dev/demo/public/demo",
   bundle: true,
   format: "esm",
@@ -18,4 +20,4 @@ await build({
   legalComments: "none",
   logLevel: "warning",
 });
-console.log("demo: built dev/demo/public/demo/kaleyra-client.js and kaleyra-relay.js");
+console.log("demo: built dev/demo/public/demo/kaleyra-client.js, kaleyra-relay.js, kaleyra-push.js and kaleyra-push-sw.js");

@@ -7,7 +7,8 @@
  * - `POST /demo/token {userId, appId?}`: what a tenant's backend does for its token provider:
  *   creates the user in the emulator if missing and mints an access token with the app's API key.
  * - `POST /demo/room {userIds, appId?}`: creates a room with those users (created if missing) and
- *   answers each participant's access link.
+ *   answers each participant's access link; tells the orchestrator the room calls them, as a tenant
+ *   does (`PUT /v1/tenant/.../rooms/:roomId/users`), so the room's v0 on_call_incoming wakes them.
  * - `POST /demo/room/:roomId/end {appId?}`: ends the room; its link sessions end with `call_ended`.
  *
  * The emulator is called in-process (env.KALEYRA_EMULATOR). Errors are the emulator's
@@ -16,16 +17,12 @@
  */
 import { isAppId } from "../../core/app";
 import { isUserId } from "../../core/protocol";
-import { EMULATOR_OBJECT_NAME } from "../../remote/emulator/name";
-import type { Env } from "../../worker/env";
-
-/** The local composition's bindings: the Worker's, plus the demo page's static files. */
-export interface DevEnv extends Env {
-  ASSETS?: Fetcher;
-}
+import { EMULATOR_OBJECT_NAME } from "../emulator/name";
+import type { DevEnv } from "../bindings";
+import { appState } from "../../durable-objects/stubs";
 
 /** Tokens the demo backend mints live this long, unless the emulator's tokenLifetimeSec fault says otherwise. */
-export const DEMO_TOKEN_LIFETIME_SEC = 3_600;
+const DEMO_TOKEN_LIFETIME_SEC = 3_600;
 const MAX_BODY_CHARS = 4_096;
 const MAX_ROOM_USERS = 10;
 const ROOM_ID = /^[A-Za-z0-9_-]{1,128}$/;
@@ -41,7 +38,8 @@ interface EmulatorAnswer {
 export async function demo(request: Request, env: DevEnv): Promise<Response | undefined> {
   const { pathname } = new URL(request.url);
   const method = request.method;
-  if ((method === "GET" || method === "HEAD") && (pathname === "/" || pathname.startsWith("/demo/"))) {
+  // The service worker is served from / so that its scope is the whole page (docs/push.md).
+  if ((method === "GET" || method === "HEAD") && (pathname === "/" || pathname === "/demo-sw.js" || pathname.startsWith("/demo/"))) {
     if (!env.ASSETS) return text(404, "The demo page needs the [assets] section of wrangler.local.toml (see docs/demo.md).");
     const answer = await env.ASSETS.fetch(request);
     const response = new Response(answer.body, answer);
@@ -86,6 +84,7 @@ async function room(request: Request, env: DevEnv): Promise<Response> {
   const created = await emulator(env, "POST", "/v2/rooms", { participants: userIds.map((user_id) => ({ user_id })) }, key);
   if (created.status !== 201) return relay(created);
   const participants = (created.json.participants as { user_id: string; access_link: string }[]).map((p) => ({ userId: p.user_id, accessLink: p.access_link }));
+  await appState(env, String(body.appId ?? env.DEMO_APP_ID)).setRoomUsers(created.json.room_id, userIds);
   return Response.json({ roomId: created.json.room_id, participants }, { status: 201 });
 }
 

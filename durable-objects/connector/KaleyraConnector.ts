@@ -12,17 +12,19 @@
  *   and is never armed further than WATCHDOG_MS ahead while anything is held.
  * - No timers: the connections' deadlines (handshake, acks, heartbeat), the handshake queue and
  *   report retries all run on the one alarm.
+ * - Its adapter to Kaleyra is its composition root's (worker/index.ts, dev/index.ts,
+ *   test/worker.ts), given to the constructor as a ConnectorUpstream: this layer never names one.
  */
 import { DurableObject } from "cloudflare:workers";
 import { HandshakeGate } from "../../core/connector-gate";
 import { connectorConfig, type ConnectorConfig } from "../../core/connector";
 import { ReportOutbox } from "../../core/connector-outbox";
-import type { KaleyraRemote, RemoteEmitResult, RemoteNotice, UpdateTokenResult } from "../../remote/port";
-import { HANDSHAKE_TIMEOUT_MS } from "../../remote/realtime";
-import type { Env } from "../../worker/env";
+import { HANDSHAKE_TIMEOUT_MS, type ConnectorReport, type KaleyraRemote, type RemoteEmitResult, type RemoteNotice, type ReportsAnswer, type UpdateTokenResult } from "../../core/port";
+import type { Env } from "../bindings";
+import { userSessionById } from "../stubs";
 import { HeldConnections } from "./held";
-import type { ConnectorOpen, ConnectorOpenResult, ConnectorReport, ConnectorStats, ReportsAnswer } from "./protocol";
-import { connectorUpstream, GATE_WAIT_MS } from "./upstream";
+import type { ConnectorOpen, ConnectorOpenResult, ConnectorStats } from "./protocol";
+import { gatedFetch, GATE_WAIT_MS, type ConnectorUpstream } from "./upstream";
 
 /** While anything is held, the alarm is never further away: a restart is noticed within it. */
 export const WATCHDOG_MS = 10_000;
@@ -52,13 +54,13 @@ export class KaleyraConnector extends DurableObject<Env> {
   private readonly calls = { calls: 0, failed: 0, totalMs: 0, maxMs: 0 };
   private readonly startedAt = Date.now();
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  constructor(ctx: DurableObjectState, env: Env, upstream: ConnectorUpstream) {
     super(ctx, env);
     const { config, invalid } = connectorConfig(env);
     if (invalid.length > 0) console.warn("connector: vars out of bounds, defaults used", { vars: invalid });
     this.config = config;
     this.gate = new HandshakeGate(config.maxHandshakes, config.maxQueued);
-    this.upstream = connectorUpstream(env, this.gate);
+    this.upstream = upstream((fetch) => gatedFetch(this.gate, fetch));
     this.upstream.listen((upstreamId, notice) => this.onUpstream(upstreamId, notice));
     this.held = new HeldConnections(ctx.storage.kv);
     // This instance holds nothing yet: whatever storage lists died with an earlier one.
@@ -156,15 +158,6 @@ export class KaleyraConnector extends DurableObject<Env> {
     };
   }
 
-  /**
-   * Local composition only (CONNECTOR_DEV_CONTROL): restarts this connector as a deploy or a crash
-   * would; every socket it holds dies, storage and the alarm stay.
-   */
-  restartForTest(): void {
-    if (this.env.CONNECTOR_DEV_CONTROL !== "1") throw new Error("connector restarts are a local control only");
-    this.ctx.abort("restarted by the dev control");
-  }
-
   /** Reports, once per instance, every connection an earlier instance held: each died with it. */
   private wake(): void {
     if (this.pendingOrphans.length === 0) return;
@@ -173,7 +166,7 @@ export class KaleyraConnector extends DurableObject<Env> {
     for (const [connectionId, { session }] of orphans) {
       this.orphans.add(connectionId);
       this.orphansReported += 1;
-      this.report(session, { connectionId, notice: { type: "lost", byServer: false } });
+      this.report(session, { connectionId, notice: { type: "remote_lost", byServer: false } });
     }
   }
 
@@ -199,15 +192,15 @@ export class KaleyraConnector extends DurableObject<Env> {
     const held = connectionId === undefined ? undefined : this.held.get(connectionId);
     if (connectionId === undefined || !held) return; // not (or no longer) ours to tell
     // Lost and force_disconnect end the connection: nothing more comes on it.
-    if (notice.type === "lost" || notice.type === "user_inactive") this.held.remove(connectionId);
+    if (notice.type === "remote_lost" || notice.type === "user_deactivated") this.held.remove(connectionId);
     this.report(held.session, { connectionId, notice });
   }
 
   private report(session: string, report: ConnectorReport): void {
     const { type } = report.notice;
-    const coalesce = type === "token_expiring" || type === "token_expired" || type === "deprecated" ? `${report.connectionId}\n${type}` : undefined;
+    const coalesce = type === "remote_token_expiring" || type === "remote_token_expired" || type === "client_deprecated" ? `${report.connectionId}\n${type}` : undefined;
     // Reports made in one turn go out as one call: the flush runs after this turn's other pushes.
-    if (this.outbox.push(session, report, { droppable: type === "event", ...(coalesce === undefined ? {} : { coalesce }) })) queueMicrotask(() => this.flush(session));
+    if (this.outbox.push(session, report, { droppable: type === "remote_event", ...(coalesce === undefined ? {} : { coalesce }) })) queueMicrotask(() => this.flush(session));
   }
 
   private flush(session: string): void {
@@ -219,8 +212,7 @@ export class KaleyraConnector extends DurableObject<Env> {
     const t0 = Date.now();
     let answer: ReportsAnswer | undefined;
     try {
-      const stub = this.env.USER_SESSION.get(this.env.USER_SESSION.idFromString(session));
-      answer = await stub.connectorReports(batch);
+      answer = await userSessionById(this.env, session).connectorReports(batch);
     } catch (err) {
       this.calls.failed += 1;
       console.warn("connector: report to a session failed", { reports: batch.length, error: String(err) });

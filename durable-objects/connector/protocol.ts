@@ -6,8 +6,10 @@
  *   naming its connector: core/connector.ts); a session acts only on its current connection's
  *   reports and answers the others as `disowned`, which the connector then closes.
  * - A connector reports only to the session object that opened the connection.
+ * The reports themselves (ConnectorReport, ReportsAnswer) are core/port.ts's: the session takes
+ * them through its remote (`receive`).
  */
-import type { OpenSessionRequest, OpenSessionResult, RemoteNotice } from "../../remote/port";
+import type { OpenSessionRequest, OpenSessionResult } from "../../core/port";
 
 export interface ConnectorOpen {
   /** The UserSession's object id (`ctx.id.toString()`): where the reports go. */
@@ -24,16 +26,6 @@ export interface ConnectorOpen {
 
 /** The open's answer: Kaleyra's, or `full` (this connector takes no more: try the next shard). */
 export type ConnectorOpenResult = OpenSessionResult | { ok: false; error: "unavailable"; full: true };
-
-export interface ConnectorReport {
-  connectionId: string;
-  notice: RemoteNotice;
-}
-
-export interface ReportsAnswer {
-  /** Connections the session does not use (stale, or never taken): the connector closes them. */
-  disowned: string[];
-}
 
 /** What a connector holds, for the dev control API and the bench (never credentials). */
 export interface ConnectorStats {

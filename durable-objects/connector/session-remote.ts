@@ -1,5 +1,5 @@
 /**
- * The session's side of the connectors: the remote port (remote/port.ts) answered by RPC to the
+ * The session's side of the connectors: the remote port (core/port.ts) answered by RPC to the
  * connector that holds the user's connection, so the session object itself holds no socket and
  * hibernates between events (docs/architecture.md "Sessions and connectors").
  * Invariants:
@@ -13,40 +13,39 @@
  *   held" (the safety check).
  */
 import { accessLinkDigest } from "../../core/access-link";
+import type { Region } from "../../core/app";
 import { connectionId, connectorConfig, connectorName, connectorOfConnection, LOCATION_HINTS, shardKey, shardOrder, stableHash, type ConnectorConfig, type PoolKey } from "../../core/connector";
-import { createRemote, type Remote } from "../../remote";
 import type {
   CloseSessionRequest,
-  KaleyraRemote,
+  ConnectorReport,
   MintAccessTokenRequest,
   MintAccessTokenResult,
   OpenSessionRequest,
   OpenSessionResult,
+  Remote,
   RemoteEmitResult,
   RemoteListener,
   RemoteNotice,
-  ServerTokenMinter,
+  ReportsAnswer,
   UpdateTokenResult,
-} from "../../remote/port";
-import type { Env } from "../../worker/env";
-import type { KaleyraConnector } from "./KaleyraConnector";
-import type { ConnectorReport, ReportsAnswer } from "./protocol";
+} from "../../core/port";
+import type { Env } from "../bindings";
+import { kaleyraConnector } from "../stubs";
 
 /** At most this many early reports are held per opening connection (an open answers within seconds). */
 const MAX_EARLY = 256;
 
 export interface ConnectorRemoteOptions {
-  connectors: DurableObjectNamespace<KaleyraConnector>;
+  /** The connector of that name (core/connector.ts), placed near `region` when the composition asks. */
+  connector(name: string, region?: Region): ReturnType<typeof kaleyraConnector>;
   /** This session object's id: where the connectors report. */
   session: string;
   config: ConnectorConfig;
-  /** REST (server-side tokens) and reading a token's user: the adapter's, unchanged. */
-  rest: KaleyraRemote & ServerTokenMinter;
-  /** Whether to pass Kaleyra's region as a location hint (production; ignored locally). */
-  locationHints: boolean;
+  /** REST (server-side tokens) and reading a token's user: the composition's adapter, unchanged. */
+  rest: Remote;
 }
 
-export class ConnectorRemote implements KaleyraRemote, ServerTokenMinter {
+export class ConnectorRemote implements Remote {
   private listener: RemoteListener | undefined;
   /** Connections whose open has not been taken by the session yet, with the reports held for them. */
   private readonly early = new Map<string, RemoteNotice[]>();
@@ -63,7 +62,7 @@ export class ConnectorRemote implements KaleyraRemote, ServerTokenMinter {
       this.early.set(id, []);
       let result;
       try {
-        result = await this.connector(name, request.region).open({ session: this.options.session, connectionId: id, request, purpose });
+        result = await this.options.connector(name, request.region).open({ session: this.options.session, connectionId: id, request, purpose });
       } catch (err) {
         console.warn("connector: open failed", { connector: name, error: String(err) });
         result = { ok: false as const, error: "unavailable" as const };
@@ -88,26 +87,26 @@ export class ConnectorRemote implements KaleyraRemote, ServerTokenMinter {
     const name = id === undefined ? undefined : connectorOfConnection(id);
     if (id === undefined || name === undefined) return;
     this.early.delete(id);
-    await this.connector(name).close(this.options.session, id).catch((err: unknown) => console.warn("connector: close failed", { connector: name, error: String(err) }));
+    await this.options.connector(name).close(this.options.session, id).catch((err: unknown) => console.warn("connector: close failed", { connector: name, error: String(err) }));
   }
 
   async updateToken(sessionId: string, token: string): Promise<UpdateTokenResult> {
     const name = connectorOfConnection(sessionId);
     if (name === undefined) return { ok: false, error: "unavailable" };
-    return this.connector(name).updateToken(this.options.session, sessionId, token).catch(() => ({ ok: false as const, error: "unavailable" as const }));
+    return this.options.connector(name).updateToken(this.options.session, sessionId, token).catch(() => ({ ok: false as const, error: "unavailable" as const }));
   }
 
   async emit(sessionId: string, name: string, data: unknown): Promise<RemoteEmitResult> {
     const connector = connectorOfConnection(sessionId);
     if (connector === undefined) return { ok: false, error: "not_connected" };
-    return this.connector(connector).emit(this.options.session, sessionId, name, data).catch(() => ({ ok: false as const, error: "not_connected" as const }));
+    return this.options.connector(connector).emit(this.options.session, sessionId, name, data).catch(() => ({ ok: false as const, error: "not_connected" as const }));
   }
 
   /** The rare safety check (core/refresh.ts): a connector that cannot be reached holds nothing for us. */
   async isAlive(sessionId: string): Promise<boolean> {
     const name = connectorOfConnection(sessionId);
     if (name === undefined) return false;
-    return this.connector(name).holds(this.options.session, sessionId).catch(() => false);
+    return this.options.connector(name).holds(this.options.session, sessionId).catch(() => false);
   }
 
   listen(listener: RemoteListener): void {
@@ -144,26 +143,18 @@ export class ConnectorRemote implements KaleyraRemote, ServerTokenMinter {
     }
     return { disowned: [...disowned] };
   }
-
-  private connector(name: string, region?: keyof typeof LOCATION_HINTS) {
-    const ns = this.options.connectors;
-    const hint = this.options.locationHints && region !== undefined ? LOCATION_HINTS[region] : undefined;
-    return hint === undefined ? ns.get(ns.idFromName(name)) : ns.get(ns.idFromName(name), { locationHint: hint as DurableObjectLocationHint });
-  }
 }
 
 /**
- * The remote a session object uses: with REMOTE "fake", the in-process fake (unit tests keep
- * their fast path); otherwise connectors, which hold the sockets for it.
+ * A session's remote over the connectors, for a composition root to give UserSession: `rest` is its
+ * adapter (server-side tokens, a token's user), the connectors hold the connections. With
+ * `locationHints` (deployed) each pool's connectors are placed near Kaleyra's region.
  */
-export function sessionRemote(env: Env, ctx: DurableObjectState): Remote {
-  const rest = createRemote(env);
-  if (env.REMOTE === "fake") return rest;
+export function connectorRemote(ctx: DurableObjectState, env: Env, rest: Remote, options: { locationHints: boolean }): ConnectorRemote {
   return new ConnectorRemote({
-    connectors: env.KALEYRA_CONNECTOR,
+    connector: (name, region) => kaleyraConnector(env, name, options.locationHints && region !== undefined ? LOCATION_HINTS[region] : undefined),
     session: ctx.id.toString(),
     config: connectorConfig(env).config,
     rest,
-    locationHints: env.REMOTE === "kaleyra",
   });
 }

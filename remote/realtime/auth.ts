@@ -6,6 +6,8 @@
  * Invariant: exactly one of access-token and access-link is present. The auth object holds a
  * secret: it is written to the socket only, never logged.
  */
+import type { Credential } from "../../core/session";
+
 export interface RealtimeAuth {
   "app-id": string;
   "user-id": string | null;
@@ -19,8 +21,6 @@ export interface RealtimeAuth {
   "socket-id"?: string;
 }
 
-export type RealtimeCredential = { kind: "token"; userId: string; token: string } | { kind: "access_link"; accessLink: string };
-
 /** Who is connecting, in the words of the auth payload. Our choice of values [none]. */
 export interface RealtimeClientInfo {
   sdkName: string;
@@ -30,7 +30,7 @@ export interface RealtimeClientInfo {
   userAgent: string;
 }
 
-export function realtimeAuth(appId: string, credential: RealtimeCredential, info: RealtimeClientInfo, previousSocketId?: string): RealtimeAuth {
+export function realtimeAuth(appId: string, credential: Credential, info: RealtimeClientInfo, previousSocketId?: string): RealtimeAuth {
   return {
     "app-id": appId,
     "user-id": credential.kind === "token" ? credential.userId : null,

@@ -16,14 +16,16 @@ import { decodeFrame, encodeEngine, socketFrame, type EngineOpen, type SocketPac
 import type { RealtimeAuth } from "./auth";
 import type { AckResult, ConnectionState, LostReason, RealtimeReport, TokenUpdateResult } from "./reports";
 import {
-  connectErrorName,
   EVENT_CLIENT_DEPRECATED,
   EVENT_CONNECTED,
   EVENT_FORCE_DISCONNECT,
   EVENT_TOKEN_ABOUT_TO_EXPIRE,
   EVENT_TOKEN_EXPIRED,
   EVENT_TOKEN_UPDATE,
-} from "./events";
+} from "../../core/kaleyra-events";
+import { connectErrorName } from "./events";
+import { isObject } from "../../core/object";
+import { HANDSHAKE_TIMEOUT_MS } from "../../core/port";
 
 /** The part of a WebSocket this class writes to. */
 export interface RealtimeSocket {
@@ -31,9 +33,8 @@ export interface RealtimeSocket {
   close(code?: number, reason?: string): void;
 }
 
-/** Kaleyra answers acks within 10 s [web]; the handshake gets the same bound (our choice). */
+/** Kaleyra answers acks within 10 s [web]; the handshake gets the same bound (our choice, core/port.ts). */
 export const ACK_TIMEOUT_MS = 10_000;
-export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export interface RealtimeConnectionOptions {
   socket: RealtimeSocket;
@@ -270,8 +271,4 @@ export class RealtimeConnection {
     }
     this.options.report(report);
   }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }

@@ -1,13 +1,5 @@
-/**
- * The names on Kaleyra's realtime connection [web] (KALEYRA-FACTS.md), and where a CONNECT_ERROR
- * carries its error name.
- */
-export const EVENT_CONNECTED = "switchboard:connected";
-export const EVENT_TOKEN_ABOUT_TO_EXPIRE = "switchboard:access_token:is_about_to_expire";
-export const EVENT_TOKEN_EXPIRED = "switchboard:access_token:expired";
-export const EVENT_TOKEN_UPDATE = "switchboard:access_token:update";
-export const EVENT_FORCE_DISCONNECT = "user:force_disconnect";
-export const EVENT_CLIENT_DEPRECATED = "switchboard:client:deprecated";
+/** Where a CONNECT_ERROR carries its error name. The lifecycle event names are core's (core/kaleyra-events.ts). */
+import { isObject } from "../../core/object";
 
 /**
  * The error name of a CONNECT_ERROR: `{message}` as a Socket.IO server writes `next(new Error(name))`,
@@ -23,7 +15,3 @@ export function connectErrorName(data: unknown): string {
 
 /** Kaleyra's error names are snake_case words (access_token_expired, app_id_invalid, ...). */
 const ERROR_NAME = /^[a-z][a-z0-9]*(_[a-z0-9]+)*$/;
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}

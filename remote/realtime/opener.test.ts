@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { emulatorFetch } from "../emulator/testing";
+import { emulatorFetch } from "../../dev/emulator/testing";
 import { openRealtimeSocket } from "./opener";
 
 describe("openRealtimeSocket", () => {

@@ -8,6 +8,7 @@
  * non-empty array whose first item is the event name, ACK an array with an id, CONNECT an object).
  */
 import { fail, parseJson, type Decoded } from "./engineio";
+import { isObject } from "../../core/object";
 
 export type SocketPacket =
   | { type: "connect"; nsp: string; data?: Record<string, unknown> }
@@ -93,8 +94,4 @@ export function encodeSocket(packet: SocketPacket): string {
     case "connect_error":
       return `4${nsp}${JSON.stringify(packet.data)}`;
   }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }

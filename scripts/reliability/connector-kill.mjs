@@ -16,7 +16,8 @@
  * --keep; CONNECTOR_KILL_SESSIONS (default 20). Exit 0 when every check passed. Bounded: 120 s.
  */
 import { randomBytes } from "node:crypto";
-import { Client, Stack, attachTicket, connectTransitions, sleep, waitUntil } from "./lib.mjs";
+import { attachTicket, Client, connectTransitions } from "./client.mjs";
+import { sleep, Stack, waitUntil } from "./lib.mjs";
 
 const SESSIONS = Math.max(1, Math.min(200, Number(process.env.CONNECTOR_KILL_SESSIONS ?? 20)));
 /** durable-objects/connector/KaleyraConnector.ts WATCHDOG_MS, with slack for a loaded machine. */

@@ -1,69 +1,24 @@
 /**
  * Shared by scripts/reliability/restart.mjs and soak.mjs: runs the local composition
- * (wrangler.local.toml) in its own process group, talks to the admin API and the emulator, and
- * drives sessions over real WebSockets.
+ * (wrangler.local.toml) with scripts/lib/wrangler.mjs (a process group of its own, killed on
+ * exit), talks to the admin API and the emulator, and drives sessions over real WebSockets.
  *
- * Invariants:
- * - Every spawned wrangler/workerd runs in a process group of its own (detached), and every group
- *   this module started is SIGKILLed when the Node process exits, whatever the reason.
- * - Traffic goes to 127.0.0.1 only. Every wait is bounded.
+ * Invariant: traffic goes to 127.0.0.1 only. Every wait is bounded.
  */
 import { spawn } from "node:child_process";
-import { createHmac, randomUUID } from "node:crypto";
-import { cpSync, existsSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, symlinkSync } from "node:fs";
+import { createHmac } from "node:crypto";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { freePort, freePorts, groupProcesses, rssKb, sleep, waitUntil } from "../lib/proc.mjs";
+import { groupAlive, killGroup, ROOT, WranglerDev } from "../lib/wrangler.mjs";
 
-export { freePort, freePorts, groupProcesses, sleep, waitUntil };
-
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export { freePort, freePorts, groupAlive, groupProcesses, ROOT, sleep, waitUntil };
 
 if (typeof globalThis.WebSocket !== "function") {
   console.error("these scripts need Node 22 (global WebSocket): run them through npm (npm run test:reliability / npm run soak)");
   process.exit(2);
 }
-
-// ---------------------------------------------------------------------------------------------
-// Process groups: always killed on exit.
-
-const liveGroups = new Set();
-
-function killGroup(pgid, signal = "SIGKILL") {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // Already gone.
-  }
-}
-
-process.on("exit", () => {
-  for (const pgid of liveGroups) killGroup(pgid);
-});
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-  process.on(signal, () => {
-    console.error(`\n${signal}: stopping`);
-    process.exit(130);
-  });
-}
-
-/** True while any process of the group exists (zombies included: they are reaped by init soon). */
-export function groupAlive(pgid) {
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      // Fields after the ")" of the command: state ppid pgrp ...
-      const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(rest[2]) === pgid && rest[0] !== "Z") return true;
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  return false;
-}
-
 
 /** VmRSS of a process in bytes, or undefined when it is gone. */
 export function rssBytes(pid) {
@@ -101,85 +56,51 @@ async function projectDirectory(say) {
   say?.(`running the prestart script (${pkg.scripts.prestart})`);
   await new Promise((resolve, reject) => {
     const child = spawn("npm", ["run", "--silent", "prestart"], { cwd: projectDir, stdio: ["ignore", "ignore", "inherit"], detached: true });
-    liveGroups.add(child.pid);
     const timer = setTimeout(() => killGroup(child.pid), 120_000);
     child.on("exit", (code) => {
       clearTimeout(timer);
-      liveGroups.delete(child.pid);
       code === 0 ? resolve() : reject(new Error(`prestart exited with ${code}`));
     });
   });
   return projectDir;
 }
 
-export class Stack {
+export class Stack extends WranglerDev {
   /**
    * @param {{ persistDir?: string, adminToken: string, log: (line: string) => void, name?: string }} options
    * Without persistDir a temporary one is used and removed by cleanup().
    */
   constructor(options) {
+    const persistDir = options.persistDir ?? mkdtempSync(join(tmpdir(), "kaleyra-edge-rel-"));
+    super({
+      name: options.name ?? "stack",
+      // The wrangler configuration (relative to the repository); a diagnostic run may point elsewhere.
+      config: options.config ?? process.env.RELIABILITY_WRANGLER_CONFIG ?? "wrangler.local.toml",
+      persistTo: persistDir,
+      logPath: join(persistDir, "..", `${persistDir.split("/").pop()}.wrangler.log`),
+      logLevel: process.env.RELIABILITY_LOG_LEVEL ?? "warn",
+      vars: {
+        ADMIN_TOKEN: options.adminToken,
+        DEMO_APP_ID: "mAppId_demo",
+        DEMO_KALEYRA_API_KEY: "ak_test_demo_key",
+        // Every client here comes from 127.0.0.1: lift the per-IP attach limit (worker/socket.ts).
+        ATTACH_LIMIT_PER_MINUTE: "1000000",
+      },
+    });
     this.adminToken = options.adminToken;
     this.say = options.log;
-    this.name = options.name ?? "stack";
-    /** The wrangler configuration (relative to the repository); a diagnostic run may point elsewhere. */
-    this.config = options.config ?? process.env.RELIABILITY_WRANGLER_CONFIG ?? "wrangler.local.toml";
     this.ownDir = options.persistDir === undefined;
-    this.persistDir = options.persistDir ?? mkdtempSync(join(tmpdir(), "kaleyra-edge-rel-"));
-    this.logPath = join(this.persistDir, "..", `${this.persistDir.split("/").pop()}.wrangler.log`);
-    this.pgid = undefined;
-    this.port = undefined;
+    this.persistDir = persistDir;
     this.starts = 0;
-  }
-
-  get base() {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  get wsBase() {
-    return `ws://127.0.0.1:${this.port}`;
   }
 
   /** Starts wrangler dev on a free port with this stack's --persist-to and waits for /healthz. */
   async start(timeoutMs = 60_000) {
-    if (this.pgid !== undefined) throw new Error("already running");
-    const cwd = await projectDirectory(this.say);
-    const [port, inspector] = await freePorts(2);
-    this.port = port;
-    const node = existsSync(join(ROOT, "node_modules/node/bin/node")) ? join(ROOT, "node_modules/node/bin/node") : process.execPath;
-    const cli = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
-    const args = [
-      cli, "dev", "-c", this.config, "--local", "--ip", "127.0.0.1",
-      "--port", String(this.port), "--inspector-port", String(inspector),
-      "--persist-to", this.persistDir, "--show-interactive-dev-session=false", "--log-level", process.env.RELIABILITY_LOG_LEVEL ?? "warn",
-      "--var", `ADMIN_TOKEN:${this.adminToken}`, "--var", "DEMO_APP_ID:mAppId_demo", "--var", "DEMO_KALEYRA_API_KEY:ak_test_demo_key",
-      // Every client here comes from 127.0.0.1: lift the per-IP attach limit (worker/socket.ts).
-      "--var", "ATTACH_LIMIT_PER_MINUTE:1000000",
-    ];
-    const fd = openSync(this.logPath, "a");
-    const child = spawn(node, args, {
-      cwd,
-      detached: true,
-      stdio: ["ignore", fd, fd],
-      // Offline: no metrics and no Request.cf download (which fails here with a getaddrinfo trace).
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "1", NO_COLOR: "1" },
-    });
-    closeSync(fd);
-    child.unref();
-    this.pgid = child.pid;
-    liveGroups.add(this.pgid);
+    this.cwd = await projectDirectory(this.say);
     this.starts += 1;
-    const t0 = Date.now();
-    await waitUntil(async () => {
-      if (!groupAlive(this.pgid)) throw new Error(`wrangler exited during start; log tail:\n${this.logTail()}`);
-      try {
-        const res = await fetch(`${this.base}/healthz`, { signal: AbortSignal.timeout(1_000) });
-        return res.ok;
-      } catch {
-        return false;
-      }
-    }, `wrangler dev on port ${this.port} (/healthz)`, timeoutMs, 100);
-    this.runtimePid = this.workerdPid();
-    return Date.now() - t0;
+    const ms = await super.start(timeoutMs);
+    this.workerdAtStart = this.runtimePid();
+    return ms;
   }
 
   /**
@@ -188,47 +109,23 @@ export class Stack {
    * Returns a description of the change, or undefined.
    */
   runtimeChanged() {
-    if (this.pgid === undefined || this.runtimePid === undefined) return undefined; // stopped or starting
-    const now = this.workerdPid();
-    if (now === this.runtimePid) return undefined;
-    const was = this.runtimePid;
-    this.runtimePid = now;
+    if (this.pgid === undefined || this.workerdAtStart === undefined) return undefined; // stopped or starting
+    const now = this.runtimePid();
+    if (now === this.workerdAtStart) return undefined;
+    const was = this.workerdAtStart;
+    this.workerdAtStart = now;
     this.runtimeRestarts = (this.runtimeRestarts ?? 0) + 1;
     return `the runtime workerd changed underneath (pid ${was} -> ${now ?? "none"}): it was killed or crashed outside this script`;
   }
 
-  /** The workerd process that runs the Worker and its Durable Objects (the one with an inspector). */
-  workerdPid() {
-    if (this.pgid === undefined) return undefined;
-    const procs = groupProcesses(this.pgid).filter((p) => p.cmdline[0]?.endsWith("/workerd"));
-    return (procs.find((p) => p.cmdline.some((a) => a.startsWith("--inspector-addr"))) ?? procs[procs.length - 1])?.pid;
-  }
-
   /** RSS of every workerd of the stack, in bytes. */
   workerdRss() {
-    if (this.pgid === undefined) return [];
-    return groupProcesses(this.pgid)
-      .filter((p) => p.cmdline[0]?.endsWith("/workerd"))
-      .map((p) => ({ pid: p.pid, runtime: p.cmdline.some((a) => a.startsWith("--inspector-addr")), rss: rssBytes(p.pid) }));
+    return this.workerds().map((p) => ({ ...p, rss: rssBytes(p.pid) }));
   }
 
-  /** SIGKILLs the whole process group (wrangler, its node child, workerd, esbuild) and waits until it is gone. */
   async kill(signal = "SIGKILL") {
-    if (this.pgid === undefined) return;
-    const pgid = this.pgid;
-    this.runtimePid = undefined;
-    killGroup(pgid, signal);
-    await waitUntil(() => !groupAlive(pgid), `process group ${pgid} to end`, 10_000, 20);
-    liveGroups.delete(pgid);
-    this.pgid = undefined;
-  }
-
-  logTail(lines = 40) {
-    try {
-      return readFileSync(this.logPath, "utf8").split("\n").slice(-lines).join("\n");
-    } catch {
-      return "(no log)";
-    }
+    this.workerdAtStart = undefined;
+    await super.kill(signal);
   }
 
   /** Kills the group if running and removes the temporary directory and log. */
@@ -312,151 +209,6 @@ export class Stack {
   async faults() {
     return this.expect(200, "GET", "/emulator/control/faults");
   }
-}
-
-/** A tenant-signed attach ticket: HS256 JWT { appId, userId, exp, jti } (core/ticket.ts: at most 5 minutes, used once). */
-export function attachTicket(appId, userId, secret, expiresInSec = 300) {
-  const b64 = (x) => Buffer.from(x).toString("base64url");
-  const input = `${b64(JSON.stringify({ alg: "HS256", typ: "JWT" }))}.${b64(JSON.stringify({ appId, userId, exp: Math.floor(Date.now() / 1000) + expiresInSec, jti: randomUUID() }))}`;
-  return `${input}.${createHmac("sha256", secret).update(input).digest("base64url")}`;
-}
-
-// ---------------------------------------------------------------------------------------------
-// A session client over a real WebSocket, recording every frame.
-
-let clientCounter = 0;
-
-export class Client {
-  /**
-   * @param {string} wsBase  ws://127.0.0.1:port
-   * @param {string} appId
-   * @param {string} userId
-   * @param {{ label?: string, onTokenRequest?: (client: Client, frame: object) => void,
-   *   prove?: (modes: string[]) => object | undefined }} options
-   *   prove answers the session's `auth_required` with an `auth` frame (resume or ticket).
-   */
-  constructor(wsBase, appId, userId, options = {}) {
-    clientCounter += 1;
-    this.id = `${options.label ?? userId}#${clientCounter}`;
-    this.userId = userId;
-    this.url = `${wsBase}/v1/apps/${appId}/socket?environment=sandbox&region=eu&userId=${encodeURIComponent(userId)}`;
-    this.frames = [];
-    this.onTokenRequest = options.onTokenRequest;
-    this.onState = options.onState;
-    this.prove = options.prove;
-    /** The newest resume credential the session issued to this client. */
-    this.resume = undefined;
-    this.authMode = undefined;
-    this.closed = false;
-    this.closeCode = undefined;
-    this.ws = undefined;
-  }
-
-  /** Opens the socket and resolves with the first state frame (bounded). */
-  open(timeoutMs = 10_000) {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new Error(`${this.id}: no first state frame within ${timeoutMs} ms`));
-        try {
-          this.ws?.close();
-        } catch {
-          // ignore
-        }
-      }, timeoutMs);
-      const ws = new WebSocket(this.url);
-      this.ws = ws;
-      ws.addEventListener("message", (e) => {
-        let frame;
-        try {
-          frame = JSON.parse(String(e.data));
-        } catch {
-          return;
-        }
-        frame.at = Date.now();
-        this.frames.push(frame);
-        if (frame.type === "state") {
-          if (this.frames.filter((f) => f.type === "state").length === 1) {
-            clearTimeout(timer);
-            resolve(frame.state);
-          }
-          this.onState?.(this, frame.state);
-        } else if (frame.type === "token_request") {
-          this.onTokenRequest?.(this, frame);
-        } else if (frame.type === "resume") {
-          this.resume = { credential: frame.credential, expiresAt: frame.expiresAt };
-        } else if (frame.type === "auth_required") {
-          const auth = this.prove?.(frame.modes);
-          if (auth === undefined) {
-            clearTimeout(timer);
-            reject(new Error(`${this.id}: auth_required (${frame.modes.join(",")}) and no proof to give`));
-            return;
-          }
-          this.authMode = "resume" in auth ? "resume" : "ticket";
-          this.send(auth);
-        } else if (frame.type === "error" && this.ofType("state").length === 0) {
-          clearTimeout(timer);
-          reject(new Error(`${this.id}: refused: ${frame.code}${frame.field ? ` (${frame.field})` : ""}`));
-        }
-      });
-      ws.addEventListener("close", (e) => {
-        this.closed = true;
-        this.closeCode = e.code;
-        clearTimeout(timer);
-        reject(new Error(`${this.id}: closed before the first state (${e.code})`));
-      });
-      ws.addEventListener("error", () => {
-        // A close event follows.
-      });
-    });
-  }
-
-  send(frame) {
-    if (this.closed || this.ws?.readyState !== WebSocket.OPEN) return false;
-    this.ws.send(JSON.stringify(frame));
-    return true;
-  }
-
-  ofType(type) {
-    return this.frames.filter((f) => f.type === type);
-  }
-
-  states() {
-    return this.ofType("state").map((f) => ({ ...f.state, at: f.at }));
-  }
-
-  lastState() {
-    const s = this.ofType("state");
-    return s[s.length - 1]?.state;
-  }
-
-  async waitFor(predicate, what, timeoutMs = 10_000) {
-    return waitUntil(() => predicate(this), `${this.id}: ${what}`, timeoutMs, 5);
-  }
-
-  close() {
-    if (!this.closed) {
-      try {
-        this.ws?.close(1000, "done");
-      } catch {
-        // ignore
-      }
-    }
-  }
-}
-
-/** Transitions into "connected" from another status, in a list of views. */
-export function connectTransitions(states, initialStatus = undefined) {
-  let prev = initialStatus;
-  let n = 0;
-  for (const s of states) {
-    if (s.status === "connected" && prev !== undefined && prev !== "connected") n += 1;
-    prev = s.status;
-  }
-  return n;
-}
-
-export function fmtMs(ms) {
-  return `${(ms / 1000).toFixed(1)} s`;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -31,7 +31,8 @@
  * down 8 s longer after kill 1 (longer than every wait of the policy), as a loaded machine may.
  */
 import { randomBytes } from "node:crypto";
-import { Client, Stack, attachTicket, connectTransitions, persistedAlarms, sleep, waitUntil } from "./lib.mjs";
+import { attachTicket, Client, connectTransitions } from "./client.mjs";
+import { persistedAlarms, sleep, Stack, waitUntil } from "./lib.mjs";
 
 /** Short schedules so a run takes seconds; waits long enough to SIGKILL inside them. */
 const POLICY = {

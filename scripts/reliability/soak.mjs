@@ -28,7 +28,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { Client, ROOT, Stack, attachTicket, sleep } from "./lib.mjs";
+import { attachTicket, Client } from "./client.mjs";
+import { ROOT, sleep, Stack } from "./lib.mjs";
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);

@@ -1,13 +1,14 @@
-// The browser tests' harness: `npm start` on a free port (its own process group and state
-// directory), a TCP forwarder in front of it that can cut the network, Chromium through
+// The browser tests' harness: `npm start` on a free port (scripts/lib/wrangler.mjs: its own
+// process group and state directory), a TCP forwarder in front of it that can cut the network, Chromium through
 // playwright-core, and bounded waits. Every wait has a deadline; every process started here is
 // stopped by `stopAll()`.
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { sleep, waitUntil } from "../../scripts/lib/proc.mjs";
+import { WranglerDev } from "../../scripts/lib/wrangler.mjs";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const CHROMIUM_ARGS = [
@@ -43,85 +44,33 @@ export async function stopAll() {
   }
 }
 
-export function sleep(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+export { sleep };
 
 /** Polls `check` (sync or async) until it returns a truthy value; fails after `ms`. */
-export async function until(what, check, ms = 10_000, every = 100) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(every);
-  }
-}
+export const until = (what, check, ms = 10_000, every = 100) => waitUntil(check, what, ms, every);
 
 export function assert(condition, message) {
   if (!condition) throw new Error(`assertion failed: ${message}`);
 }
 
-async function freePort() {
-  const server = createServer();
-  await new Promise((resolve, reject) => server.once("error", reject).listen(0, "127.0.0.1", resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 /**
  * `npm start` (which builds the demo's client bundle first) on a free port, in its own process
- * group, with its local state in a fresh directory. Resolves once /healthz answers (60 s at most).
+ * group (scripts/lib/wrangler.mjs), with its local state in a fresh directory. Resolves once
+ * /healthz answers (60 s at most).
  */
 export async function startServer(root) {
-  const port = await freePort();
   const state = mkdtempSync(join(tmpdir(), "kaleyra-edge-browser-state-"));
-  let log = "";
-  const child = spawn("npm", ["start", "--", "--persist-to", state], {
-    cwd: root,
-    env: { ...process.env, PORT: String(port), WRANGLER_SEND_METRICS: "false", BROWSER: "none" },
-    detached: true, // its own process group, so the whole tree (npm, wrangler, workerd) is stopped
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  child.stdout.on("data", (d) => (log += d));
-  child.stderr.on("data", (d) => (log += d));
-  let exited = false;
-  child.on("exit", () => (exited = true));
+  const server = new WranglerDev({ name: "npm start", npmStart: true, cwd: root, persistTo: join(state, "state"), logPath: join(state, "npm-start.log") });
   onStop(async () => {
+    await server.kill().catch(() => {});
     rmSync(state, { recursive: true, force: true });
   });
-  onStop(async () => {
-    if (exited) return;
-    try {
-      process.kill(-child.pid, "SIGTERM");
-    } catch {
-      return;
-    }
-    const deadline = Date.now() + 5_000;
-    while (!exited && Date.now() < deadline) await sleep(100);
-    if (!exited) {
-      try {
-        process.kill(-child.pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
-  });
-  const base = `http://127.0.0.1:${port}`;
   try {
-    await until("npm start to serve /healthz", async () => {
-      if (exited) throw new Error("npm start exited");
-      try {
-        return (await fetch(`${base}/healthz`)).ok;
-      } catch {
-        return false;
-      }
-    }, 60_000, 250);
+    await server.start(60_000);
   } catch (error) {
-    throw new Error(`${error.message}; its log:\n${log.slice(-4_000)}`);
+    throw new Error(`${error.message}; its log:\n${server.logTail(80)}`);
   }
-  return { base, port, log: () => log };
+  return { base: server.base, port: server.port, log: () => server.logTail(40) };
 }
 
 /**

@@ -21,7 +21,10 @@
 //  11. (once the server relays, issue 14) an emulator event shows in the log as a relayed event,
 //      and the page's sample emit is acked; skipped with a note while the server does not relay;
 //  12. a first connect during an outage (no session running yet) runs the seed's schedule on its
-//      one socket, drawn on the timeline like any session's; outage off connects.
+//      one socket, drawn on the timeline like any session's; outage off connects;
+//  13, 14. waking a closed app (wake.mjs): a call for a user with no client reaches the local push
+//      service, none with a client, one per call, v0 on_call_incoming too; in Chromium the demo's
+//      service worker shows a wake delivered through DevTools and its click reopens the page, which rejoins.
 // What a person reads is checked in demo-ui.mjs (5, 9, 10; 4 also checks the error banner clears
 // after a later successful action; 6 measures the timeline's labels during the outage).
 // Screenshots go to test-artifacts/ (gitignored). Every wait is bounded; exits 1 on any failure.
@@ -29,6 +32,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bannerClears, disconnectWithoutSession, noFaultPolling, outageTimelineLabels, outageWhileConnected, secondTabFollows, timelineLabels } from "./demo-ui.mjs";
+import { wakeEndToEnd, wakeInChromium } from "./wake.mjs";
 import { assert, http, launchBrowser, newPage, onStop, progress, requireChromium, sleep, startForwarder, startServer, stopAll, until } from "./harness.mjs";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -118,7 +122,7 @@ async function registerApp() {
   appId = `mAppId_browser_${run}`;
   const created = await http("POST", `${base}/emulator/control/apps`, { appId });
   assert(created.status === 201, `emulator app: ${created.status} ${JSON.stringify(created.json)}`);
-  // Room ends reach the orchestrator in-process (dev/emulator.ts), signed with the app's API key.
+  // Room ends reach the orchestrator in-process (dev/local-emulator.ts), signed with the app's API key.
   const webhook = await http("PUT", `${base}/emulator/control/apps/${appId}/webhook`, { url: `http://orchestrator.local/v1/webhooks/kaleyra/${appId}` });
   assert(webhook.status === 200, `emulator webhook: ${webhook.status}`);
   const registered = await http("PUT", `${base}/v1/apps/${appId}`, { environment: "sandbox", region: "eu", retryPolicy: FAST_POLICY, kaleyraApiKey: created.json.apiKey }, ADMIN);
@@ -379,6 +383,8 @@ async function main() {
   await disconnectClearAndReset(tab1, tab2);
   await timelineLabels(browser, openDemo, ARTIFACTS);
   await disconnectWithoutSession(browser, openDemo);
+  const wakeApp = await wakeEndToEnd(base, run);
+  pages.push(...(await wakeInChromium(browser, base, wakeApp, screenshot)));
 
   // Expected: sockets cut by the network test, and the provider's 503s during the outage.
   const expected = [/WebSocket connection to .* failed/, /^(outage|first): console: Failed to load resource: .* 503/];

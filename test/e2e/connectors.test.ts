@@ -8,8 +8,8 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject, SELF } f
 import { afterEach, describe, expect, it } from "vitest";
 import { nextDue } from "../../core/session";
 import { ConnectorRemote } from "../../durable-objects/connector/session-remote";
-import type { UserSession } from "../../durable-objects/UserSession";
-import { call, createUser, setFaults, type TestApp } from "../../remote/emulator/testing";
+import type { UserSession } from "../worker";
+import { call, createUser, setFaults, type TestApp } from "../../dev/emulator/testing";
 import { connectorStats, connectorStub, SHARED_0 } from "../connector-harness";
 import { sessionNow, snapshot, storageOf, waitForSnapshot, type SessionStub, type TestClient } from "../harness";
 import { answerWithMinted, attachVia, mintToken, registerApp, stubFor } from "./stack";
@@ -38,7 +38,7 @@ describe("a connected session holds no socket", () => {
   it("its remote is a connector's; its alarm carries no heartbeat; evicted (as hibernation does), its Kaleyra connection stays up and Kaleyra's events still reach its clients", async () => {
     const app = await registerApp();
     const { stub, client } = await connect(app, "alice");
-    expect(await runInDurableObject(stub, (o: UserSession) => o.remote instanceof ConnectorRemote)).toBe(true);
+    expect(await runInDurableObject(stub, (o: UserSession) => o.testRemote.adapter instanceof ConnectorRemote)).toBe(true);
     const s = await snapshot(stub);
     expect(s.remoteSessionId?.startsWith(`${SHARED_0}/`)).toBe(true);
     // Its one alarm is armed for its own duties only (a used ticket's expiry, the refresh, the rare

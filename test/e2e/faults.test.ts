@@ -7,14 +7,12 @@
 import { env, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { DEFAULT_RETRY_POLICY, reconnectDelay, tokenAttemptDelay, type RetryPolicy } from "../../core/policy";
-import type { UserSession } from "../../durable-objects/UserSession";
-import { call, createRoom, createUser, heldRequests, setClockOffset, setFaults, waitUntil, type TestApp } from "../../remote/emulator/testing";
-import { signWebhook } from "../../remote/signature";
+import type { UserSession } from "../worker";
+import { call, createRoom, createUser, heldRequests, setClockOffset, setFaults, waitUntil, type TestApp } from "../../dev/emulator/testing";
+import { signWebhook } from "../../crypto/signature";
 import { advance, sessionNow, snapshot, storageOf, type SessionStub, type TestClient } from "../harness";
 import { connects, fireAt, settle, waitForSnapshot } from "../reliability/helpers";
-import { answerWithMinted, attachVia, mintToken, registerApp, stubFor } from "./stack";
-
-const alice = { kind: "token", userId: "alice" } as const;
+import { alice, answerWithMinted, attachVia, connectedLink, mintToken, openConnections, registerApp, stubFor } from "./stack";
 
 afterEach(async () => {
   await setFaults({});
@@ -27,11 +25,6 @@ async function aliceSession(settings: Record<string, unknown> = {}, withApiKey =
   const stub = await stubFor(app.appId, alice);
   const client = await attachVia(app.appId, alice);
   return { app, stub, client };
-}
-
-/** Realtime connections the emulator holds open for the user (its Socket.IO endpoint). */
-async function openEmulatorSessions(appId: string, userId: string): Promise<number> {
-  return ((await call("GET", `/control/connections?appId=${appId}&userId=${userId}`)).json.connections as unknown[]).length;
 }
 
 async function answer(client: TestClient, n: number, token: string) {
@@ -106,7 +99,7 @@ describe("the remote fails", () => {
     await client.waitForStatus("disconnected");
     await settle(200);
     // Expected: no Kaleyra session of alice is left open once she disconnected.
-    expect(await openEmulatorSessions(app.appId, "alice")).toBe(0);
+    expect(await openConnections(app, "alice")).toBe(0);
   });
 
   it("remote answers slowly (latencyMs 300, under the attempt timeout): the session still connects, with one token request", async () => {
@@ -221,21 +214,8 @@ describe("webhooks duplicated or out of order", () => {
     });
   }
 
-  /** A connected access-link session of bob's, in a room of its own. */
-  async function linkSession(): Promise<{ app: TestApp; stub: SessionStub; client: TestClient; roomId: string }> {
-    const app = await registerApp({}, true);
-    await createUser(app, "bob");
-    const room = await createRoom(app, ["bob"]);
-    const link = { kind: "access_link", accessLink: room.participants[0]!.access_link } as const;
-    const stub = await stubFor(app.appId, link);
-    const client = await attachVia(app.appId, link);
-    client.send({ type: "connect", accessLink: link.accessLink });
-    await client.waitForStatus("connected");
-    return { app, stub, client, roomId: room.room_id };
-  }
-
   it("call ended twice (a retried delivery): the first ends the call and clears its data, the second is acknowledged and changes nothing", async () => {
-    const { app, stub, client, roomId } = await linkSession();
+    const { app, stub, client, roomId } = await connectedLink();
     expect((await call("POST", `/v2/rooms/${roomId}/end`, { apiKey: app.apiKey })).status).toBe(200);
     await client.waitFor((c) => c.ofType("data_cleared").length === 1, "data_cleared");
     const frames = client.frames.length;
@@ -247,7 +227,7 @@ describe("webhooks duplicated or out of order", () => {
   });
 
   it("out of order: the room's deletion after its call's end (two events, one room) is acknowledged and changes nothing", async () => {
-    const { app, stub, client, roomId } = await linkSession();
+    const { app, stub, client, roomId } = await connectedLink();
     expect((await call("POST", `/v2/rooms/${roomId}/end`, { apiKey: app.apiKey })).status).toBe(200);
     await client.waitFor((c) => c.ofType("data_cleared").length === 1, "data_cleared");
     await settle();
@@ -261,7 +241,7 @@ describe("webhooks duplicated or out of order", () => {
   });
 
   it("a webhook whose handling failed (5xx) is not refused as a replay when the sender retries the same delivery", async () => {
-    const { app, roomId } = await linkSession();
+    const { app, roomId } = await connectedLink();
     // The call to the session fails once while handling the webhook (an eviction, an overloaded
     // object). Injected at the binding the Worker uses (the test shares its env), so the failure is
     // a rejected call the route must handle, not an exception workerd reports as uncaught.
@@ -336,15 +316,13 @@ describe("webhooks duplicated or out of order", () => {
     const client = await attachVia(app.appId, link, { prove: false });
     // The remote answers the open; the call ends (and its webhook is handled) before that answer reaches the session.
     await runInDurableObject(stub, (o: UserSession) => {
-      const remote = o.remote;
-      const openSession = remote.openSession.bind(remote);
-      o.remote = Object.assign(Object.create(remote) as UserSession["remote"], {
-        openSession: async (request: Parameters<UserSession["remote"]["openSession"]>[0]) => {
-          const result = await openSession(request);
+      o.testRemote.override((real) => ({
+        openSession: async (request) => {
+          const result = await real.openSession(request);
           await call("POST", `/v2/rooms/${room.room_id}/end`, { apiKey: app.apiKey });
           return result;
         },
-      });
+      }));
     });
     client.send({ type: "connect", accessLink: link.accessLink });
     await waitForSnapshot(stub, (s) => s.status !== "connecting", "the open to settle");

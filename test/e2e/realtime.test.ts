@@ -5,32 +5,17 @@
  */
 import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
-import type { TestApp } from "../../remote/emulator/testing";
-import { call, createRoom, createUser, setFaults } from "../../remote/emulator/testing";
+import type { TestApp } from "../../dev/emulator/testing";
+import { call, createRoom, createUser, setFaults } from "../../dev/emulator/testing";
 import { LIVENESS_CHECK_MS } from "../../core/refresh";
-import { advance, sessionNow, snapshot, waitForSnapshot, type SessionStub, type TestClient } from "../harness";
-import { answerWithMinted, attachVia, mintToken, registerApp, stubFor } from "./stack";
-
-const alice = { kind: "token", userId: "alice" } as const;
+import { advance, sessionNow, snapshot, waitForSnapshot, type SessionStub } from "../harness";
+import { alice, answerWithMinted, attachVia, connectedAlice, mintToken, openConnections, registerApp, stubFor } from "./stack";
 
 afterEach(async () => {
   await setFaults({ outage: "none" });
   await call("PUT", "/control/realtime", { body: { connectRefusal: null, connectHang: false, stopPinging: false, tokenUpdateRefusal: null, pingIntervalMs: 25_000, pingTimeoutMs: 20_000 } });
 });
 
-async function connectedAlice(expiresIn = 3_600, realtime?: Record<string, unknown>): Promise<{ app: TestApp; stub: SessionStub; client: TestClient }> {
-  const app = await registerApp(); // resets the emulator, its realtime faults too
-  await createUser(app, "alice");
-  if (realtime) await call("PUT", "/control/realtime", { body: realtime });
-  const stub = await stubFor(app.appId, alice);
-  const client = await attachVia(app.appId, alice);
-  client.send({ type: "connect", userId: "alice" });
-  await answerWithMinted(client, app, "alice", 0, expiresIn);
-  await client.waitForStatus("connected");
-  return { app, stub, client };
-}
-
-const connections = async (app: TestApp) => ((await call("GET", `/control/connections?appId=${app.appId}&userId=alice`)).json.connections as unknown[]).length;
 const emit = (app: TestApp, event: string) => call("POST", "/control/connections/emit", { body: { appId: app.appId, userId: "alice", event } });
 
 /** Runs the session's alarm at its next due time (a liveness check, a retry, a reconnect). */
@@ -44,12 +29,12 @@ async function fireNext(stub: SessionStub): Promise<void> {
 describe("connected means: the user's one Socket.IO connection, switchboard:connected", () => {
   it("a connect opens exactly one realtime connection for the user, and a disconnect closes it", async () => {
     const { app, client } = await connectedAlice();
-    expect(await connections(app)).toBe(1);
+    expect(await openConnections(app)).toBe(1);
     client.send({ type: "disconnect" });
     await client.waitForStatus("disconnected");
     await waitForSnapshot(await stubFor(app.appId, alice), (s) => s.status === "disconnected");
-    for (let i = 0; i < 100 && (await connections(app)) > 0; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(await connections(app)).toBe(0);
+    for (let i = 0; i < 100 && (await openConnections(app)) > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(await openConnections(app)).toBe(0);
   });
 });
 
@@ -62,7 +47,7 @@ describe("a refresh is not a reconnect", () => {
     await answerWithMinted(client, app, "alice", 1, 3_600);
     const s = await waitForSnapshot(stub, (x) => !x.refreshing && (x.expiresAt ?? 0) > first.expiresAt!, "refreshed");
     expect(s).toMatchObject({ status: "connected", remoteSessionId: first.remoteSessionId });
-    expect(await connections(app)).toBe(1);
+    expect(await openConnections(app)).toBe(1);
   });
 
   it("Kaleyra saying is_about_to_expire starts the refresh at once", async () => {
@@ -108,7 +93,7 @@ describe("a lost connection runs the reconnect schedule", () => {
     await evictDurableObject(stub);
     await fireNext(stub);
     expect(await snapshot(stub)).toMatchObject({ status: "connected", remoteSessionId: s.remoteSessionId });
-    expect(await connections(app)).toBe(1);
+    expect(await openConnections(app)).toBe(1);
   });
 });
 

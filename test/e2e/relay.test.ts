@@ -4,10 +4,8 @@
  * one client goes to the emulator with an ack and comes back to that client alone.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { call, createUser } from "../../remote/emulator/testing";
-import { answerWithMinted, attachVia, registerApp } from "./stack";
-
-const alice = { kind: "token", userId: "alice" } as const;
+import { call, createUser } from "../../dev/emulator/testing";
+import { alice, answerWithMinted, attachVia, registerApp } from "./stack";
 
 afterEach(async () => {
   await call("PUT", "/control/realtime", { body: { connectRefusal: null, connectHang: false, stopPinging: false, tokenUpdateRefusal: null } });

@@ -4,12 +4,10 @@
  */
 import { runDurableObjectAlarm, SELF } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { call, createRoom, createUser } from "../../remote/emulator/testing";
-import { signWebhook } from "../../remote/signature";
+import { call, createRoom, createUser } from "../../dev/emulator/testing";
+import { signWebhook } from "../../crypto/signature";
 import { advance, sessionNow, ticketFor } from "../harness";
-import { ADMIN, answerWithMinted, attachVia, mintToken, registerApp, stubFor } from "./stack";
-
-const alice = { kind: "token", userId: "alice" } as const;
+import { ADMIN, alice, answerWithMinted, attachVia, mintToken, registerApp, stubFor } from "./stack";
 
 describe("tenant isolation", () => {
   it("a ticket of app A does not attach to app B's session of the same user id", async () => {

@@ -4,9 +4,9 @@
  * the Worker's socket route.
  */
 import { env, SELF } from "cloudflare:test";
-import { localWebhookUrl } from "../../dev/emulator";
-import { sessionObjectName } from "../../durable-objects/session-route";
-import { call, createApp, resetEmulator, type TestApp } from "../../remote/emulator/testing";
+import { localWebhookUrl } from "../../dev/local-emulator";
+import { userSession } from "../../durable-objects/stubs";
+import { call, createApp, createRoom, createUser, resetEmulator, type TestApp } from "../../dev/emulator/testing";
 import { sessionKeyOf, TestClient, TICKET_SECRET, ticketFor, type SessionStub, type TestKey } from "../harness";
 
 export const ADMIN = { Authorization: "Bearer test-admin-token" };
@@ -49,7 +49,7 @@ export async function attachVia(appId: string, key: TestKey, options: { prove?: 
 }
 
 export async function stubFor(appId: string, key: TestKey): Promise<SessionStub> {
-  return env.USER_SESSION.get(env.USER_SESSION.idFromName(sessionObjectName(appId, await sessionKeyOf(key))));
+  return userSession(env, appId, await sessionKeyOf(key));
 }
 
 export async function mintToken(app: TestApp, userId: string, expiresIn = 3_600): Promise<string> {
@@ -63,4 +63,41 @@ export async function answerWithMinted(client: TestClient, app: TestApp, userId:
   const request = await client.nextTokenRequest(n);
   client.send({ type: "token", requestId: request.requestId, token: await mintToken(app, userId, expiresIn) });
   return request;
+}
+
+/** Alice's token session, as the tests name it. */
+export const alice = { kind: "token", userId: "alice" } as const;
+
+/**
+ * A connected token session of alice's in a fresh app, her token minted by the emulator;
+ * `realtime`: the emulator's realtime faults, set before she connects.
+ */
+export async function connectedAlice(expiresIn = 3_600, realtime?: Record<string, unknown>): Promise<{ app: TestApp; stub: SessionStub; client: TestClient }> {
+  const app = await registerApp(); // resets the emulator, its realtime faults too
+  await createUser(app, "alice");
+  if (realtime) await call("PUT", "/control/realtime", { body: realtime });
+  const stub = await stubFor(app.appId, alice);
+  const client = await attachVia(app.appId, alice);
+  client.send({ type: "connect", userId: "alice" });
+  await answerWithMinted(client, app, "alice", 0, expiresIn);
+  await client.waitForStatus("connected");
+  return { app, stub, client };
+}
+
+/** A connected access-link session of bob's, in a room of its own of a fresh app (with its API key, for webhooks). */
+export async function connectedLink(): Promise<{ app: TestApp; stub: SessionStub; client: TestClient; roomId: string }> {
+  const app = await registerApp({}, true);
+  await createUser(app, "bob");
+  const room = await createRoom(app, ["bob"]);
+  const link = { kind: "access_link", accessLink: room.participants[0]!.access_link } as const;
+  const stub = await stubFor(app.appId, link);
+  const client = await attachVia(app.appId, link);
+  client.send({ type: "connect", accessLink: link.accessLink });
+  await client.waitForStatus("connected");
+  return { app, stub, client, roomId: room.room_id };
+}
+
+/** Realtime connections the emulator holds open for the user (its Socket.IO endpoint). */
+export async function openConnections(app: TestApp, userId = "alice"): Promise<number> {
+  return ((await call("GET", `/control/connections?appId=${app.appId}&userId=${userId}`)).json.connections as unknown[]).length;
 }

@@ -5,7 +5,7 @@
  */
 import { unstable_startWorker } from "wrangler";
 
-const STARTUP_LIMIT_MS = 20_000;
+const STARTUP_LIMIT_MS = 25_000;
 
 export interface LocalWorker {
   /** e.g. http://127.0.0.1:41234, without a trailing slash. */
@@ -13,11 +13,14 @@ export interface LocalWorker {
   dispose(): Promise<void>;
 }
 
-export async function startLocalWorker(): Promise<LocalWorker> {
+/** `vars`: bindings over wrangler.local.toml's (REMOTE, ADMIN_TOKEN, ...). */
+export async function startLocalWorker(vars: Record<string, string> = {}): Promise<LocalWorker> {
   process.env.CLOUDFLARE_CF_FETCH_ENABLED = "false";
   process.env.WRANGLER_SEND_METRICS = "false";
+  const bindings = Object.fromEntries(Object.entries(vars).map(([name, value]) => [name, { type: "plain_text" as const, value }]));
   const started = unstable_startWorker({
     config: "wrangler.local.toml",
+    bindings,
     dev: { server: { hostname: "127.0.0.1", port: 0 }, inspector: false, watch: false, persist: false, logLevel: "warn" },
   });
   let limit: ReturnType<typeof setTimeout> | undefined;

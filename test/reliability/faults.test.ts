@@ -4,13 +4,12 @@
  * failing; a remote that throws. docs/reliability.md lists every row with its expected outcome.
  * The same faults against the emulator are in test/e2e/faults.test.ts.
  */
-import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { DEFAULT_RETRY_POLICY } from "../../core/policy";
-import type { UserSession } from "../../durable-objects/UserSession";
-import { fakeRemoteControls, fakeToken } from "../../remote/fake";
-import { createRemote } from "../../remote";
-import type { KaleyraRemote } from "../../remote/port";
+import type { UserSession } from "../worker";
+import { fakeRemoteControls, fakeToken } from "../fake-remote";
+import type { KaleyraRemote } from "../../core/port";
 import { advance, attach, sessionNow, sessionStorageOf, sessionStub, snapshot, storageOf, type SessionStub, type TestClient } from "../harness";
 import { connects, fingerprint, fireAt, redeliverAlarm, settle, tokenRequests, waitForSnapshot } from "./helpers";
 
@@ -270,7 +269,7 @@ describe("alarms are at-least-once: every duty is idempotent", () => {
     const { stub, client } = await connected();
     await runInDurableObject(stub, (o: UserSession) => {
       // A remote whose close never answers: the close deadline ends the disconnect.
-      o.remote = Object.assign(Object.create(o.remote) as UserSession["remote"], { closeSession: () => new Promise<void>(() => {}) });
+      o.testRemote.override(() => ({ closeSession: () => new Promise<void>(() => {}) }));
     });
     client.send({ type: "disconnect" });
     const s = await waitForSnapshot(stub, (x) => x.status === "disconnecting", "disconnecting");
@@ -331,7 +330,7 @@ describe("a remote that throws", () => {
   it.each(["sync", "async"] as const)("a token open that throws (%s) counts as unreachable: the reconnect schedule runs, nothing is stuck", async (how) => {
     const { stub, client } = await connecting();
     await runInDurableObject(stub, (o: UserSession) => {
-      o.remote = Object.assign(Object.create(o.remote) as UserSession["remote"], throwing(how));
+      o.testRemote.override(() => throwing(how));
     });
     client.send({ type: "token", requestId: client.ofType("token_request")[0]!.requestId, token: fakeToken("alice", (await sessionNow(stub)) + HOUR) });
     expect((await client.nextTokenRequest(1)).attempt).toBe(1);
@@ -346,7 +345,7 @@ describe("a remote that throws", () => {
     client.send({ type: "connect", accessLink: link.accessLink });
     const waiting = await waitForSnapshot(stub, (s) => s.nextReconnectAt !== undefined && s.reconnectAttempt === 1, "reconnect 1 failed");
     await runInDurableObject(stub, (o: UserSession) => {
-      o.remote = Object.assign(Object.create(o.remote) as UserSession["remote"], throwing("sync"));
+      o.testRemote.override(() => throwing("sync"));
     });
     await fireAt(stub, waiting.nextReconnectAt!);
     const next = await waitForSnapshot(stub, (s) => s.reconnectAttempt === 2 && s.nextReconnectAt !== undefined, "reconnect 2 failed");
@@ -354,7 +353,7 @@ describe("a remote that throws", () => {
     expect((await storageOf(stub)).alarmAt).toBe(next.nextReconnectAt);
     fakeRemoteControls.outage = "none";
     await runInDurableObject(stub, (o: UserSession) => {
-      o.remote = createRemote(env);
+      o.testRemote.renew();
     });
     await fireAt(stub, next.nextReconnectAt!);
     await client.waitFor((c) => c.lastState()?.status === "connected" && c.lastState(), "recovered");

@@ -7,6 +7,7 @@ import { clock, duration, seconds } from "./format.js";
 import { KaleyraVideo } from "./kaleyra-client.js";
 import { ANY, relay } from "./kaleyra-relay.js";
 import { drawTimeline } from "./timeline.js";
+import { wakePanel } from "./wake.js";
 
 const $ = (id) => document.getElementById(id);
 /** The client's saved configuration (docs/client.md, "Saved data"): fills the form after a reload. */
@@ -51,6 +52,9 @@ remote.on(ANY, (data, { name, seq }) => {
   log(`relayed event #${seq} ${name} ${JSON.stringify(data)}`);
   render();
 });
+
+// The Wake panel (wake.js): its `woken` listener is in place before start() attaches.
+const wakes = wakePanel({ kaleyra, appId: () => appId(), log, succeeded, showError, render: () => render() });
 
 // ---- actions ----------------------------------------------------------------------------------
 
@@ -321,7 +325,7 @@ function render() {
     tr.append(th, td);
     return tr;
   }));
-  drawTimeline($("timeline"), { history, providerCalls, relayed, span: Number($("window").value), now });
+  drawTimeline($("timeline"), { history, providerCalls, relayed, wakes, span: Number($("window").value), now });
   renderFaultNote(s, now);
 }
 
@@ -391,6 +395,7 @@ function init() {
     history[0].t = Date.now();
     providerCalls.length = 0;
     relayed.length = 0;
+    wakes.length = 0;
     render();
   };
   renderConfigured();
@@ -401,6 +406,6 @@ function init() {
 }
 
 // For the browser tests (test/browser) and for poking at the session from the console.
-window.demo = { kaleyra, remote, history, providerCalls, relayed, render, get lastError() { return lastError; } };
+window.demo = { kaleyra, remote, history, providerCalls, relayed, wakes, render, get lastError() { return lastError; } };
 
 init();

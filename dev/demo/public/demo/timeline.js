@@ -81,7 +81,7 @@ function tickStep(pxPerMs, labelWidth) {
  * attempts as dots, each wait as a hatched bar from the state that announced it to its
  * nextAttemptAt (a token wait while tokenAttempt > 0, else a reconnect wait).
  */
-export function drawTimeline(svg, { history, providerCalls, relayed = [], span, now }) {
+export function drawTimeline(svg, { history, providerCalls, relayed = [], wakes = [], span, now }) {
   const width = svg.clientWidth || 900;
   const t1 = now + span * 0.12;
   const t0 = t1 - span;
@@ -122,6 +122,12 @@ export function drawTimeline(svg, { history, providerCalls, relayed = [], span, 
   for (const { t, name, seq } of relayed) {
     if (t < t0) continue;
     nodes.push(titled(el("rect", { x: x(t) - 1, y: LANES.socket, width: 2, height: LANE_H, class: "relay" }), `relayed #${seq} ${name} at ${clock(t, true)}`));
+  }
+
+  // Wakes (docs/push.md): the session woke this app while no tab was open; a taller tick in the socket lane.
+  for (const { t, reason, name } of wakes) {
+    if (t < t0) continue;
+    nodes.push(titled(el("rect", { x: x(t) - 2, y: LANES.socket - 3, width: 4, height: LANE_H + 6, class: "wake" }), `woken (${reason}: ${name}) at ${clock(t, true)}`));
   }
 
   // Labels of the token and reconnect lanes, placed after all shapes are known (newest first).
