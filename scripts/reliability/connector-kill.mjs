@@ -17,7 +17,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { attachTicket, Client, connectTransitions } from "./client.mjs";
-import { sleep, Stack, waitUntil } from "./lib.mjs";
+import { runLog, sleep, Stack, waitUntil } from "./lib.mjs";
 
 const SESSIONS = Math.max(1, Math.min(200, Number(process.env.CONNECTOR_KILL_SESSIONS ?? 20)));
 /** durable-objects/connector/KaleyraConnector.ts WATCHDOG_MS, with slack for a loaded machine. */
@@ -30,17 +30,8 @@ const RUN_BUDGET_MS = 120_000;
 const IN_FLIGHT_MS = 1_000;
 const KEEP = process.argv.includes("--keep");
 
-const t0 = Date.now();
-const log = (msg) => console.log(`[connector-kill ${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${msg}`);
-const failures = [];
-let checks = 0;
-function check(ok, what, detail = "") {
-  checks += 1;
-  if (ok) return true;
-  failures.push(`${what}${detail ? `: ${detail}` : ""}`);
-  log(`FAIL ${what}${detail ? `: ${detail}` : ""}`);
-  return false;
-}
+const run = runLog("connector-kill");
+const { t0, log, failures, check } = run;
 
 const budget = setTimeout(() => {
   log(`ABORT: over the ${RUN_BUDGET_MS / 1000} s budget`);
@@ -170,7 +161,7 @@ if (failures.length > 0) {
   console.log(`\n[connector-kill] wrangler log tail:\n${stack.logTail(30)}`);
 }
 await stack.cleanup({ keep: KEEP && failures.length > 0 });
-console.log(`\n[connector-kill] summary: ${SESSIONS} sessions, 1 connector restart under traffic, ${checks} checks, ${failures.length} failed, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+console.log(`\n[connector-kill] summary: ${SESSIONS} sessions, 1 connector restart under traffic, ${run.checks} checks, ${failures.length} failed, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 for (const f of failures) console.log(`  - ${f}`);
 console.log(failures.length === 0 ? "[connector-kill] PASS" : "[connector-kill] FAIL");
 process.exit(exitCode);

@@ -32,7 +32,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { attachTicket, Client, connectTransitions } from "./client.mjs";
-import { persistedAlarms, sleep, Stack, waitUntil } from "./lib.mjs";
+import { persistedAlarms, runLog, sleep, Stack, waitUntil } from "./lib.mjs";
 
 /** Short schedules so a run takes seconds; waits long enough to SIGKILL inside them. */
 const POLICY = {
@@ -51,17 +51,8 @@ const KEEP = process.argv.includes("--keep");
 /** Extra time the stack stays down after kill 1, to check the run as a loaded machine runs it. */
 const DOWN_MS = Math.max(0, Math.min(20_000, Number(process.env.RESTART_DOWN_MS ?? 0)));
 
-const t0 = Date.now();
-const log = (msg) => console.log(`[restart ${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${msg}`);
-const failures = [];
-let checks = 0;
-function check(ok, what, detail = "") {
-  checks += 1;
-  if (ok) return true;
-  failures.push(`${what}${detail ? `: ${detail}` : ""}`);
-  log(`FAIL ${what}${detail ? `: ${detail}` : ""}`);
-  return false;
-}
+const run = runLog("restart");
+const { t0, log, failures, check } = run;
 
 const adminToken = `rel-${randomBytes(12).toString("hex")}`;
 const stack = new Stack({ adminToken, log });
@@ -505,7 +496,7 @@ if (failures.length > 0) {
   console.log(`\n[restart] wrangler log tail:\n${stack.logTail(30)}`);
 }
 await stack.cleanup({ keep: KEEP && failures.length > 0 });
-console.log(`\n[restart] summary: ${sessions.length} sessions (${PER_STATE} per state), 2 SIGKILL restarts, ${checks} checks, ${failures.length} failed, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+console.log(`\n[restart] summary: ${sessions.length} sessions (${PER_STATE} per state), 2 SIGKILL restarts, ${run.checks} checks, ${failures.length} failed, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 for (const f of failures) console.log(`  - ${f}`);
 if (KEEP && failures.length > 0) console.log(`  storage kept at ${stack.persistDir}`);
 console.log(failures.length === 0 ? "[restart] PASS" : "[restart] FAIL");
