@@ -5,8 +5,8 @@
  * that is killed on exit whatever happens, runs every benchmark beside its peer or baseline, prints
  * a table and writes bench/results.json.
  *
- * Options: --full; --only=attach,apps,capacity,storm,refresh,schedule,residency,connections,relay,join,first,wake,size (a subset);
- * --out=<path> (default bench/results.json).
+ * Options: --full; --only=attach,apps,capacity,storm,refresh,schedule,residency,connections,connectors,relay,join,first,wake,size (a subset);
+ * --out=<path> (default bench/results.json); --connector-users=N (the connectors stage's size).
  */
 import { writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
@@ -17,6 +17,7 @@ import { runApps } from "./metrics/apps.mjs";
 import { runAttach } from "./metrics/attach.mjs";
 import { runCapacity } from "./metrics/capacity.mjs";
 import { runConnections } from "./metrics/connections.mjs";
+import { runConnectors } from "./metrics/connectors.mjs";
 import { runFirst, runJoin } from "./metrics/join.mjs";
 import { runRefresh } from "./metrics/refresh.mjs";
 import { runRelay } from "./metrics/relay.mjs";
@@ -38,7 +39,7 @@ const full = args.includes("--full");
 const only = args.find((a) => a.startsWith("--only="))?.slice(7).split(",");
 const out = args.find((a) => a.startsWith("--out="))?.slice(6) ?? join(ROOT, "bench", "results.json");
 // Schedule first: its tail is sensitive to the runtime evicting the objects other stages left idle.
-const STAGES = ["size", "schedule", "attach", "apps", "refresh", "storm", "connections", "residency", "relay", "join", "first", "wake", "capacity"];
+const STAGES = ["size", "schedule", "attach", "apps", "refresh", "storm", "connections", "residency", "connectors", "relay", "join", "first", "wake", "capacity"];
 const stages = only ?? STAGES;
 for (const s of stages) if (!STAGES.includes(s)) throw new Error(`unknown stage ${s} (have ${STAGES.join(", ")})`);
 
@@ -61,6 +62,12 @@ const SIZES = {
     residencyConnectedSeconds: 48,
     residencyWaitingSeconds: 64,
     connectionSessions: 200,
+    connectorUsers: 1_000,
+    connectorApps: 10,
+    connectorIdleSeconds: 60,
+    connectorRefreshSpreadSeconds: 30,
+    connectorEventSpreadSeconds: 60,
+    connectorBurstRounds: 5,
     wakeLatencyUsers: 20,
     wakeLatencyRings: 100,
     wakeThroughputUsers: 40,
@@ -85,6 +92,12 @@ const SIZES = {
     residencyConnectedSeconds: 96,
     residencyWaitingSeconds: 96,
     connectionSessions: 300,
+    connectorUsers: 2_000,
+    connectorApps: 20,
+    connectorIdleSeconds: 120,
+    connectorRefreshSpreadSeconds: 60,
+    connectorEventSpreadSeconds: 60,
+    connectorBurstRounds: 10,
     wakeLatencyUsers: 40,
     wakeLatencyRings: 200,
     wakeThroughputUsers: 80,
@@ -93,6 +106,9 @@ const SIZES = {
   },
 };
 const size = SIZES[full ? "full" : "quick"];
+// --connector-users=N (and apps N/100, at least 1): a smaller or larger connectors stage.
+const connectorUsers = args.find((a) => a.startsWith("--connector-users="))?.slice(18);
+if (connectorUsers !== undefined) Object.assign(size, { connectorUsers: Number(connectorUsers), connectorApps: Math.max(1, Math.floor(Number(connectorUsers) / 100)) });
 
 const started = Date.now();
 const stamp = () => `${String(Math.round((Date.now() - started) / 1000)).padStart(4)} s`;
@@ -152,6 +168,7 @@ try {
   await stage("storm", () => runStorm(ctx));
   await stage("connections", () => runConnections(ctx));
   await stage("residency", () => runResidency(ctx));
+  await stage("connectors", () => runConnectors(ctx));
   await stage("relay", () => runRelay(ctx));
   await stage("join", () => runJoin(ctx));
   await stage("first", () => runFirst(ctx));
@@ -200,6 +217,19 @@ results.summary = {
   connected_session_heap_kb: pick("connections", "connected_session_heap_kb"),
   emulator_rss_kb_per_connection: pick("connections", "emulator_rss_kb_per_connection"),
   sdk_client_heap_kb_per_connection: pick("connections", "sdk_client_heap_kb_per_connection"),
+  connected_users_measured: pick("connectors", "connected_users_measured"),
+  connected_apps_measured: pick("connectors", "connected_apps_measured"),
+  connected_awake_seconds_per_user_hour: pick("connectors", "connected_awake_seconds_per_user_hour"),
+  connected_billable_seconds_per_user_hour: pick("connectors", "connected_billable_seconds_per_user_hour"),
+  connected_cost_usd_per_user_month: pick("connectors", "connected_cost_usd_per_user_month"),
+  connected_cost_usd_per_user_month_event_per_minute: pick("connectors", "connected_cost_usd_per_user_month_event_per_minute"),
+  connectors_per_1000_users: pick("connectors", "connectors_per_1000_users"),
+  connector_rss_kb_per_connection: pick("connectors", "connector_rss_kb_per_connection"),
+  connector_events_per_second: pick("connectors", "connector_events_per_second"),
+  restart_herd_all_back_s: pick("connectors", "restart_herd")?.all_back_s,
+  restart_herd_peak_connects_per_100ms: pick("connectors", "restart_herd")?.peak_connects_per_100ms,
+  restart_herd_peak_connects_per_s: pick("connectors", "restart_herd")?.peak_connects_per_s,
+  restart_herd_ideal_peak_connects_per_100ms: pick("connectors", "restart_herd")?.ideal_peak_connects_per_100ms,
   wake_event_to_push_p50_ms: pick("wake", "wake_event_to_push_p50_ms"),
   wake_event_to_push_p99_ms: pick("wake", "wake_event_to_push_p99_ms"),
   wake_pushes_per_second: pick("wake", "wake_pushes_per_second"),

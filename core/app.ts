@@ -6,6 +6,7 @@ import { invalidInput, kaleyraError } from "./errors";
 import { ATTACH_MODES, type AttachMode } from "./protocol";
 import { parseRetryPolicy, type RetryPolicy } from "./policy";
 import { fail, ok, type Result } from "./result";
+import { parseUpstream, type UpstreamSettings } from "./upstream";
 import { parseWakeSettings, type WakeSettings } from "./wake-settings";
 import { isKaleyraBaseUrl, isWebhookUrl } from "./webhook-url";
 
@@ -57,6 +58,8 @@ export interface AppSettings {
    * not documented): REST base (`https://api…`) and realtime base (`wss://cs…`).
    */
   kaleyra?: KaleyraUrls;
+  /** The Kaleyra connection while no client is attached, and its connector pool (core/upstream.ts). Absent: always, shared. */
+  upstream?: UpstreamSettings;
   /** Waking a closed app when a call comes (docs/push.md). Absent: nobody is woken. */
   wake?: WakeSettings;
 }
@@ -161,6 +164,11 @@ export function parseAppSettings(input: unknown, policy: SettingsPolicy = {}): R
     if (!urls.ok) return urls;
     settings.kaleyra = urls.value;
   }
+  if (o.upstream !== undefined) {
+    const upstream = parseUpstream(o.upstream);
+    if (!upstream.ok) return upstream;
+    settings.upstream = upstream.value;
+  }
   if (o.maxSessions !== undefined) {
     const max = o.maxSessions;
     if (typeof max !== "number" || !Number.isInteger(max) || max < 1 || max > APP_LIMITS.maxSessions) return fail(kaleyraError("bad_request", "maxSessions"));
@@ -174,7 +182,7 @@ export function parseAppSettings(input: unknown, policy: SettingsPolicy = {}): R
   return ok(settings);
 }
 
-const SETTINGS_KEYS = ["environment", "region", "retryPolicy", "serverTokens", "attachModes", "allowedOrigins", "maxSessions", "kaleyra", "wake"];
+const SETTINGS_KEYS = ["environment", "region", "retryPolicy", "serverTokens", "attachModes", "allowedOrigins", "maxSessions", "kaleyra", "upstream", "wake"];
 
 function parseKaleyraUrls(input: unknown, allowLocal: boolean): Result<KaleyraUrls> {
   if (typeof input !== "object" || input === null || Array.isArray(input)) return fail(kaleyraError("bad_request", "kaleyra"));

@@ -8,6 +8,7 @@ import type { AppSettings } from "./app";
 import { DEFAULT_RETRY_POLICY } from "./policy";
 import type { ClientFrame } from "./protocol";
 import { isActive, type SessionEvent, type SessionState } from "./session";
+import { graceMsOf } from "./upstream";
 
 export interface SocketRoute {
   key: { kind: "token"; userId: string } | { kind: "access_link" };
@@ -25,7 +26,10 @@ export function eventFor(frame: Exclude<ClientFrame, { type: "remote_emit" }>, c
       const kind = "userId" in frame ? "token" : "access_link";
       if (kind !== route.key.kind) return { refused: isActive(state) ? "session_conflict" : "wrong_endpoint" };
       const policy = route.app.retryPolicy ?? DEFAULT_RETRY_POLICY;
-      if (!("userId" in frame)) return { type: "connect_link", clientId, accessLink: frame.accessLink, policy };
+      if (!("userId" in frame)) {
+        const graceMs = graceMsOf(route.app.upstream);
+        return { type: "connect_link", clientId, accessLink: frame.accessLink, policy, ...(graceMs === undefined ? {} : { graceMs }) };
+      }
       if (route.key.kind !== "token" || frame.userId !== route.key.userId) return { refused: "user_mismatch" };
       return connectTokenEvent(clientId, frame.userId, route.app);
     }
@@ -47,5 +51,7 @@ export function connectTokenEvent(clientId: string, userId: string, app: AppSett
   const serverTokens = app.serverTokens?.order;
   if (serverTokens !== undefined) event.serverTokens = serverTokens;
   if (proof !== undefined) event.proof = proof;
+  const graceMs = graceMsOf(app.upstream);
+  if (graceMs !== undefined) event.graceMs = graceMs;
   return event;
 }

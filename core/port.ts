@@ -24,6 +24,10 @@ export interface OpenSessionRequest {
   realtimeUrl?: string;
   /** A reconnect: Kaleyra's id of the connection it replaces, sent as `socket-id` in CONNECT. */
   previousSocketId?: string;
+  /** The app's own connector pool (AppSettings.upstream.pool "own"); adapters without connectors ignore it. */
+  ownPool?: boolean;
+  /** A token proof's throwaway connection (closed at once): it never replaces the session's own. */
+  check?: boolean;
 }
 
 export type OpenSessionResult =
@@ -64,6 +68,27 @@ export type RemoteEmitResult = { ok: true; data: unknown } | { ok: false; error:
 
 export type RemoteListener = (sessionId: string, notice: RemoteNotice) => void;
 
+/**
+ * How long a realtime connection may take from the upgrade to Kaleyra's `switchboard:connected`:
+ * past it the open is "unavailable" (the adapter's handshake deadline; a connector's bound on an open).
+ */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/**
+ * What Kaleyra said on one connection, as the object holding it (a connector, docs/architecture.md
+ * "Sessions and connectors") reports it to the session by RPC, tagged with the connection's id.
+ */
+export interface ConnectorReport {
+  connectionId: string;
+  notice: RemoteNotice;
+}
+
+/** The session's answer to a batch of reports. */
+export interface ReportsAnswer {
+  /** Connections the session does not use (stale, or never taken): the connector closes them. */
+  disowned: string[];
+}
+
 export interface KaleyraRemote {
   openSession(request: OpenSessionRequest): Promise<OpenSessionResult>;
   closeSession(request: CloseSessionRequest): Promise<void>;
@@ -71,8 +96,23 @@ export interface KaleyraRemote {
   updateToken(sessionId: string, token: string): Promise<UpdateTokenResult>;
   /** Emits `name` with `data` on the live connection with an ack (the relay's `remote_emit`). */
   emit(sessionId: string, name: string, data: unknown): Promise<RemoteEmitResult>;
-  /** False when the connection is gone; checks its heartbeat first (no ping in time is lost). */
-  isAlive(sessionId: string): boolean;
+  /**
+   * False when the connection is gone; checks its heartbeat first (no ping in time is lost). A
+   * session's connector answers by RPC, hence the promise.
+   */
+  isAlive(sessionId: string): boolean | Promise<boolean>;
+  /**
+   * Optional: the session took `openSession`'s answer for this connection (it is now its current
+   * one, or was closed). An adapter that held reports about it until then delivers them now.
+   */
+  settled?(sessionId: string): void;
+  /**
+   * Optional, for an adapter whose connections another object holds (a connector): the reports it
+   * sent the session object by RPC. The current connection's go to `deliver`, in order, each
+   * awaited; reports about a connection still opening are held until `settled`; the rest are
+   * answered as disowned.
+   */
+  receive?(batch: readonly ConnectorReport[], current: () => string | undefined, deliver: (sessionId: string, notice: RemoteNotice) => Promise<void>): Promise<ReportsAnswer>;
   /**
    * The user a token names, read without verifying it (only Kaleyra can): a token that names
    * another user is never sent. Undefined when the token names nobody this adapter can read.

@@ -12,10 +12,13 @@ const REFRESH_LEAD_MS = 60_000;
 const REFRESH_WINDOW_MAX_MS = 5 * 60_000;
 
 /**
- * How often a connected session checks its Kaleyra connection (heartbeat seen in time, still held
- * by this process): an object evicted or restarted while "connected" finds out within this time.
+ * How often a connected session asks whether its Kaleyra connection is still held. A safety check,
+ * not the heartbeat: the connector holding the connection answers Kaleyra's pings, notices a silent
+ * connection and reports every loss, its own restarts included (docs/architecture.md). This check
+ * finds the rare loss whose report never arrived (a refresh finds it too: the update fails). Each
+ * check wakes the hibernated session, so it is rare: its cost is in docs/performance.md.
  */
-export const LIVENESS_CHECK_MS = 15_000;
+export const LIVENESS_CHECK_MS = 6 * 3_600_000;
 
 export function refreshTime(now: number, expiresAt: number, spread = 0): number {
   const remaining = expiresAt - now;

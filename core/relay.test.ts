@@ -125,6 +125,17 @@ describe("since", () => {
   it("nothing relayed yet and nothing seen: no gap", () => {
     expect(new RelayBuffer().since(0, T0)).toEqual({ events: [] });
   });
+
+  it("a stored snapshot restores the stream: the seq goes on and the held events are served (a session that hibernated)", () => {
+    const buffer = filled(3);
+    const stored = JSON.parse(JSON.stringify(buffer.snapshot(T0)));
+    const woken = new RelayBuffer(RELAY_LIMITS, stored);
+    expect(woken.seq).toBe(3);
+    expect(woken.since(1, T0)).toEqual(buffer.since(1, T0));
+    expect(woken.push("next", null, T0).relayed && woken.seq).toBe(4);
+    // The snapshot is pruned when taken: what is too old is not stored.
+    expect(buffer.snapshot(T0 + RELAY_LIMITS.maxAgeMs + 1).held).toEqual([]);
+  });
 });
 
 describe("refusedEmitId", () => {

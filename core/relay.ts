@@ -64,12 +64,33 @@ export type Replay = { events: RemoteEventFrame[] } | { gap: number; events: Rem
 
 const utf8Bytes = (text: string) => new TextEncoder().encode(text).length;
 
+/** What a session stores of its buffer, so the stream survives hibernation (plain data). */
+export interface RelaySnapshot {
+  seq: number;
+  held: { frame: RemoteEventFrame; at: number }[];
+}
+
 export class RelayBuffer {
   private readonly held: Held[] = [];
   private bytes = 0;
   private lastSeq = 0;
 
-  constructor(private readonly limits: RelayLimits = RELAY_LIMITS) {}
+  constructor(private readonly limits: RelayLimits = RELAY_LIMITS, from?: RelaySnapshot) {
+    if (!from) return;
+    this.lastSeq = from.seq;
+    for (const { frame, at } of from.held) {
+      const text = encode(frame);
+      const bytes = utf8Bytes(text);
+      this.held.push({ frame, text, bytes, at });
+      this.bytes += bytes;
+    }
+  }
+
+  /** The seq and the held events, to store; pruned at `now` first. */
+  snapshot(now: number): RelaySnapshot {
+    this.prune(now);
+    return { seq: this.lastSeq, held: this.held.map(({ frame, at }) => ({ frame, at })) };
+  }
 
   /** The seq of the last relayed event (0 before the first). */
   get seq(): number {

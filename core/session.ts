@@ -27,9 +27,11 @@ export type DisconnectReason =
  * cycle. `token_timeout`: the asked source gave no answer in time; `token_failed`: the source said
  * it has no token; `token_expired` / `token_invalid`: Kaleyra refused the token; `user_not_found`:
  * Kaleyra knows no such user (create it, or fix the user id); `unavailable`:
- * Kaleyra could not be reached; `remote_lost`: the connection to Kaleyra dropped.
+ * Kaleyra could not be reached; `remote_lost`: the connection to Kaleyra dropped; `idle`: the app's
+ * upstream policy closed the connection while no client was attached (core/upstream.ts), and the
+ * next client to attach reconnects it.
  */
-export type LastError = "token_timeout" | "token_failed" | "token_expired" | "token_invalid" | "user_not_found" | "unavailable" | "remote_lost";
+export type LastError = "token_timeout" | "token_failed" | "token_expired" | "token_invalid" | "user_not_found" | "unavailable" | "remote_lost" | "idle";
 
 /** What Kaleyra's services can answer when a session is opened (the remote port's errors). */
 export type RemoteError = "token_expired" | "token_invalid" | "user_not_found" | "user_inactive" | "unavailable" | "invalid_access_link" | "unsupported_version";
@@ -94,6 +96,12 @@ export interface SessionState {
   expiresAt?: number;
   /** While connected: when to check that the Kaleyra connection is still alive (core/refresh.ts). */
   livenessCheckAt?: number;
+  /** The app's upstream policy "grace" (core/upstream.ts): how long the connection outlives the last client. */
+  graceMs?: number;
+  /** With graceMs: when the connection closes unless a client attaches first (no client attached now). */
+  idleAt?: number;
+  /** The connection was closed for idleness: nothing runs until a client attaches (status reconnecting, lastError idle). */
+  idle?: true;
   /** When this session was connected (the connect event), to ignore notices about an older one. */
   startedAt?: number;
   /** The remote session's id while connected, so disconnect closes exactly that one. */
@@ -126,8 +134,8 @@ export type SessionEvent =
    * With proof: an unproven socket (clientId) proves the user by connecting; `proof.token`, when its
    * proof came with one, is token attempt 1 (else attempt 1 is asked of it like any other).
    */
-  | { type: "connect_token"; clientId?: string; userId: string; policy: RetryPolicy; serverTokens?: ServerTokenOrder; proof?: { token?: string } }
-  | { type: "connect_link"; clientId?: string; accessLink: string; policy: RetryPolicy }
+  | { type: "connect_token"; clientId?: string; userId: string; policy: RetryPolicy; serverTokens?: ServerTokenOrder; proof?: { token?: string }; graceMs?: number }
+  | { type: "connect_link"; clientId?: string; accessLink: string; policy: RetryPolicy; graceMs?: number }
   | { type: "token_answer"; clientId?: string; requestId: string; token: string }
   /** `cause`: set only by the server-side source, when it knows why (Kaleyra unreachable, no such user). */
   | { type: "token_failure"; clientId?: string; requestId: string; cause?: Extract<LastError, "unavailable" | "user_not_found"> }
@@ -263,6 +271,7 @@ export function nextDue(s: SessionState): number | undefined {
     s.nextReconnectAt,
     s.refreshAt,
     s.livenessCheckAt,
+    s.idleAt,
   ].filter((t): t is number => t !== undefined);
   return dues.length === 0 ? undefined : Math.min(...dues);
 }

@@ -10,18 +10,19 @@ import { connectToken, Driver, NONCE, ofType, one, seq } from "./testing";
 const T0 = 1_000_000;
 const HOUR = 3_600_000;
 
-function connected(random = seq(NONCE)) {
+function connected(random = seq(NONCE), expiresAt = T0 + HOUR) {
   const d = new Driver(random, ["tab"]);
   d.send(T0, connectToken("alice"));
   const requestId = d.requestId;
   d.send(T0 + 500, { type: "token_answer", clientId: "tab", requestId, token: "t1" });
-  d.send(T0 + 1_000, { type: "remote_opened", requestId, userId: "alice", expiresAt: T0 + HOUR, remoteSessionId: "conn-1" });
+  d.send(T0 + 1_000, { type: "remote_opened", requestId, userId: "alice", expiresAt, remoteSessionId: "conn-1" });
   return d;
 }
 
-describe("liveness: a duty on the one alarm", () => {
-  it("a connected session checks its connection every 15 s; a late alarm checks once, it does not catch up", () => {
-    const d = connected();
+describe("liveness: a rare safety check on the one alarm (the connector runs the heartbeat)", () => {
+  it("a connected session asks whether its connection is held every 6 h; a late alarm checks once, it does not catch up", () => {
+    expect(LIVENESS_CHECK_MS).toBe(6 * HOUR);
+    const d = connected(seq(NONCE), T0 + 100 * HOUR);
     expect(d.state.livenessCheckAt).toBe(T0 + 1_000 + LIVENESS_CHECK_MS);
     expect(nextDue(d.state)).toBe(T0 + 1_000 + LIVENESS_CHECK_MS);
     const fx = d.alarm(T0 + 1_000 + 10 * LIVENESS_CHECK_MS);

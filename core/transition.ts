@@ -35,6 +35,7 @@ import {
 } from "./transition-cycle";
 import { blankState, dropLiveConnection, newNonce, stale, type Draft } from "./transition-draft";
 import { disconnect, endProof, endSession, finishDisconnect } from "./transition-ending";
+import { applyIdlePolicy, goIdle } from "./transition-idle";
 
 export interface Transition {
   state: SessionState;
@@ -51,6 +52,7 @@ export function transition(state: SessionState, event: SessionEvent, ctx: Transi
   runDue(d);
   apply(d, event);
   runDue(d);
+  applyIdlePolicy(d);
   dropSupersededRequests(d);
   const due = nextDue(d.s);
   // The alarm that just fired is spent, so it is re-armed even when the due time looks unchanged.
@@ -160,6 +162,7 @@ function connect(d: Draft, e: Extract<SessionEvent, { type: "connect_token" | "c
   fresh.startedAt = d.ctx.now;
   fresh.mode = mode;
   fresh.policy = e.policy;
+  if (e.graceMs !== undefined) fresh.graceMs = e.graceMs;
   if (e.type === "connect_token") {
     fresh.userId = e.userId;
     if (proof !== undefined && e.clientId !== undefined) {
@@ -210,6 +213,7 @@ function runDue(d: Draft): void {
     else if (s.nextTokenAttemptAt === at) startTokenAttempt(d, at);
     else if (s.nextReconnectAt === at) startReconnect(d, at);
     else if (s.refreshAt === at) startRefresh(d, at);
+    else if (s.idleAt === at) goIdle(d);
     else if (s.livenessCheckAt === at) {
       // Counted from now, not from the due time: a late alarm checks once, it does not catch up.
       s.livenessCheckAt = d.ctx.now + LIVENESS_CHECK_MS;

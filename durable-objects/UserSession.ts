@@ -11,6 +11,9 @@
  *   rules in core/relay.ts): events only to proven sockets; a replay only right after a proof.
  * - The remote (core/port.ts) and the wake sender (core/wake-port.ts) are given by the composition
  *   root that exports the class under this name (worker/index.ts, dev/index.ts, test/worker.ts).
+ *   Deployed and local sessions get connectorRemote (connector/session-remote.ts): a connector
+ *   holds the Kaleyra connection and reports by RPC (`connectorReports`, which the remote sorts),
+ *   so the session holds no outbound socket and hibernates while connected.
  * - Wakes (session-wake.ts, docs/push.md) hear Kaleyra's relayed events; push frames go to them.
  * - Its parts (attach-flow.ts, client-frames.ts, session-effects.ts, remote-calls.ts, ...) each get
  *   a narrow host interface, never the object's ctx or env whole.
@@ -20,7 +23,7 @@ import { DurableObject } from "cloudflare:workers";
 import { admit, nextProofDeadline, overdueCode, overdueSockets } from "../core/attach";
 import { closeDeadline, dropClosingSockets, sessionQuiet } from "../core/closing-sockets";
 import { kaleyraError, type ErrorCode } from "../core/errors";
-import type { Remote, RemoteNotice } from "../core/port";
+import type { ConnectorReport, Remote, RemoteNotice, ReportsAnswer } from "../core/port";
 import { errorFrame, parseClientFrame } from "../core/protocol";
 import { refusedEmitId } from "../core/relay";
 import { holdsSessionSlot, initialState, nextDue, view, type SessionEvent, type SessionState } from "../core/session";
@@ -61,6 +64,7 @@ export class UserSession extends DurableObject<Env> {
   private readonly tickets: UsedTickets;
   private readonly registration: Registration;
   private readonly wakes: SessionWake;
+  private readonly calls: RemoteCalls;
 
   constructor(ctx: DurableObjectState, env: Env, remote: Remote, wakeSender: WakeSender) {
     super(ctx, env);
@@ -84,11 +88,11 @@ export class UserSession extends DurableObject<Env> {
     const confirmRegistration = (ws: WebSocket, recheck = false) => this.registration.confirm(ws, recheck);
     this.app = app;
     this.tickets = new UsedTickets(kv);
-    this.relay = new SessionRelay({ remote, now });
+    this.relay = new SessionRelay({ remote, now, kv });
     this.registration = new Registration({ sockets, app, now });
     this.checks = new ProofChecks({ remote, now, resumeKey: () => kv.get<string>(RESUME_KEY), appSecrets: app.secrets, useTicket: (t) => this.tickets.use(t, now()) });
     const allowLocal = env.ALLOW_LOCAL_WEBHOOKS === "1";
-    const calls = new RemoteCalls({ remote, now, state, route, dispatch, appSecrets: app.secrets, indexRoom: app.indexRoom, allowLocalWebhooks: allowLocal });
+    const calls = (this.calls = new RemoteCalls({ remote, now, state, route, dispatch, appSecrets: app.secrets, indexRoom: app.indexRoom, allowLocalWebhooks: allowLocal }));
     this.wakes = new SessionWake({ kv, now, state, route, clients, app, sender: wakeSender, allowLocal, armAlarm });
     const frames = new ClientFrames({ state, relay: this.relay, checks: this.checks, app, confirmRegistration, keepRoute, dispatch, armAlarm });
     this.attach = new AttachFlow({
@@ -191,6 +195,15 @@ export class UserSession extends DurableObject<Env> {
     return this.dispatch(notice);
   }
 
+  /**
+   * RPC for the connector holding this session's Kaleyra connection: what Kaleyra said on it, in
+   * order. Reports about any other connection are answered as disowned (the connector closes it).
+   */
+  async connectorReports(batch: ConnectorReport[]): Promise<ReportsAnswer> {
+    if (!this.remote.receive) return { disowned: batch.map((r) => r.connectionId) };
+    return this.remote.receive(batch, () => this.state.remoteSessionId, (id, notice) => this.onRemoteNotice(id, notice));
+  }
+
   /** RPC for the remote side (webhooks, a session check) saying the current token expired. */
   async remoteTokenExpired(): Promise<void> {
     await this.dispatch({ type: "remote_token_expired" });
@@ -260,6 +273,8 @@ export class UserSession extends DurableObject<Env> {
     if (changed && !effects.some((fx) => fx.type === "clear_data")) this.ctx.storage.kv.put(STATE_KEY, state);
     if (holdsSessionSlot(before) && !holdsSessionSlot(state)) this.releaseSlot();
     for (const fx of effects) await this.effects.perform(fx, state);
+    // Cleared means cleared: the relay's stream (stored with its events) starts over too.
+    if (effects.some((fx) => fx.type === "clear_data")) this.relay.clear();
   }
 
   private releaseSlot(): void {
@@ -305,6 +320,8 @@ export class UserSession extends DurableObject<Env> {
   /** Ends the session as a client's disconnect(clearSavedData) would; answers the result. */
   async end(clearSavedData: boolean): Promise<{ view: ReturnType<typeof view>; clients: number }> {
     await this.dispatch({ type: "disconnect", clearSavedData: clearSavedData === true });
+    // The close is a call to the connector: answer once it is done, so the answer says how it ended.
+    await this.calls.closing;
     return this.describe();
   }
 }

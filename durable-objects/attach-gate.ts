@@ -88,6 +88,7 @@ export class ProofChecks {
         region: app.region,
         credential: { kind: "token", userId, token },
         now: this.host.now(),
+        check: true,
         ...(app.kaleyra?.realtimeUrl === undefined ? {} : { realtimeUrl: app.kaleyra.realtimeUrl }),
       });
       if (!opened.ok) return opened.error === "unavailable" ? "unavailable" : "refused";

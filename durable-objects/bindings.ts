@@ -6,6 +6,7 @@
 import type { AppRegistry } from "./AppRegistry";
 import type { AppState } from "./AppState";
 import type { UserSession } from "./UserSession";
+import type { KaleyraConnector } from "./connector/KaleyraConnector";
 
 export interface Env {
   USER_SESSION: DurableObjectNamespace<UserSession>;
@@ -13,6 +14,14 @@ export interface Env {
   APP_REGISTRY: DurableObjectNamespace<AppRegistry>;
   /** One per app (named by its appId): settings, secrets, slots, rooms, webhooks, tenant keys. */
   APP_STATE: DurableObjectNamespace<AppState>;
+  /** Connectors: the Kaleyra connections of many users each (durable-objects/connector/). */
+  KALEYRA_CONNECTOR: DurableObjectNamespace<KaleyraConnector>;
+  /** Connector pool sizing (core/connector.ts); absent: the defaults there. */
+  CONNECTOR_BASE_SHARDS?: string;
+  CONNECTOR_MAX_SHARDS?: string;
+  CONNECTOR_MAX_SOCKETS?: string;
+  CONNECTOR_MAX_HANDSHAKES?: string;
+  CONNECTOR_MAX_QUEUED?: string;
   /** Bearer token of the admin API. A secret in production; `npm start` passes a local default. */
   ADMIN_TOKEN?: string;
   /** "1" only in tests: lets a test move a session's clock forward (see durable-objects/clock.ts). */

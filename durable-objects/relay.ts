@@ -6,11 +6,14 @@
  *   never does, and a replay happens only right after a socket's proof.
  * - Every remote_emit gets exactly one remote_ack, to its own socket: the remote's answer, or
  *   `remote_timeout` at its deadline (run by the session's alarm), whichever comes first.
- * - Memory only: an evicted object starts a new stream (seq 1) and forgets pending emits.
+ * - The stream (its seq and the replay buffer) is stored with every relayed event, before the event
+ *   is sent, so a session that hibernates between events (its connector holds the connection)
+ *   keeps numbering and replaying across wake-ups. Pending emits are memory only: an object
+ *   evicted while an emit waits forgets it (it waits on a connector's answer, so it is awake).
  */
 import { kaleyraError } from "../core/errors";
 import type { ClientFrame, RelayErrorCode, ServerFrame } from "../core/protocol";
-import { EMIT_ACK_TIMEOUT_MS, eventNameVerdict, RelayBuffer } from "../core/relay";
+import { EMIT_ACK_TIMEOUT_MS, eventNameVerdict, RelayBuffer, RELAY_LIMITS, type RelaySnapshot } from "../core/relay";
 import { encode, MAX_FRAME_BYTES } from "../core/protocol";
 import type { KaleyraRemote } from "../core/port";
 import { send } from "./sockets";
@@ -18,7 +21,12 @@ import { send } from "./sockets";
 export interface RelayHost {
   remote: KaleyraRemote;
   now(): number;
+  /** Where the stream is kept across hibernation (the session's storage). */
+  kv?: SyncKvStorage;
 }
+
+/** The storage key of the relay's stream. */
+export const RELAY_KEY = "relay";
 
 interface PendingEmit {
   ws: WebSocket;
@@ -27,12 +35,14 @@ interface PendingEmit {
 }
 
 export class SessionRelay {
-  readonly buffer = new RelayBuffer();
+  private buffer: RelayBuffer;
   /** Events not relayed because their frame was too large (docs/protocol.md). */
   dropped = 0;
   private readonly pending = new Map<string, PendingEmit>();
 
-  constructor(private readonly host: RelayHost) {}
+  constructor(private readonly host: RelayHost) {
+    this.buffer = new RelayBuffer(RELAY_LIMITS, host.kv?.get<RelaySnapshot>(RELAY_KEY));
+  }
 
   /** One Kaleyra event: to every client in arrival order, and into the buffer. */
   event(name: string, data: unknown, clients: readonly WebSocket[]): void {
@@ -51,6 +61,9 @@ export class SessionRelay {
       console.warn("relay: event too large, dropped", { name: name.slice(0, 128), bytes: pushed.bytes, dropped: this.dropped });
       return;
     }
+    // Stored before it is sent (the output gate holds the frames until the write is durable): a
+    // client never sees a seq that a restart could hand out again.
+    this.host.kv?.put(RELAY_KEY, this.buffer.snapshot(this.host.now()));
     for (const ws of clients) {
       try {
         ws.send(pushed.text);
@@ -58,6 +71,11 @@ export class SessionRelay {
         // A socket closing right now gets its close event.
       }
     }
+  }
+
+  /** The session's data was cleared: the stream starts again at seq 1, with nothing held. */
+  clear(): void {
+    this.buffer = new RelayBuffer();
   }
 
   /** Right after a proof that carried `since`: what the socket missed, a gap first if needed. */

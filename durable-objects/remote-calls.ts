@@ -43,6 +43,7 @@ export class RemoteCalls {
         now: this.host.now(),
         ...(route.app.kaleyra?.realtimeUrl === undefined ? {} : { realtimeUrl: route.app.kaleyra.realtimeUrl }),
         ...(fx.previousSocketId === undefined ? {} : { previousSocketId: fx.previousSocketId }),
+        ...(route.app.upstream?.pool === "own" ? { ownPool: true } : {}),
       });
       if (result.ok && result.roomId !== undefined && fx.credential.kind === "access_link") {
         // So Kaleyra's room-ended webhook can find this session (worker/webhooks.ts); a room that
@@ -55,10 +56,20 @@ export class RemoteCalls {
       event = { type: "remote_failed", requestId: fx.requestId, error: "unavailable" };
     }
     await this.host.dispatch(event);
+    // Whatever Kaleyra said on the new connection before its answer reached us comes now, in order.
+    if (event.type === "remote_opened" && event.remoteSessionId !== undefined) this.host.remote.settled?.(event.remoteSessionId);
     if (roomEnded) await this.host.dispatch({ type: "call_ended" });
   }
 
-  async close({ requestId, remoteSessionId }: Extract<Effect, { type: "close_remote" }>): Promise<void> {
+  /** The last close asked for (it never rejects): the tenant API's end answers once it is done. */
+  closing: Promise<void> | undefined;
+
+  close(fx: Extract<Effect, { type: "close_remote" }>): Promise<void> {
+    this.closing = this.closeRemote(fx);
+    return this.closing;
+  }
+
+  private async closeRemote({ requestId, remoteSessionId }: Extract<Effect, { type: "close_remote" }>): Promise<void> {
     const route = this.host.route();
     try {
       // A connection this session holds is closed by its id even with no route left to name the

@@ -57,7 +57,9 @@ export class SessionEffects {
         return void calls.update(fx);
       case "check_remote":
         // An adapter made after an eviction or restart holds no connection: this is how it finds out.
-        if (!this.host.remote.isAlive(fx.remoteSessionId)) await this.host.dispatch({ type: "remote_lost" });
+        // A connector answers by RPC (the rare safety check, core/refresh.ts); an answer about an
+        // older connection than the current one changes nothing.
+        if (!(await this.host.remote.isAlive(fx.remoteSessionId)) && this.host.state().remoteSessionId === fx.remoteSessionId) await this.host.dispatch({ type: "remote_lost" });
         return;
       case "set_alarm":
         return this.host.armAlarm();

@@ -1,7 +1,8 @@
 /**
  * The one place stubs to the project's Durable Objects are made, each by what names its object:
  * a UserSession by its app and session key (or by its id, as an app's index lists them), an
- * AppState by its appId, and the deployment's one AppRegistry (the admin's list of apps).
+ * AppState by its appId, the deployment's one AppRegistry (the admin's list of apps), and a
+ * KaleyraConnector by its name (core/connector.ts: pool and shard).
  */
 import type { Env } from "./bindings";
 import { forwardedRequest, sessionObjectName, type SessionKey, type SessionRoute } from "./session-route";
@@ -31,4 +32,10 @@ export function appState(env: Env, appId: string) {
 /** The deployment-wide list of apps: for the admin only. */
 export function appRegistry(env: Env) {
   return env.APP_REGISTRY.get(env.APP_REGISTRY.idFromName(APP_REGISTRY_NAME));
+}
+
+/** A connector by its name (core/connector.ts), placed near Kaleyra's region when a hint is given (a hint only counts at creation). */
+export function kaleyraConnector(env: Env, name: string, locationHint?: string) {
+  const id = env.KALEYRA_CONNECTOR.idFromName(name);
+  return locationHint === undefined ? env.KALEYRA_CONNECTOR.get(id) : env.KALEYRA_CONNECTOR.get(id, { locationHint: locationHint as DurableObjectLocationHint });
 }

@@ -4,6 +4,7 @@
  */
 import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
+import { nextDue } from "../core/session";
 import { fakeRemoteControls, fakeToken } from "./fake-remote";
 import { advance, attach, sessionNow, sessionStorageOf, sessionStub, snapshot, storageOf, waitForSnapshot } from "./harness";
 
@@ -23,11 +24,14 @@ describe("token session", () => {
     client.send({ type: "token", requestId: request.requestId, token: fakeToken("alice", expiresAt) });
     const state = await client.waitForStatus("connected");
     expect(state).toMatchObject({ mode: "token", userId: "alice", expiresAt, tokenAttempt: 0, reconnectAttempt: 0 });
-    // The one alarm is armed for the earliest duty: the connection's liveness check, before the refresh.
+    // The one alarm is armed for the earliest duty: the refresh, before the rare liveness check (6 h).
     const s = await snapshot(stub);
     expect(s.refreshAt).toBeLessThanOrEqual(expiresAt - 60_000);
     expect(s.refreshAt).toBeGreaterThanOrEqual(expiresAt - 60_000 - 5 * 60_000);
-    expect((await storageOf(stub)).alarmAt).toBe(s.livenessCheckAt);
+    expect(s.livenessCheckAt).toBeGreaterThan(s.refreshAt!);
+    expect(nextDue(s)).toBe(s.refreshAt);
+    // (Armed earlier still: the used attach ticket's expiry, durable-objects/used-tickets.ts.)
+    expect((await storageOf(stub)).alarmAt).toBeLessThanOrEqual(s.refreshAt!);
   });
 
   it("an alarm runs token attempt 2 after a 15 s silence, 1 s + jitter later", async () => {
@@ -207,16 +211,19 @@ describe("eviction loses nothing", () => {
     expect(client.ofType("token_request")).toHaveLength(1);
   });
 
-  it("connected: the state and its duties survive; the Kaleyra connection does not, and the liveness check finds out and reconnects", async () => {
+  it("connected: the state and its duties survive; a connection that is gone (never reported) is found by the liveness check, which reconnects", async () => {
     const stub = await sessionStub(alice);
     const client = await attach(stub, alice);
-    const expiresAt = await connectAlice(stub, client, HOUR);
+    // A token that outlives the 6 h safety check, so the check is the first duty.
+    const expiresAt = await connectAlice(stub, client, 100 * HOUR);
     const before = await snapshot(stub);
+    const armed = (await storageOf(stub)).alarmAt;
     await evictDurableObject(stub);
     expect(await snapshot(stub)).toMatchObject({ status: "connected", expiresAt, refreshAt: before.refreshAt, livenessCheckAt: before.livenessCheckAt });
-    expect((await storageOf(stub)).alarmAt).toBe(before.livenessCheckAt);
+    expect(nextDue(before)).toBe(before.livenessCheckAt);
+    expect((await storageOf(stub)).alarmAt).toBe(armed);
     expect(client.ofType("token_request")).toHaveLength(1);
-    // An outbound socket does not hibernate: the object made after the eviction holds no connection.
+    // The fake remote made after the eviction holds no connection (as a connector that lost it without a word).
     await advance(stub, before.livenessCheckAt! - (await sessionNow(stub)));
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await client.nextTokenRequest(1)).toMatchObject({ attempt: 1 });

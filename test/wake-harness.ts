@@ -5,6 +5,7 @@
  * (dev/local-push.ts) at a public name the unit project's production rule accepts.
  */
 import { env, runInDurableObject, SELF } from "cloudflare:test";
+import { afterEach, beforeEach, vi } from "vitest";
 import type { AppSecretsUpdate, AppSettings } from "../core/app";
 import type { RemoteNotice } from "../core/port";
 import type { WakeSettings } from "../core/wake-settings";
@@ -124,4 +125,30 @@ export function wakeStorage(app: WakeApp, userId: string) {
 export async function settle(app: WakeApp, userId: string): Promise<void> {
   await runInDurableObject(userStub(app, userId), () => undefined);
   await new Promise((r) => setTimeout(r, 50));
+}
+
+/**
+ * The wake's operator log lines ("wake …" on console.log and console.warn, durable-objects/
+ * session-wake.ts) captured for a test file, so a test can check what a wake logs and the run
+ * stays quiet; any other line still reaches the console. Call once at a file's top level.
+ */
+export function captureWakeLogs(): { lines: unknown[][] } {
+  const captured = { lines: [] as unknown[][] };
+  const spies: { mockRestore(): void }[] = [];
+  beforeEach(() => {
+    captured.lines = [];
+    for (const level of ["log", "warn"] as const) {
+      const original = console[level].bind(console);
+      spies.push(
+        vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
+          if (typeof args[0] === "string" && args[0].startsWith("wake")) captured.lines.push(args);
+          else original(...args);
+        }),
+      );
+    }
+  });
+  afterEach(() => {
+    for (const spy of spies.splice(0)) spy.mockRestore();
+  });
+  return captured;
 }

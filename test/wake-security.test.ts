@@ -13,9 +13,10 @@ import { userSession } from "../durable-objects/stubs";
 import type { UserSession } from "../durable-objects/UserSession";
 import { fakeRemoteControls } from "./fake-remote";
 import { TestClient } from "./harness";
-import { attachUser, browserSubscription, CALLS, connectUser, kaleyraSays, pushesNow, pushesTo, settle, subscribe, wakeApp, wakeStorage } from "./wake-harness";
+import { attachUser, browserSubscription, captureWakeLogs, CALLS, connectUser, kaleyraSays, pushesNow, pushesTo, settle, subscribe, wakeApp, wakeStorage } from "./wake-harness";
 
 afterEach(() => fakeRemoteControls.reset());
+captureWakeLogs();
 
 const KEYS = { p256dh: "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4", auth: "BTBZMqHH6r4Tts7J_aSIgg" };
 

@@ -10,9 +10,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import { CALL_WAKE_TTL_SEC } from "../core/wake";
 import { fakeRemoteControls } from "./fake-remote";
 import { advance, sessionNow } from "./harness";
-import { attachUser, browserSubscription, connectUser, kaleyraSays, pushesNow, pushesTo, pushLog, pushServiceAnswers, settle, subscribe, userStub, wakeApp, wakeStorage } from "./wake-harness";
+import { attachUser, browserSubscription, captureWakeLogs, connectUser, kaleyraSays, pushesNow, pushesTo, pushLog, pushServiceAnswers, settle, subscribe, userStub, wakeApp, wakeStorage } from "./wake-harness";
 
 afterEach(() => fakeRemoteControls.reset());
+const logs = captureWakeLogs();
 
 /** alice connected, subscribed, then her tab closed: the session runs on with no client. */
 async function closedApp() {
@@ -52,6 +53,10 @@ describe("a call for a user with no client open", () => {
     // Never the event's data: no link, no caller.
     expect(push!.payload).not.toContain("SECRET");
     expect(push!.payload).not.toContain("bob");
+    // The operator's line says which app woke, why and how many deliveries; never who, the endpoint or the call.
+    expect(logs.lines).toEqual([["wake", { appId: app.appId, reason: "kaleyra_event", event: "call:incoming", deliveries: 1 }]]);
+    const logged = JSON.stringify(logs.lines);
+    for (const secret of [sub.endpoint, sub.keys.p256dh, sub.keys.auth, "alice", "call_1", "SECRET", "bob"]) expect(logged).not.toContain(secret);
   });
 
   it("one call, one push: the same call again wakes nobody; another call does", async () => {

@@ -8,6 +8,7 @@ import { z } from "@hono/zod-openapi";
 import { APP_ID_PATTERN, APP_LIMITS, ENVIRONMENTS, isKaleyraBaseUrl, isWebhookUrl, parseAppPut, REGIONS } from "../core/app";
 import { ERROR_MESSAGES } from "../core/errors";
 import { ATTACH_MODES, USER_ID_PATTERN } from "../core/protocol";
+import { GRACE_SECONDS_MAX, GRACE_SECONDS_MIN } from "../core/upstream";
 import { MAX_TICKET_LIFETIME_SEC } from "../core/ticket";
 import { RETRY_POLICY_LIMITS } from "../core/policy";
 import { MAX_APPS_PAGE, MAX_SESSIONS_PAGE } from "../durable-objects";
@@ -49,6 +50,18 @@ const ServerTokensSchema = z
   .refine((s) => s.source !== "webhook" || s.webhookUrl !== undefined, { message: "is required when source is webhook", path: ["webhookUrl"] })
   .openapi("ServerTokens");
 
+const UpstreamSchema = z
+  .strictObject({
+    keep: z.enum(["always", "grace"]).optional(),
+    graceSeconds: z.number().int().min(GRACE_SECONDS_MIN).max(GRACE_SECONDS_MAX).optional(),
+    pool: z.enum(["shared", "own"]).optional(),
+  })
+  .refine((u) => u.graceSeconds === undefined || u.keep === "grace", { message: "is allowed only with keep grace", path: ["graceSeconds"] })
+  .openapi("Upstream", {
+    description:
+      "The Kaleyra connection while no client is attached (keep: always, the default, so a call reaches a closed app; or grace: closed graceSeconds after the last client left, reopened when one attaches) and its connector pool (shared, the default, or the app's own).",
+  });
+
 const settingsShape = {
   environment: z.enum(ENVIRONMENTS),
   region: z.enum(REGIONS),
@@ -65,6 +78,7 @@ const settingsShape = {
     .max(APP_LIMITS.maxAllowedOrigins)
     .optional(),
   maxSessions: z.number().int().min(1).max(APP_LIMITS.maxSessions).optional(),
+  upstream: UpstreamSchema.optional(),
   // Loopback passes here; whether this deployment allows it is AppState's check (as for webhooks).
   kaleyra: z
     .strictObject({

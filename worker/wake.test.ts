@@ -10,9 +10,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import { ROOM_ID_HMAC_HEADER, signRoomId, verifyWebhookSignature } from "../crypto/signature";
 import { appState } from "../durable-objects/stubs";
 import { fakeRemoteControls } from "../test/fake-remote";
-import { browserSubscription, CALLS, connectUser, PUSH_ORIGIN, pushesNow, pushesTo, settle, subscribe, wakeApp, wakeStorage, type WakeApp } from "../test/wake-harness";
+import { browserSubscription, captureWakeLogs, CALLS, connectUser, PUSH_ORIGIN, pushesNow, pushesTo, settle, subscribe, wakeApp, wakeStorage, type WakeApp } from "../test/wake-harness";
 
 afterEach(() => fakeRemoteControls.reset());
+captureWakeLogs();
 
 const ADMIN = { Authorization: "Bearer test-admin-token" };
 const base = "https://edge.test";

@@ -31,7 +31,7 @@ export function attachTicket(app, userId, expSec) {
   return signHs256({ appId: app.appId, userId, exp: expSec, jti: randomUUID() }, app.ticketSecret);
 }
 
-async function call(stack, method, path, body, headers = {}) {
+export async function call(stack, method, path, body, headers = {}) {
   const res = await fetch(`${stack.base}${path}`, {
     method,
     headers: { "content-type": "application/json", ...headers },
@@ -59,7 +59,7 @@ export async function setFaults(stack, faults) {
  * the orchestrator's registry (admin API) with `retryPolicy`. Also asks for ticket attach when the
  * registry knows that setting; falls back to the plain registration when it does not.
  */
-export async function registerApp(stack, adminToken, appId, retryPolicy) {
+export async function registerApp(stack, adminToken, appId, retryPolicy, extra = {}) {
   const signingSecret = randomBytes(32).toString("hex");
   const apiKey = `ak_test_${appId.slice(7).replace(/[^A-Za-z0-9_-]/g, "")}_key`;
   const emu = await call(stack, "POST", "/emulator/control/apps", { appId, apiKey, signingSecret });
@@ -68,7 +68,7 @@ export async function registerApp(stack, adminToken, appId, retryPolicy) {
   const auth = { Authorization: `Bearer ${adminToken}` };
   const base = { environment: "sandbox", region: "eu" };
   if (retryPolicy) base.retryPolicy = retryPolicy;
-  let reg = await call(stack, "PUT", `/v1/apps/${appId}`, { ...base, attachModes: ["ticket", "token", "resume"], attachTicketSecret: ticketSecret, maxSessions: 1_000_000 }, auth);
+  let reg = await call(stack, "PUT", `/v1/apps/${appId}`, { ...base, attachModes: ["ticket", "token", "resume"], attachTicketSecret: ticketSecret, maxSessions: 1_000_000, ...extra }, auth);
   let tickets = true;
   if (reg.status === 400) {
     tickets = false;
@@ -98,10 +98,13 @@ export async function createUsers(stack, app, userIds, concurrency = 16) {
  *  - connect: send `connect` after the first state (default true);
  *  - proveWith: "ticket" (default, when the app allows it) or "token" (ask the server for a token
  *    request: with no session running that starts the proof, whose states are kept in `proof`);
- *  - onFrame(frame, t): every frame, with its arrival time (ms, wall clock).
+ *  - onFrame(frame, t): every frame, with its arrival time (ms, wall clock);
+ *  - ticketSeconds: the attach ticket's lifetime (default 300). A session remembers a used ticket
+ *    until it expires and wakes then to forget it: a stage that counts wake-ups uses short ones.
  */
 export class Client {
-  constructor(stack, app, userId, { tokens = () => null, connect = true, proveWith = "ticket", onFrame } = {}) {
+  constructor(stack, app, userId, { tokens = () => null, connect = true, proveWith = "ticket", onFrame, ticketSeconds = 300 } = {}) {
+    this.ticketSeconds = ticketSeconds;
     this.stack = stack;
     this.app = app;
     this.userId = userId;
@@ -160,7 +163,7 @@ export class Client {
       case "auth_required": {
         this.gated = true;
         if (this.proveWith !== "token" && this.app.ticketSecret && frame.modes.includes("ticket")) {
-          this.send({ type: "auth", ticket: attachTicket(this.app, this.userId, Math.floor(Date.now() / 1000) + 300) });
+          this.send({ type: "auth", ticket: attachTicket(this.app, this.userId, Math.floor(Date.now() / 1000) + this.ticketSeconds) });
         } else if (frame.modes.includes("token")) {
           // Token proof: the server asks for the token (a token_request, answered by `tokens`).
           this.send({ type: "auth", askToken: true });

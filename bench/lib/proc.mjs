@@ -3,7 +3,7 @@
  * their own, always killed on exit), and /proc readings (RSS, open files, CPU time).
  * Invariants: every wait is bounded; traffic goes to 127.0.0.1 only.
  */
-import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { freePort, groupProcesses, procStat, rssKb, sleep, waitUntil } from "../../scripts/lib/proc.mjs";
@@ -27,6 +27,25 @@ process.on("unhandledRejection", (err) => {
   console.error(err);
   process.exit(1);
 });
+
+let snapshotDir;
+/**
+ * Where the stacks run from: a copy of the repository (node_modules linked), taken once per run.
+ * `wrangler dev` restarts its runtime whenever a file it watches changes (sources, and the
+ * package.json files its bundler read), which drops every socket mid-stage while someone edits the
+ * tree. BENCH_NO_SNAPSHOT=1 runs from the repository itself.
+ */
+export function benchDirectory() {
+  if (process.env.BENCH_NO_SNAPSHOT === "1") return ROOT;
+  if (snapshotDir !== undefined) return snapshotDir;
+  const dir = mkdtempSync(join(tmpdir(), "kaleyra-bench-src-"));
+  const skip = /^\/(node_modules|\.git|\.wrangler|test-artifacts|bench\/\.cache)(\/|$)/;
+  cpSync(ROOT, dir, { recursive: true, filter: (src) => !skip.test(src.slice(ROOT.length)) });
+  symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
+  tempDirs.add(dir);
+  snapshotDir = dir;
+  return dir;
+}
 
 /** Wall-clock milliseconds with sub-millisecond resolution, on the same clock as Date.now(). */
 let clockOffset = Date.now() - (performance.timeOrigin + performance.now());
@@ -84,6 +103,23 @@ export function foreignWorkerdCount() {
 }
 
 /**
+ * Runs `fn(stack)` on a fresh orchestrator stack of its own (the same composition and vars as the
+ * shared one), stopped afterwards. For the stages that count live objects: in the shared stack the
+ * earlier stages' session objects keep waking (a used attach ticket's expiry alarm, five minutes
+ * after each attach), and each would count as an object in memory.
+ */
+export async function onOwnStack(ctx, name, fn) {
+  const stack = new Stack({ name: `kaleyra-edge-${name}`, config: "wrangler.local.toml", vars: { ADMIN_TOKEN: ctx.adminToken, ATTACH_LIMIT_PER_MINUTE: "1000000000" }, log: ctx.say });
+  const ms = await stack.start();
+  ctx.say(`${name}: on a stack of its own (${stack.base}, ${ms} ms)`);
+  try {
+    return await fn(stack);
+  } finally {
+    await stack.stop();
+  }
+}
+
+/**
  * One `wrangler dev --local` (scripts/lib/wrangler.mjs) with its own --persist-to directory (so a
  * run never sees another run's data, nor the reliability scripts'), and the readings the
  * benchmarks take of its processes.
@@ -92,7 +128,8 @@ export class Stack extends WranglerDev {
   constructor({ name, config, vars = {}, log }) {
     const dir = mkdtempSync(join(tmpdir(), `kaleyra-bench-${name}-`));
     tempDirs.add(dir);
-    super({ name, config, vars, persistTo: join(dir, "state"), logPath: join(dir, "wrangler.log") });
+    // From the run's copy of the tree (benchDirectory): an edit elsewhere does not restart its runtime.
+    super({ name, config, vars, persistTo: join(dir, "state"), logPath: join(dir, "wrangler.log"), cwd: benchDirectory() });
     this.say = log;
     this.dir = dir;
     stacks.add(this);

@@ -41,8 +41,18 @@ export function printTable(r) {
   const w = r.residency;
   if (w) {
     const d = w.detail?.connected;
-    add("connected sessions: objects resident; alarms/h", w.error ?? `${fmt(w.connected_resident_objects)} of ${fmt(d?.sessions)} resident (awake ${fmt(w.connected_awake_fraction)}); ${fmt(w.connected_alarm_wakeups_per_hour)}/h`, `${fmt(w.connected_alarm_wakeups_per_hour_design)}/h liveness duty (design)`, w.error ? "" : `lost connections ${fmt(w.connected_lost_connections_per_hour)}/h, token requests ${fmt(w.connected_token_requests_per_hour)}/h`);
+    add("connected sessions: objects resident; alarms/h", w.error ?? `${fmt(w.connected_resident_objects)} of ${fmt(d?.sessions)} resident (awake ${fmt(w.connected_awake_fraction)}); ${fmt(w.connected_alarm_wakeups_per_hour)}/h`, `${fmt(w.connected_alarm_wakeups_per_hour_design)}/h design (check + refresh)`, w.error ? "" : `lost connections ${fmt(w.connected_lost_connections_per_hour)}/h, token requests ${fmt(w.connected_token_requests_per_hour)}/h`);
     add("waiting sessions: live objects min; alarms/h", w.error ?? `${fmt(w.waiting_live_objects_min)} (awake ${fmt(w.waiting_awake_fraction)}); ${fmt(w.waiting_alarm_wakeups_per_hour)}/h`, "~0 live (hibernate)", "reconnect backoff 30 s during an outage");
+    // (Connected sessions hibernate too since issue 22: their connector holds the connection.)
+  }
+  const cn = r.connectors;
+  if (cn) {
+    const h = cn.restart_herd;
+    add("connected users measured (apps)", cn.error ?? `${fmt(cn.connected_users_measured)} (${fmt(cn.connected_apps_measured)} apps)`, "goal >= 1,000 over >= 10 apps", cn.error ? "" : `connectors per 1,000 users ${fmt(cn.connectors_per_1000_users)}`);
+    add("awake object-seconds per user-hour (billable)", cn.error ?? `${fmt(cn.connected_awake_seconds_per_user_hour, " s")} (${fmt(cn.connected_billable_seconds_per_user_hour, " s")})`, "goal <= 10 s; was 3,600 s", cn.error ? "" : `sessions + connectors; ${cn.detail.cost.awake.tokenLifetimeH} h tokens, a check every 6 h`);
+    add("USD per connected user-month: idle / 1 event per minute", cn.error ?? `$${fmt(cn.connected_cost_usd_per_user_month)} / $${fmt(cn.connected_cost_usd_per_user_month_event_per_minute)}`, "goal <= $0.01 idle; was ~$4.15", "docs/performance.md cost model");
+    add("connector: RSS per connection; events/s", cn.error ?? `${fmt(cn.connector_rss_kb_per_connection, " kB")}; ${fmt(cn.connector_events_per_second)}/s`, "probe: ~90-107 kB", cn.error ? "" : `relay latency p99 ${fmt(cn.connector_relay_latency_p99_ms, " ms")} at ${fmt(cn.connected_users_measured)} users`);
+    add("connector restart: all back; peak CONNECTs /100 ms, /s", cn.error ?? (h ? `${fmt(h.all_back_s, " s")}; ${fmt(h.peak_connects_per_100ms)} / ${fmt(h.peak_connects_per_s)}` : "n/a"), h ? `ideal ${fmt(h.ideal_peak_connects_per_100ms)} / 100 ms; bound ${fmt(h.schedule_bound_s, " s")}` : "", h ? `${fmt(h.back)}/${fmt(h.sessions)} back; lost reported after p50 ${fmt(h.lost_reported_p50_s, " s")}` : "");
   }
   const k = r.connections;
   if (k) {

@@ -1,29 +1,32 @@
 /**
- * 3. Reconnect storm. N token sessions are connected; Kaleyra goes down; every session's remote
- * call fails at the same instant, so every session enters the reconnect schedule together; the
- * outage ends after OUTAGE_MS and the sessions come back on their own schedule.
+ * 3. Reconnect storm. N token sessions are connected; Kaleyra goes down and drops every live
+ * connection at the same instant (as an outage, or a connector restart, would), so every session
+ * enters the reconnect schedule together; the outage ends after OUTAGE_MS and the sessions come
+ * back on their own schedule.
  *
- * How the outage is made to hit every session at once: a connected session calls the remote only
- * to refresh, so the sessions connect with tokens that all expire at the same second (signed here)
- * and refresh at about the same time; the emulator is first put in `outage: "hang"`, which holds
- * every refresh call, and once every session's refresh is held it is switched to
- * `outage: "refuse"`, which releases them all with a 503 at once (t = 0 of the storm). The outage
- * ends (faults cleared) at t = OUTAGE_MS.
+ * How the outage hits every session at once: the emulator is put in `outage: "refuse"` (every
+ * upgrade answers 503), then drops every connection of the app (`POST /control/connections/drop`,
+ * t = 0): each connector reports the loss, and each session's reconnect attempt 1 (at once) fails.
+ * The outage ends (faults cleared) at t = OUTAGE_MS. (Before issue 22 this stage failed every
+ * session's refresh call instead; once refreshes went over the live connection an HTTP outage no
+ * longer touched connected sessions, and the stage measured nothing.)
  *
- * What is counted: the emulator keeps no request log, but every reconnect attempt starts with a
- * token request to a client, so the clients time-stamp every `token_request` (one per remote
- * call). Herd factor = the most requests in any 100 ms window (sliding) / the mean per 100 ms over
- * the storm (t = 0 until the last session is connected again).
+ * What is counted: every reconnect attempt starts with a token request to a client, so the clients
+ * time-stamp every `token_request` (one per remote call); the emulator time-stamps every CONNECT
+ * (`GET /control/connects?since=`), which during the outage are none (the upgrades are refused)
+ * and after it are the recovery's herd. Herd factor = the most requests in any 100 ms window
+ * (sliding) / the mean per 100 ms over the storm (t = 0 until the last session is connected again);
+ * CONNECTs: the peak per 100 ms beside the ideal's.
  *
  * Same run with jitterMaxMs 0 (the unjittered baseline), and the ideal: the same schedule computed
  * exactly (discrete convolution of the uniform jitters) with zero processing time, as expected
  * requests per window. The seed's schedule is kept at its real delays (3 s, 9 s, ... + 0..2 s
  * jitter), only the outage is short, so the storm covers the first waves, the steepest ones.
  */
-import { accessToken, Client, createUsers, describeClients, endSessions, openMany, registerApp, setFaults } from "../lib/kaleyra.mjs";
+import { accessToken, call, Client, createUsers, describeClients, endSessions, openMany, registerApp, setFaults } from "../lib/kaleyra.mjs";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { nowMs, sleep, waitUntil } from "../lib/proc.mjs";
-import { herd, round, windowCounts } from "../lib/stats.mjs";
+import { herd, round, summary, windowCounts } from "../lib/stats.mjs";
 
 const WINDOW_MS = 100;
 const SEED_RECONNECT = [0, 3_000, 9_000, 27_000, 60_000, 120_000];
@@ -93,7 +96,9 @@ export function idealStorm({ sessions, outageMs, reconnectDelaysMs, steadyMs, ji
   };
   const bound = scheduleBound({ outageMs, reconnectDelaysMs, steadyMs, jitterMaxMs });
   const retriesOnly = factor(retries);
-  return { ...factor(requests), retriesFactor: retriesOnly.factor, retriesPeakPerWindow: retriesOnly.peakPerWindow, expectedEndMs: end, boundMs: bound };
+  // Every attempt at or after the outage's end succeeds: those are the CONNECTs Kaleyra sees.
+  const connects = factor(success);
+  return { ...factor(requests), retriesFactor: retriesOnly.factor, retriesPeakPerWindow: retriesOnly.peakPerWindow, connectsPeakPerWindow: connects.peakPerWindow, expectedEndMs: end, boundMs: bound };
 }
 
 /** Latest time (processing aside) by which every session has made an attempt at or after the outage's end. */
@@ -114,34 +119,31 @@ async function storm(ctx, app, label) {
   const outageMs = ctx.full ? 30_000 : 10_000;
   const users = Array.from({ length: n }, (_, i) => `storm-${i}`);
   await createUsers(prod, app, users);
-  const expSec = Math.ceil((Date.now() + 8_000 + n * 16) / 1000);
   let phase = "connect";
   const requests = [];
-  const tokens = (req) => accessToken(app, req.userId, phase === "connect" ? expSec : Math.floor(Date.now() / 1000) + 3_600);
+  const tokens = (req) => accessToken(app, req.userId, Math.floor(Date.now() / 1000) + 3_600);
   const onFrame = (frame, t, client) => {
-    if (frame.type === "token_request") {
-      if (frame.expiresAt !== undefined && client.refreshAsked === undefined) client.refreshAsked = t;
-      requests.push({ t, reconnectAttempt: client.state?.reconnectAttempt ?? 0, user: client.userId });
+    if (frame.type === "token_request" && phase === "storm") requests.push({ t, reconnectAttempt: client.state?.reconnectAttempt ?? 0, user: client.userId });
+    if (frame.type === "state" && phase === "storm") {
+      if (frame.state.status === "reconnecting") client.lost = client.lost ?? t;
+      if (frame.state.status === "connected" && client.lost !== undefined) client.back = client.back ?? t;
     }
-    if (frame.type === "state" && frame.state.status === "connected" && phase === "storm" && frame.state.expiresAt > expSec * 1000) client.back = client.back ?? t;
   };
   await setFaults(prod, {});
-  say(`storm: ${label}: connecting ${n} sessions (tokens expire together at +${Math.round(expSec - Date.now() / 1000)} s)`);
+  say(`storm: ${label}: connecting ${n} sessions`);
   const clients = await openMany(n, 32, (i) => new Client(prod, app, users[i], { tokens, onFrame }));
   try {
-    await waitUntil(() => clients.every((c) => c.state?.status === "connected"), "every session connected", Math.max(1_000, expSec * 1000 - Date.now() - 2_000), 50).catch((err) => {
-      throw new Error(`${err.message} before the tokens' common expiry: ${describeClients(clients)}`);
+    await waitUntil(() => clients.every((c) => c.state?.status === "connected"), "every session connected", 60_000, 50).catch((err) => {
+      throw new Error(`${err.message}: ${describeClients(clients)}`);
     });
-    await setFaults(prod, { outage: "hang" });
+    await setFaults(prod, { outage: "refuse" });
     phase = "storm";
-    say(`storm: ${label}: all connected; emulator in outage "hang" until every refresh call is held`);
-    await waitUntil(() => clients.every((c) => c.refreshAsked !== undefined), "every session's refresh", expSec * 1000 - Date.now() + 3_000, 20);
-    await sleep(500);
     const lag = monitorEventLoopDelay({ resolution: 10 });
     lag.enable();
+    const since = Date.now();
     const t0 = nowMs();
-    await setFaults(prod, { outage: "refuse" });
-    say(`storm: ${label}: outage "refuse" (every held call fails now) for ${outageMs / 1000} s`);
+    const dropped = await call(prod, "POST", "/emulator/control/connections/drop", { appId: app.appId });
+    say(`storm: ${label}: outage "refuse" and every connection dropped (${dropped.json?.dropped}) for ${outageMs / 1000} s`);
     await sleep(Math.max(0, t0 + outageMs - nowMs()));
     const t1 = nowMs();
     await setFaults(prod, {});
@@ -161,6 +163,8 @@ async function storm(ctx, app, label) {
     const inStorm = requests.filter((r) => r.t >= t0 && r.t <= tEnd);
     const all = herd(inStorm.map((r) => r.t), t0, tEnd + 1, WINDOW_MS);
     const retries = herd(inStorm.filter((r) => r.reconnectAttempt >= 2).map((r) => r.t), t0, tEnd + 1, WINDOW_MS);
+    const connectsAt = (await call(prod, "GET", `/emulator/control/connects?appId=${app.appId}&since=${since}`)).json.times ?? [];
+    const connects = herd(connectsAt, since, since + (tEnd - t0) + 1, WINDOW_MS);
     const byAttempt = {};
     for (const r of inStorm) byAttempt[r.reconnectAttempt] = (byAttempt[r.reconnectAttempt] ?? 0) + 1;
     const result = {
@@ -168,13 +172,16 @@ async function storm(ctx, app, label) {
       outageMs,
       windowMs: WINDOW_MS,
       retryPolicy: app.retryPolicy,
+      dropped: dropped.json?.dropped,
       herdFactor: round(all.factor),
       peakPerWindow: all.peak,
       meanPerWindow: round(all.meanPerWindow),
       requests: all.requests,
       requestsByReconnectAttempt: byAttempt,
       retriesOnly: { herdFactor: round(retries.factor), peakPerWindow: retries.peak, requests: retries.requests },
+      connects: { total: connects.requests, peakPerWindow: connects.peak, perWindow: windowCounts(connectsAt, since, since + (tEnd - t0) + 1, WINDOW_MS) },
       perWindow: windowCounts(inStorm.map((r) => r.t), t0, tEnd + 1, WINDOW_MS),
+      lostDetectedMs: summary(clients.filter((c) => c.lost !== undefined).map((c) => c.lost - t0)),
       allBackMs: round(tEnd - t0, 1),
       afterOutageEndMs: round(tEnd - t1, 1),
       scheduleBoundMs: bound,
@@ -182,7 +189,7 @@ async function storm(ctx, app, label) {
       statusAtEnd,
       benchEventLoopDelayMs: { p99: round(lag.percentile(99) / 1e6, 1), max: round(lag.max / 1e6, 1) },
     };
-    say(`storm: ${label}: herd factor ${result.herdFactor} (peak ${all.peak} in ${WINDOW_MS} ms, mean ${result.meanPerWindow}); all back ${round(result.allBackMs / 1000, 2)} s after the failure (bound ${bound / 1000} s), ${back.length}/${n}`);
+    say(`storm: ${label}: herd factor ${result.herdFactor} (peak ${all.peak} token requests in ${WINDOW_MS} ms, mean ${result.meanPerWindow}); CONNECTs peak ${connects.peak} per ${WINDOW_MS} ms; all back ${round(result.allBackMs / 1000, 2)} s after the failure (bound ${bound / 1000} s), ${back.length}/${n}`);
     return result;
   } finally {
     phase = "done";
@@ -213,6 +220,9 @@ export async function runStorm(ctx) {
     herd_factor_retries_unjittered: without.retriesOnly.herdFactor,
     herd_factor_retries_ideal: round(ideal.retriesFactor),
     herd_factor_retries_ideal_unjittered: round(idealFlat.retriesFactor),
+    storm_peak_connects_per_100ms: withJitter.connects.peakPerWindow,
+    storm_peak_connects_per_100ms_unjittered: without.connects.peakPerWindow,
+    storm_peak_connects_per_100ms_ideal: round(ideal.connectsPeakPerWindow),
     all_back_ms: withJitter.allBackMs,
     all_back_ms_unjittered: without.allBackMs,
     schedule_bound_ms: withJitter.scheduleBoundMs,

@@ -1,8 +1,9 @@
 /**
  * Controls for the Socket.IO endpoint, under /control: its faults and heartbeat
  * (`GET|PUT /control/realtime`), the open connections (`GET /control/connections`), server events
- * pushed to a user's connections (`POST /control/connections/emit`: a short lifecycle name, or any
- * other Socket.IO event name passed through with its `data`), dropped connections
+ * pushed to a user's connections, or every user's of the app when `userId` is left out
+ * (`POST /control/connections/emit`: a short lifecycle name, or any other Socket.IO event name
+ * passed through with its `data`), dropped connections
  * (`POST /control/connections/drop`), the CONNECTs an app received (`GET /control/connects`).
  * Invariant: every body is validated; a refused request changes nothing.
  */
@@ -60,6 +61,9 @@ export function socketControlRoutes(host: EmulatorHost): Hono<EmulatorEnv> {
   control.get("/connects", (c) => {
     const appId = c.req.query("appId");
     if (appId === undefined || !store.app(appId)) return errorJson(c, 404, "app_not_found", "no such app", "appId");
+    // `since` (ms): also when each CONNECT came, from memory (the bench's herd; lost with the instance).
+    const since = Number(c.req.query("since"));
+    if (c.req.query("since") !== undefined && Number.isFinite(since)) return c.json({ appId, connects: store.connects(appId), times: store.connectTimes(appId, since) });
     return c.json({ appId, connects: store.connects(appId) });
   });
 
@@ -68,19 +72,20 @@ export function socketControlRoutes(host: EmulatorHost): Hono<EmulatorEnv> {
     if (!body.ok) return body.response;
     const { appId, userId, event, data } = body.value;
     if (typeof appId !== "string" || !store.app(appId)) return errorJson(c, 404, "app_not_found", "no such app", "appId");
-    if (typeof userId !== "string") return errorJson(c, 400, "bad_request", "userId must be a string", "userId");
+    // No userId: every connected user of the app (the bench's broadcasts).
+    if (userId !== undefined && typeof userId !== "string") return errorJson(c, 400, "bad_request", "userId must be a string", "userId");
     if (typeof event !== "string" || event.length === 0 || event.length > 128) {
       return errorJson(c, 400, "bad_request", `event must be one of ${Object.keys(EMIT_EVENTS).join(", ")}, or any event name of 1..128 characters`, "event");
     }
     if (!(event in EMIT_EVENTS)) {
       // Passthrough: any other name goes out as it is, with `data` (any JSON) as its one argument.
-      return c.json({ event, delivered: sockets.emit(appId, userId, event, data) });
+      return c.json({ event, delivered: sockets.emit(appId, userId as string | undefined, event, data) });
     }
     if (data !== undefined && (typeof data !== "object" || data === null || Array.isArray(data))) {
       return errorJson(c, 400, "bad_request", "data must be an object", "data");
     }
     const name = EMIT_EVENTS[event as keyof typeof EMIT_EVENTS];
-    const delivered = sockets.emit(appId, userId, name, (data as Record<string, unknown> | undefined) ?? defaultData(event, host.now()));
+    const delivered = sockets.emit(appId, userId as string | undefined, name, (data as Record<string, unknown> | undefined) ?? defaultData(event, host.now()));
     return c.json({ event: name, delivered });
   });
 

@@ -138,7 +138,7 @@ export class EmulatorSockets {
   }
 
   /** Emits a server event to a user's connected sockets; force_disconnect asks for an ack. No data: no argument. */
-  emit(appId: string, userId: string, event: string, data: unknown): number {
+  emit(appId: string, userId: string | undefined, event: string, data: unknown): number {
     const args = data === undefined ? [] : [data];
     let delivered = 0;
     for (const { ws, state } of this.list(appId, userId)) {

@@ -63,6 +63,7 @@ const REALTIME_FAULTS_KEY = "realtimeFaults";
 const CLOCK_KEY = "clockOffsetMs";
 /** Per app: how many realtime CONNECT packets named it (a count Kaleyra would see). */
 const CONNECTS_PREFIX = "connects:";
+const MAX_CONNECT_LOG = 20_000;
 
 export class EmulatorStore {
   constructor(
@@ -247,9 +248,21 @@ export class EmulatorStore {
     this.kv.put(REALTIME_FAULTS_KEY, faults);
   }
 
-  /** Counts a CONNECT for a known app. */
-  countConnect(appId: string): void {
+  /** CONNECT times per app (real ms), memory only and bounded: the bench's herd measurements. */
+  private readonly connectLog = new Map<string, number[]>();
+
+  /** Counts a CONNECT for a known app, and notes when it came. */
+  countConnect(appId: string, at = Date.now()): void {
     this.kv.put(CONNECTS_PREFIX + appId, this.connects(appId) + 1);
+    const log = this.connectLog.get(appId) ?? [];
+    if (log.length >= MAX_CONNECT_LOG) log.splice(0, log.length - MAX_CONNECT_LOG + 1);
+    log.push(at);
+    this.connectLog.set(appId, log);
+  }
+
+  /** The CONNECT times of an app at or after `since` (since this emulator instance started). */
+  connectTimes(appId: string, since: number): number[] {
+    return (this.connectLog.get(appId) ?? []).filter((t) => t >= since);
   }
 
   connects(appId: string): number {

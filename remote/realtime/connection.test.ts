@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { realtimeAuth } from "./auth";
-import { ACK_TIMEOUT_MS, HANDSHAKE_TIMEOUT_MS, RealtimeConnection } from "./connection";
+import { HANDSHAKE_TIMEOUT_MS } from "../../core/port";
+import { ACK_TIMEOUT_MS, RealtimeConnection } from "./connection";
 import type { RealtimeReport } from "./reports";
 import { connectErrorName } from "./events";
 

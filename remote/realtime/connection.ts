@@ -25,6 +25,7 @@ import {
 } from "../../core/kaleyra-events";
 import { connectErrorName } from "./events";
 import { isObject } from "../../core/object";
+import { HANDSHAKE_TIMEOUT_MS } from "../../core/port";
 
 /** The part of a WebSocket this class writes to. */
 export interface RealtimeSocket {
@@ -32,9 +33,8 @@ export interface RealtimeSocket {
   close(code?: number, reason?: string): void;
 }
 
-/** Kaleyra answers acks within 10 s [web]; the handshake gets the same bound (our choice). */
+/** Kaleyra answers acks within 10 s [web]; the handshake gets the same bound (our choice, core/port.ts). */
 export const ACK_TIMEOUT_MS = 10_000;
-export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export interface RealtimeConnectionOptions {
   socket: RealtimeSocket;

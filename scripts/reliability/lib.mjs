@@ -20,6 +20,29 @@ if (typeof globalThis.WebSocket !== "function") {
   process.exit(2);
 }
 
+/**
+ * A run's log (prefixed with its name and seconds since start) and its checks: each failed check is
+ * logged at once and kept for the summary, so a run reports every failure, not just the first.
+ */
+export function runLog(name) {
+  const t0 = Date.now();
+  const log = (msg) => console.log(`[${name} ${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${msg}`);
+  const run = {
+    t0,
+    log,
+    failures: [],
+    checks: 0,
+    check(ok, what, detail = "") {
+      run.checks += 1;
+      if (ok) return true;
+      run.failures.push(`${what}${detail ? `: ${detail}` : ""}`);
+      log(`FAIL ${what}${detail ? `: ${detail}` : ""}`);
+      return false;
+    },
+  };
+  return run;
+}
+
 /** VmRSS of a process in bytes, or undefined when it is gone. */
 export function rssBytes(pid) {
   const kb = rssKb(pid);

@@ -11,8 +11,9 @@
  *     client was there, and never shows an overdue nextAttemptAt: the alarm is armed and fires);
  *   - no token request is sent twice for the same attempt (a request whose holder vanished is
  *     re-sent, same id, to the next client that attaches: by design, at most once per restart);
- *   - a connected session finds its Kaleyra connection gone (it lived in the killed process) at its
- *     next liveness check and reconnects;
+ *   - a connected session learns its Kaleyra connection is gone (it lived in the killed process,
+ *     in its connector): the restarted connector reports it lost within its watchdog (10 s), and
+ *     the session reconnects;
  *   - every session ends connected, with the expected number of connects.
  * Round 2 kills the stack again while every session is connected and one is opening its remote
  * session (the call in flight is lost: its deadline turns into the reconnect schedule).
@@ -31,7 +32,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { attachTicket, Client, connectTransitions } from "./client.mjs";
-import { persistedAlarms, sleep, Stack, waitUntil } from "./lib.mjs";
+import { persistedAlarms, runLog, sleep, Stack, waitUntil } from "./lib.mjs";
 
 /** Short schedules so a run takes seconds; waits long enough to SIGKILL inside them. */
 const POLICY = {
@@ -50,17 +51,8 @@ const KEEP = process.argv.includes("--keep");
 /** Extra time the stack stays down after kill 1, to check the run as a loaded machine runs it. */
 const DOWN_MS = Math.max(0, Math.min(20_000, Number(process.env.RESTART_DOWN_MS ?? 0)));
 
-const t0 = Date.now();
-const log = (msg) => console.log(`[restart ${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${msg}`);
-const failures = [];
-let checks = 0;
-function check(ok, what, detail = "") {
-  checks += 1;
-  if (ok) return true;
-  failures.push(`${what}${detail ? `: ${detail}` : ""}`);
-  log(`FAIL ${what}${detail ? `: ${detail}` : ""}`);
-  return false;
-}
+const run = runLog("restart");
+const { t0, log, failures, check } = run;
 
 const adminToken = `rel-${randomBytes(12).toString("hex")}`;
 const stack = new Stack({ adminToken, log });
@@ -180,8 +172,8 @@ function answerOutstanding(s) {
 
 const statusOk = (v, userId) => v && v.mode === "token" && v.userId === userId && ["connecting", "connected", "reconnecting"].includes(v.status);
 const sameView = (a, b) => JSON.stringify(a) === JSON.stringify(b);
-/** core/refresh.ts: a connected session checks its Kaleyra connection this often. */
-const LIVENESS_CHECK_MS = 15_000;
+/** durable-objects/connector: a restarted connector's alarm fires within this and reports every connection it held as lost. */
+const CONNECTOR_WATCHDOG_MS = 10_000;
 const short = (v) => (v ? `${v.status} t${v.tokenAttempt} r${v.reconnectAttempt}${v.refreshing ? " refreshing" : ""}${v.nextAttemptAt ? ` next@${v.nextAttemptAt - Date.now()}ms` : ""}` : "none");
 /** How a client's socket stands, for failure details. */
 const sock = (c) => (c ? `${c.id}: ${c.closed ? `closed ${c.closeCode}` : "open"}, ${c.frames.length} frames, last ${c.frames.length ? Date.now() - c.frames[c.frames.length - 1].at : "-"} ms ago` : "no client");
@@ -382,13 +374,13 @@ async function main() {
   log("connecting, waiting and reconnecting sessions are connected");
 
   // connected: the Kaleyra connection does not survive the process (an outbound WebSocket lives in
-  // memory only, docs/architecture.md): the session's next liveness check (every 15 s, a duty on
-  // its one alarm) finds it gone, and the reconnect schedule brings the session back.
+  // memory only, in the connector: docs/architecture.md): the connector's storage lists it, its
+  // alarm (within its 10 s watchdog) reports it lost, and the reconnect schedule brings the session back.
   for (const s of byKind("connected")) {
     const lostSeen = (c) => c.states().some((v) => v.status === "reconnecting" && v.lastError === "remote_lost");
-    await s.observer.waitFor(lostSeen, "the lost connection found", LIVENESS_CHECK_MS + 10_000).catch(() => undefined);
+    await s.observer.waitFor(lostSeen, "the lost connection found", CONNECTOR_WATCHDOG_MS + 10_000).catch(() => undefined);
     const lost = s.observer.states().find((v) => v.status === "reconnecting");
-    check(lost?.lastError === "remote_lost", `${s.userId}: the liveness check found the Kaleyra connection gone after the restart`, lost ? short(lost) : "never reconnecting");
+    check(lost?.lastError === "remote_lost", `${s.userId}: the restarted connector reported the Kaleyra connection lost`, lost ? short(lost) : "never reconnecting");
     await s.observer.waitFor((c) => c.lastState()?.status === "connected" && !c.lastState().refreshing && lostSeen(c), "reconnected", 20_000).catch(() => undefined);
     check(s.observer.lastState()?.status === "connected", `${s.userId}: reconnected`, `${short(s.observer.lastState())}; ${sock(s.observer)}`);
   }
@@ -453,8 +445,8 @@ async function main() {
     const { client, first } = await attach(s, "o2", { resume: true });
     s.observer = client;
     const was = before2.get(s);
-    // Connected before the kill: still connected (its liveness check has not run yet) or already
-    // reconnecting because it found its Kaleyra connection gone; either way it comes back below.
+    // Connected before the kill: still connected (its restarted connector has not reported yet) or
+    // already reconnecting because it was told its Kaleyra connection is gone; either way it comes back below.
     const plausible = first.status === "connected" || (first.status === "reconnecting" && first.lastError === "remote_lost");
     check(plausible, `${s.userId} (${s.kind}) connected, or reconnecting for a lost connection, after kill 2`, `${short(was)} -> ${short(first)}`);
   }
@@ -504,7 +496,7 @@ if (failures.length > 0) {
   console.log(`\n[restart] wrangler log tail:\n${stack.logTail(30)}`);
 }
 await stack.cleanup({ keep: KEEP && failures.length > 0 });
-console.log(`\n[restart] summary: ${sessions.length} sessions (${PER_STATE} per state), 2 SIGKILL restarts, ${checks} checks, ${failures.length} failed, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+console.log(`\n[restart] summary: ${sessions.length} sessions (${PER_STATE} per state), 2 SIGKILL restarts, ${run.checks} checks, ${failures.length} failed, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 for (const f of failures) console.log(`  - ${f}`);
 if (KEEP && failures.length > 0) console.log(`  storage kept at ${stack.persistDir}`);
 console.log(failures.length === 0 ? "[restart] PASS" : "[restart] FAIL");

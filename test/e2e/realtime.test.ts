@@ -1,9 +1,9 @@
 /**
- * The session holds the user's realtime connection to Kaleyra (issue: the real Kaleyra connection),
- * end to end: Worker -> UserSession -> production adapter -> Socket.IO -> the emulator.
+ * The session's realtime connection to Kaleyra (issue: the real Kaleyra connection), end to end:
+ * Worker -> UserSession -> its connector (the production adapter's realtime part) -> Socket.IO ->
+ * the emulator.
  */
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import type { UserSession } from "../worker";
+import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import type { TestApp } from "../../dev/emulator/testing";
 import { call, createRoom, createUser, setFaults } from "../../dev/emulator/testing";
@@ -75,7 +75,7 @@ describe("a lost connection runs the reconnect schedule", () => {
     expect((await snapshot(stub)).lastError).toBe("remote_lost");
   });
 
-  it("silent: no ping within pingInterval + pingTimeout is noticed within that bound + 1 s (the one alarm is armed for the heartbeat deadline, not the 15 s liveness check)", async () => {
+  it("silent: no ping within pingInterval + pingTimeout is noticed within that bound + 1 s (the connector's alarm is armed for the heartbeat deadline)", async () => {
     const bound = 1_000 + 1_000;
     const { stub } = await connectedAlice(3_600, { pingIntervalMs: 1_000, pingTimeoutMs: 1_000 });
     await call("PUT", "/control/realtime", { body: { stopPinging: true } });
@@ -86,16 +86,14 @@ describe("a lost connection runs the reconnect schedule", () => {
     expect(s.lastError).toBe("remote_lost");
   });
 
-  it("an object restarted while connected holds no connection: its next liveness check reconnects", async () => {
-    const { stub } = await connectedAlice();
+  it("an object evicted while connected keeps its connection (a connector holds it): its liveness check finds it alive", async () => {
+    const { app, stub } = await connectedAlice(86_400); // the refresh comes after the 6 h check
     const s = await snapshot(stub);
     expect(s.livenessCheckAt).toBeLessThanOrEqual((await sessionNow(stub)) + LIVENESS_CHECK_MS);
-    // Drop the adapter's connections as an eviction would.
-    await runInDurableObject(stub, (o: UserSession) => {
-      o.testRemote.renew();
-    });
+    await evictDurableObject(stub);
     await fireNext(stub);
-    expect(await waitForSnapshot(stub, (x) => x.status === "reconnecting", "reconnecting")).toMatchObject({ lastError: "remote_lost" });
+    expect(await snapshot(stub)).toMatchObject({ status: "connected", remoteSessionId: s.remoteSessionId });
+    expect(await openConnections(app)).toBe(1);
   });
 });
 

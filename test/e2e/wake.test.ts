@@ -8,8 +8,10 @@ import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { call, createRoom, createUser } from "../../dev/emulator/testing";
 import type { LocalSubscription } from "../../dev/push-service";
-import { CALLS, pushesNow, pushesTo } from "../wake-harness";
+import { CALLS, captureWakeLogs, pushesNow, pushesTo } from "../wake-harness";
 import { ADMIN, alice, attachVia, mintToken, registerApp } from "./stack";
+
+captureWakeLogs();
 
 /** The local push service on loopback, as `npm start` serves it. */
 const LOCAL_PUSH = "http://localhost";
