@@ -6,10 +6,8 @@ import { describe, expect, it, vi } from "vitest";
 import { CONFIRM_WAIT_MS, onWake, push, pushKey, WAKE_FLAG, wokenByPush, type BrowserSubscription, type RegistrationLike } from "./push";
 import { WAKE_FLAG as SW_WAKE_FLAG } from "./push-sw";
 import { relay } from "./relay";
-import { fakeClient, settle } from "./testing";
+import { connectWithToken, fakeClient, PROOF, settle } from "./testing";
 
-const PROOF = { type: "auth_required", modes: ["token", "resume"] } as const;
-const RESUME = { type: "resume", credential: "cred-1", expiresAt: 9_000_000_000 } as const;
 // RFC 8291 Appendix A's application server public key: a real P-256 point.
 const VAPID_KEY = "BP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A8";
 const KEYS = { p256dh: "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4", auth: "BTBZMqHH6r4Tts7J_aSIgg" };
@@ -42,12 +40,7 @@ function fakeRegistration(existing?: { endpoint: string; key: string }) {
 async function attached(registration = fakeRegistration()) {
   const client = fakeClient();
   const webPush = push(client.kaleyra, { vapidPublicKey: VAPID_KEY, registration: registration.registration, timers: client.timers });
-  void client.kaleyra.connect("alice", async () => "tok");
-  const ws = client.server.last().accept();
-  ws.receive(PROOF);
-  await settle();
-  ws.state({ status: "connected", mode: "token", userId: "alice" });
-  ws.receive(RESUME);
+  const ws = await connectWithToken(client);
   return { ...client, ...registration, webPush, ws };
 }
 

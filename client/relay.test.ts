@@ -4,22 +4,15 @@
  */
 import { describe, expect, it, vi } from "vitest";
 import { ANY, EMIT_WAIT_MS, EMITS_PER_SECOND, relay, type RelayedEvent } from "./relay";
-import { fakeClient, settle } from "./testing";
+import { connectWithToken, fakeClient, PROOF, RESUME } from "./testing";
 import { SESSION_KEY } from "./saved-data";
 
-const PROOF = { type: "auth_required", modes: ["token", "resume"] } as const;
-const RESUME = { type: "resume", credential: "cred-1", expiresAt: 9_000_000_000 } as const;
 
 /** A connected token session with a relay attached; `ws` is its socket. */
 async function connected(options: Parameters<typeof fakeClient>[0] = {}) {
   const client = fakeClient(options);
   const remote = relay(client.kaleyra, { storage: client.storage, timers: client.timers, now: () => client.timers.now });
-  void client.kaleyra.connect("alice", async () => "tok");
-  const ws = client.server.last().accept();
-  ws.receive(PROOF);
-  await settle();
-  ws.state({ status: "connected", mode: "token", userId: "alice" });
-  ws.receive(RESUME);
+  const ws = await connectWithToken(client);
   return { ...client, remote, ws };
 }
 

@@ -215,3 +215,22 @@ export function fakeClient(options: Partial<KaleyraVideoOptions> & { configured?
   const reload = (more: Partial<KaleyraVideoOptions> = {}) => make(more);
   return { kaleyra, server, timers, storage, network, reload };
 }
+
+/** What the session sends a socket that must prove itself with a token or a resume credential. */
+export const PROOF = { type: "auth_required", modes: ["token", "resume"] } as const;
+/** A resume credential as the session hands it out after a proof. */
+export const RESUME = { type: "resume", credential: "cred-1", expiresAt: 9_000_000_000 } as const;
+
+/**
+ * Plays the session through a token connect of `userId` on a fakeClient: accepts the socket, asks
+ * for proof, answers connected and a resume credential. Answers the socket.
+ */
+export async function connectWithToken(client: ReturnType<typeof fakeClient>, userId = "alice"): Promise<FakeSocket> {
+  void client.kaleyra.connect(userId, async () => "tok");
+  const ws = client.server.last().accept();
+  ws.receive(PROOF);
+  await settle();
+  ws.state({ status: "connected", mode: "token", userId });
+  ws.receive(RESUME);
+  return ws;
+}

@@ -21,14 +21,12 @@ import { MAX_TICKET_LIFETIME_SEC } from "../core/ticket";
 import { signHs256 } from "../crypto/jwt";
 import type { Env } from "./bindings";
 import { AppSessions } from "./app-sessions";
+import { AppTenantKeys } from "./app-tenant-keys";
+import { AppWebhooks } from "./app-webhooks";
 import { AppWake, withVapidKeys } from "./app-wake";
 import { APP_ROW_QUERY, mergeSecrets, SCHEMA, secretsOf, toRecord, type ActiveStatus, type AppRecord, type AppRow, type AppWrite, type SessionPage, type TenantKeyInfo, type V1App } from "./AppState-schema";
 
 export { MAX_SESSIONS_PAGE } from "./app-sessions";
-
-/** Live tenant keys per app: creating one more revokes the oldest (rotation with overlap). */
-const MAX_TENANT_KEYS = 2;
-const WEEK_MS = 7 * 86_400_000;
 
 export class AppState extends DurableObject<Env> {
   private ready: boolean;
@@ -159,24 +157,12 @@ export class AppState extends DurableObject<Env> {
    * already ended (its webhook came first): the session must end the call itself.
    */
   indexRoomSession(roomId: string, objectId: string): boolean {
-    if (!this.ready) return true;
-    const sql = this.ctx.storage.sql;
-    if (sql.exec("SELECT 1 FROM ended_rooms WHERE room_id = ?", roomId).toArray().length > 0) return false;
-    sql.exec("INSERT OR IGNORE INTO room_sessions (room_id, object_id) VALUES (?, ?)", roomId, objectId);
-    return true;
+    return !this.ready || this.webhooks().indexRoomSession(roomId, objectId);
   }
 
   /** The session objects in the room, removed from the index; the room is remembered as ended. */
   takeRoomSessions(roomId: string): string[] {
-    if (!this.ready) return [];
-    const sql = this.ctx.storage.sql;
-    const rows = sql.exec<{ object_id: string }>("SELECT object_id FROM room_sessions WHERE room_id = ?", roomId).toArray();
-    sql.exec("DELETE FROM room_sessions WHERE room_id = ?", roomId);
-    const now = Date.now();
-    // An ended room's links stay invalid at Kaleyra; a week of memory covers any open in flight.
-    sql.exec("DELETE FROM ended_rooms WHERE ended_at < ?", now - WEEK_MS);
-    sql.exec("INSERT OR IGNORE INTO ended_rooms (room_id, ended_at) VALUES (?, ?)", roomId, now);
-    return rows.map((r) => r.object_id);
+    return this.ready ? this.webhooks().takeRoomSessions(roomId, Date.now()) : [];
   }
 
   /**
@@ -184,48 +170,41 @@ export class AppState extends DurableObject<Env> {
    * older than `forgetBeforeSec` are dropped: the signature check refuses them as stale anyway.
    */
   markWebhookSeen(signature: string, signedAtSec: number, forgetBeforeSec: number): boolean {
-    if (!this.ready) return false;
-    const sql = this.ctx.storage.sql;
-    sql.exec("DELETE FROM webhooks_seen WHERE signed_at < ?", forgetBeforeSec);
-    if (sql.exec("SELECT 1 FROM webhooks_seen WHERE signature = ?", signature).toArray().length > 0) return false;
-    sql.exec("INSERT INTO webhooks_seen (signature, signed_at) VALUES (?, ?)", signature, signedAtSec);
-    return true;
+    return this.ready && this.webhooks().markSeen(signature, signedAtSec, forgetBeforeSec);
   }
 
   /** Forgets a signature whose handling failed, so the sender's retry is applied. */
   forgetWebhook(signature: string): void {
-    if (this.ready) this.ctx.storage.sql.exec("DELETE FROM webhooks_seen WHERE signature = ?", signature);
+    if (this.ready) this.webhooks().forget(signature);
+  }
+
+  private webhooks(): AppWebhooks {
+    return new AppWebhooks(this.ctx.storage.sql);
   }
 
   // --- tenant API ----------------------------------------------------------------------------
 
-  /** Stores a new key's hash; the oldest keys beyond MAX_TENANT_KEYS are revoked. Null: no app. */
+  /** Stores a new key's hash (app-tenant-keys.ts: the oldest beyond two are revoked). Null: no app. */
   addTenantKey(keyId: string, hash: string): TenantKeyInfo[] | null {
-    if (!this.ready) return null;
-    const sql = this.ctx.storage.sql;
-    sql.exec("INSERT INTO tenant_keys (key_id, hash, created_at) VALUES (?, ?, ?)", keyId, hash, Date.now());
-    sql.exec("DELETE FROM tenant_keys WHERE key_id NOT IN (SELECT key_id FROM tenant_keys ORDER BY created_at DESC, rowid DESC LIMIT ?)", MAX_TENANT_KEYS);
-    return this.listTenantKeys();
+    return this.ready ? this.tenantKeys().add(keyId, hash, Date.now()) : null;
   }
 
   listTenantKeys(): TenantKeyInfo[] {
-    if (!this.ready) return [];
-    return this.ctx.storage.sql
-      .exec<{ key_id: string; created_at: number }>("SELECT key_id, created_at FROM tenant_keys ORDER BY created_at, rowid")
-      .toArray()
-      .map((r) => ({ id: r.key_id, createdAt: r.created_at }));
+    return this.ready ? this.tenantKeys().list() : [];
   }
 
   /** True when a key with that id existed. */
   revokeTenantKey(keyId: string): boolean {
-    if (!this.ready) return false;
-    return this.ctx.storage.sql.exec("DELETE FROM tenant_keys WHERE key_id = ?", keyId).rowsWritten > 0;
+    return this.ready && this.tenantKeys().revoke(keyId);
   }
 
   /** Whether `hash` (SHA-256 of a presented key) is one of this app's live keys. */
   tenantKeyValid(hash: string): boolean {
-    if (!this.ready) return false;
-    return this.ctx.storage.sql.exec("SELECT 1 FROM tenant_keys WHERE hash = ?", hash).toArray().length > 0;
+    return this.ready && this.tenantKeys().valid(hash);
+  }
+
+  private tenantKeys(): AppTenantKeys {
+    return new AppTenantKeys(this.ctx.storage.sql);
   }
 
   /**

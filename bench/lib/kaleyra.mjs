@@ -8,6 +8,7 @@
  * frame): it proves itself with a tenant-signed ticket when the app allows it, else with a token.
  */
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
+import { requestJson } from "../../scripts/lib/http.mjs";
 import { nowMs, sleep, waitUntil } from "./proc.mjs";
 
 const b64u = (buf) => Buffer.from(buf).toString("base64url");
@@ -31,22 +32,8 @@ export function attachTicket(app, userId, expSec) {
   return signHs256({ appId: app.appId, userId, exp: expSec, jti: randomUUID() }, app.ticketSecret);
 }
 
-export async function call(stack, method, path, body, headers = {}) {
-  const res = await fetch(`${stack.base}${path}`, {
-    method,
-    headers: { "content-type": "application/json", ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(20_000),
-  });
-  const text = await res.text();
-  let json;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = text;
-  }
-  return { status: res.status, json };
-}
+/** JSON to the stack under test; the bench's loaded machine gets a longer deadline than the scripts'. */
+export const call = (stack, method, path, body, headers) => requestJson(`${stack.base}${path}`, { method, body, headers, timeoutMs: 20_000 });
 
 export async function setFaults(stack, faults) {
   // Once more on a network error: the request is idempotent (PUT replaces the faults).

@@ -4,7 +4,7 @@
  */
 import { beforeEach, describe, expect, it } from "vitest";
 import { realtimeAuth } from "../../remote/realtime";
-import { call, createApp, createUser, emulator, mint, ORIGIN, resetEmulator, waitUntil, type TestApp } from "./testing";
+import { call, createApp, createUser, mint, ORIGIN, rawEmulatorSocket, resetEmulator, type TestApp } from "./testing";
 
 const SOCKET_URL = `${ORIGIN}/sdk/socket/?EIO=4&transport=websocket`;
 const INFO = { sdkName: "kaleyra-edge", sdkVersion: "0.1.0", clientName: "kaleyra-edge", client: "test", userAgent: "vitest" };
@@ -20,23 +20,13 @@ beforeEach(async () => {
 
 /** A raw socket connected as `userId`; `next()` gives the next Socket.IO packet's text (pings skipped). */
 async function connectedSocket(userId: string) {
-  const response = await emulator().fetch(new Request(SOCKET_URL, { headers: { Upgrade: "websocket" } }));
-  const ws = response.webSocket as WebSocket;
-  ws.accept();
-  const queue: string[] = [];
-  ws.addEventListener("message", (e) => {
-    if (e.data !== "2") queue.push(String(e.data));
-  });
-  const next = async () => {
-    await waitUntil(async () => queue.length > 0, "a frame");
-    return queue.shift() as string;
-  };
+  const { ws, next, pending } = await rawEmulatorSocket(SOCKET_URL, { skipPings: true });
   await next(); // the Engine.IO open packet
   const { access_token } = await mint(app, userId);
   ws.send(`40${JSON.stringify(realtimeAuth(app.appId, { kind: "token", userId, token: access_token }, INFO))}`);
   await next(); // CONNECT {sid}
   await next(); // switchboard:connected
-  return { ws, next, pending: () => queue.length, json: async () => JSON.parse((await next()).replace(/^4[23]\d*/, "")) as unknown };
+  return { ws, next, pending, json: async () => JSON.parse((await next()).replace(/^4[23]\d*/, "")) as unknown };
 }
 
 const sendEvent = (name: string, data?: unknown, body: Record<string, unknown> = {}) =>

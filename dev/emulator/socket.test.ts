@@ -7,7 +7,7 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { attachSocket, openRealtimeSocket, realtimeAuth, RealtimeConnection, type RealtimeReport } from "../../remote/realtime";
 import type { Credential } from "../../core/session";
-import { call, createApp, createRoom, createUser, emulator, forgeHs256, mint, ORIGIN, resetEmulator, setClockOffset, waitUntil, type TestApp } from "./testing";
+import { call, createApp, createRoom, createUser, emulator, forgeHs256, mint, ORIGIN, rawEmulatorSocket, resetEmulator, setClockOffset, waitUntil, type TestApp } from "./testing";
 
 const SOCKET_URL = `${ORIGIN}/sdk/socket/?api-version=2.1.0&EIO=4&transport=websocket`;
 const INFO = { sdkName: "kaleyra-edge", sdkVersion: "0.1.0", clientName: "kaleyra-edge", client: "test", userAgent: "vitest" };
@@ -21,29 +21,7 @@ beforeEach(async () => {
 });
 
 /** A raw socket to the endpoint whose frames queue up for `next()`. */
-async function rawSocket() {
-  const response = await emulator().fetch(new Request(SOCKET_URL, { headers: { Upgrade: "websocket" } }));
-  expect(response.status).toBe(101);
-  const ws = response.webSocket as WebSocket;
-  ws.accept();
-  const queue: string[] = [];
-  let closed: number | undefined;
-  ws.addEventListener("message", (e) => {
-    queue.push(String(e.data));
-  });
-  ws.addEventListener("close", (e) => {
-    closed = e.code;
-  });
-  return {
-    ws,
-    async next(): Promise<string> {
-      await waitUntil(async () => queue.length > 0, "a frame");
-      return queue.shift() as string;
-    },
-    pending: () => queue.length,
-    closed: () => closed,
-  };
-}
+const rawSocket = () => rawEmulatorSocket(SOCKET_URL);
 
 /** Our client against the emulator, its reports collected. */
 async function client(credential: Credential, appId = app.appId, info = INFO) {

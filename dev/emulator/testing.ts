@@ -108,6 +108,34 @@ export async function waitUntil(check: () => Promise<boolean>, what: string, tim
   }
 }
 
+/**
+ * A raw WebSocket to the emulator's Socket.IO endpoint at `url` whose text frames queue up for
+ * `next()`; with `skipPings` the Engine.IO pings ("2") are left out of the queue.
+ */
+export async function rawEmulatorSocket(url: string, { skipPings = false } = {}) {
+  const response = await emulator().fetch(new Request(url, { headers: { Upgrade: "websocket" } }));
+  if (response.status !== 101) throw new Error(`socket upgrade answered ${response.status}`);
+  const ws = response.webSocket as WebSocket;
+  ws.accept();
+  const queue: string[] = [];
+  let closed: number | undefined;
+  ws.addEventListener("message", (e) => {
+    if (!(skipPings && e.data === "2")) queue.push(String(e.data));
+  });
+  ws.addEventListener("close", (e) => {
+    closed = e.code;
+  });
+  return {
+    ws,
+    async next(): Promise<string> {
+      await waitUntil(async () => queue.length > 0, "a frame");
+      return queue.shift() as string;
+    },
+    pending: () => queue.length,
+    closed: () => closed,
+  };
+}
+
 /** Resolves with the promise's value, or "pending" if it has not settled within `ms`. */
 export async function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | "pending"> {
   let timer: ReturnType<typeof setTimeout> | null = null;

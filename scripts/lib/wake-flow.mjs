@@ -8,42 +8,19 @@
  * Every wait is bounded.
  */
 import { randomBytes } from "node:crypto";
+import { requestJson } from "./http.mjs";
+import { sleep, waitUntil } from "./proc.mjs";
 
 export const CALL_EVENTS = ["call:incoming", "on_call_incoming"];
 
-async function call(base, method, path, body, headers = {}) {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: { "content-type": "application/json", ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await res.text();
-  let json;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = text;
-  }
-  return { status: res.status, json };
-}
+const call = (base, method, path, body, headers) => requestJson(`${base}${path}`, { method, body, headers });
 
 function expectStatus(answer, statuses, what) {
   if (!statuses.includes(answer.status)) throw new Error(`${what}: ${answer.status} ${JSON.stringify(answer.json)}`);
   return answer.json;
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what, check, ms = 10_000, every = 20) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(every);
-  }
-}
+const until = (what, check, ms = 10_000, every = 20) => waitUntil(check, what, ms, every);
 
 /**
  * An app with wakes on (Web Push for the emulator's call:incoming and v0 on_call_incoming), in the

@@ -31,7 +31,7 @@ const IN_FLIGHT_MS = 1_000;
 const KEEP = process.argv.includes("--keep");
 
 const run = runLog("connector-kill");
-const { t0, log, failures, check } = run;
+const { log, check } = run;
 
 const budget = setTimeout(() => {
   log(`ABORT: over the ${RUN_BUDGET_MS / 1000} s budget`);
@@ -147,21 +147,12 @@ async function main() {
   log(`${delivered} events delivered while connections were up all reached their user; ${lostInFlight} sent into the dying connector were not (Kaleyra's side of a dead connection)`);
 }
 
-let exitCode = 0;
-try {
-  await main();
-} catch (err) {
-  failures.push(`aborted: ${err instanceof Error ? err.message : String(err)}`);
-  log(`ABORT ${err instanceof Error ? err.stack : String(err)}`);
-}
-traffic = false;
-for (const u of users) u.client.close();
-if (failures.length > 0) {
-  exitCode = 1;
-  console.log(`\n[connector-kill] wrangler log tail:\n${stack.logTail(30)}`);
-}
-await stack.cleanup({ keep: KEEP && failures.length > 0 });
-console.log(`\n[connector-kill] summary: ${SESSIONS} sessions, 1 connector restart under traffic, ${run.checks} checks, ${failures.length} failed, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-for (const f of failures) console.log(`  - ${f}`);
-console.log(failures.length === 0 ? "[connector-kill] PASS" : "[connector-kill] FAIL");
-process.exit(exitCode);
+await run.conclude(main, {
+  stack,
+  keep: KEEP,
+  closeAll: () => {
+    traffic = false;
+    for (const u of users) u.client.close();
+  },
+  summary: () => `${SESSIONS} sessions, 1 connector restart under traffic`,
+});

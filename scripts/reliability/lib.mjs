@@ -39,6 +39,28 @@ export function runLog(name) {
       log(`FAIL ${what}${detail ? `: ${detail}` : ""}`);
       return false;
     },
+    /**
+     * Runs `main`, counts an exception as a failure, then closes the clients (`closeAll`), shows
+     * the stack's log tail on failure, removes its storage (kept with `keep` on failure), prints
+     * `summary()` with every failure and PASS or FAIL, and exits 0 or 1.
+     */
+    async conclude(main, { stack, keep, closeAll, summary }) {
+      try {
+        await main();
+      } catch (err) {
+        run.failures.push(`aborted: ${err instanceof Error ? err.message : String(err)}`);
+        log(`ABORT ${err instanceof Error ? err.stack : String(err)}`);
+      }
+      closeAll();
+      const failed = run.failures.length > 0;
+      if (failed) console.log(`\n[${name}] wrangler log tail:\n${stack.logTail(30)}`);
+      await stack.cleanup({ keep: keep && failed });
+      console.log(`\n[${name}] summary: ${summary()}, ${run.checks} checks, ${run.failures.length} failed, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      for (const f of run.failures) console.log(`  - ${f}`);
+      if (keep && failed) console.log(`  storage kept at ${stack.persistDir}`);
+      console.log(failed ? `[${name}] FAIL` : `[${name}] PASS`);
+      process.exit(failed ? 1 : 0);
+    },
   };
   return run;
 }

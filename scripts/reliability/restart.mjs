@@ -52,7 +52,7 @@ const KEEP = process.argv.includes("--keep");
 const DOWN_MS = Math.max(0, Math.min(20_000, Number(process.env.RESTART_DOWN_MS ?? 0)));
 
 const run = runLog("restart");
-const { t0, log, failures, check } = run;
+const { log, check } = run;
 
 const adminToken = `rel-${randomBytes(12).toString("hex")}`;
 const stack = new Stack({ adminToken, log });
@@ -483,21 +483,11 @@ async function main() {
   log(`re-attached with resume credentials issued before a restart: ${resumed}`);
 }
 
-let exitCode = 0;
-try {
-  await main();
-} catch (err) {
-  failures.push(`aborted: ${err instanceof Error ? err.message : String(err)}`);
-  log(`ABORT ${err instanceof Error ? err.stack : String(err)}`);
-}
-for (const s of sessions) for (const c of s.clients) c.close();
-if (failures.length > 0) {
-  exitCode = 1;
-  console.log(`\n[restart] wrangler log tail:\n${stack.logTail(30)}`);
-}
-await stack.cleanup({ keep: KEEP && failures.length > 0 });
-console.log(`\n[restart] summary: ${sessions.length} sessions (${PER_STATE} per state), 2 SIGKILL restarts, ${run.checks} checks, ${failures.length} failed, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-for (const f of failures) console.log(`  - ${f}`);
-if (KEEP && failures.length > 0) console.log(`  storage kept at ${stack.persistDir}`);
-console.log(failures.length === 0 ? "[restart] PASS" : "[restart] FAIL");
-process.exit(exitCode);
+await run.conclude(main, {
+  stack,
+  keep: KEEP,
+  closeAll: () => {
+    for (const s of sessions) for (const c of s.clients) c.close();
+  },
+  summary: () => `${sessions.length} sessions (${PER_STATE} per state), 2 SIGKILL restarts`,
+});

@@ -7,6 +7,7 @@ import { createServer, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { requestJson } from "../../scripts/lib/http.mjs";
 import { sleep, waitUntil } from "../../scripts/lib/proc.mjs";
 import { WranglerDev } from "../../scripts/lib/wrangler.mjs";
 
@@ -144,20 +145,5 @@ export async function newPage(context, name) {
   return page;
 }
 
-/** JSON over HTTP with a deadline; answers { status, json }. */
-export async function http(method, url, body, headers = {}) {
-  const response = await fetch(url, {
-    method,
-    headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await response.text();
-  let json;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = text;
-  }
-  return { status: response.status, json };
-}
+/** JSON over HTTP with a deadline; answers { status, json, text }. */
+export const http = (method, url, body, headers) => requestJson(url, { method, body, headers });
