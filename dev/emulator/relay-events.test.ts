@@ -4,10 +4,9 @@
  */
 import { beforeEach, describe, expect, it } from "vitest";
 import { realtimeAuth } from "../../remote/realtime";
-import { call, createApp, createUser, mint, ORIGIN, rawEmulatorSocket, resetEmulator, type TestApp } from "./testing";
+import { call, createApp, createUser, mint, ORIGIN, rawEmulatorSocket, resetEmulator, TEST_SDK_INFO, type TestApp } from "./testing";
 
 const SOCKET_URL = `${ORIGIN}/sdk/socket/?EIO=4&transport=websocket`;
-const INFO = { sdkName: "kaleyra-edge", sdkVersion: "0.1.0", clientName: "kaleyra-edge", client: "test", userAgent: "vitest" };
 
 let app: TestApp;
 
@@ -23,7 +22,7 @@ async function connectedSocket(userId: string) {
   const { ws, next, pending } = await rawEmulatorSocket(SOCKET_URL, { skipPings: true });
   await next(); // the Engine.IO open packet
   const { access_token } = await mint(app, userId);
-  ws.send(`40${JSON.stringify(realtimeAuth(app.appId, { kind: "token", userId, token: access_token }, INFO))}`);
+  ws.send(`40${JSON.stringify(realtimeAuth(app.appId, { kind: "token", userId, token: access_token }, TEST_SDK_INFO))}`);
   await next(); // CONNECT {sid}
   await next(); // switchboard:connected
   return { ws, next, pending, json: async () => JSON.parse((await next()).replace(/^4[23]\d*/, "")) as unknown };

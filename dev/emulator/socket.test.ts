@@ -7,10 +7,9 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { attachSocket, openRealtimeSocket, realtimeAuth, RealtimeConnection, type RealtimeReport } from "../../remote/realtime";
 import type { Credential } from "../../core/session";
-import { call, createApp, createRoom, createUser, emulator, forgeHs256, mint, ORIGIN, rawEmulatorSocket, resetEmulator, setClockOffset, waitUntil, type TestApp } from "./testing";
+import { call, createApp, createRoom, createUser, emulator, forgeHs256, mint, ORIGIN, rawEmulatorSocket, resetEmulator, TEST_SDK_INFO, setClockOffset, waitUntil, type TestApp } from "./testing";
 
 const SOCKET_URL = `${ORIGIN}/sdk/socket/?api-version=2.1.0&EIO=4&transport=websocket`;
-const INFO = { sdkName: "kaleyra-edge", sdkVersion: "0.1.0", clientName: "kaleyra-edge", client: "test", userAgent: "vitest" };
 
 let app: TestApp;
 
@@ -24,7 +23,7 @@ beforeEach(async () => {
 const rawSocket = () => rawEmulatorSocket(SOCKET_URL);
 
 /** Our client against the emulator, its reports collected. */
-async function client(credential: Credential, appId = app.appId, info = INFO) {
+async function client(credential: Credential, appId = app.appId, info = TEST_SDK_INFO) {
   const opened = await openRealtimeSocket(SOCKET_URL.replace("http:", "ws:"), { fetch: (request) => emulator().fetch(request) });
   if (!opened.ok) throw new Error(opened.message);
   const reports: RealtimeReport[] = [];
@@ -56,7 +55,7 @@ describe("the endpoint", () => {
     const open = JSON.parse((await s.next()).slice(1));
     expect(open).toMatchObject({ sid: expect.any(String), upgrades: [], pingInterval: 300, pingTimeout: 200, maxPayload: 1_000_000 });
     const { access_token } = await mint(app, "alice");
-    s.ws.send(`40${JSON.stringify(realtimeAuth(app.appId, { kind: "token", userId: "alice", token: access_token }, INFO))}`);
+    s.ws.send(`40${JSON.stringify(realtimeAuth(app.appId, { kind: "token", userId: "alice", token: access_token }, TEST_SDK_INFO))}`);
     expect(await s.next()).toMatch(/^40\{"sid":"[A-Za-z0-9_-]+"\}$/);
     expect(JSON.parse((await s.next()).slice(2))).toEqual(["switchboard:connected", { user: { userId: "alice" }, company: { id: app.companyId } }]);
   });
@@ -74,7 +73,7 @@ describe("the endpoint", () => {
     const opened = await openRealtimeSocket(SOCKET_URL.replace("http:", "ws:"), { fetch: (request) => emulator().fetch(request) });
     if (!opened.ok) throw new Error(opened.message);
     const reports: RealtimeReport[] = [];
-    const again = new RealtimeConnection({ socket: opened.socket, auth: realtimeAuth(app.appId, credential, INFO, sid), now: Date.now, report: (r) => reports.push(r) });
+    const again = new RealtimeConnection({ socket: opened.socket, auth: realtimeAuth(app.appId, credential, TEST_SDK_INFO, sid), now: Date.now, report: (r) => reports.push(r) });
     attachSocket(opened.socket, again);
     await waitUntil(async () => again.state === "connected", `connected again (${JSON.stringify(reports)})`);
     const listed = (await call("GET", `/control/connections?appId=${app.appId}`)).json.connections as { socketId: string; previousSocketId: string | null }[];
@@ -157,7 +156,7 @@ describe("our realtime client against the emulator", () => {
     if (what === "a token of a user that does not exist") credential = await forgeToken("ghost");
     if (what === "an unknown app") appId = "mAppId_nobody";
     if (what === "an unknown access link") credential = { kind: "access_link", accessLink: "https://sandbox.bandyer.com/eu/direct-rest-call-handler/nope" };
-    const c = await client(credential, appId, what === "an sdk-version that is not a version" ? { ...INFO, sdkVersion: "latest" } : INFO);
+    const c = await client(credential, appId, what === "an sdk-version that is not a version" ? { ...TEST_SDK_INFO, sdkVersion: "latest" } : TEST_SDK_INFO);
     expect(await c.waitFor("refused")).toEqual({ type: "refused", name });
   });
 

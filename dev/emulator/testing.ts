@@ -8,6 +8,8 @@ import type { KaleyraEmulator } from "./KaleyraEmulator";
 import { EMULATOR_OBJECT_NAME } from "./name";
 
 export const ORIGIN = "http://emulator.local";
+/** The SDK info a test client sends in its Socket.IO CONNECT. */
+export const TEST_SDK_INFO = { sdkName: "kaleyra-edge", sdkVersion: "0.1.0", clientName: "kaleyra-edge", client: "test", userAgent: "vitest" };
 
 export function emulator(): DurableObjectStub<KaleyraEmulator> {
   const ns = env.KALEYRA_EMULATOR;
