@@ -22,7 +22,7 @@ export interface OutboxLimits {
   retryDelaysMs: readonly number[];
 }
 
-export const OUTBOX_LIMITS: OutboxLimits = { maxBatch: 64, maxQueue: 512, retryDelaysMs: [1_000, 5_000, 30_000] };
+const OUTBOX_LIMITS: OutboxLimits = { maxBatch: 64, maxQueue: 512, retryDelaysMs: [1_000, 5_000, 30_000] };
 
 interface Queued<R> {
   report: R;

@@ -34,7 +34,7 @@ export type PushServerFrame =
   | ({ type: "push_unsubscribed" } & { endpoint: string })
   | ({ type: "push_refused" } & { endpoint?: string; code: PushErrorCode; message: string; field?: string });
 
-export const PUSH_FRAME_TYPES = ["push_subscribe", "push_unsubscribe"] as const;
+const PUSH_FRAME_TYPES = ["push_subscribe", "push_unsubscribe"] as const;
 
 export function isPushFrameType(type: unknown): type is PushClientFrame["type"] {
   return (PUSH_FRAME_TYPES as readonly unknown[]).includes(type);

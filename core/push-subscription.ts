@@ -17,8 +17,8 @@ import { fail, ok, type Result } from "./result";
 import { isWebhookUrl } from "./webhook-url";
 
 export const MAX_ENDPOINT_LENGTH = 2_048;
-export const P256DH_BYTES = 65;
-export const AUTH_SECRET_BYTES = 16;
+const P256DH_BYTES = 65;
+const AUTH_SECRET_BYTES = 16;
 /** The default bound per user: a few browsers and devices, not a fleet. */
 export const DEFAULT_MAX_SUBSCRIPTIONS = 10;
 

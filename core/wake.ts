@@ -78,13 +78,13 @@ export type WakeDecision = { wake: true; plan: WakePlan } | { wake: false; skip:
 
 /** A call rings for about a minute: a later push would wake the app for a call that is over. */
 export const CALL_WAKE_TTL_SEC = 60;
-export const DEFAULT_TENANT_WAKE_TTL_SEC = 3_600;
+const DEFAULT_TENANT_WAKE_TTL_SEC = 3_600;
 export const MAX_WAKE_KEYS = 64;
 const CALL_ID_FIELDS = ["callId", "call_id", "roomId", "room_id"] as const;
 const CALL_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 /** The call id in a Kaleyra event's data, when it has one under a known name. */
-export function callIdOf(data: unknown): string | undefined {
+function callIdOf(data: unknown): string | undefined {
   if (typeof data !== "object" || data === null) return undefined;
   for (const field of CALL_ID_FIELDS) {
     const v = (data as Record<string, unknown>)[field];
@@ -205,10 +205,10 @@ export function wakeWebhookBody(wake: WakePayload): string {
 }
 
 /** Waits after a failed attempt (1st, 2nd, 3rd), each plus up to PUSH_RETRY_JITTER_MS. */
-export const PUSH_RETRY_DELAYS_MS = [5_000, 20_000, 60_000] as const;
-export const PUSH_RETRY_JITTER_MS = 2_000;
+const PUSH_RETRY_DELAYS_MS = [5_000, 20_000, 60_000] as const;
+const PUSH_RETRY_JITTER_MS = 2_000;
 /** A Retry-After longer than this is not waited for: the wake gives up. */
-export const MAX_RETRY_AFTER_SEC = 3_600;
+const MAX_RETRY_AFTER_SEC = 3_600;
 
 /** How a delivery attempt ended (remote/push/web-push.ts and remote/push/wake-webhook.ts answer these). */
 export type DeliveryOutcome =

@@ -22,7 +22,7 @@ interface LocalPushEnv {
 }
 
 /** Whether a request goes to the local push service (or its tenant stand-in) rather than out. */
-export function isLocalPushUrl(url: string, extraHosts: readonly string[] = []): boolean {
+function isLocalPushUrl(url: string, extraHosts: readonly string[] = []): boolean {
   const { hostname, pathname } = new URL(url);
   return (LOOPBACK.has(hostname) || extraHosts.includes(hostname)) && (pathname.startsWith("/push/") || pathname === "/push-control/tenant-wake");
 }

@@ -20,7 +20,7 @@ import { Hono } from "hono";
 import { decodeBase64Url } from "../core/push-subscription";
 import { base64Url, decryptPushMessage, newUserAgentKeys, type UserAgentKeys } from "./push-decrypt";
 
-export const MAX_PUSH_BODY_BYTES = 4_096;
+const MAX_PUSH_BODY_BYTES = 4_096;
 const DAY_SEC = 86_400;
 const TOPIC_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
 const URGENCIES = ["very-low", "low", "normal", "high"];
@@ -204,7 +204,7 @@ interface VapidClaims {
 }
 
 /** The JWT's claims when it is ES256 and its signature is valid for the raw P-256 key `k`; else why not. */
-export async function verifyVapidJwt(jwt: string, k: string): Promise<(VapidClaims & { aud: string; sub: string; exp: number }) | string> {
+async function verifyVapidJwt(jwt: string, k: string): Promise<(VapidClaims & { aud: string; sub: string; exp: number }) | string> {
   const parts = jwt.split(".");
   if (parts.length !== 3) return "jwt malformed";
   const [h, c, s] = parts as [string, string, string];

@@ -26,7 +26,7 @@ export interface RelayHost {
 }
 
 /** The storage key of the relay's stream. */
-export const RELAY_KEY = "relay";
+const RELAY_KEY = "relay";
 
 interface PendingEmit {
   ws: WebSocket;

@@ -32,7 +32,7 @@ const LAST_KEY = "wake.last";
 /** When the wake memory and the last wake may be deleted (session time). */
 const IDLE_KEY = "wake.idleAt";
 /** A client that attaches this long after a wake is told about it (the `woken` frame). */
-export const LAST_WAKE_SHOWN_MS = 600_000;
+const LAST_WAKE_SHOWN_MS = 600_000;
 
 /** Narrow interface the wakes use to reach the session object. */
 export interface SessionWakeHost {

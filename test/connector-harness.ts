@@ -24,7 +24,7 @@ export function connectorStub(name = SHARED_0): DurableObjectStub<LocalConnector
 }
 
 /** The session object's remote becomes the connectors' (as deployed, and with REMOTE "emulator"), its REST the fake. */
-export async function useConnectors(stub: SessionStub): Promise<void> {
+async function useConnectors(stub: SessionStub): Promise<void> {
   await runInDurableObject(stub, (o: UserSession, state) => {
     o.testRemote.use((fake) => connectorRemote(state, env, fake, { locationHints: false }));
   });

@@ -27,7 +27,7 @@ import type { ConnectorOpen, ConnectorOpenResult, ConnectorStats } from "./proto
 import { gatedFetch, GATE_WAIT_MS, type ConnectorUpstream } from "./upstream";
 
 /** While anything is held, the alarm is never further away: a restart is noticed within it. */
-export const WATCHDOG_MS = 10_000;
+const WATCHDOG_MS = 10_000;
 /** An open's latest end: its wait for a handshake slot, the upgrade and the Socket.IO handshake. */
 const OPEN_BOUND_MS = GATE_WAIT_MS + HANDSHAKE_TIMEOUT_MS;
 

@@ -18,7 +18,7 @@ import { outcomeOf } from "./web-push";
 
 /** The same header as the token webhook: a tenant verifies both with one function. */
 export const WAKE_WEBHOOK_SIGNATURE_HEADER = EDGE_SIGNATURE_HEADER;
-export const DEFAULT_WAKE_WEBHOOK_TIMEOUT_MS = 10_000;
+const DEFAULT_WAKE_WEBHOOK_TIMEOUT_MS = 10_000;
 
 export interface WakeWebhookRequest {
   url: string;

@@ -17,9 +17,9 @@ import { MAX_PUSH_PAYLOAD_BYTES, type DeliveryOutcome, type PushUrgency } from "
 import { base64UrlEncode } from "../../crypto/jwt";
 import { vapidAuthorization, type VapidKeys } from "../../crypto/vapid";
 
-export const DEFAULT_PUSH_TIMEOUT_MS = 10_000;
+const DEFAULT_PUSH_TIMEOUT_MS = 10_000;
 /** RFC 8030 5.4: a topic is at most 32 characters of the URL-safe base64 alphabet. */
-export const TOPIC_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
+const TOPIC_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
 
 export interface WebPushRequest {
   subscription: PushSubscriptionJson;
